@@ -1,0 +1,50 @@
+import { ConfigError } from './errors.js';
+import type { Padding } from './shape-rules.js';
+
+/** Checks a positive integer option. */
+export function positiveInt(value: unknown, option: string, layer: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${layer}: ${option} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Checks an option given as one positive integer or a tuple of `n` of them. */
+export function intTuple(value: unknown, n: number, option: string, layer: string): number[] {
+  if (typeof value === 'number') return Array.from({ length: n }, () => positiveInt(value, option, layer));
+  if (Array.isArray(value) && value.length === n) return value.map((v) => positiveInt(v, option, layer));
+  throw new ConfigError(`${layer}: ${option} must be a positive integer or ${n} of them, got ${JSON.stringify(value)}`);
+}
+
+/** Checks a padding option. */
+export function padding(value: unknown, layer: string): Padding {
+  if (value === undefined) return 'valid';
+  if (value === 'valid' || value === 'same') return value;
+  throw new ConfigError(`${layer}: padding must be 'valid' or 'same', got ${JSON.stringify(value)}`);
+}
+
+/** Checks a boolean option with a default. */
+export function bool(value: unknown, fallback: boolean, option: string, layer: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  throw new ConfigError(`${layer}: ${option} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** Rejects options a layer does not know, so a typo is not silently ignored. */
+export function knownOptions(options: unknown, allowed: readonly string[], layer: string): asserts options is object {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`${layer}: options must be an object, got ${JSON.stringify(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${layer}: unknown option '${key}' (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+/** Checks a layer name option. */
+export function layerName(value: unknown, fallback: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(value)) return value;
+  throw new ConfigError(`${fallback}: name must match /^[A-Za-z_][A-Za-z0-9_.-]*$/, got ${JSON.stringify(value)}`);
+}

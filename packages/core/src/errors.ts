@@ -1,0 +1,40 @@
+/**
+ * Base class of every error araboza throws on purpose. Catch it to tell a
+ * user mistake (bad config, bad shape, non-finite loss) from a bug.
+ */
+export class ArabozaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A layer or optimizer option is invalid. The message names the layer and the bad value. */
+export class ConfigError extends ArabozaError {}
+
+/** A tensor has the wrong shape for where it is used. The message gives the expected and the actual shape. */
+export class ShapeError extends ArabozaError {}
+
+/** Training produced a non-finite loss. The model keeps the last finite weights. */
+export class NonFiniteLossError extends ArabozaError {
+  /** Zero-based epoch in which the loss became non-finite. */
+  readonly epoch: number;
+  /** Zero-based step within that epoch. */
+  readonly step: number;
+  /** The loss value (NaN or ±Infinity). */
+  readonly loss: number;
+  constructor(epoch: number, step: number, loss: number) {
+    super(
+      `loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped and the model keeps the weights from before that step`,
+    );
+    this.epoch = epoch;
+    this.step = step;
+    this.loss = loss;
+  }
+}
+
+/** A backend cannot run a model: a layer kind it does not implement, an unavailable device or engine. */
+export class BackendError extends ArabozaError {}
+
+/** A saved model or checkpoint is malformed, truncated or unsafe to load. */
+export class FormatError extends ArabozaError {}

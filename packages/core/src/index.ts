@@ -1,0 +1,39 @@
+/**
+ * @packageDocumentation
+ * araboza core: host tensors, Keras-style layers and models, losses and
+ * optimizers as specs, the training loop, and the backend contract.
+ */
+export * from './errors.js';
+export * from './random.js';
+export * from './tensor.js';
+export * from './shape-rules.js';
+export * from './activations.js';
+export * from './graph.js';
+export * from './backend.js';
+export * from './losses.js';
+export * from './optimizers.js';
+export { singleLayerGraph } from './eager.js';
+export * from './layers/kinds.js';
+export { Layer, SymbolicTensor, initialWeight, layerShapeError } from './layers/layer.js';
+export type { WeightSpec, SpatialMap, InitializerName, BaseLayerOptions, EagerApplyOptions } from './layers/layer.js';
+export * from './layers/dense.js';
+export * from './layers/conv1d.js';
+export * from './layers/conv2d.js';
+export * from './layers/conv2d-transpose.js';
+export * from './layers/max-pooling2d.js';
+export * from './layers/average-pooling2d.js';
+export type { Pooling2dOptions, Pooling2dConfig } from './layers/pooling2d.js';
+export * from './layers/up-sampling2d.js';
+export * from './layers/flatten.js';
+export * from './layers/reshape.js';
+export * from './layers/activation.js';
+export { layerFromJSON } from './layers/index.js';
+export * as layers from './layers/factories.js';
+export { Model, model, sequential, input } from './model.js';
+export type { InputOptions, CompileOptions, BatchOptions, ModelOptions, SequentialOptions } from './model.js';
+export { receptiveFields } from './summary.js';
+export type { SummaryOptions } from './summary.js';
+export type { FitOptions, History, Callbacks, EpochLogs } from './training.js';
+export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
+export { mnistAutoencoder } from './reference-models.js';
+export type { MnistAutoencoderOptions } from './reference-models.js';

@@ -1,0 +1,61 @@
+import { resolveActivation, type ActivationName } from '../activations.js';
+import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
+import type { Shape } from '../tensor.js';
+import { Layer, type BaseLayerOptions, type WeightSpec } from './layer.js';
+
+/** Options of {@link dense}. */
+export interface DenseOptions extends BaseLayerOptions {
+  /** Output size of the last axis. */
+  units: number;
+  /** Add a bias (default true). */
+  useBias?: boolean;
+  /** Activation applied to the output (default `linear`). */
+  activation?: ActivationName;
+}
+
+/** Resolved configuration of a dense layer. */
+export interface DenseConfig {
+  readonly units: number;
+  readonly useBias: boolean;
+  readonly activation: ActivationName;
+}
+
+/**
+ * Fully connected layer over the last axis: `y = activation(x · kernel + bias)`.
+ * Input `[batch, …, in]` (rank ≥ 2), output `[batch, …, units]`; kernel `[in, units]`, bias `[units]`.
+ */
+export class Dense extends Layer<'dense'> {
+  readonly kind = 'dense';
+  readonly className = 'Dense';
+
+  constructor(options: DenseOptions) {
+    const who = layerName(options?.name, 'dense') ?? 'dense';
+    knownOptions(options, ['units', 'useBias', 'activation', 'name', 'seed'], who);
+    super(
+      {
+        units: positiveInt(options?.units, 'units', who),
+        useBias: bool(options.useBias, true, 'useBias', who),
+        activation: resolveActivation(options.activation, who),
+      },
+      options,
+    );
+  }
+
+  computeOutputShape(inputShape: Shape): number[] {
+    if (inputShape.length < 1) this.shapeError('(None, ..., features) of rank ≥ 2', inputShape);
+    return [...inputShape.slice(0, -1), this.config.units];
+  }
+
+  override weightSpecs(inputShape: Shape): WeightSpec[] {
+    const fanIn = inputShape[inputShape.length - 1];
+    const { units } = this.config;
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [fanIn, units], initializer: 'glorotUniform', fanIn, fanOut: units }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [units], initializer: 'zeros', fanIn, fanOut: units });
+    return specs;
+  }
+}
+
+/** Creates a {@link Dense} layer. */
+export function dense(options: DenseOptions): Dense {
+  return new Dense(options);
+}

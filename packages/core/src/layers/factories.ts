@@ -1,0 +1,14 @@
+/**
+ * Every layer factory under one name, as `tf.layers` in TensorFlow.js:
+ * `layers.conv2d({...})`, `layers.reshape({...})`.
+ */
+export { dense } from './dense.js';
+export { conv1d } from './conv1d.js';
+export { conv2d } from './conv2d.js';
+export { conv2dTranspose } from './conv2d-transpose.js';
+export { maxPooling2d } from './max-pooling2d.js';
+export { averagePooling2d } from './average-pooling2d.js';
+export { upSampling2d } from './up-sampling2d.js';
+export { flatten } from './flatten.js';
+export { reshapeLayer as reshape } from './reshape.js';
+export { activation } from './activation.js';

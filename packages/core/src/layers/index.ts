@@ -1,0 +1,39 @@
+import { FormatError } from '../errors.js';
+import { Activation } from './activation.js';
+import { Conv1D } from './conv1d.js';
+import { Conv2D } from './conv2d.js';
+import { Conv2DTranspose } from './conv2d-transpose.js';
+import { Dense } from './dense.js';
+import { Flatten } from './flatten.js';
+import type { LayerKind } from './kinds.js';
+import type { Layer } from './layer.js';
+import { MaxPooling2D } from './max-pooling2d.js';
+import { AveragePooling2D } from './average-pooling2d.js';
+import { Reshape } from './reshape.js';
+import { UpSampling2D } from './up-sampling2d.js';
+
+const CONSTRUCTORS: { [K in LayerKind]: new (options: never) => Layer<K> } = {
+  dense: Dense,
+  conv1d: Conv1D,
+  conv2d: Conv2D,
+  conv2dTranspose: Conv2DTranspose,
+  maxPooling2d: MaxPooling2D,
+  averagePooling2d: AveragePooling2D,
+  upSampling2d: UpSampling2D,
+  flatten: Flatten,
+  reshape: Reshape,
+  activation: Activation,
+};
+
+/**
+ * Recreates a layer from its `toJSON()` description (used by `loadModel`).
+ * The config is validated again by the layer's constructor.
+ * @throws FormatError for an unknown kind.
+ */
+export function layerFromJSON(json: { kind: string; name: string; config: unknown }): Layer {
+  if (!Object.prototype.hasOwnProperty.call(CONSTRUCTORS, json.kind)) {
+    throw new FormatError(`unknown layer kind ${JSON.stringify(json.kind)} (known: ${Object.keys(CONSTRUCTORS).join(', ')})`);
+  }
+  const Ctor = CONSTRUCTORS[json.kind as LayerKind] as unknown as new (options: object) => Layer;
+  return new Ctor({ ...(json.config as object), name: json.name });
+}

@@ -1,0 +1,40 @@
+import type { ActivationConfig } from './activation.js';
+import type { Conv1dConfig } from './conv1d.js';
+import type { Conv2dConfig } from './conv2d.js';
+import type { Conv2dTransposeConfig } from './conv2d-transpose.js';
+import type { DenseConfig } from './dense.js';
+import type { FlattenConfig } from './flatten.js';
+import type { Pooling2dConfig } from './pooling2d.js';
+import type { ReshapeConfig } from './reshape.js';
+import type { UpSampling2dConfig } from './up-sampling2d.js';
+
+/** Resolved configuration of each layer kind; the key set is every kind core defines. */
+export interface LayerConfigs {
+  dense: DenseConfig;
+  conv1d: Conv1dConfig;
+  conv2d: Conv2dConfig;
+  conv2dTranspose: Conv2dTransposeConfig;
+  maxPooling2d: Pooling2dConfig;
+  averagePooling2d: Pooling2dConfig;
+  upSampling2d: UpSampling2dConfig;
+  flatten: FlattenConfig;
+  reshape: ReshapeConfig;
+  activation: ActivationConfig;
+}
+
+/** A layer kind: the key of every backend's lowering table. */
+export type LayerKind = keyof LayerConfigs;
+
+/** Every layer kind core defines, in a stable order. */
+export const LAYER_KINDS: readonly LayerKind[] = [
+  'dense',
+  'conv1d',
+  'conv2d',
+  'conv2dTranspose',
+  'maxPooling2d',
+  'averagePooling2d',
+  'upSampling2d',
+  'flatten',
+  'reshape',
+  'activation',
+];

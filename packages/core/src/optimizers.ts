@@ -1,0 +1,121 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * Stochastic gradient descent with optional momentum (Keras):
+ * v ← momentum·v − lr·g;  w ← w + v   (momentum 0: w ← w − lr·g).
+ * Slots: `velocity` when momentum > 0.
+ */
+export interface SgdSpec {
+  readonly kind: 'sgd';
+  readonly learningRate: number;
+  readonly momentum: number;
+}
+
+/**
+ * Adam (Keras's formulation, ε outside the square root, bias correction in the step size):
+ * t ← t + 1;  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;
+ * α ← lr·sqrt(1 − β2^t)/(1 − β1^t);  w ← w − α·m/(sqrt(v) + ε).
+ * Slots: `m`, `v`; plus the step count t shared by all weights.
+ */
+export interface AdamSpec {
+  readonly kind: 'adam';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+}
+
+/**
+ * Adadelta (Keras):
+ * a ← ρ·a + (1 − ρ)·g²;  Δ ← sqrt(d + ε)/sqrt(a + ε)·g;  d ← ρ·d + (1 − ρ)·Δ²;  w ← w − lr·Δ.
+ * Slots: `accumulatedGrad` (a), `accumulatedDelta` (d).
+ */
+export interface AdadeltaSpec {
+  readonly kind: 'adadelta';
+  readonly learningRate: number;
+  readonly rho: number;
+  readonly epsilon: number;
+}
+
+/**
+ * RMSprop (Keras, not centred, no momentum):
+ * v ← ρ·v + (1 − ρ)·g²;  w ← w − lr·g/sqrt(v + ε).
+ * Slots: `velocity`.
+ */
+export interface RmspropSpec {
+  readonly kind: 'rmsprop';
+  readonly learningRate: number;
+  readonly rho: number;
+  readonly epsilon: number;
+}
+
+/** An optimizer as data: its kind and hyper-parameters, with Keras's defaults filled in. */
+export type OptimizerSpec = SgdSpec | AdamSpec | AdadeltaSpec | RmspropSpec;
+
+/** Optimizer names. */
+export type OptimizerName = OptimizerSpec['kind'];
+
+/** Keras's default hyper-parameters of each optimizer. */
+export const OPTIMIZER_DEFAULTS: { readonly [K in OptimizerName]: Extract<OptimizerSpec, { kind: K }> } = {
+  sgd: { kind: 'sgd', learningRate: 0.01, momentum: 0 },
+  adam: { kind: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  adadelta: { kind: 'adadelta', learningRate: 0.001, rho: 0.95, epsilon: 1e-7 },
+  rmsprop: { kind: 'rmsprop', learningRate: 0.001, rho: 0.9, epsilon: 1e-7 },
+};
+
+/** An optimizer name (Keras defaults) or a partial spec whose missing fields take the defaults. */
+export type OptimizerLike =
+  | OptimizerName
+  | { [K in OptimizerName]: { kind: K } & Partial<Omit<Extract<OptimizerSpec, { kind: K }>, 'kind'>> }[OptimizerName];
+
+/**
+ * Resolves and validates an optimizer: `'adam'` means Keras's defaults;
+ * `{kind: 'adam', learningRate: 1e-2}` overrides some of them.
+ * @throws ConfigError for an unknown kind or field, or an out-of-range value.
+ */
+export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
+  const given = typeof optimizer === 'string' ? { kind: optimizer } : optimizer;
+  if (typeof given !== 'object' || given === null) throw new ConfigError(`compile: optimizer must be a name or {kind, ...}, got ${JSON.stringify(optimizer)}`);
+  const kind = (given as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || !Object.prototype.hasOwnProperty.call(OPTIMIZER_DEFAULTS, kind)) {
+    throw new ConfigError(`compile: optimizer must be one of ${Object.keys(OPTIMIZER_DEFAULTS).join(', ')}; got ${JSON.stringify(kind)}`);
+  }
+  const defaults = OPTIMIZER_DEFAULTS[kind as OptimizerName];
+  const spec: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(given)) {
+    if (key === 'kind') continue;
+    if (!(key in defaults)) throw new ConfigError(`${kind}: unknown option '${key}' (known: ${Object.keys(defaults).filter((k) => k !== 'kind').join(', ')})`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${kind}: ${key} must be a finite number, got ${JSON.stringify(value)}`);
+    spec[key] = value;
+  }
+  const s = spec as unknown as OptimizerSpec;
+  if (!(s.learningRate > 0)) throw new ConfigError(`${kind}: learningRate must be > 0, got ${s.learningRate}`);
+  const unit = (key: string, v: number, open: boolean) => {
+    if (!(v >= 0 && (open ? v < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
+  };
+  if (s.kind === 'sgd') unit('momentum', s.momentum, true);
+  if (s.kind === 'adam') {
+    unit('beta1', s.beta1, true);
+    unit('beta2', s.beta2, true);
+  }
+  if (s.kind === 'adadelta' || s.kind === 'rmsprop') unit('rho', s.rho, true);
+  if ('epsilon' in s && !(s.epsilon > 0)) throw new ConfigError(`${kind}: epsilon must be > 0, got ${s.epsilon}`);
+  return s;
+}
+
+/**
+ * Names of the per-weight state slots of an optimizer, in the order backends
+ * store them in {@link OptimizerState.slots}.
+ */
+export function optimizerSlots(spec: OptimizerSpec): string[] {
+  switch (spec.kind) {
+    case 'sgd':
+      return spec.momentum > 0 ? ['velocity'] : [];
+    case 'adam':
+      return ['m', 'v'];
+    case 'adadelta':
+      return ['accumulatedGrad', 'accumulatedDelta'];
+    case 'rmsprop':
+      return ['velocity'];
+  }
+}

@@ -1,0 +1,190 @@
+import cliProgress from 'cli-progress';
+import { ConfigError, NonFiniteLossError, ShapeError } from './errors.js';
+import type { Model } from './model.js';
+import { Random } from './random.js';
+import { firstNonFinite, formatShape, gather, slice, type Tensor } from './tensor.js';
+
+/** Per-epoch metrics passed to callbacks and stored in the history. */
+export interface EpochLogs {
+  /** Mean training loss of the epoch (batch losses weighted by batch size). */
+  loss: number;
+  /** Loss on `validationData`, when given. */
+  valLoss?: number;
+}
+
+/** Hooks called by `fit`; each may return a promise, which `fit` awaits. */
+export interface Callbacks {
+  /** Before the first epoch. */
+  onTrainBegin?(): void | Promise<void>;
+  /** Before each epoch (zero-based). */
+  onEpochBegin?(epoch: number): void | Promise<void>;
+  /** After each training step: its zero-based index in the epoch and its loss. */
+  onBatchEnd?(batch: number, logs: { loss: number }): void | Promise<void>;
+  /** After each epoch, with its metrics. */
+  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
+  /** After the last epoch. */
+  onTrainEnd?(history: History): void | Promise<void>;
+}
+
+/** Options of `Model.fit`. */
+export interface FitOptions {
+  /** Number of passes over the data (default 1). */
+  epochs?: number;
+  /** Samples per step (default 32, as Keras). The last batch may be smaller. */
+  batchSize?: number;
+  /** Shuffle the samples before each epoch (default true), with a seeded generator. */
+  shuffle?: boolean;
+  /** Seed of the shuffle (default 0). */
+  seed?: number;
+  /** `[x, y]` evaluated after each epoch (its loss is `valLoss`). */
+  validationData?: [Tensor, Tensor];
+  /** Batch size of the validation pass (default `batchSize`). */
+  validationBatchSize?: number;
+  /** Hooks called during training. */
+  callbacks?: Callbacks | Callbacks[];
+  /**
+   * 0: silent. 1 (default): a Keras-style progress bar on a terminal, one
+   * line per epoch otherwise. 2: one line per epoch.
+   */
+  verbose?: 0 | 1 | 2;
+  /** Where progress is written (default `process.stdout`). */
+  output?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Reject NaN or infinite values in `x` and `y` before training (default true). */
+  checkInputs?: boolean;
+}
+
+/** What `fit` returns: per-epoch metrics. */
+export interface History {
+  /** Zero-based epoch indices. */
+  epoch: number[];
+  /** Metrics per epoch; `valLoss` is empty without validation data. */
+  history: { loss: number[]; valLoss: number[] };
+}
+
+function positiveInt(value: unknown, option: string, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${name}: fit ${option} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkFinite(t: Tensor, what: string, name: string): void {
+  const i = firstNonFinite(t);
+  if (i >= 0) throw new ShapeError(`${name}: ${what} holds a non-finite value (${t.data[i]}) at flat index ${i} of ${formatShape(t.shape)}`);
+}
+
+function formatLoss(v: number): string {
+  return v.toFixed(4);
+}
+
+function formatSeconds(s: number): string {
+  return s >= 10 ? `${Math.round(s)}s` : `${s.toFixed(1)}s`;
+}
+
+/**
+ * Core's training loop: batches, seeded shuffle, epochs, validation,
+ * callbacks, progress and the non-finite-loss stop. Backends only run steps.
+ */
+export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOptions): Promise<History> {
+  const name = model.name;
+  model.checkBatch(x, model.inputShape, 'fit x');
+  model.checkBatch(y, model.outputShape, 'fit y');
+  if (x.shape[0] !== y.shape[0]) throw new ShapeError(`${name}: fit x has ${x.shape[0]} samples but y has ${y.shape[0]}`);
+  const epochs = positiveInt(options.epochs ?? 1, 'epochs', name);
+  const batchSize = positiveInt(options.batchSize ?? 32, 'batchSize', name);
+  const shuffle = options.shuffle ?? true;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new ConfigError(`${name}: fit seed must be an integer, got ${JSON.stringify(seed)}`);
+  const verbose = options.verbose ?? 1;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new ConfigError(`${name}: fit verbose must be 0, 1 or 2, got ${JSON.stringify(verbose)}`);
+  const validation = options.validationData;
+  if (validation !== undefined) {
+    if (!Array.isArray(validation) || validation.length !== 2) throw new ConfigError(`${name}: validationData must be [x, y]`);
+    model.checkBatch(validation[0], model.inputShape, 'validationData x');
+    model.checkBatch(validation[1], model.outputShape, 'validationData y');
+    if (validation[0].shape[0] !== validation[1].shape[0]) {
+      throw new ShapeError(`${name}: validationData x has ${validation[0].shape[0]} samples but y has ${validation[1].shape[0]}`);
+    }
+  }
+  const valBatchSize = positiveInt(options.validationBatchSize ?? batchSize, 'validationBatchSize', name);
+  if (options.checkInputs ?? true) {
+    checkFinite(x, 'fit x', name);
+    checkFinite(y, 'fit y', name);
+    if (validation) {
+      checkFinite(validation[0], 'validationData x', name);
+      checkFinite(validation[1], 'validationData y', name);
+    }
+  }
+  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
+  const out = options.output ?? process.stdout;
+  const useBar = verbose === 1 && out.isTTY === true;
+
+  const compiled = await model.compiled(true);
+  const n = x.shape[0];
+  const steps = Math.ceil(n / batchSize);
+  const rng = new Random(seed);
+  const history: History = { epoch: [], history: { loss: [], valLoss: [] } };
+  for (const cb of callbacks) await cb.onTrainBegin?.();
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      const order = shuffle ? rng.permutation(n) : null;
+      const started = performance.now();
+      let bar: cliProgress.SingleBar | null = null;
+      if (verbose > 0) out.write(`Epoch ${epoch + 1}/${epochs}\n`);
+      if (useBar) {
+        bar = new cliProgress.SingleBar(
+          {
+            format: '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}',
+            barCompleteChar: '=',
+            barIncompleteChar: '.',
+            barsize: 30,
+            hideCursor: false,
+            stream: out,
+            etaBuffer: 20,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.legacy,
+        );
+        bar.start(steps, 0, { loss: '-' });
+      }
+      let sum = 0;
+      try {
+        for (let step = 0; step < steps; step++) {
+          const start = step * batchSize;
+          const size = Math.min(batchSize, n - start);
+          const idx = order?.subarray(start, start + size);
+          const xb = idx ? gather(x, idx) : slice(x, start, size);
+          const yb = idx ? gather(y, idx) : slice(y, start, size);
+          const loss = await compiled.trainStep(xb, yb);
+          if (!Number.isFinite(loss)) throw new NonFiniteLossError(epoch, step, loss);
+          model.markTrained();
+          sum += loss * size;
+          bar?.update(step + 1, { loss: formatLoss(sum / Math.min(n, start + size)) });
+          for (const cb of callbacks) await cb.onBatchEnd?.(step, { loss });
+        }
+      } finally {
+        bar?.stop();
+      }
+      const logs: EpochLogs = { loss: sum / n };
+      if (validation) logs.valLoss = await model.evaluate(validation[0], validation[1], { batchSize: valBatchSize });
+      const seconds = (performance.now() - started) / 1000;
+      if (verbose > 0) {
+        const perStep = Math.round((seconds * 1000) / steps);
+        out.write(
+          `${steps}/${steps} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
+            (logs.valLoss !== undefined ? ` - val_loss: ${formatLoss(logs.valLoss)}` : '') +
+            '\n',
+        );
+      }
+      history.epoch.push(epoch);
+      history.history.loss.push(logs.loss);
+      if (logs.valLoss !== undefined) history.history.valLoss.push(logs.valLoss);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    }
+  } finally {
+    await model.syncWeightsFromBackend();
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(history);
+  return history;
+}

@@ -1,0 +1,111 @@
+import {
+  BackendError,
+  type Backend,
+  type CompiledModel,
+  type Gradients,
+  type ModelGraph,
+  type OptimizerState,
+  type Tensor,
+  type TrainingSpec,
+} from '../src/index.js';
+
+/** What the test backend saw: every training batch's size and first input value. */
+export interface Recording {
+  batches: { size: number; first: number }[];
+  setWeightsCalls: number;
+}
+
+/**
+ * A tiny pure-JS backend for testing core's loop: one linear dense layer,
+ * mean squared error, plain SGD. `losses` overrides the returned loss of
+ * given steps (to inject NaN).
+ */
+export function linearTestBackend(recording: Recording, losses: Map<number, number> = new Map()): Backend {
+  return {
+    name: 'test-linear',
+    kinds: ['dense'],
+    async compile(graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> {
+      const node = graph.nodes[0];
+      if (graph.nodes.length !== 1 || node.kind !== 'dense' || node.config.activation !== 'linear') {
+        throw new BackendError('test backend: one linear dense layer only');
+      }
+      const [nIn, nOut] = node.weights[0].shape;
+      let kernel = new Float32Array(nIn * nOut);
+      let bias = new Float32Array(nOut);
+      let step = 0;
+      const forward = (x: Tensor) => {
+        const rows = x.data.length / nIn;
+        const out = new Float32Array(rows * nOut);
+        for (let r = 0; r < rows; r++)
+          for (let o = 0; o < nOut; o++) {
+            let s = node.config.useBias ? bias[o] : 0;
+            for (let i = 0; i < nIn; i++) s += x.data[r * nIn + i] * kernel[i * nOut + o];
+            out[r * nOut + o] = s;
+          }
+        return out;
+      };
+      const lossAndGrads = (x: Tensor, y: Tensor) => {
+        const p = forward(x);
+        const rows = p.length / nOut;
+        let loss = 0;
+        const gk = new Float32Array(kernel.length);
+        const gb = new Float32Array(nOut);
+        for (let r = 0; r < rows; r++)
+          for (let o = 0; o < nOut; o++) {
+            const d = p[r * nOut + o] - y.data[r * nOut + o];
+            loss += d * d;
+            const g = (2 * d) / p.length;
+            gb[o] += g;
+            for (let i = 0; i < nIn; i++) gk[i * nOut + o] += g * x.data[r * nIn + i];
+          }
+        return { loss: loss / p.length, gk, gb };
+      };
+      const requireTraining = () => {
+        if (!training) throw new BackendError('compiled without training');
+        if (training.optimizer.kind !== 'sgd') throw new BackendError('test backend: sgd only');
+        return training.optimizer.learningRate;
+      };
+      return {
+        async predict(x) {
+          return { shape: [x.shape[0], ...node.outputShape], data: forward(x) };
+        },
+        async trainStep(x, y) {
+          const lr = requireTraining();
+          recording.batches.push({ size: x.shape[0], first: x.data[0] });
+          const { loss, gk, gb } = lossAndGrads(x, y);
+          const reported = losses.get(step) ?? loss;
+          if (!Number.isFinite(reported)) return reported;
+          kernel = kernel.map((v, i) => v - lr * gk[i]);
+          bias = bias.map((v, i) => v - lr * gb[i]);
+          step++;
+          return reported;
+        },
+        async evaluate(x, y) {
+          return lossAndGrads(x, y).loss;
+        },
+        async gradients(x, y): Promise<Gradients> {
+          requireTraining();
+          const { loss, gk, gb } = lossAndGrads(x, y);
+          return { loss, input: { shape: x.shape, data: new Float32Array(x.data.length) }, weights: [{ shape: [nIn, nOut], data: gk }, { shape: [nOut], data: gb }] };
+        },
+        async getWeights() {
+          const ws = [{ shape: [nIn, nOut], data: kernel.slice() }];
+          if (node.config.useBias) ws.push({ shape: [nOut], data: bias.slice() });
+          return ws;
+        },
+        async setWeights(ws) {
+          recording.setWeightsCalls++;
+          kernel = Float32Array.from(ws[0].data);
+          if (ws[1]) bias = Float32Array.from(ws[1].data);
+        },
+        async getOptimizerState(): Promise<OptimizerState> {
+          return { step, slots: [] };
+        },
+        async setOptimizerState(state) {
+          step = state.step;
+        },
+        dispose() {},
+      };
+    },
+  };
+}
