@@ -37,3 +37,5 @@ export type { FitOptions, History, Callbacks, EpochLogs } from './training.js';
 export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
 export { mnistAutoencoder } from './reference-models.js';
 export type { MnistAutoencoderOptions } from './reference-models.js';
+export { writeCheckpoint, readCheckpoint } from './checkpoint.js';
+export type { CheckpointOptions, TrainingPosition, LoadedCheckpoint } from './checkpoint.js';

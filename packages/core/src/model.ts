@@ -223,6 +223,11 @@ export class Model {
     this.compilation = { backend: options.backend, optimizer, loss, compiled: null, backendStale: true, hostStale: false };
   }
 
+  /** The optimizer chosen by `compile` (defaults filled in), or `null`. */
+  get optimizer(): OptimizerSpec | null {
+    return this.compilation?.optimizer ?? null;
+  }
+
   /** The backend chosen by `compile`, or `null`. */
   get backend(): Backend | null {
     return this.compilation?.backend ?? null;

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { readCheckpoint, writeCheckpoint, type CheckpointOptions, type TrainingPosition } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError, ShapeError } from './errors.js';
 import type { Model } from './model.js';
 import { Random } from './random.js';
@@ -51,6 +52,18 @@ export interface FitOptions {
   output?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Reject NaN or infinite values in `x` and `y` before training (default true). */
   checkInputs?: boolean;
+  /**
+   * Write checkpoints (weights, optimizer state, epoch/step counters and the
+   * shuffle generator's state) atomically while training.
+   */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Continue from the latest checkpoint in this folder: a run killed at any
+   * point and resumed with the same data and options ends with the same
+   * weights as an uninterrupted run (same backend). `epochs` still counts
+   * from the start of the original run.
+   */
+  resumeFrom?: string;
 }
 
 /** What `fit` returns: per-epoch metrics. */
@@ -119,19 +132,45 @@ export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOpt
   const out = options.output ?? process.stdout;
   const useBar = verbose === 1 && out.isTTY === true;
 
-  const compiled = await model.compiled(true);
+  const every = options.checkpoint?.every ?? 'epoch';
+  if (options.checkpoint && (typeof options.checkpoint.dir !== 'string' || (every !== 'epoch' && !(Number.isInteger(every) && (every as number) > 0)))) {
+    throw new ConfigError(`${name}: checkpoint must be {dir, every: 'epoch' | positive integer}, got ${JSON.stringify(options.checkpoint)}`);
+  }
+
+  let compiled = await model.compiled(true);
+  const optimizer = model.optimizer!;
   const n = x.shape[0];
   const steps = Math.ceil(n / batchSize);
   const rng = new Random(seed);
-  const history: History = { epoch: [], history: { loss: [], valLoss: [] } };
+  let history: History = { epoch: [], history: { loss: [], valLoss: [] } };
+  let startEpoch = 0;
+  let startStep = 0;
+  let startSum = 0;
+  if (options.resumeFrom !== undefined) {
+    const ck = await readCheckpoint(options.resumeFrom, model, optimizer);
+    model.setWeights(ck.weights);
+    compiled = await model.compiled(true);
+    await compiled.setOptimizerState(ck.optimizerState);
+    rng.setState(ck.position.rngState);
+    ({ epoch: startEpoch, step: startStep, lossSum: startSum, history } = ck.position);
+    if (startStep > steps) throw new ConfigError(`${name}: the checkpoint stopped at step ${startStep} of an epoch, but this data has ${steps} steps per epoch`);
+  }
+  const saveCheckpoint = async (position: TrainingPosition, tag: string) => {
+    if (!options.checkpoint) return;
+    await model.syncWeightsFromBackend();
+    await writeCheckpoint(options.checkpoint.dir, model, optimizer, await compiled.getOptimizerState(), position, tag);
+  };
+  let globalStep = 0;
   for (const cb of callbacks) await cb.onTrainBegin?.();
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      const epochRngState = rng.getState();
       const order = shuffle ? rng.permutation(n) : null;
       const started = performance.now();
       let bar: cliProgress.SingleBar | null = null;
       if (verbose > 0) out.write(`Epoch ${epoch + 1}/${epochs}\n`);
+      const firstStep = epoch === startEpoch ? startStep : 0;
       if (useBar) {
         bar = new cliProgress.SingleBar(
           {
@@ -146,11 +185,11 @@ export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOpt
           },
           cliProgress.Presets.legacy,
         );
-        bar.start(steps, 0, { loss: '-' });
+        bar.start(steps, firstStep, { loss: '-' });
       }
-      let sum = 0;
+      let sum = epoch === startEpoch ? startSum : 0;
       try {
-        for (let step = 0; step < steps; step++) {
+        for (let step = firstStep; step < steps; step++) {
           const start = step * batchSize;
           const size = Math.min(batchSize, n - start);
           const idx = order?.subarray(start, start + size);
@@ -160,8 +199,12 @@ export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOpt
           if (!Number.isFinite(loss)) throw new NonFiniteLossError(epoch, step, loss);
           model.markTrained();
           sum += loss * size;
+          globalStep++;
           bar?.update(step + 1, { loss: formatLoss(sum / Math.min(n, start + size)) });
           for (const cb of callbacks) await cb.onBatchEnd?.(step, { loss });
+          if (typeof every === 'number' && globalStep % every === 0) {
+            await saveCheckpoint({ epoch, step: step + 1, lossSum: sum, rngState: epochRngState, history }, `e${epoch}-s${step + 1}`);
+          }
         }
       } finally {
         bar?.stop();
@@ -170,16 +213,21 @@ export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOpt
       if (validation) logs.valLoss = await model.evaluate(validation[0], validation[1], { batchSize: valBatchSize });
       const seconds = (performance.now() - started) / 1000;
       if (verbose > 0) {
-        const perStep = Math.round((seconds * 1000) / steps);
+        const perStep = Math.round((seconds * 1000) / Math.max(1, steps - firstStep));
         out.write(
           `${steps}/${steps} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
             (logs.valLoss !== undefined ? ` - val_loss: ${formatLoss(logs.valLoss)}` : '') +
             '\n',
         );
       }
-      history.epoch.push(epoch);
-      history.history.loss.push(logs.loss);
-      if (logs.valLoss !== undefined) history.history.valLoss.push(logs.valLoss);
+      history = {
+        epoch: [...history.epoch, epoch],
+        history: {
+          loss: [...history.history.loss, logs.loss],
+          valLoss: logs.valLoss !== undefined ? [...history.history.valLoss, logs.valLoss] : history.history.valLoss,
+        },
+      };
+      await saveCheckpoint({ epoch: epoch + 1, step: 0, lossSum: 0, rngState: rng.getState(), history }, `e${epoch + 1}-s0`);
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
   } finally {

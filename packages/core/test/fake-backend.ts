@@ -17,7 +17,7 @@ export interface Recording {
 
 /**
  * A tiny pure-JS backend for testing core's loop: one linear dense layer,
- * mean squared error, plain SGD. `losses` overrides the returned loss of
+ * mean squared error, SGD with momentum. `losses` overrides the returned loss of
  * given steps (to inject NaN).
  */
 export function linearTestBackend(recording: Recording, losses: Map<number, number> = new Map()): Backend {
@@ -33,6 +33,8 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
       let kernel = new Float32Array(nIn * nOut);
       let bias = new Float32Array(nOut);
       let step = 0;
+      let vKernel = new Float32Array(nIn * nOut);
+      let vBias = new Float32Array(nOut);
       const forward = (x: Tensor) => {
         const rows = x.data.length / nIn;
         const out = new Float32Array(rows * nOut);
@@ -63,20 +65,22 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
       const requireTraining = () => {
         if (!training) throw new BackendError('compiled without training');
         if (training.optimizer.kind !== 'sgd') throw new BackendError('test backend: sgd only');
-        return training.optimizer.learningRate;
+        return training.optimizer;
       };
       return {
         async predict(x) {
           return { shape: [x.shape[0], ...node.outputShape], data: forward(x) };
         },
         async trainStep(x, y) {
-          const lr = requireTraining();
+          const { learningRate: lr, momentum } = requireTraining() as { learningRate: number; momentum: number };
           recording.batches.push({ size: x.shape[0], first: x.data[0] });
           const { loss, gk, gb } = lossAndGrads(x, y);
           const reported = losses.get(step) ?? loss;
           if (!Number.isFinite(reported)) return reported;
-          kernel = kernel.map((v, i) => v - lr * gk[i]);
-          bias = bias.map((v, i) => v - lr * gb[i]);
+          vKernel = vKernel.map((v, i) => momentum * v - lr * gk[i]);
+          vBias = vBias.map((v, i) => momentum * v - lr * gb[i]);
+          kernel = kernel.map((v, i) => v + vKernel[i]);
+          bias = bias.map((v, i) => v + vBias[i]);
           step++;
           return reported;
         },
@@ -99,10 +103,16 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
           if (ws[1]) bias = Float32Array.from(ws[1].data);
         },
         async getOptimizerState(): Promise<OptimizerState> {
-          return { step, slots: [] };
+          const momentum = training?.optimizer.kind === 'sgd' && training.optimizer.momentum > 0;
+          const slots = momentum ? [[{ shape: [nIn, nOut], data: vKernel.slice() }], [{ shape: [nOut], data: vBias.slice() }]] : [[], []];
+          return { step, slots: node.config.useBias ? slots : slots.slice(0, 1) };
         },
         async setOptimizerState(state) {
           step = state.step;
+          if (state.slots[0]?.length) {
+            vKernel = Float32Array.from(state.slots[0][0].data);
+            if (state.slots[1]) vBias = Float32Array.from(state.slots[1][0].data);
+          }
         },
         dispose() {},
       };
