@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Times the MNIST autoencoder (DESIGN.md experiment 4) on @araboza/onnxruntime:
+// one training step at batch 256 (binary cross-entropy, adam and adadelta) and
+// inference throughput on 10,000 images. Run after `pnpm build`:
+//   node scripts/step-time.mjs [--device cpu|cuda|auto] [--threads 2] [--steps 40]
+// Inputs are seeded uniform noise shaped like MNIST (timing does not depend on the digits).
+// This measures; it asserts nothing. The machine is shared, so numbers are noisy:
+// the median of many steps is reported.
+import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, slice } from '@araboza/core';
+import { onnxruntimeBackend } from '../dist/index.js';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const device = args.device ?? 'cpu';
+const threads = Number(args.threads ?? 2);
+const steps = Number(args.steps ?? 40);
+const backend = onnxruntimeBackend({ device, threads });
+const model = mnistAutoencoder({ seed: 0 });
+const train = randomUniform([256 * 8, 28, 28, 1], { seed: 1 });
+const test = randomUniform([10000, 28, 28, 1], { seed: 2 });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+for (const optimizer of ['adam', 'adadelta']) {
+  const compiled = await backend.compile(model.graph, { loss: resolveLoss('binaryCrossentropy', model.graph), optimizer: resolveOptimizer(optimizer) });
+  await compiled.setWeights(model.getWeights());
+  const times = [];
+  for (let i = 0; i < steps + 3; i++) {
+    const batch = slice(train, (i % 8) * 256, 256);
+    const t0 = performance.now();
+    await compiled.trainStep(batch, batch);
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  const ms = median(times);
+  console.log(`${backend.name} threads=${threads} train step (batch 256, ${optimizer}): median ${ms.toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms over ${steps} steps → epoch of 60,000 ≈ ${((ms * Math.ceil(60000 / 256)) / 1000).toFixed(1)} s`);
+  compiled.dispose();
+}
+
+const compiled = await backend.compile(model.graph);
+await compiled.setWeights(model.getWeights());
+await compiled.predict(slice(test, 0, 256));
+const rates = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  await compiled.predict(test);
+  rates.push(10000 / ((performance.now() - t0) / 1000));
+}
+console.log(`${backend.name} threads=${threads} inference on 10,000 images: median ${median(rates).toFixed(0)} samples/s, best ${Math.max(...rates).toFixed(0)} samples/s`);
+compiled.dispose();

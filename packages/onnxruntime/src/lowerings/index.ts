@@ -1,0 +1,41 @@
+import { activationGradient, activationLowering } from './activation.js';
+import { averagePooling2dGradient, averagePooling2dLowering } from './average-pooling2d.js';
+import { conv1dGradient, conv1dLowering } from './conv1d.js';
+import { conv2dGradient, conv2dLowering } from './conv2d.js';
+import { conv2dTransposeGradient, conv2dTransposeLowering } from './conv2d-transpose.js';
+import { denseGradient, denseLowering } from './dense.js';
+import { flattenGradient, flattenLowering } from './flatten.js';
+import { maxPooling2dGradient, maxPooling2dLowering } from './max-pooling2d.js';
+import { reshapeGradient, reshapeLowering } from './reshape.js';
+import type { ForwardLoweringTable, GradientRuleTable } from './types.js';
+import { upSampling2dGradient, upSampling2dLowering } from './up-sampling2d.js';
+
+/** Forward lowering of every layer kind (typed so that a kind core adds is a compile error until lowered). */
+export const FORWARD_LOWERINGS: ForwardLoweringTable = {
+  dense: denseLowering,
+  conv1d: conv1dLowering,
+  conv2d: conv2dLowering,
+  conv2dTranspose: conv2dTransposeLowering,
+  maxPooling2d: maxPooling2dLowering,
+  averagePooling2d: averagePooling2dLowering,
+  upSampling2d: upSampling2dLowering,
+  flatten: flattenLowering,
+  reshape: reshapeLowering,
+  activation: activationLowering,
+};
+
+/** Gradient rule of every layer kind, standard ONNX ops only. */
+export const GRADIENT_RULES: GradientRuleTable = {
+  dense: denseGradient,
+  conv1d: conv1dGradient,
+  conv2d: conv2dGradient,
+  conv2dTranspose: conv2dTransposeGradient,
+  maxPooling2d: maxPooling2dGradient,
+  averagePooling2d: averagePooling2dGradient,
+  upSampling2d: upSampling2dGradient,
+  flatten: flattenGradient,
+  reshape: reshapeGradient,
+  activation: activationGradient,
+};
+
+export type * from './types.js';

@@ -1,0 +1,135 @@
+import { intAttr, intsAttr, stringAttr, type OnnxGraphBuilder } from '../onnx-graph.js';
+import type { Value } from '../layout.js';
+import { channelsFirstShape, convGeometry, emitChannelBiasGrad, emitConvInputGrad, emitConvKernelGrad, type ConvGeometry } from './conv-common.js';
+import type { GradientResult, LoweredForward, NodeOf } from './types.js';
+
+/** Largest channel count of the fused convolution (filters × factor²): one blocked-Conv block of ONNX Runtime's AVX-512 kernels. */
+const MAX_FUSED_CHANNELS = 16;
+
+/** How a nearest upsampling followed by a stride-1 convolution maps onto the low-resolution input, per axis. */
+interface AxisFusion {
+  /** Low-resolution kernel length. */
+  readonly kernel: number;
+  /** Padding before/after on the low-resolution input. */
+  readonly before: number;
+  readonly after: number;
+  /** For output phase a and original tap t, the low-resolution tap it lands on. */
+  readonly tapOf: (a: number, t: number) => number;
+}
+
+function axisFusion(lowInput: number, factor: number, kernel: number, before: number, out: number): AxisFusion | null {
+  if (out % factor !== 0) return null;
+  // Output row o = factor·i + a reads upsampled rows o − before + t, i.e. low-resolution row i + ⌊(a − before + t)/factor⌋.
+  const offset = (a: number, t: number) => Math.floor((a - before + t) / factor);
+  const lo = offset(0, 0);
+  const hi = offset(factor - 1, kernel - 1);
+  const after = out / factor - 1 + hi - (lowInput - 1);
+  if (-lo < 0 || after < 0) return null;
+  return { kernel: hi - lo + 1, before: -lo, after, tapOf: (a, t) => offset(a, t) - lo };
+}
+
+/**
+ * Whether `conv` applied to the output of `up` can run as one convolution
+ * on the low-resolution input followed by DepthToSpace (a sub-pixel
+ * convolution): stride and dilation 1, the same factor on both axes,
+ * output lengths divisible by it, and at most 16 fused channels.
+ */
+export function canFuseUpsampledConv2d(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>): boolean {
+  return plan(up, conv) !== null;
+}
+
+function plan(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
+  const [sh, sw] = up.config.size;
+  const c = conv.config;
+  if (sh !== sw || c.strides.some((v) => v !== 1) || c.dilationRate.some((v) => v !== 1)) return null;
+  // Worth it only for few filters: ONNX Runtime's blocked Conv then wastes most of a channel block,
+  // while its DepthToSpace is a plain 6-D transpose that costs more than the upsampling it replaces on wide outputs.
+  if (c.filters * sh * sw > MAX_FUSED_CHANNELS) return null;
+  const g = convGeometry(conv.inputShape.slice(0, 2), c.kernelSize, c.strides, c.dilationRate, c.padding);
+  const axes = [0, 1].map((i) => axisFusion(up.inputShape[i], sh, c.kernelSize[i], g.before[i], g.output[i]));
+  if (axes.some((a) => a === null)) return null;
+  return { factor: sh, axes: axes as AxisFusion[] };
+}
+
+/**
+ * Inference-only lowering of nearest upsampling (factor s) followed by a
+ * stride-1 conv2d: a Conv on the low-resolution input with s² kernels (one
+ * per output phase, each the sum of the original taps that read the same
+ * low-resolution pixel), then DepthToSpace. Same values as the two layers,
+ * without the upsampled tensor, and with s²× more output channels, which
+ * suits ONNX Runtime's convolution kernels far better when a decoder's
+ * last layer has a single filter. The phase kernels are a MatMul of the
+ * kernel with a constant 0/1 matrix (folded by ONNX Runtime when the
+ * kernel is an initializer).
+ */
+export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, xLow: Value, kernel: string, bias: string | undefined): LoweredForward {
+  const p = plan(up, conv)!;
+  const s = p.factor;
+  const [kh, kw] = conv.config.kernelSize;
+  const [ay, ax] = p.axes;
+  const filters = conv.config.filters;
+  const cin = up.inputShape[2];
+  // combine[t, (a_h, a_w, δ_h, δ_w)] = 1 when original tap t lands on low-resolution tap δ in phase a.
+  const cols = s * s * ay.kernel * ax.kernel;
+  const combine = new Float32Array(kh * kw * cols);
+  for (let th = 0; th < kh; th++)
+    for (let tw = 0; tw < kw; tw++)
+      for (let ah = 0; ah < s; ah++)
+        for (let aw = 0; aw < s; aw++) {
+          const col = ((ah * s + aw) * ay.kernel + ay.tapOf(ah, th)) * ax.kernel + ax.tapOf(aw, tw);
+          combine[(th * kw + tw) * cols + col] = 1;
+        }
+  const matrix = b.floatConstant(`${conv.name}/phase_combine`, [kh * kw, cols], combine);
+  const rows = b.op('Reshape', [kernel, b.ints([filters * cin, kh * kw])], [filters * cin, kh * kw], {}, 'phase_kernel_rows');
+  const phases = b.op('MatMul', [rows, matrix], [filters * cin, cols], {}, 'phase_kernels');
+  const grid = b.op('Reshape', [phases, b.ints([filters, cin, s * s, ay.kernel, ax.kernel])], [filters, cin, s * s, ay.kernel, ax.kernel], {}, 'phase_grid');
+  // DepthToSpace (DCR) reads channel (a_h·s + a_w)·O + o, so phases go first.
+  const ordered = b.op('Transpose', [grid], [s * s, filters, cin, ay.kernel, ax.kernel], { perm: intsAttr([2, 0, 1, 3, 4]) }, 'phase_major');
+  const fusedKernel = b.op('Reshape', [ordered, b.ints([s * s * filters, cin, ay.kernel, ax.kernel])], [s * s * filters, cin, ay.kernel, ax.kernel], {}, 'phase_kernel');
+  const inputs = [xLow.name, fusedKernel];
+  if (bias) inputs.push(b.op('Reshape', [b.op('Expand', [bias, b.ints([s * s, filters])], [s * s, filters], {}, 'phase_bias_grid'), b.ints([s * s * filters])], [s * s * filters], {}, 'phase_bias'));
+  const lowOut = [conv.outputShape[0] / s, conv.outputShape[1] / s];
+  const z = b.op('Conv', inputs, channelsFirstShape(s * s * filters, lowOut), { pads: intsAttr([ay.before, ax.before, ay.after, ax.after]) }, `${conv.name}/subpixel_conv`);
+  const full = b.op('DepthToSpace', [z], channelsFirstShape(filters, conv.outputShape.slice(0, 2)), { blocksize: intAttr(s), mode: stringAttr('DCR') }, `${conv.name}/depth_to_space`);
+  return { z: { name: full, perSample: conv.outputShape, layout: 'channelsFirst' }, saved: { fusedKernel, combine: matrix } };
+}
+
+/**
+ * Gradient of the fused upsampling + conv2d: dz goes back through
+ * SpaceToDepth (DepthToSpace's inverse) to the low-resolution convolution,
+ * whose input and kernel gradients are the ordinary conv rules; the kernel
+ * gradient returns to the original taps through the transposed combine
+ * matrix. The upsampling's own gradient (a sum over each pixel's copies) is
+ * part of it.
+ */
+export function emitUpsampledConv2dGrad(
+  b: OnnxGraphBuilder,
+  up: NodeOf<'upSampling2d'>,
+  conv: NodeOf<'conv2d'>,
+  xLow: Value,
+  forward: LoweredForward,
+  dZ: string,
+  needInputGrad: boolean,
+): GradientResult {
+  const p = plan(up, conv)!;
+  const s = p.factor;
+  const [kh, kw] = conv.config.kernelSize;
+  const [ay, ax] = p.axes;
+  const filters = conv.config.filters;
+  const cin = up.inputShape[2];
+  const lowIn = up.inputShape.slice(0, 2);
+  const lowOut = [conv.outputShape[0] / s, conv.outputShape[1] / s];
+  const fusedFilters = s * s * filters;
+  const g: ConvGeometry = { input: lowIn, output: lowOut, kernel: [ay.kernel, ax.kernel], strides: [1, 1], dilations: [1, 1], before: [ay.before, ax.before], after: [ay.after, ax.after] };
+  const dZLow = b.op('SpaceToDepth', [dZ], channelsFirstShape(fusedFilters, lowOut), { blocksize: intAttr(s) }, 'subpixel_dz');
+  const dFused = emitConvKernelGrad(b, xLow.name, dZLow, g, cin, fusedFilters);
+  const cols = s * s * ay.kernel * ax.kernel;
+  const phaseGrid = b.op('Reshape', [dFused, b.ints([s * s, filters, cin, ay.kernel, ax.kernel])], [s * s, filters, cin, ay.kernel, ax.kernel], {}, 'subpixel_dw_grid');
+  const phaseLast = b.op('Transpose', [phaseGrid], [filters, cin, s * s, ay.kernel, ax.kernel], { perm: intsAttr([1, 2, 0, 3, 4]) }, 'subpixel_dw_phase_last');
+  const phaseRows = b.op('Reshape', [phaseLast, b.ints([filters * cin, cols])], [filters * cin, cols], {}, 'subpixel_dw_rows');
+  const tapRows = b.op('Gemm', [phaseRows, forward.saved!.combine], [filters * cin, kh * kw], { transB: intAttr(1) }, 'subpixel_dw_taps');
+  const dWeights = [b.op('Reshape', [tapRows, b.ints([filters, cin, kh, kw])], [filters, cin, kh, kw], {}, 'subpixel_dw')];
+  if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, filters));
+  const dX = needInputGrad ? emitConvInputGrad(b, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters) : null;
+  return { dX, dWeights };
+}

@@ -1,0 +1,366 @@
+import { BackendError, optimizerSlots, type GraphNode, type LayerKind, type ModelGraph, type OptimizerSpec, type ResolvedLoss, type Tensor, type WeightSpec } from '@araboza/core';
+import { emitActivation, emitActivationGrad } from './activations.js';
+import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
+import { emitLoss } from './losses.js';
+import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
+import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './lowerings/types.js';
+import { canFuseUpsampledConv2d, emitUpsampledConv2d, emitUpsampledConv2dGrad } from './lowerings/upsampled-conv2d.js';
+import { checkBuiltGraph } from './model-check.js';
+import { intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
+import { emitOptimizerUpdate } from './optimizers.js';
+
+/** One weight of a graph with its ONNX layout. */
+export interface WeightEntry {
+  readonly node: GraphNode;
+  readonly spec: WeightSpec;
+  /** Axis permutation Keras → ONNX, or null when the layouts agree. */
+  readonly perm: readonly number[] | null;
+  /** Shape in the ONNX layout the generated models use. */
+  readonly onnxShape: readonly number[];
+  /** Value name of the weight in generated models (`layer/kernel`). */
+  readonly name: string;
+}
+
+function loweringOf(kind: LayerKind): ForwardLowering<LayerKind> {
+  if (!Object.prototype.hasOwnProperty.call(FORWARD_LOWERINGS, kind)) {
+    throw new BackendError(`onnxruntime backend: no lowering for layer kind ${JSON.stringify(kind)}`);
+  }
+  return FORWARD_LOWERINGS[kind] as unknown as ForwardLowering<LayerKind>;
+}
+
+function gradientOf(kind: LayerKind): GradientRule<LayerKind> {
+  return GRADIENT_RULES[kind] as unknown as GradientRule<LayerKind>;
+}
+
+/** Every weight of a graph in `getWeights()` order, with its ONNX layout. */
+export function weightEntries(graph: ModelGraph): WeightEntry[] {
+  return graph.nodes.flatMap((node) => {
+    const perms = loweringOf(node.kind).weightPerms(node as never);
+    return node.weights.map((spec, i) => {
+      const perm = perms[i] ?? null;
+      return { node, spec, perm, onnxShape: perm ? perm.map((p) => spec.shape[p]) : [...spec.shape], name: `${node.name}/${spec.name}` };
+    });
+  });
+}
+
+type TapeEntry =
+  | { readonly type: 'layout'; readonly from: Value; readonly to: Value; readonly perm: readonly number[] }
+  | {
+      readonly type: 'layer';
+      readonly node: GraphNode;
+      readonly x: Value;
+      readonly forward: LoweredForward;
+      readonly y: Value;
+      readonly weights: readonly string[];
+      /** The upsampling absorbed into this conv2d (see emitUpsampledConv2d), if any. */
+      readonly fusedUpsampling: NodeOf<'upSampling2d'> | null;
+    };
+
+interface ForwardPass {
+  /** The model output, in whatever layout its last layer left it. */
+  readonly output: Value;
+  /** The output node's pre-activation value when it has a non-linear activation. */
+  readonly logits: Value | null;
+  readonly tape: readonly TapeEntry[];
+  /** Values that depend on the model input only (their gradient is useless for training). */
+  readonly inputOnly: ReadonlySet<string>;
+}
+
+/** Names of the nodes the output depends on. */
+function nodesOnOutputPath(graph: ModelGraph): Set<string> {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const needed = new Set<string>();
+  let cur = byName.get(graph.output);
+  while (cur) {
+    needed.add(cur.name);
+    cur = cur.input === null ? undefined : byName.get(cur.input);
+  }
+  return needed;
+}
+
+/**
+ * Upsampling layers whose only reader is a stride-1 conv2d that can absorb
+ * them (see {@link emitUpsampledConv2d}, whose gradient is
+ * {@link emitUpsampledConv2dGrad}).
+ */
+function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>): Set<string> {
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
+  const fused = new Set<string>();
+  for (const up of graph.nodes) {
+    const r = readers.get(up.name);
+    if (up.kind !== 'upSampling2d' || !needed.has(up.name) || up.name === graph.output || r?.length !== 1 || r[0].kind !== 'conv2d') continue;
+    if (canFuseUpsampledConv2d(up, r[0])) fused.add(up.name);
+  }
+  return fused;
+}
+
+/**
+ * Emits the forward pass of a graph on the channels-last input `input`.
+ * Layout changes are inserted only where a layer needs another layout (and
+ * cached, so each value is transposed at most once per layout).
+ */
+function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weightNames: readonly string[][], forTraining: boolean, fuse = true): ForwardPass {
+  const tape: TapeEntry[] = [];
+  const inputValue: Value = { name: input, perSample: graph.inputShape, layout: 'keras' };
+  const values = new Map<string | null, Value>([[null, inputValue]]);
+  const inputOnly = new Set<string>([input]);
+  const converted = new Map<string, Value>();
+  const convert = (v: Value, want: Layout | 'any'): Value => {
+    if (want === 'any') return v;
+    const target = effectiveLayout(v.perSample, want);
+    if (v.layout === target) return v;
+    const key = `${v.name}->${target}`;
+    const cached = converted.get(key);
+    if (cached) return cached;
+    const rank = v.perSample.length + 1;
+    const perm = target === 'channelsFirst' ? toChannelsFirstPerm(rank) : toChannelsLastPerm(rank);
+    const to: Value = { name: b.op('Transpose', [v.name], layoutShape(v.perSample, target), { perm: intsAttr(perm) }, `to_${target}`), perSample: v.perSample, layout: target };
+    if (inputOnly.has(v.name)) inputOnly.add(to.name);
+    tape.push({ type: 'layout', from: v, to, perm });
+    converted.set(key, to);
+    return to;
+  };
+  const needed = nodesOnOutputPath(graph);
+  const fused = fuse ? fusableUpsamplings(graph, needed) : new Set<string>();
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  let logits: Value | null = null;
+  graph.nodes.forEach((node, i) => {
+    if (!needed.has(node.name)) return;
+    const source = values.get(node.input);
+    if (!source) throw new BackendError(`onnxruntime backend: layer ${node.name} reads ${node.input}, which is not an earlier layer`);
+    if (fused.has(node.name)) {
+      // Emitted together with the convolution that reads it.
+      values.set(node.name, convert(source, 'channelsFirst'));
+      return;
+    }
+    const lowering = loweringOf(node.kind);
+    const x = convert(source, lowering.inputLayout);
+    const up = node.input !== null && fused.has(node.input) ? (byName.get(node.input) as NodeOf<'upSampling2d'>) : null;
+    const forward: LoweredForward = up
+      ? emitUpsampledConv2d(b, up, node as NodeOf<'conv2d'>, x, weightNames[i][0], weightNames[i][1])
+      : lowering.emit({ b, forTraining }, node as never, x, weightNames[i]);
+    const activation = 'activation' in node.config ? node.config.activation : 'linear';
+    const y = emitActivation(b, activation, forward.z, node.name);
+    if (inputOnly.has(x.name) && node.weights.length === 0) {
+      inputOnly.add(forward.z.name);
+      inputOnly.add(y.name);
+    }
+    tape.push({ type: 'layer', node, x, forward, y, weights: weightNames[i], fusedUpsampling: up });
+    values.set(node.name, y);
+    if (node.name === graph.output && activation !== 'linear') logits = forward.z;
+  });
+  const output = values.get(graph.output) ?? (graph.output === graph.inputName ? inputValue : undefined);
+  if (!output) throw new BackendError(`onnxruntime backend: the graph output ${graph.output} is not a layer of the graph`);
+  return { output, logits, tape, inputOnly };
+}
+
+/**
+ * Emits the backward pass from a gradient seed: walks the tape backwards,
+ * applying each activation's and each kind's gradient rule, summing the
+ * gradients of values used more than once. Returns dLoss/dinput (when asked
+ * for) and dLoss/dweight per node (ONNX layout; null for weights the loss
+ * does not depend on).
+ */
+function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Value; grad: string }, wantInputGrad: boolean): { dInput: Map<string, string>; dWeights: Map<string, readonly string[]> } {
+  const grads = new Map<string, string>();
+  const accumulate = (value: Value, g: string) => {
+    const prev = grads.get(value.name);
+    grads.set(value.name, prev ? b.op('Add', [prev, g], layoutShape(value.perSample, value.layout), {}, 'grad_sum') : g);
+  };
+  accumulate(seed.value, seed.grad);
+  const dWeights = new Map<string, readonly string[]>();
+  for (let i = pass.tape.length - 1; i >= 0; i--) {
+    const entry = pass.tape[i];
+    if (entry.type === 'layout') {
+      const g = grads.get(entry.to.name);
+      if (!g || (!wantInputGrad && pass.inputOnly.has(entry.from.name))) continue;
+      accumulate(entry.from, b.op('Transpose', [g], layoutShape(entry.from.perSample, entry.from.layout), { perm: intsAttr(invertPerm(entry.perm)) }, 'grad_layout'));
+      continue;
+    }
+    const { node, x, forward, y } = entry;
+    let dZ = forward.z.name === y.name ? grads.get(y.name) : grads.get(forward.z.name);
+    const dY = forward.z.name === y.name ? undefined : grads.get(y.name);
+    if (dY) {
+      const activation = 'activation' in node.config ? node.config.activation : 'linear';
+      const fromY = emitActivationGrad(b, activation, y, dY);
+      dZ = dZ ? b.op('Add', [dZ, fromY], layoutShape(y.perSample, y.layout), {}, 'grad_sum') : fromY;
+    }
+    if (!dZ) continue;
+    const needInputGrad = wantInputGrad || !pass.inputOnly.has(x.name);
+    const result = entry.fusedUpsampling
+      ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
+      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, needInputGrad });
+    if (result.dX && needInputGrad) accumulate(x, result.dX);
+    dWeights.set(node.name, result.dWeights);
+  }
+  return { dInput: grads, dWeights };
+}
+
+/** How the weights enter a generated model. */
+type WeightSource = { readonly kind: 'inputs' } | { readonly kind: 'initializers'; readonly values: readonly Tensor[] };
+
+function declareWeights(b: OnnxGraphBuilder, entries: readonly WeightEntry[], source: WeightSource, graph: ModelGraph): string[][] {
+  const names = entries.map((e, i) => {
+    if (source.kind === 'inputs') return b.input(e.name, e.onnxShape);
+    b.initializers.push({ name: e.name, type: 'float32', dims: e.onnxShape, data: source.values[i].data });
+    b.shapes.set(e.name, e.onnxShape);
+    return e.name;
+  });
+  let k = 0;
+  return graph.nodes.map((n) => n.weights.map(() => names[k++]));
+}
+
+function finish(b: OnnxGraphBuilder, name: string): Uint8Array {
+  checkBuiltGraph(b, name);
+  return b.encode(name);
+}
+
+/** Name of the output of inference models (the output layer's name, unless it clashes with the input's). */
+export function inferenceOutputName(graph: ModelGraph): string {
+  return graph.output === graph.inputName ? `${graph.output}_output` : graph.output;
+}
+
+/** Options of {@link buildInferenceModel}. */
+export interface InferenceModelOptions {
+  /** Run upsampling + few-filter conv2d pairs as one sub-pixel convolution (default true). */
+  readonly fuseUpsampling?: boolean;
+}
+
+/**
+ * The inference model: channels-last input named as the graph's input with
+ * a dynamic batch axis, weights as initializers (ONNX layout), channels-last
+ * output named as the output layer.
+ */
+export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Tensor[], options: InferenceModelOptions = {}): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const entries = weightEntries(graph);
+  const input = b.input(graph.inputName, ['N', ...graph.inputShape]);
+  const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights }, graph);
+  const pass = emitForward(b, graph, input, weights, false, options.fuseUpsampling ?? true);
+  const out = toKeras(b, pass.output);
+  b.rename(out, inferenceOutputName(graph));
+  b.output(inferenceOutputName(graph));
+  return finish(b, 'araboza_inference');
+}
+
+function toKeras(b: OnnxGraphBuilder, v: Value): string {
+  if (effectiveLayout(v.perSample, v.layout) === 'keras') return v.name;
+  return b.op('Transpose', [v.name], layoutShape(v.perSample, 'keras'), { perm: intsAttr(toChannelsLastPerm(v.perSample.length + 1)) }, 'to_keras');
+}
+
+/** The target `y` (channels-last input) in the layout of the predictions. */
+function targetInLayout(b: OnnxGraphBuilder, y: string, pred: Value): string {
+  if (effectiveLayout(pred.perSample, pred.layout) === 'keras') return y;
+  return b.op('Transpose', [y], layoutShape(pred.perSample, pred.layout), { perm: intsAttr(toChannelsFirstPerm(pred.perSample.length + 1)) }, 'target_layout');
+}
+
+/** Input names of the training-side models. */
+export const MODEL_X = 'input:x';
+/** Target input name of the training-side models. */
+export const MODEL_Y = 'target:y';
+/** Loss output name. */
+export const MODEL_LOSS = 'loss';
+/** Step-count input name of the train-step model. */
+export const MODEL_STEP = 'optimizer:step';
+
+function outputShapeOf(graph: ModelGraph): readonly number[] {
+  return graph.nodes.find((n) => n.name === graph.output)?.outputShape ?? graph.inputShape;
+}
+
+/** The evaluation model: forward and loss (weights as initializers); output `loss`. */
+export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], loss: ResolvedLoss): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const x = b.input(MODEL_X, ['N', ...graph.inputShape]);
+  const y = b.input(MODEL_Y, ['N', ...outputShapeOf(graph)]);
+  const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights }, graph);
+  const pass = emitForward(b, graph, x, weights, false);
+  const emitted = emitLoss(b, loss, pass.output, pass.logits, targetInLayout(b, y, pass.output), false);
+  b.rename(emitted.loss, MODEL_LOSS);
+  b.output(MODEL_LOSS);
+  return finish(b, 'araboza_eval');
+}
+
+function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, loss: ResolvedLoss, wantInputGrad: boolean) {
+  const x = b.input(MODEL_X, ['N', ...graph.inputShape]);
+  const y = b.input(MODEL_Y, ['N', ...outputShapeOf(graph)]);
+  const entries = weightEntries(graph);
+  const weights = declareWeights(b, entries, { kind: 'inputs' }, graph);
+  const pass = emitForward(b, graph, x, weights, true);
+  const emitted = emitLoss(b, loss, pass.output, pass.logits, targetInLayout(b, y, pass.output), true);
+  const back = emitBackward(b, pass, emitted.seed!, wantInputGrad);
+  // Weights the loss does not depend on (layers off the output path) get a zero gradient.
+  const perNode = graph.nodes.map((n) => back.dWeights.get(n.name) ?? null);
+  let k = 0;
+  const grads = graph.nodes.flatMap((n, i) =>
+    n.weights.map((_, j) => {
+      const e = entries[k++];
+      return perNode[i]?.[j] ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1)));
+    }),
+  );
+  const inputValue: Value = { name: x, perSample: graph.inputShape, layout: 'keras' };
+  return { entries, weights: weights.flat(), grads, loss: emitted.loss, dInput: back.dInput.get(x) ?? null, inputValue };
+}
+
+/** Output names of the gradients model. */
+export const MODEL_DX = 'grad:x';
+
+/** Name of the gradient output of weight `i` in the gradients model. */
+export const gradOutputName = (i: number) => `grad:w${i}`;
+
+/**
+ * The gradients model: inputs x, y and the weights; outputs the loss,
+ * dLoss/dx (channels-last) and dLoss/dweight for every weight, converted to
+ * the Keras layout inside the graph.
+ */
+export function buildGradientsModel(graph: ModelGraph, loss: ResolvedLoss): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const r = lossAndBackward(b, graph, loss, true);
+  b.rename(r.loss, MODEL_LOSS);
+  b.output(MODEL_LOSS);
+  // Without a path from the input to the loss (no layer on it), dLoss/dx is zero.
+  const dx = r.dInput ?? b.op('Mul', [r.inputValue.name, b.scalar(0)], ['N', ...graph.inputShape], {}, 'zero_dx');
+  b.rename(dx, MODEL_DX);
+  b.output(MODEL_DX);
+  r.entries.forEach((e, i) => {
+    const keras = e.perm
+      ? b.op('Transpose', [r.grads[i]], [...e.spec.shape] as Dim[], { perm: intsAttr(invertPerm(e.perm)) }, 'grad_keras')
+      : r.grads[i];
+    b.rename(keras, gradOutputName(i));
+    b.output(gradOutputName(i));
+  });
+  return finish(b, 'araboza_gradients');
+}
+
+/** Input name of slot `j` of weight `i` in the train-step model. */
+export const slotInputName = (e: WeightEntry, slot: string) => `${e.name}/${slot}`;
+/** Output name of an updated value in the train-step model. */
+export const nextName = (name: string) => `${name}:next`;
+
+/**
+ * The train-step model: forward, loss, backward and the optimizer update in
+ * one graph. Inputs: x, y, every weight (ONNX layout), every optimizer slot,
+ * the step count; outputs: the loss (before the update), and the next value
+ * of every weight, slot and of the step count.
+ */
+export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optimizer: OptimizerSpec): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const r = lossAndBackward(b, graph, loss, false);
+  const slotNames = optimizerSlots(optimizer);
+  const slots = r.entries.map((e) => slotNames.map((s) => b.input(slotInputName(e, s), e.onnxShape)));
+  const step = b.input(MODEL_STEP, []);
+  const update = emitOptimizerUpdate(
+    b,
+    optimizer,
+    r.entries.map((e, i) => ({ weight: r.weights[i], grad: r.grads[i], slots: slots[i], shape: e.onnxShape })),
+    step,
+  );
+  b.rename(r.loss, MODEL_LOSS);
+  b.output(MODEL_LOSS);
+  r.entries.forEach((e, i) => {
+    b.output(b.rename(update.updates[i].weight, nextName(e.name)));
+    slotNames.forEach((s, j) => b.output(b.rename(update.updates[i].slots[j], nextName(slotInputName(e, s)))));
+  });
+  b.output(b.rename(update.step, nextName(MODEL_STEP)));
+  return finish(b, 'araboza_train_step');
+}

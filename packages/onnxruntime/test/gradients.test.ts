@@ -1,0 +1,119 @@
+import { layers, type Layer } from '@araboza/core';
+import { describe, expect, it } from 'vitest';
+import { compileWithWeights, modelOf, trainingFor, uniform } from './helpers.js';
+import { finiteDifferences, maxRelativeError, refForward, refLoss, toF64 } from './reference.js';
+
+/**
+ * Gradient checks: dLoss/dinput and dLoss/dweight from the generated ONNX
+ * gradient model against central finite differences of the float64
+ * reference (a loss against a random target, so every gradient is non-trivial).
+ */
+const CASES: [string, number[], () => Layer[]][] = [
+  ['dense rank 2, bias, relu', [4], () => [layers.dense({ units: 3, activation: 'relu' })]],
+  ['dense rank 3, no bias, sigmoid', [3, 4], () => [layers.dense({ units: 2, useBias: false, activation: 'sigmoid' })]],
+  ['dense rank 4, tanh', [2, 2, 3], () => [layers.dense({ units: 2, activation: 'tanh' })]],
+  ['dense softmax', [4], () => [layers.dense({ units: 3, activation: 'softmax' })]],
+  ['conv1d valid stride 1, bias', [6, 2], () => [layers.conv1d({ filters: 2, kernelSize: 3 })]],
+  ['conv1d same stride 2, relu, no bias', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', useBias: false, activation: 'relu' })]],
+  ['conv1d same dilation 2, tanh', [7, 1], () => [layers.conv1d({ filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh' })]],
+  ['conv2d same stride 1, relu', [5, 5, 2], () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' })]],
+  ['conv2d valid stride 2 with remainder, sigmoid', [6, 7, 2], () => [layers.conv2d({ filters: 2, kernelSize: 3, strides: 2, activation: 'sigmoid' })]],
+  ['conv2d same stride 2, 2×3 kernel, no bias', [6, 5, 1], () => [layers.conv2d({ filters: 2, kernelSize: [2, 3], strides: 2, padding: 'same', useBias: false })]],
+  ['conv2d valid dilation 2, tanh', [7, 7, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2, activation: 'tanh' })]],
+  ['conv2d same dilation 2, softmax', [5, 5, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2, dilationRate: 2, padding: 'same', activation: 'softmax' })]],
+  // Fewer filters than channels at stride 1: dx and dkernel take the flipped-kernel Conv formulations.
+  ['conv2d same stride 1, filters < channels, relu', [5, 6, 3], () => [layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'relu' })]],
+  ['conv2d valid stride 1, filters < channels, 2×3 kernel', [5, 6, 3], () => [layers.conv2d({ filters: 2, kernelSize: [2, 3] })]],
+  ['conv2d same dilation 2, filters < channels', [6, 6, 3], () => [layers.conv2d({ filters: 1, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false })]],
+  // Many channels, one filter: dkernel replicates dz rather than x.
+  ['conv2d same stride 1, 4 channels → 1 filter', [5, 5, 4], () => [layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })]],
+  ['conv2d same dilation 2, 8 channels → 1 filter', [6, 6, 8], () => [layers.conv2d({ filters: 1, kernelSize: 3, dilationRate: 2, padding: 'same' })]],
+  ['conv1d same, filters < channels, even kernel', [6, 3], () => [layers.conv1d({ filters: 2, kernelSize: 2, padding: 'same' })]],
+  ['conv2dTranspose same stride 2, relu', [3, 3, 2], () => [layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' })]],
+  ['conv2dTranspose valid stride 2', [2, 3, 2], () => [layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2 })]],
+  ['conv2dTranspose valid k<s, no bias', [2, 2, 2], () => [layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, useBias: false })]],
+  ['conv2dTranspose same stride 1, tanh', [3, 3, 1], () => [layers.conv2dTranspose({ filters: 2, kernelSize: 2, padding: 'same', activation: 'tanh' })]],
+  ['maxPooling2d valid 2 with remainder', [5, 5, 2], () => [layers.maxPooling2d({ poolSize: 2 })]],
+  ['maxPooling2d same 3 stride 2', [6, 5, 1], () => [layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })]],
+  ['averagePooling2d same 2', [5, 5, 2], () => [layers.averagePooling2d({ poolSize: 2, padding: 'same' })]],
+  ['averagePooling2d valid 3 stride 2', [7, 6, 1], () => [layers.averagePooling2d({ poolSize: 3, strides: 2 })]],
+  ['upSampling2d 2×3', [2, 2, 2], () => [layers.upSampling2d({ size: [2, 3] })]],
+  // Upsampling followed by a few-filter stride-1 conv2d is generated as one sub-pixel convolution, with its own gradient.
+  ['upSampling2d 2 → conv2d 3×3 same, 1 filter, sigmoid (fused)', [3, 3, 3], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })]],
+  ['upSampling2d 2 → conv2d 3×3 valid, 2 filters (fused)', [4, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 2, kernelSize: 3, activation: 'tanh' })]],
+  ['upSampling2d 3 → conv2d 2×3 same, no bias (fused)', [2, 3, 2], () => [layers.upSampling2d({ size: 3 }), layers.conv2d({ filters: 1, kernelSize: [2, 3], padding: 'same', useBias: false })]],
+  ['conv → flatten → dense', [3, 3, 2], () => [layers.conv2d({ filters: 2, kernelSize: 2 }), layers.flatten(), layers.dense({ units: 2 })]],
+  ['reshape → dense', [4, 3], () => [layers.reshape({ targetShape: [2, 6] }), layers.dense({ units: 2 })]],
+  ['activation relu, sigmoid, tanh, softmax', [2, 4], () => ['relu', 'sigmoid', 'tanh', 'softmax'].map((a) => layers.activation({ activation: a as 'relu' }))],
+  ['a lone linear activation layer', [3, 2], () => [layers.activation({ activation: 'linear' })]],
+  ['conv → maxPool → upSampling → conv (autoencoder shape)', [4, 4, 1], () => [
+    layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' }),
+    layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+    layers.upSampling2d({ size: 2 }),
+    layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }),
+  ]],
+];
+
+async function checkGradients(inputShape: number[], make: () => Layer[], loss: string, target: (shape: number[]) => ReturnType<typeof uniform>) {
+  const m = modelOf(inputShape, make(), 5);
+  const training = trainingFor(m, loss);
+  const compiled = await compileWithWeights(m, training);
+  const x = uniform([2, ...inputShape], 21);
+  const outShape = [2, ...m.graph.nodes[m.graph.nodes.length - 1].outputShape];
+  const y = target(outShape);
+  const got = await compiled.gradients(x, y);
+  compiled.dispose();
+  const x64 = toF64(x);
+  const w64 = m.getWeights().map(toF64);
+  const y64 = toF64(y);
+  const f = () => {
+    const { y: out, z } = refForward(m.graph, x64, w64);
+    return refLoss(training.loss, out, z, y64);
+  };
+  expect(got.loss).toBeCloseTo(f(), 5);
+  expect(got.input.shape).toEqual(x.shape);
+  expect(maxRelativeError(got.input.data, finiteDifferences(f, x64))).toBeLessThan(2e-3);
+  expect(got.weights.map((w) => w.shape)).toEqual(w64.map((w) => w.shape));
+  w64.forEach((w, i) => expect(maxRelativeError(got.weights[i].data, finiteDifferences(f, w))).toBeLessThan(2e-3));
+}
+
+describe('gradients against central finite differences (mean squared error)', () => {
+  it.each(CASES)('%s', async (_name, inputShape, make) => {
+    await checkGradients(inputShape, make, 'meanSquaredError', (s) => uniform(s, 33));
+  });
+});
+
+describe('loss gradients', () => {
+  const probabilities = (s: number[]) => uniform(s, 34, 0, 1);
+  it('binary cross-entropy from the logits of a sigmoid output', async () => {
+    await checkGradients([3, 3, 1], () => [layers.conv2d({ filters: 1, kernelSize: 2, padding: 'same', activation: 'sigmoid' })], 'binaryCrossentropy', probabilities);
+  });
+  it('binary cross-entropy from clipped probabilities (no sigmoid output)', async () => {
+    await checkGradients([4], () => [layers.dense({ units: 3, activation: 'softmax' })], 'binaryCrossentropy', probabilities);
+  });
+  it('categorical cross-entropy from the logits of a softmax output', async () => {
+    await checkGradients([2, 4], () => [layers.dense({ units: 3, activation: 'softmax' })], 'categoricalCrossentropy', probabilities);
+  });
+  it('categorical cross-entropy from normalised probabilities (no softmax output)', async () => {
+    await checkGradients([4], () => [layers.dense({ units: 3, activation: 'sigmoid' })], 'categoricalCrossentropy', probabilities);
+  });
+  it('binary cross-entropy from the logits of a sigmoid activation layer', async () => {
+    await checkGradients([3, 2], () => [layers.dense({ units: 2 }), layers.activation({ activation: 'sigmoid' })], 'binaryCrossentropy', probabilities);
+  });
+  it('categorical cross-entropy over channels of a convolution (channel axis inside NCHW)', async () => {
+    await checkGradients([3, 3, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2, activation: 'softmax' })], 'categoricalCrossentropy', probabilities);
+  });
+});
+
+describe('relu at exactly zero', () => {
+  it('passes no gradient where the pre-activation is exactly 0 (as TensorFlow)', async () => {
+    const dense = layers.dense({ units: 2, activation: 'relu' });
+    const m = modelOf([3], [dense]);
+    dense.setWeights([{ shape: [3, 2], data: new Float32Array(6) }, { shape: [2], data: new Float32Array(2) }]);
+    const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError'));
+    const g = await compiled.gradients(uniform([2, 3], 1), uniform([2, 2], 2));
+    compiled.dispose();
+    for (const w of g.weights) expect(Array.from(w.data).every((v) => v === 0)).toBe(true);
+    expect(Array.from(g.input.data).every((v) => v === 0)).toBe(true);
+  });
+});

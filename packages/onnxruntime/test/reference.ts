@@ -1,0 +1,259 @@
+/**
+ * Float64 reference implementations of every layer kind, written directly
+ * from Keras's definitions in channels-last layout (no ONNX, no layout
+ * tricks), used to check the generated models' forward values and, through
+ * central finite differences, their gradients.
+ */
+import { convAxisPadding, deconvAxisPadding, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss } from '@araboza/core';
+
+/** A float64 tensor. */
+export interface F64 {
+  shape: number[];
+  data: Float64Array;
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const f64 = (shape: number[]) => ({ shape, data: new Float64Array(size(shape)) });
+
+/** Applies an activation element-wise (softmax over the last axis). */
+export function refActivation(act: ActivationName, t: F64): F64 {
+  const out = { shape: [...t.shape], data: new Float64Array(t.data.length) };
+  if (act === 'softmax') {
+    const c = t.shape[t.shape.length - 1];
+    for (let r = 0; r < t.data.length / c; r++) {
+      let max = -Infinity;
+      for (let j = 0; j < c; j++) max = Math.max(max, t.data[r * c + j]);
+      let sum = 0;
+      for (let j = 0; j < c; j++) sum += (out.data[r * c + j] = Math.exp(t.data[r * c + j] - max));
+      for (let j = 0; j < c; j++) out.data[r * c + j] /= sum;
+    }
+    return out;
+  }
+  const f: Record<Exclude<ActivationName, 'softmax'>, (v: number) => number> = {
+    linear: (v) => v,
+    relu: (v) => Math.max(v, 0),
+    sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+    tanh: (v) => Math.tanh(v),
+  };
+  for (let i = 0; i < t.data.length; i++) out.data[i] = f[act](t.data[i]);
+  return out;
+}
+
+type RefLayer = (node: GraphNode, x: F64, w: F64[]) => F64;
+
+function conv(x: F64, kernel: F64, bias: F64 | undefined, k: number[], s: number[], d: number[], padding: 'valid' | 'same', filters: number): F64 {
+  // x: [n, ...spatial, c]; kernel: [...k, c, f]
+  const spatial = x.shape.slice(1, -1);
+  const c = x.shape[x.shape.length - 1];
+  const pads = spatial.map((n, i) => convAxisPadding(n, k[i], s[i], d[i], padding));
+  const outSpatial = pads.map((p) => p.out);
+  const n = x.shape[0];
+  const out = f64([n, ...outSpatial, filters]);
+  const two = spatial.length === 2;
+  const [H, W] = two ? spatial : [1, spatial[0]];
+  const [OH, OW] = two ? outSpatial : [1, outSpatial[0]];
+  const [KH, KW] = two ? k : [1, k[0]];
+  const [SH, SW] = two ? s : [1, s[0]];
+  const [DH, DW] = two ? d : [1, d[0]];
+  const [PH, PW] = two ? [pads[0].before, pads[1].before] : [0, pads[0].before];
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++)
+        for (let f = 0; f < filters; f++) {
+          let acc = bias ? bias.data[f] : 0;
+          for (let ky = 0; ky < KH; ky++) {
+            const iy = oy * SH - PH + ky * DH;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KW; kx++) {
+              const ix = ox * SW - PW + kx * DW;
+              if (ix < 0 || ix >= W) continue;
+              for (let ci = 0; ci < c; ci++) acc += x.data[((b * H + iy) * W + ix) * c + ci] * kernel.data[((ky * KW + kx) * c + ci) * filters + f];
+            }
+          }
+          out.data[((b * OH + oy) * OW + ox) * filters + f] = acc;
+        }
+  return out;
+}
+
+function pool(x: F64, k: readonly number[], s: readonly number[], padding: 'valid' | 'same', mode: 'max' | 'avg'): F64 {
+  const [n, H, W, c] = x.shape;
+  const [py, px] = [convAxisPadding(H, k[0], s[0], 1, padding), convAxisPadding(W, k[1], s[1], 1, padding)];
+  const out = f64([n, py.out, px.out, c]);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < py.out; oy++)
+      for (let ox = 0; ox < px.out; ox++)
+        for (let ch = 0; ch < c; ch++) {
+          let acc = mode === 'max' ? -Infinity : 0;
+          let count = 0;
+          for (let ky = 0; ky < k[0]; ky++)
+            for (let kx = 0; kx < k[1]; kx++) {
+              const iy = oy * s[0] - py.before + ky;
+              const ix = ox * s[1] - px.before + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const v = x.data[((b * H + iy) * W + ix) * c + ch];
+              acc = mode === 'max' ? Math.max(acc, v) : acc + v;
+              count++;
+            }
+          out.data[((b * py.out + oy) * px.out + ox) * c + ch] = mode === 'max' ? acc : acc / count;
+        }
+  return out;
+}
+
+/** Reference forward of each kind, before the fused activation. */
+export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
+  dense: (node, x, [kernel, bias]) => {
+    const cfg = node.config as { units: number };
+    const inF = x.shape[x.shape.length - 1];
+    const rows = x.data.length / inF;
+    const out = f64([...x.shape.slice(0, -1), cfg.units]);
+    for (let r = 0; r < rows; r++)
+      for (let u = 0; u < cfg.units; u++) {
+        let acc = bias ? bias.data[u] : 0;
+        for (let i = 0; i < inF; i++) acc += x.data[r * inF + i] * kernel.data[i * cfg.units + u];
+        out.data[r * cfg.units + u] = acc;
+      }
+    return out;
+  },
+  conv1d: (node, x, [kernel, bias]) => {
+    const c = (node as Extract<GraphNode, { kind: 'conv1d' }>).config;
+    return conv(x, kernel, bias, [c.kernelSize], [c.strides], [c.dilationRate], c.padding, c.filters);
+  },
+  conv2d: (node, x, [kernel, bias]) => {
+    const c = (node as Extract<GraphNode, { kind: 'conv2d' }>).config;
+    return conv(x, kernel, bias, [...c.kernelSize], [...c.strides], [...c.dilationRate], c.padding, c.filters);
+  },
+  conv2dTranspose: (node, x, [kernel, bias]) => {
+    const c = (node as Extract<GraphNode, { kind: 'conv2dTranspose' }>).config;
+    const [n, H, W, cin] = x.shape;
+    const [KH, KW] = c.kernelSize;
+    const [SH, SW] = c.strides;
+    const F = c.filters;
+    const ay = deconvAxisPadding(H, KH, SH, c.padding);
+    const ax = deconvAxisPadding(W, KW, SW, c.padding);
+    const out = f64([n, ay.out, ax.out, F]);
+    for (let b = 0; b < n; b++)
+      for (let iy = 0; iy < H; iy++)
+        for (let ix = 0; ix < W; ix++)
+          for (let ky = 0; ky < KH; ky++)
+            for (let kx = 0; kx < KW; kx++) {
+              const oy = iy * SH + ky - ay.before;
+              const ox = ix * SW + kx - ax.before;
+              if (oy < 0 || oy >= ay.out || ox < 0 || ox >= ax.out) continue;
+              for (let f = 0; f < F; f++) {
+                let acc = 0;
+                for (let ci = 0; ci < cin; ci++) acc += x.data[((b * H + iy) * W + ix) * cin + ci] * kernel.data[((ky * KW + kx) * F + f) * cin + ci];
+                out.data[((b * ay.out + oy) * ax.out + ox) * F + f] += acc;
+              }
+            }
+    if (bias) for (let i = 0; i < out.data.length; i++) out.data[i] += bias.data[i % F];
+    return out;
+  },
+  maxPooling2d: (node, x) => {
+    const c = (node as Extract<GraphNode, { kind: 'maxPooling2d' }>).config;
+    return pool(x, c.poolSize, c.strides, c.padding, 'max');
+  },
+  averagePooling2d: (node, x) => {
+    const c = (node as Extract<GraphNode, { kind: 'averagePooling2d' }>).config;
+    return pool(x, c.poolSize, c.strides, c.padding, 'avg');
+  },
+  upSampling2d: (node, x) => {
+    const [sh, sw] = (node as Extract<GraphNode, { kind: 'upSampling2d' }>).config.size;
+    const [n, H, W, c] = x.shape;
+    const out = f64([n, H * sh, W * sw, c]);
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < H * sh; oy++)
+        for (let ox = 0; ox < W * sw; ox++)
+          for (let ch = 0; ch < c; ch++) out.data[((b * H * sh + oy) * W * sw + ox) * c + ch] = x.data[((b * H + Math.floor(oy / sh)) * W + Math.floor(ox / sw)) * c + ch];
+    return out;
+  },
+  flatten: (_node, x) => ({ shape: [x.shape[0], x.data.length / x.shape[0]], data: x.data.slice() }),
+  reshape: (node, x) => ({ shape: [x.shape[0], ...node.outputShape], data: x.data.slice() }),
+  activation: (_node, x) => ({ shape: [...x.shape], data: x.data.slice() }),
+};
+
+/** Runs a graph in float64: returns the output and the output node's pre-activation values. */
+export function refForward(graph: ModelGraph, x: F64, weights: F64[]): { y: F64; z: F64 } {
+  const values = new Map<string | null, F64>([[null, x]]);
+  let k = 0;
+  let z = x;
+  for (const node of graph.nodes) {
+    const w = node.weights.map(() => weights[k++]);
+    const pre = REFERENCE_LAYERS[node.kind](node, values.get(node.input)!, w);
+    const act = 'activation' in node.config ? node.config.activation : 'linear';
+    values.set(node.name, refActivation(act, pre));
+    if (node.name === graph.output) z = pre;
+  }
+  return { y: values.get(graph.output)!, z };
+}
+
+/** core's loss formulas in float64. */
+export function refLoss(loss: ResolvedLoss, y: F64, z: F64, target: F64): number {
+  const n = y.data.length;
+  let sum = 0;
+  if (loss.kind === 'meanSquaredError') {
+    for (let i = 0; i < n; i++) sum += (y.data[i] - target.data[i]) ** 2;
+    return sum / n;
+  }
+  if (loss.kind === 'binaryCrossentropy') {
+    for (let i = 0; i < n; i++) {
+      const t = target.data[i];
+      if (loss.fromLogits) {
+        const v = z.data[i];
+        sum += Math.max(v, 0) - v * t + Math.log1p(Math.exp(-Math.abs(v)));
+      } else {
+        const p = Math.min(Math.max(y.data[i], 1e-7), 1 - 1e-7);
+        sum += -(t * Math.log(p) + (1 - t) * Math.log(1 - p));
+      }
+    }
+    return sum / n;
+  }
+  const c = y.shape[y.shape.length - 1];
+  for (let r = 0; r < n / c; r++) {
+    if (loss.fromLogits) {
+      let max = -Infinity;
+      for (let j = 0; j < c; j++) max = Math.max(max, z.data[r * c + j]);
+      let s = 0;
+      for (let j = 0; j < c; j++) s += Math.exp(z.data[r * c + j] - max);
+      for (let j = 0; j < c; j++) sum -= target.data[r * c + j] * (z.data[r * c + j] - max - Math.log(s));
+    } else {
+      let s = 0;
+      for (let j = 0; j < c; j++) s += y.data[r * c + j];
+      for (let j = 0; j < c; j++) sum -= target.data[r * c + j] * Math.log(Math.min(Math.max(y.data[r * c + j] / s, 1e-7), 1 - 1e-7));
+    }
+  }
+  return sum / (n / c);
+}
+
+/** Central finite differences of `f` with respect to every element of `t` (modified in place, restored). */
+export function finiteDifferences(f: () => number, t: F64, h = 1e-5): Float64Array {
+  const g = new Float64Array(t.data.length);
+  for (let i = 0; i < t.data.length; i++) {
+    const v = t.data[i];
+    t.data[i] = v + h;
+    const up = f();
+    t.data[i] = v - h;
+    const down = f();
+    t.data[i] = v;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/** Converts a float32 host tensor to float64. */
+export function toF64(t: { shape: readonly number[]; data: Float32Array }): F64 {
+  return { shape: [...t.shape], data: Float64Array.from(t.data) };
+}
+
+/** Converts a float64 tensor to a float32 host tensor. */
+export function toF32(t: F64): { shape: number[]; data: Float32Array } {
+  return { shape: [...t.shape], data: Float32Array.from(t.data) };
+}
+
+/** Largest |a − b| relative to max(1, max |b|). */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1e-3;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let err = 0;
+  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+  return err / scale;
+}
