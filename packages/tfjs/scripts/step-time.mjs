@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Times one autoencoder training step (DESIGN.md experiment 4: BCE from logits, adam) on a tfjs engine
+// and prints tfjs's per-kernel profile of one step. Usage (after `pnpm build`):
+//   node scripts/step-time.mjs [--engine wasm|cpu|tensorflow|auto] [--batch 256] [--steps 10]
+// The cpu engine takes ~21 s per step of 256 here: use --batch 32 --steps 1 there.
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
+import { tfjsBackend } from '../dist/index.js';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
+);
+const engine = args.engine ?? 'wasm';
+const batch = Number(args.batch ?? 256);
+const steps = Number(args.steps ?? 10);
+
+const ae = mnistAutoencoder({ seed: 0 });
+const graph = ae.graph;
+
+const backend = tfjsBackend({ engine });
+const model = await backend.compile(graph, { loss: resolveLoss('binaryCrossentropy', graph), optimizer: resolveOptimizer('adam') });
+await model.setWeights(ae.getWeights());
+// MNIST-like input: mostly blank background, some strokes in [0, 1].
+const x = randomUniform([batch, 28, 28, 1], { seed: 1 });
+for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data[i];
+
+await model.trainStep(x, x); // warm-up: kernel setup, XNNPACK operator creation
+// Wall time and this process's CPU time: wasm runs on one thread, so CPU time per step is close to the wall
+// time of an idle machine, while wall time on a shared machine includes waiting for a core.
+const times = [];
+const cpuTimes = [];
+for (let s = 0; s < steps; s++) {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await model.trainStep(x, x);
+  const c = process.cpuUsage(c0);
+  times.push(performance.now() - t0);
+  cpuTimes.push((c.user + c.system) / 1000);
+}
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+console.log(
+  `engine ${backend.name}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
+    `CPU median ${median(cpuTimes).toFixed(1)} ms/step over ${steps} steps; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+);
+
+const profile = await tf.profile(() => model.trainStep(x, x));
+const byKernel = new Map();
+for (const k of profile.kernels) {
+  const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+  e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+  e.calls += 1;
+  byKernel.set(k.name, e);
+}
+const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+const total = rows.reduce((n, [, e]) => n + e.ms, 0);
+console.log(`per-kernel profile of one step (kernel time ${total.toFixed(1)} ms):`);
+for (const [name, e] of rows.slice(0, 20)) console.log(`  ${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(4)} calls`);
+model.dispose();

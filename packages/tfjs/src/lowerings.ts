@@ -1,0 +1,205 @@
+import * as tf from '@tensorflow/tfjs';
+import { convAxisPadding, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
+import { applyActivation, splitFusedActivation } from './activations.js';
+
+/** One graph node lowered to tfjs ops on a batch `x` (NHWC), with its weights (Keras layout). */
+export type Lowering<K extends LayerKind> = (
+  x: tf.Tensor,
+  node: Extract<GraphNode, { kind: K }>,
+  weights: readonly tf.Tensor[],
+  /** The activation to apply: the node's own, or `linear` when the loss wants its logits. */
+  activation: ActivationName,
+  /** Whether gradients will be taken (fused kernels are used only when not). */
+  training: boolean,
+) => tf.Tensor;
+
+/** The activation a node applies to its output (`linear` for kinds without one). */
+export function nodeActivation(node: GraphNode): ActivationName {
+  return 'activation' in node.config ? node.config.activation : 'linear';
+}
+
+type Pair = readonly [number, number];
+
+/**
+ * A 2-D convolution with Keras's semantics. tfjs's `same` padding is
+ * Keras's (the larger half after). Dilated convolutions are rewritten as
+ * space-to-batch → plain convolution → batch-to-space (as TensorFlow's atrous
+ * convolution does), because tfjs has no gradient for dilation > 1; Keras
+ * forbids stride and dilation both above 1, so the rewrite needs stride 1.
+ */
+function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | undefined, strides: Pair, dilation: Pair, padding: Padding, activation: ActivationName, training: boolean): tf.Tensor {
+  const { fused, after } = splitFusedActivation(activation);
+  const plain = dilation[0] === 1 && dilation[1] === 1;
+  if (plain && training) return biasActivation(tf.conv2d(x, kernel, [strides[0], strides[1]], padding), bias, activation);
+  if (plain) {
+    const y = tf.fused.conv2d({ x, filter: kernel, strides: [strides[0], strides[1]], pad: padding, bias, activation: fused });
+    return applyActivation(y, after);
+  }
+  let input = x;
+  if (padding === 'same') {
+    // Explicit Keras padding makes the dilated convolution a valid one.
+    const pads = [0, 1].map((a) => {
+      const { before, after } = convAxisPadding(x.shape[a + 1], kernel.shape[a], 1, dilation[a], 'same');
+      return [before, after] as [number, number];
+    });
+    input = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]);
+  }
+  const [h, w] = [input.shape[1], input.shape[2]];
+  const extra = [0, 1].map((a) => (Math.ceil([h, w][a] / dilation[a]) * dilation[a] - [h, w][a]));
+  const phases = tf.spaceToBatchND(input, [dilation[0], dilation[1]], [
+    [0, extra[0]],
+    [0, extra[1]],
+  ]) as tf.Tensor4D;
+  const conv = tf.conv2d(phases, kernel, 1, 'valid');
+  const y = tf.batchToSpaceND(conv, [dilation[0], dilation[1]], [
+    [0, extra[0]],
+    [0, extra[1]],
+  ]);
+  return biasActivation(y, bias, activation);
+}
+
+/** dLoss/dBias from the gradient at the biased output: a sum over every axis but the last. */
+function biasGrad(g: tf.Tensor, channels: number): tf.Tensor {
+  const rows = g.size / channels;
+  // A row of ones times g runs as one GEMM; tfjs's sum over the leading axis transposes first on wasm (~6× slower).
+  if (channels === 1) return tf.reshape(tf.sum(g), [1]);
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(g, [rows, channels])), [channels]);
+}
+
+/** Activations whose derivative is a function of their output, so bias and activation share one gradient. */
+const OUTPUT_DERIVATIVES: Partial<Record<ActivationName, (dy: tf.Tensor, y: tf.Tensor) => tf.Tensor>> = {
+  linear: (dy) => dy,
+  // y > 0 exactly when the input is > 0: the gradient at 0 is 0, as in TensorFlow.
+  relu: (dy, y) => tf.mul(dy, tf.step(y)),
+  sigmoid: (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y))),
+  tanh: (dy, y) => tf.mul(dy, tf.sub(1, tf.square(y))),
+};
+
+/**
+ * activation(z + bias) for training, with one hand-written gradient for both
+ * (from the activation's output, so nothing else is saved); tfjs's would
+ * reduce the bias gradient with a sum that transposes first on wasm.
+ */
+export function biasActivation(z: tf.Tensor, bias: tf.Tensor | undefined, activation: ActivationName): tf.Tensor {
+  const derivative = OUTPUT_DERIVATIVES[activation];
+  if (!bias) return applyActivation(z, activation);
+  if (!derivative) return applyActivation(biasActivation(z, bias, 'linear'), activation);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const y = applyActivation(tf.add(input, b), activation);
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [out]: tf.Tensor[]) => {
+        const g = derivative(dy, out);
+        return [g, biasGrad(g, b.shape[0]!)];
+      },
+    };
+  });
+  return op(z, bias);
+}
+
+/**
+ * Nearest-neighbour upsampling by integer factors: tfjs's resize kernel
+ * forward, and as gradient the sum of each sh×sw block of dy. tfjs's own
+ * `ResizeNearestNeighborGrad` is not used: its cpu kernel is wrong for odd
+ * sizes (7×7 → 14×14 here), and a tile-based upsampling is ~10× slower on wasm.
+ */
+function upSampleNearest(x: tf.Tensor4D, size: readonly [number, number]): tf.Tensor {
+  const [sh, sw] = size;
+  const [b, h, w, c] = x.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    return {
+      value: tf.image.resizeNearestNeighbor(input, [h * sh, w * sw], false, false),
+      // The block sum as an average pool (XNNPACK on wasm) times the block size.
+      gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, [sh, sw], [sh, sw], 'valid'), sh * sw),
+    };
+  });
+  return op(x);
+}
+
+/**
+ * Average pooling whose `same` padding is excluded from the mean (Keras),
+ * forward and gradient. tfjs's forward excludes it, but its `AvgPoolGrad`
+ * (cpu and wasm) divides every window by the full pool size; scaling dy by
+ * pool size / valid count first makes that kernel's result exact.
+ */
+function averagePoolKeras(x: tf.Tensor4D, pool: Pair, strides: Pair, padding: Padding): tf.Tensor {
+  if (padding === 'valid') return tf.avgPool(x, [pool[0], pool[1]], [strides[0], strides[1]], 'valid');
+  const counts = [0, 1].map((a) => {
+    const { before, out } = convAxisPadding(x.shape[a + 1], pool[a], strides[a], 1, 'same');
+    return Array.from({ length: out }, (_, o) => {
+      const start = o * strides[a] - before;
+      return Math.min(start + pool[a], x.shape[a + 1]) - Math.max(start, 0);
+    });
+  });
+  const scale = Float32Array.from(counts[0].flatMap((ch) => counts[1].map((cw) => (pool[0] * pool[1]) / (ch * cw))));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    return {
+      value: tf.avgPool(input, [pool[0], pool[1]], [strides[0], strides[1]], 'same'),
+      gradFunc: (dy: tf.Tensor) =>
+        tf.engine().runKernel(
+          'AvgPoolGrad',
+          { dy: tf.mul(dy, tf.tensor4d(scale, [1, counts[0].length, counts[1].length, 1])), input },
+          { filterSize: [pool[0], pool[1]], strides: [strides[0], strides[1]], pad: 'same' },
+        ) as tf.Tensor,
+    };
+  });
+  return op(x);
+}
+
+/**
+ * The forward of every core layer kind with tfjs ops. Typed by `LayerKind`,
+ * so a kind added to core without a lowering here is a compile-time error.
+ */
+export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
+  dense: (x, node, [kernel, bias], activation, training) => {
+    const inner = x.shape[x.shape.length - 1];
+    const rows = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inner]) as tf.Tensor2D);
+    const useBias = node.config.useBias;
+    let y: tf.Tensor;
+    if (training) {
+      y = biasActivation(tf.matMul(rows, kernel as tf.Tensor2D), useBias ? bias : undefined, activation);
+    } else {
+      const { fused, after } = splitFusedActivation(activation);
+      y = applyActivation(tf.fused.matMul({ a: rows, b: kernel as tf.Tensor2D, bias: useBias ? bias : undefined, activation: fused }), after);
+    }
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), node.config.units]);
+  },
+  conv1d: (x, node, [kernel, bias], activation, training) => {
+    const c = node.config;
+    // A 1-D convolution is a 2-D one over a height of 1 (Keras same padding adds nothing on that axis).
+    const x4 = tf.expandDims(x, 1) as tf.Tensor4D;
+    const k4 = tf.expandDims(kernel, 0) as tf.Tensor4D;
+    const y = conv2dKeras(x4, k4, c.useBias ? bias : undefined, [1, c.strides], [1, c.dilationRate], c.padding, activation, training);
+    return tf.squeeze(y, [1]);
+  },
+  conv2d: (x, node, [kernel, bias], activation, training) => {
+    const c = node.config;
+    return conv2dKeras(x as tf.Tensor4D, kernel as tf.Tensor4D, c.useBias ? bias : undefined, c.strides, c.dilationRate, c.padding, activation, training);
+  },
+  conv2dTranspose: (x, node, [kernel, bias], activation) => {
+    const c = node.config;
+    const [oh, ow, filters] = node.outputShape;
+    // tfjs's conv2dTranspose is the input gradient of a conv2d over the Keras output shape; that conv2d's
+    // padding (valid, or same with its smaller half before) is exactly Keras's crop (core's deconvAxisPadding).
+    const y = tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, [x.shape[0], oh, ow, filters], [c.strides[0], c.strides[1]], c.padding);
+    return biasActivation(y, c.useBias ? bias : undefined, activation);
+  },
+  maxPooling2d: (x, node) => {
+    const c = node.config;
+    return tf.maxPool(x as tf.Tensor4D, [c.poolSize[0], c.poolSize[1]], [c.strides[0], c.strides[1]], c.padding);
+  },
+  averagePooling2d: (x, node) => averagePoolKeras(x as tf.Tensor4D, node.config.poolSize, node.config.strides, node.config.padding),
+  upSampling2d: (x, node) => upSampleNearest(x as tf.Tensor4D, node.config.size),
+  flatten: (x) => tf.reshape(x, [x.shape[0], -1]),
+  reshape: (x, node) => tf.reshape(x, [x.shape[0]!, ...node.outputShape]),
+  activation: (x, _node, _weights, activation) => applyActivation(x, activation),
+};
+
+/** Runs one node's lowering (the table lookup, typed for any kind). */
+export function lowerNode(x: tf.Tensor, node: GraphNode, weights: readonly tf.Tensor[], activation: ActivationName, training: boolean): tf.Tensor {
+  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(x, node as never, weights, activation, training);
+}

@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import { optimizerSlots, type OptimizerName, type OptimizerSpec } from '@araboza/core';
+
+/**
+ * One update of weight `w` with gradient `g`: returns the new weight and new
+ * slot values (same order as `optimizerSlots`). `step` is the step number
+ * after incrementing (Adam's t, starting at 1).
+ */
+type Update<S extends OptimizerSpec> = (spec: S, w: tf.Tensor, g: tf.Tensor, slots: readonly tf.Tensor[], step: number) => { weight: tf.Tensor; slots: tf.Tensor[] };
+
+/** Core's optimizer formulas (optimizers.ts TSDoc), written out in tfjs ops; tfjs's own optimizers differ in details (ε placement, defaults). */
+const UPDATES: { readonly [K in OptimizerName]: Update<Extract<OptimizerSpec, { kind: K }>> } = {
+  sgd: (spec, w, g, slots) => {
+    if (spec.momentum === 0) return { weight: tf.sub(w, tf.mul(spec.learningRate, g)), slots: [] };
+    const v = tf.sub(tf.mul(spec.momentum, slots[0]), tf.mul(spec.learningRate, g));
+    return { weight: tf.add(w, v), slots: [v] };
+  },
+  adam: (spec, w, g, [m0, v0], t) => {
+    const m = tf.add(tf.mul(spec.beta1, m0), tf.mul(1 - spec.beta1, g));
+    const v = tf.add(tf.mul(spec.beta2, v0), tf.mul(1 - spec.beta2, tf.square(g)));
+    const alpha = (spec.learningRate * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t);
+    return { weight: tf.sub(w, tf.div(tf.mul(alpha, m), tf.add(tf.sqrt(v), spec.epsilon))), slots: [m, v] };
+  },
+  adadelta: (spec, w, g, [a0, d0]) => {
+    const a = tf.add(tf.mul(spec.rho, a0), tf.mul(1 - spec.rho, tf.square(g)));
+    const delta = tf.mul(tf.div(tf.sqrt(tf.add(d0, spec.epsilon)), tf.sqrt(tf.add(a, spec.epsilon))), g);
+    const d = tf.add(tf.mul(spec.rho, d0), tf.mul(1 - spec.rho, tf.square(delta)));
+    return { weight: tf.sub(w, tf.mul(spec.learningRate, delta)), slots: [a, d] };
+  },
+  rmsprop: (spec, w, g, [v0]) => {
+    const v = tf.add(tf.mul(spec.rho, v0), tf.mul(1 - spec.rho, tf.square(g)));
+    return { weight: tf.sub(w, tf.div(tf.mul(spec.learningRate, g), tf.sqrt(tf.add(v, spec.epsilon)))), slots: [v] };
+  },
+};
+
+/** Number of state slots per weight for an optimizer. */
+export function slotCount(spec: OptimizerSpec): number {
+  return optimizerSlots(spec).length;
+}
+
+/**
+ * Applies one optimizer step in place: assigns the new value of every weight
+ * and slot variable. `step` is the new step count (≥ 1).
+ */
+export function applyOptimizerStep(spec: OptimizerSpec, weights: readonly tf.Variable[], grads: readonly tf.Tensor[], slots: readonly (readonly tf.Variable[])[], step: number): void {
+  tf.tidy(() => {
+    weights.forEach((w, i) => {
+      const update = (UPDATES[spec.kind] as Update<OptimizerSpec>)(spec, w, grads[i], slots[i], step);
+      w.assign(update.weight);
+      update.slots.forEach((s, j) => slots[i][j].assign(s));
+    });
+  });
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { BackendError, ConfigError, LAYER_KINDS, ShapeError, layers, tensor } from '@araboza/core';
+import { createBackend, tfjsBackend } from '../src/index.js';
+import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';
+
+function autoencoder() {
+  return [
+    layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+    layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+    layers.upSampling2d({ size: 2 }),
+    layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }),
+  ];
+}
+
+describe('the backend', () => {
+  it('lists every core layer kind and is what createBackend returns', () => {
+    expect([...tfjsBackend().kinds].sort()).toEqual([...LAYER_KINDS].sort());
+    expect(createBackend({ engine: 'cpu' }).name).toBe('tfjs-cpu');
+    expect(tfjsBackend().name).toBe('tfjs-wasm');
+  });
+
+  it('auto picks an available engine and says so once', () => {
+    const said: string[] = [];
+    const a = tfjsBackend({ engine: 'auto', log: (m) => said.push(m) });
+    tfjsBackend({ engine: 'auto', log: (m) => said.push(m) });
+    expect(['tfjs-wasm', 'tfjs-tensorflow']).toContain(a.name);
+    expect(said.length).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects an unknown engine and an unknown option with clear errors', () => {
+    expect(() => tfjsBackend({ engine: 'webgpu' as 'wasm' })).toThrow(BackendError);
+    expect(() => tfjsBackend({ engine: 'webgpu' as 'wasm' })).toThrow(/engine must be one of wasm, cpu, tensorflow, auto; got "webgpu"/);
+    expect(() => tfjsBackend({ engin: 'cpu' } as never)).toThrow(ConfigError);
+  });
+
+  it('two compiled models on different engines work in turn (tfjs has one global engine)', async () => {
+    const results = [];
+    const ls = autoencoder();
+    const graph = chainGraph([6, 6, 1], ls);
+    const weights = chainWeights(ls);
+    const a = await tfjsBackend({ engine: 'wasm' }).compile(graph);
+    const b = await tfjsBackend({ engine: 'cpu' }).compile(graph);
+    await a.setWeights(weights);
+    await b.setWeights(weights);
+    const x = data([2, 6, 6, 1], 1);
+    for (const m of [a, b, a, b]) results.push(await m.predict(x));
+    expect(tf.getBackend()).toBe('cpu');
+    for (let i = 0; i < results[0].data.length; i++) expect(Math.abs(results[0].data[i] - results[1].data[i])).toBeLessThan(1e-6);
+    expect(results[2]).toEqual(results[0]);
+    // Interleaved calls (no await between them) each run on their own engine.
+    const together = await Promise.all([a.predict(x), b.predict(x), a.predict(x), b.predict(x)]);
+    expect(together[0]).toEqual(results[0]);
+    expect(together[1]).toEqual(results[1]);
+    expect(together[2]).toEqual(results[0]);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('no tensor leaks', () => {
+  it('numTensors is the same before and after trainStep, evaluate, predict, gradients and failed calls', async () => {
+    const ls = autoencoder();
+    const graph = chainGraph([6, 6, 1], ls);
+    const backend = tfjsBackend({ engine: 'wasm' });
+    const compiled = await backend.compile(graph, trainingSpec(graph, 'binaryCrossentropy', 'adam'));
+    await compiled.setWeights(chainWeights(ls));
+    const x = data([4, 6, 6, 1], 2, 0, 1);
+    await compiled.trainStep(x, x);
+    const before = tf.memory().numTensors;
+    for (let epoch = 0; epoch < 3; epoch++) {
+      await compiled.trainStep(x, x);
+      await compiled.evaluate(x, x);
+      await compiled.predict(x);
+      await compiled.gradients(x, x);
+      await compiled.getWeights();
+      await compiled.setWeights(await compiled.getWeights());
+      await compiled.setOptimizerState(await compiled.getOptimizerState());
+      await compiled.trainStep({ shape: x.shape, data: x.data.map(() => NaN) }, x);
+      await expect(compiled.predict(data([4, 5, 6, 1], 3))).rejects.toThrow(ShapeError);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    compiled.dispose();
+  });
+
+  it('a chunked training step leaks nothing', async () => {
+    const ls = autoencoder();
+    const graph = chainGraph([6, 6, 1], ls);
+    const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes: 4096 }).compile(graph, trainingSpec(graph, 'meanSquaredError', 'sgd'));
+    await compiled.setWeights(chainWeights(ls));
+    const x = data([5, 6, 6, 1], 4, 0, 1);
+    await compiled.trainStep(x, x);
+    const before = tf.memory().numTensors;
+    await compiled.trainStep(x, x);
+    await compiled.gradients(x, x);
+    expect(tf.memory().numTensors).toBe(before);
+    compiled.dispose();
+  });
+
+  it('dispose releases the weights and optimizer slots', async () => {
+    const before = tf.memory().numTensors;
+    const ls = autoencoder();
+    const graph = chainGraph([6, 6, 1], ls);
+    const compiled = await tfjsBackend().compile(graph, trainingSpec(graph, 'meanSquaredError', 'adam'));
+    expect(tf.memory().numTensors).toBe(before + 4 * 3);
+    compiled.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(compiled.predict(data([1, 6, 6, 1], 5))).rejects.toThrow(/disposed/);
+  });
+});
+
+describe('bad input', () => {
+  const l = () => layers.dense({ units: 2, name: 'out' });
+
+  it('a wrong input shape names expected and actual shapes, and the model still works after it', async () => {
+    const layer = l();
+    const graph = chainGraph([3], [layer]);
+    const compiled = await tfjsBackend().compile(graph, trainingSpec(graph, 'meanSquaredError'));
+    await compiled.setWeights(chainWeights([layer]));
+    await expect(compiled.predict(data([2, 4], 1))).rejects.toThrow('predict: expected x of shape [batch, 3], got [2, 4]');
+    await expect(compiled.trainStep(data([2, 3], 1), data([3, 2], 2))).rejects.toThrow('trainStep: x has 2 samples but y has 3');
+    await expect(compiled.evaluate(data([2, 3], 1), data([2, 3], 2))).rejects.toThrow('evaluate: expected y of shape [batch, 2], got [2, 3]');
+    await expect(compiled.setWeights([tensor([1, 2, 3], [3, 1])])).rejects.toThrow(ShapeError);
+    expect((await compiled.predict(data([2, 3], 1))).shape).toEqual([2, 2]);
+    compiled.dispose();
+  });
+
+  it('NaN in the data is rejected when checks are on', async () => {
+    const layer = l();
+    const graph = chainGraph([3], [layer]);
+    const compiled = await tfjsBackend({ checkFinite: true }).compile(graph, trainingSpec(graph, 'meanSquaredError'));
+    await expect(compiled.trainStep(tensor([1, NaN, 3], [1, 3]), data([1, 2], 1))).rejects.toThrow('trainStep: x holds NaN at flat index 1; inputs must be finite');
+    compiled.dispose();
+  });
+
+  it('training without a loss and optimizer is an error', async () => {
+    const layer = l();
+    const graph = chainGraph([3], [layer]);
+    const compiled = await tfjsBackend().compile(graph);
+    await expect(compiled.trainStep(data([1, 3], 1), data([1, 2], 2))).rejects.toThrow(BackendError);
+    await expect(compiled.gradients(data([1, 3], 1), data([1, 2], 2))).rejects.toThrow(/compiled without a loss and optimizer/);
+    compiled.dispose();
+  });
+});
+
+let tfjsNodeInstalled = true;
+try {
+  await import('@tensorflow/tfjs-node' as string);
+} catch {
+  tfjsNodeInstalled = false;
+}
+
+describe('tensorflow engine', () => {
+  const reason = tfjsNodeInstalled ? '' : ' — skipped: @tensorflow/tfjs-node is not installed (optional peer; its install downloads libtensorflow)';
+  it.skipIf(!tfjsNodeInstalled)(`trains a small model on @tensorflow/tfjs-node${reason}`, async () => {
+    const layer = layers.dense({ units: 1 });
+    const graph = chainGraph([2], [layer]);
+    const compiled = await tfjsBackend({ engine: 'tensorflow' }).compile(graph, trainingSpec(graph, 'meanSquaredError'));
+    await compiled.setWeights(chainWeights([layer]));
+    expect(Number.isFinite(await compiled.trainStep(data([2, 2], 1), data([2, 1], 2)))).toBe(true);
+    compiled.dispose();
+  });
+
+  it.skipIf(tfjsNodeInstalled)('without @tensorflow/tfjs-node, asking for it fails at compile with the fix in the message', async () => {
+    const graph = chainGraph([2], [layers.dense({ units: 1 })]);
+    await expect(tfjsBackend({ engine: 'tensorflow' }).compile(graph)).rejects.toThrow(/needs @tensorflow\/tfjs-node.*npm install @tensorflow\/tfjs-node/);
+  });
+});
