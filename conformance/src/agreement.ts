@@ -1,0 +1,268 @@
+import {
+  ConfigError,
+  layers,
+  mnistAutoencoder,
+  Random,
+  randomUniform,
+  resolveLoss,
+  resolveOptimizer,
+  sequential,
+  slice,
+  type Backend,
+  type LossName,
+  type Model,
+  type OptimizerLike,
+  type Tensor,
+} from '@araboza/core';
+import { loadMnist } from '@araboza/datasets';
+import { assertClose, check, type Tolerance } from './assert.js';
+import type { BackendFactory, ConformanceCase, Pattern } from './types.js';
+
+/** Training steps compared across backends. */
+export const AGREEMENT_STEPS = 10;
+
+/** Samples per agreement step. */
+export const AGREEMENT_BATCH_SIZE = 16;
+
+/**
+ * `predict` of the same model with the same weights on two backends, per
+ * element: `|a − b| ≤ rtol · (|b| + max|B|)` (see `assertClose`). Looser than
+ * the golden forward tolerance because whole models chain many reductions
+ * whose float32 summation order differs between engines.
+ */
+export const AGREEMENT_PREDICT_TOLERANCE: Tolerance = { rtol: 1e-4 };
+
+/**
+ * Loss of training step `i` (0-based) on two backends:
+ * `|a − b| ≤ (1e-5 + 1e-4 · i) · |b|`. Step 0 sees identical weights; later
+ * steps see weights that already carry each engine's float32 rounding,
+ * which adaptive optimizers amplify a little each step.
+ */
+export function agreementLossTolerance(step: number): number {
+  return 1e-5 + 1e-4 * step;
+}
+
+/** A model trained identically on every backend. */
+export interface AgreementModel {
+  /** Id segment, e.g. `autoencoder-adam`. */
+  readonly id: string;
+  /** Builds the model with its seeded initial weights. */
+  build(): Model;
+  readonly optimizer: OptimizerLike;
+  readonly loss: LossName;
+  /** The input of the `predict` comparison. */
+  predictInput(): Tensor;
+  /** The training batches, `[x, y]`, one per step (the autoencoder's are ten different real batches). */
+  batches(): [Tensor, Tensor][];
+}
+
+/**
+ * One seeded random batch, repeated for every step: on random data only
+ * repetition makes ten steps lower the loss clearly, and a falling loss is
+ * what makes the comparison of the trajectories meaningful.
+ */
+function repeatedRandomBatch(inputShape: number[], makeY: (x: Tensor, rng: Random) => Tensor, seed: number): [Tensor, Tensor][] {
+  const rng = new Random(seed);
+  const x = randomUniform([AGREEMENT_BATCH_SIZE, ...inputShape], { seed: rng, minval: -1, maxval: 1 });
+  const y = makeY(x, rng);
+  return Array.from({ length: AGREEMENT_STEPS }, () => [x, y]);
+}
+
+function oneHotRows(rows: number, classes: number, rng: Random): Tensor {
+  const data = new Float32Array(rows * classes);
+  for (let r = 0; r < rows; r++) data[r * classes + Math.floor(rng.uniform(0, classes)) % classes] = 1;
+  return { shape: [rows, classes], data };
+}
+
+/** The models compared by {@link describeAgreement}: together they use every layer kind and every optimizer. */
+export const AGREEMENT_MODELS: readonly AgreementModel[] = [
+  {
+    id: 'autoencoder-adam',
+    build: () => mnistAutoencoder({ seed: 1 }),
+    optimizer: 'adam',
+    loss: 'binaryCrossentropy',
+    predictInput: () => loadMnist({ split: 'test', limit: AGREEMENT_BATCH_SIZE }).images,
+    batches: () => {
+      const { images } = loadMnist({ split: 'train', limit: AGREEMENT_STEPS * AGREEMENT_BATCH_SIZE });
+      return Array.from({ length: AGREEMENT_STEPS }, (_, i) => {
+        const x = slice(images, i * AGREEMENT_BATCH_SIZE, AGREEMENT_BATCH_SIZE);
+        return [x, x];
+      });
+    },
+  },
+  {
+    id: 'mixed-rmsprop',
+    build: () =>
+      sequential({
+        inputShape: [6, 6, 2],
+        seed: 2,
+        layers: [
+          layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' }),
+          layers.averagePooling2d({ poolSize: 2 }),
+          layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh' }),
+          layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+          layers.reshape({ targetShape: [9, 4] }),
+          layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, activation: 'relu' }),
+          layers.flatten(),
+          layers.dense({ units: 4 }),
+          layers.activation({ activation: 'softmax' }),
+        ],
+      }),
+    optimizer: 'rmsprop',
+    loss: 'categoricalCrossentropy',
+    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 20, minval: -1, maxval: 1 }),
+    batches: () => repeatedRandomBatch([6, 6, 2], (x, rng) => oneHotRows(x.shape[0], 4, rng), 21),
+  },
+  {
+    id: 'dense-sgd-momentum',
+    build: () =>
+      sequential({
+        inputShape: [5],
+        seed: 3,
+        layers: [layers.dense({ units: 8, activation: 'tanh' }), layers.dense({ units: 8, activation: 'sigmoid' }), layers.dense({ units: 2 })],
+      }),
+    optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
+    loss: 'meanSquaredError',
+    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 5], { seed: 30, minval: -1, maxval: 1 }),
+    batches: () => repeatedRandomBatch([5], (x, rng) => randomUniform([x.shape[0], 2], { seed: rng, minval: -1, maxval: 1 }), 31),
+  },
+  {
+    id: 'conv-adadelta',
+    build: () =>
+      sequential({
+        inputShape: [8, 8, 1],
+        seed: 4,
+        layers: [
+          layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+          layers.upSampling2d({ size: 2 }),
+          layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }),
+        ],
+      }),
+    // lr 1 (the original paper's), so ten steps move the weights visibly.
+    optimizer: { kind: 'adadelta', learningRate: 1 },
+    loss: 'binaryCrossentropy',
+    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 8, 8, 1], { seed: 40 }),
+    batches: () => repeatedRandomBatch([8, 8, 1], (x) => ({ shape: x.shape, data: x.data.map((v) => (v > 0 ? 1 : 0)) }), 41),
+  },
+];
+
+/** What one backend produced for one agreement model. */
+export interface AgreementRun {
+  readonly predict: Tensor;
+  readonly losses: readonly number[];
+}
+
+/**
+ * Runs one agreement model on a backend: the same seeded initial weights,
+ * `predict` on the fixed input, then {@link AGREEMENT_STEPS} training steps on
+ * the fixed batches. Returns `null` when the backend lacks a layer kind.
+ */
+export async function runAgreementModel(spec: AgreementModel, backend: Backend): Promise<AgreementRun | null> {
+  const model = spec.build();
+  const missing = model.graph.nodes.filter((n) => !backend.kinds.includes(n.kind));
+  if (missing.length > 0) return null;
+  const compiled = await backend.compile(model.graph, { loss: resolveLoss(spec.loss, model.graph), optimizer: resolveOptimizer(spec.optimizer) });
+  try {
+    await compiled.setWeights(model.getWeights());
+    const predict = await compiled.predict(spec.predictInput());
+    const losses: number[] = [];
+    for (const [x, y] of spec.batches()) losses.push(await compiled.trainStep(x, y));
+    return { predict, losses };
+  } finally {
+    compiled.dispose();
+  }
+}
+
+/** Context of an agreement test: runs (memoised) of each model on each backend. */
+export interface AgreementContext {
+  run(model: AgreementModel, backend: string): Promise<AgreementRun | null>;
+  skip(reason: string): never;
+  log(message: string): void;
+}
+
+/** Options of {@link describeAgreement}. */
+export interface AgreementOptions {
+  include?: readonly Pattern[] | Pattern;
+  exclude?: readonly Pattern[] | Pattern;
+  xfail?: readonly Pattern[] | Pattern;
+  /** Label of the vitest `describe` block (default `agreement`). */
+  name?: string;
+}
+
+/**
+ * The agreement tests for the labelled backends: for each model and each
+ * backend after the first (the reference), `agreement/<model>/<backend>/predict`
+ * and `agreement/<model>/<backend>/losses`.
+ */
+export function agreementCases(labels: readonly string[]): ConformanceCase<AgreementContext>[] {
+  if (labels.length < 2) throw new ConfigError(`agreement: needs at least two backends, got ${labels.length} (${labels.join(', ')})`);
+  const [reference, ...others] = labels;
+  return AGREEMENT_MODELS.flatMap((m) =>
+    others.flatMap((label): ConformanceCase<AgreementContext>[] => {
+      const both = async (ctx: AgreementContext) => {
+        const ref = await ctx.run(m, reference);
+        if (!ref) ctx.skip(`${reference} lacks a layer kind of ${m.id}`);
+        const got = await ctx.run(m, label);
+        if (!got) ctx.skip(`${label} lacks a layer kind of ${m.id}`);
+        return { ref, got };
+      };
+      return [
+        {
+          id: `agreement/${m.id}/${label}/predict`,
+          tags: ['agreement'],
+          timeoutMs: 300_000,
+          run: async (ctx) => {
+            const { ref, got } = await both(ctx);
+            assertClose(got.predict, ref.predict, AGREEMENT_PREDICT_TOLERANCE, `${m.id}: predict on ${label} vs ${reference}`);
+          },
+        },
+        {
+          id: `agreement/${m.id}/${label}/losses`,
+          tags: ['agreement'],
+          timeoutMs: 300_000,
+          run: async (ctx) => {
+            const { ref, got } = await both(ctx);
+            ctx.log(`${m.id} losses on ${reference}: ${ref.losses.map((l) => l.toFixed(6)).join(' ')}`);
+            ctx.log(`${m.id} losses on ${label}: ${got.losses.map((l) => l.toFixed(6)).join(' ')}`);
+            check(got.losses.length === ref.losses.length, `${m.id}: ${got.losses.length} losses on ${label}, ${ref.losses.length} on ${reference}`);
+            ref.losses.forEach((e, i) => {
+              const a = got.losses[i];
+              const rtol = agreementLossTolerance(i);
+              check(Number.isFinite(a) && Math.abs(a - e) <= rtol * Math.abs(e), () => `${m.id}: step ${i + 1} loss ${a} on ${label} vs ${e} on ${reference} (rtol ${rtol.toExponential(1)}, |diff|/|ref| ${(Math.abs(a - e) / Math.abs(e)).toExponential(2)})`);
+            });
+            check(ref.losses[ref.losses.length - 1] < ref.losses[0], `${m.id}: the loss did not fall over ${AGREEMENT_STEPS} steps on ${reference} (${ref.losses[0]} → ${ref.losses[ref.losses.length - 1]}), so the comparison proves little`);
+          },
+        },
+      ];
+    }),
+  );
+}
+
+/** Memoises backends and runs per label, so each model runs once per backend. */
+export function agreementContextFactory(backends: Readonly<Record<string, BackendFactory>>): (log: (msg: string) => void, skip: (reason: string) => never) => AgreementContext {
+  const created = new Map<string, Promise<Backend>>();
+  const runs = new Map<string, Promise<AgreementRun | null>>();
+  const backend = (label: string) => {
+    let b = created.get(label);
+    if (!b) {
+      const factory = backends[label];
+      if (!factory) throw new ConfigError(`agreement: unknown backend label ${label}`);
+      b = Promise.resolve().then(factory);
+      created.set(label, b);
+    }
+    return b;
+  };
+  return (log, skip) => ({
+    run(model, label) {
+      const key = `${model.id}\u0000${label}`;
+      let r = runs.get(key);
+      if (!r) {
+        r = backend(label).then((b) => runAgreementModel(model, b));
+        runs.set(key, r);
+      }
+      return r;
+    },
+    skip,
+    log,
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * Runs the conformance suite without a test framework (used by the
+ * `araboza-conformance` CLI). Importing this module does not load vitest.
+ * @packageDocumentation
+ */
+import type { Backend } from '@araboza/core';
+import { coverageMatrix, countResults, formatCoverageMatrix, summaryLine, type CoverageMatrix } from './matrix.js';
+import { resolvePatterns, selectCase } from './patterns.js';
+import { conformanceCases } from './suite.js';
+import { SkipSignal, type BackendFactory, type CaseContext, type CaseResult, type ConformanceCase, type ConformanceOptions } from './types.js';
+
+/** Options of {@link runConformance}. */
+export interface RunOptions extends Omit<ConformanceOptions, 'name' | 'printMatrix'> {
+  /** Called after each test with its result and the lines it logged. */
+  onResult?: (result: CaseResult, logs: readonly string[]) => void;
+}
+
+/** What {@link runConformance} returns. */
+export interface ConformanceReport {
+  /** The backend's name. */
+  readonly backend: string;
+  readonly results: readonly CaseResult[];
+  readonly matrix: CoverageMatrix;
+  readonly counts: { passed: number; failed: number; skipped: number };
+  /** `N passed, N failed, N skipped`. */
+  readonly summary: string;
+  /** Wall time of the whole run in seconds. */
+  readonly seconds: number;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/** Runs `work` with a time limit; rejects with a clear message when it runs over. */
+async function withTimeout<T>(work: Promise<T>, ms: number, id: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${id} timed out after ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs cases one after another with a context built by `context` and returns
+ * one result per case (excluded ones as skipped, with the reason).
+ */
+export async function runCases<C>(
+  cases: readonly ConformanceCase<C>[],
+  patterns: ReturnType<typeof resolvePatterns>,
+  context: (logs: string[]) => C,
+  onResult?: (result: CaseResult, logs: readonly string[]) => void,
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    const sel = selectCase(c, patterns);
+    const logs: string[] = [];
+    let result: CaseResult;
+    if (!sel.run) {
+      result = { id: c.id, status: 'skipped', message: sel.reason, ms: 0 };
+    } else {
+      const started = performance.now();
+      let error: unknown = null;
+      try {
+        await withTimeout(c.run(context(logs)), c.timeoutMs, c.id);
+      } catch (err) {
+        error = err;
+      }
+      const ms = performance.now() - started;
+      if (error instanceof SkipSignal) result = { id: c.id, status: 'skipped', message: error.reason, ms };
+      else if (sel.xfail) result = error ? { id: c.id, status: 'xfail', message: errorMessage(error), ms } : { id: c.id, status: 'xpass', message: 'expected to fail (xfail) but passed', ms };
+      else result = error ? { id: c.id, status: 'failed', message: errorMessage(error), ms } : { id: c.id, status: 'passed', ms };
+    }
+    results.push(result);
+    onResult?.(result, logs);
+  }
+  return results;
+}
+
+/** A per-backend test context that records logs. */
+export function caseContext(backend: Backend, logs: string[]): CaseContext {
+  return {
+    backend,
+    skip(reason: string): never {
+      throw new SkipSignal(reason);
+    },
+    log(message: string) {
+      logs.push(message);
+    },
+  };
+}
+
+/**
+ * Runs the whole per-backend suite against the backend made by
+ * `createBackend`, sequentially, and returns the results, the coverage
+ * matrix and the counts.
+ */
+export async function runConformance(createBackend: BackendFactory, options: RunOptions = {}): Promise<ConformanceReport> {
+  const started = performance.now();
+  const cases = conformanceCases({ training: options.training });
+  const backend = await createBackend();
+  const results = await runCases(cases, resolvePatterns(options), (logs) => caseContext(backend, logs), options.onResult);
+  return {
+    backend: backend.name,
+    results,
+    matrix: coverageMatrix(backend, cases, results),
+    counts: countResults(results),
+    summary: summaryLine(results),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+export { formatCoverageMatrix, summaryLine, coverageMatrix, countResults } from './matrix.js';
+export { conformanceCases } from './suite.js';
+export type { CaseResult, ConformanceCase, BackendFactory } from './types.js';
