@@ -38,6 +38,16 @@ export interface Gradients {
 /**
  * A graph compiled by a backend. Every method takes and returns host
  * tensors; the batch axis is free (any size ≥ 1).
+ *
+ * Errors every backend must give, before any engine work starts:
+ * a `ShapeError` when `x` or `y` passed to `predict`, `trainStep`,
+ * `evaluate` or `gradients` does not match the graph's input or output
+ * shape; a `BackendError` when `trainStep`, `evaluate` or `gradients` is
+ * called on a graph compiled without a {@link TrainingSpec}. After any such
+ * error the compiled model stays usable and unchanged.
+ *
+ * A graph without weights (only pooling, reshaping, activations, …) still
+ * trains: `trainStep` returns the loss, updates nothing but the step count.
  */
 export interface CompiledModel {
   /** Runs the model forward. `x`: `[batch, ...graph.inputShape]`. */
