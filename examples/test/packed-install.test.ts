@@ -12,8 +12,9 @@ const PUBLIC_PACKAGES = ['packages/core', 'packages/datasets', 'packages/tfjs', 
 const work = await mkdtemp(join(tmpdir(), 'araboza-pack-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-// pnpm is on PATH whenever the tests run through pnpm; npm is Node's own.
-const pnpm = process.env.npm_execpath && /pnpm/.test(process.env.npm_execpath) ? [process.execPath, process.env.npm_execpath] : ['pnpm'];
+// The pnpm running these tests (a script for some installs, a native executable for others); npm is Node's own.
+const execPath = process.env.npm_execpath;
+const pnpm = execPath && /pnpm/.test(execPath) ? (/\.[cm]?js$/.test(execPath) ? [process.execPath, execPath] : [execPath]) : ['pnpm'];
 
 describe('published packages', () => {
   it('pack, install into a fresh npm project and run a dense layer on each backend', async () => {

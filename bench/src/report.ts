@@ -1,0 +1,223 @@
+import { FLOPS_PER_MAC, TRAINING_FORWARD_MULTIPLE } from './flops.js';
+import { FOREIGN_FLAG_CORES, type Block, type ContenderRecord } from './measure.js';
+import type { ContenderId, Measure } from './protocol.js';
+import { median } from './stats.js';
+
+/** Blocks during which other processes used more than this many cores are flagged as disturbed. */
+export const FOREIGN_CORES_FLAG = FOREIGN_FLAG_CORES;
+
+/** What the model costs, for GFLOP/s. */
+export interface Workload {
+  /** Multiply-adds of one sample's forward pass. */
+  forwardMacsPerSample: number;
+  batchSize: number;
+  /** Images in a training epoch. */
+  trainImages: number;
+  /** Images in an inference pass. */
+  testImages: number;
+}
+
+/** The fp32 peak model: GFLOP/s per core. */
+export interface Peak {
+  gflopsPerCore: number;
+}
+
+/** One measured figure of one contender. */
+export interface Figure {
+  measure: Measure;
+  contender: ContenderId;
+  /** ms per step, s per epoch, or samples/s. */
+  value: number;
+  unit: 'ms' | 's' | 'samples/s';
+  /** Repetitions the median is taken over. */
+  repetitions: number;
+  /** Ratio to PyTorch: contender/PyTorch time for steps and epochs, contender/PyTorch throughput for inference; null without PyTorch. */
+  vsPytorch: number | null;
+  gflops: number;
+  /** Cores the contender computes with (the peak it is compared with). */
+  cores: number;
+  /** Share of those cores' fp32 peak, 0–1. */
+  peakShare: number;
+  /** The most CPU other processes used during one of its blocks (cores). */
+  foreignCoresMax: number;
+  /** Loss of the last block (training measures). */
+  loss?: number;
+  /** Images per inference pass (inference only). */
+  images?: number;
+}
+
+/** Peak memory of the conv-fhd example on one backend. */
+export interface RssFigure {
+  backend: string;
+  peakRssBytes: number | null;
+  method?: string;
+  wallMs?: number;
+  error?: string;
+  /** Why it was not run (not a failure). */
+  skipped?: string;
+}
+
+/** A performance target and whether this run met it. */
+export interface TargetResult {
+  text: string;
+  contender: string;
+  measure: Measure | 'convFhdPeakRss';
+  status: 'met' | 'missed' | 'not measured';
+  detail: string;
+}
+
+/** Labels of the measures in the table. */
+export const MEASURE_LABELS: { readonly [M in Measure | 'convFhdPeakRss']: string } = {
+  trainStep: 'training step',
+  epoch: 'training epoch',
+  inference: 'inference',
+  convFhdPeakRss: 'conv-fhd peak RSS',
+};
+
+function allMs(blocks: readonly Block[]): number[] {
+  return blocks.flatMap((b) => b.ms);
+}
+
+/** FLOPs of one repetition of `measure` (`images` per inference pass). */
+export function flopsPerRepetition(measure: Measure, w: Workload, images: number = w.testImages): number {
+  const forward = w.forwardMacsPerSample * FLOPS_PER_MAC;
+  switch (measure) {
+    case 'trainStep':
+      return TRAINING_FORWARD_MULTIPLE * forward * w.batchSize;
+    case 'epoch':
+      return TRAINING_FORWARD_MULTIPLE * forward * w.trainImages;
+    case 'inference':
+      return forward * images;
+  }
+}
+
+/** Turns every contender's blocks into figures (medians, ratios to PyTorch, GFLOP/s, share of peak). */
+export function computeFigures(records: readonly ContenderRecord[], w: Workload, peak: Peak): Figure[] {
+  const measures: Measure[] = ['trainStep', 'epoch', 'inference'];
+  const medianMs = (r: ContenderRecord | undefined, m: Measure): number | null => {
+    const blocks = r?.blocks[m];
+    return blocks && blocks.length > 0 ? median(allMs(blocks)) : null;
+  };
+  const torch = records.find((r) => r.id === 'pytorch');
+  const figures: Figure[] = [];
+  for (const measure of measures) {
+    const torchMs = medianMs(torch, measure);
+    for (const r of records) {
+      const blocks = r.blocks[measure];
+      const ms = medianMs(r, measure);
+      if (!blocks || ms === null) continue;
+      const seconds = ms / 1000;
+      const cores = r.setup?.threads ?? 1;
+      const images = blocks[0].images ?? w.testImages;
+      if (blocks.some((b) => (b.images ?? w.testImages) !== images)) throw new Error(`${r.id}: inference blocks over different image counts`);
+      const torchImages = torch?.blocks.inference?.[0]?.images ?? w.testImages;
+      const gflops = flopsPerRepetition(measure, w, images) / seconds / 1e9;
+      const isThroughput = measure === 'inference';
+      const value = measure === 'trainStep' ? ms : measure === 'epoch' ? seconds : images / seconds;
+      const vsPytorch = torchMs === null ? null : isThroughput ? value / (torchImages / (torchMs / 1000)) : ms / torchMs;
+      const last = blocks[blocks.length - 1];
+      figures.push({
+        measure,
+        contender: r.id,
+        value,
+        unit: measure === 'trainStep' ? 'ms' : measure === 'epoch' ? 's' : 'samples/s',
+        repetitions: allMs(blocks).length,
+        vsPytorch,
+        gflops,
+        cores,
+        peakShare: gflops / (peak.gflopsPerCore * cores),
+        foreignCoresMax: Math.max(...blocks.map((b) => b.foreignCores)),
+        ...(measure === 'inference' ? { images } : {}),
+        ...(last.loss !== undefined ? { loss: last.loss } : {}),
+      });
+    }
+  }
+  return figures;
+}
+
+/** Bytes in the "4 GB" of the memory target (decimal, as the 1.6 GB input is counted). */
+export const RSS_TARGET_BYTES = 4e9;
+
+/** The issue's targets, checked against this run's figures. */
+export function checkTargets(figures: readonly Figure[], rss: readonly RssFigure[], options: { full: boolean; torch: boolean }): TargetResult[] {
+  const find = (c: ContenderId, m: Measure) => figures.find((f) => f.contender === c && f.measure === m);
+  const ratioTarget = (c: ContenderId, m: Measure, text: string, ok: (ratio: number) => boolean, unmeasured: string | null): TargetResult => {
+    const f = find(c, m);
+    if (unmeasured) return { text, contender: c, measure: m, status: 'not measured', detail: unmeasured };
+    if (!f) return { text, contender: c, measure: m, status: 'not measured', detail: `${c} has no ${MEASURE_LABELS[m]} figure (see errors)` };
+    if (f.vsPytorch === null) return { text, contender: c, measure: m, status: 'not measured', detail: 'no PyTorch figure to compare with' };
+    return { text, contender: c, measure: m, status: ok(f.vsPytorch) ? 'met' : 'missed', detail: `${f.vsPytorch.toFixed(2)}×` };
+  };
+  const noTorch = options.torch ? null : 'PyTorch not available';
+  const targets = [
+    ratioTarget('onnxruntime-cpu', 'epoch', "onnxruntime training epoch ≤ 0.67× PyTorch's time", (r) => r <= 0.67, noTorch ?? (options.full ? null : 'epochs are timed with --full')),
+    ratioTarget('onnxruntime-cpu', 'inference', "onnxruntime inference ≥ 1.5× PyTorch's throughput", (r) => r >= 1.5, noTorch),
+    ratioTarget('tfjs-wasm', 'trainStep', "tfjs wasm training step ≤ 3× PyTorch's time", (r) => r <= 3, noTorch),
+  ];
+  for (const r of rss) {
+    const text = `conv-fhd peak RSS ≤ 4 GB (${r.backend})`;
+    if (r.peakRssBytes === null) targets.push({ text, contender: r.backend, measure: 'convFhdPeakRss', status: 'not measured', detail: r.skipped ?? r.error ?? 'not run' });
+    else targets.push({ text, contender: r.backend, measure: 'convFhdPeakRss', status: r.peakRssBytes <= RSS_TARGET_BYTES ? 'met' : 'missed', detail: formatBytes(r.peakRssBytes) });
+  }
+  return targets;
+}
+
+/** `1.45 GB` (decimal). */
+export function formatBytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
+function thousands(n: number): string {
+  return n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+function formatValue(f: Figure): string {
+  if (f.unit === 'samples/s') return `${Math.round(f.value).toLocaleString('en-US')} samples/s`;
+  if (f.unit === 's') return `${f.value.toFixed(2)} s`;
+  return `${f.value.toFixed(1)} ms`;
+}
+
+/** The rows of the results table (header first), shared by the text and Markdown forms. */
+export function tableRows(figures: readonly Figure[], rss: readonly RssFigure[], targets: readonly TargetResult[], w: Workload): string[][] {
+  const header = ['measure', 'contender', 'figure', 'vs PyTorch', 'GFLOP/s', 'of fp32 peak', 'other CPU', 'target'];
+  const targetFor = (contender: string, measure: TargetResult['measure']) => {
+    const t = targets.find((x) => x.contender === contender && x.measure === measure);
+    return t ? `${t.text.replace(/^.*?(≤|≥)/, '$1').replace(/ \(.*\)$/, '')}: ${t.status}` : '';
+  };
+  const rows = figures.map((f) => [
+    `${MEASURE_LABELS[f.measure]} (${f.measure === 'inference' ? `${thousands(f.images ?? w.testImages)} test` : f.measure === 'epoch' ? `${thousands(w.trainImages)} images` : `batch ${w.batchSize}`})`,
+    f.contender,
+    formatValue(f),
+    f.vsPytorch === null ? '–' : `${f.vsPytorch.toFixed(2)}×`,
+    f.gflops.toFixed(1),
+    `${(f.peakShare * 100).toFixed(1)}% of ${f.cores}c`,
+    `${f.foreignCoresMax.toFixed(2)}${f.foreignCoresMax > FOREIGN_CORES_FLAG ? ' !' : ''}`,
+    targetFor(f.contender, f.measure),
+  ]);
+  for (const r of rss) {
+    rows.push([
+      MEASURE_LABELS.convFhdPeakRss,
+      r.backend,
+      r.peakRssBytes === null ? (r.skipped ? 'skipped' : 'error') : `${formatBytes(r.peakRssBytes)}${r.wallMs !== undefined ? ` (${(r.wallMs / 1000).toFixed(1)} s)` : ''}`,
+      '–',
+      '–',
+      '–',
+      '–',
+      targetFor(r.backend, 'convFhdPeakRss'),
+    ]);
+  }
+  return [header, ...rows];
+}
+
+/** The table as aligned plain text. */
+export function formatTextTable(rows: readonly string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...r[c]].length)));
+  const line = (r: readonly string[]) => r.map((cell, c) => cell + ' '.repeat(widths[c] - [...cell].length)).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+/** The table as Markdown (for the README's performance section). */
+export function formatMarkdownTable(rows: readonly string[][]): string {
+  const line = (r: readonly string[]) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(rows[0]), `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}

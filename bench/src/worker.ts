@@ -1,0 +1,160 @@
+/**
+ * A contender worker for one araboza backend: `node dist/worker.js <id>`
+ * with `<id>` one of `onnxruntime-cpu`, `tfjs-wasm`, `tfjs-cpu`. It holds the
+ * MNIST data and the 3,369-parameter autoencoder and answers the requests of
+ * {@link WorkerRequest} (see protocol.ts) on stdin/stdout. Anything the
+ * engines print goes to stderr so that stdout carries only replies.
+ */
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import {
+  mnistAutoencoder,
+  resolveLoss,
+  resolveOptimizer,
+  slice,
+  type Backend,
+  type CompiledModel,
+  type Model,
+  type Tensor,
+} from '@araboza/core';
+import { loadMnist } from '@araboza/datasets';
+import type { ContenderId, SetupReply, TimesReply, WorkerReply, WorkerRequest } from './protocol.js';
+import { dependencyVersion } from './versions.js';
+
+/** The araboza contenders this worker can be. */
+type ArabozaContender = Exclude<ContenderId, 'pytorch'>;
+
+const ARABOZA_CONTENDERS: readonly ArabozaContender[] = ['onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'];
+
+interface WorkerState {
+  model: Model;
+  /** A separate compilation driven step by step, as core's fit drives it. */
+  stepper: CompiledModel | null;
+  batch: Tensor;
+  train: Tensor | null;
+  test: Tensor;
+  batchSize: number;
+}
+
+async function createBackend(id: ArabozaContender, threads: number): Promise<{ backend: Backend; engine: string; threads: number }> {
+  if (id === 'onnxruntime-cpu') {
+    const { onnxruntimeBackend } = await import('@araboza/onnxruntime');
+    return {
+      backend: onnxruntimeBackend({ device: 'cpu', threads }),
+      engine: `onnxruntime-node ${dependencyVersion('@araboza/onnxruntime', 'onnxruntime-node')}`,
+      threads,
+    };
+  }
+  const { tfjsBackend } = await import('@araboza/tfjs');
+  const engine = id === 'tfjs-wasm' ? 'wasm' : 'cpu';
+  // tfjs's wasm engine runs single-threaded in Node, and its JS engine is single-threaded by nature.
+  return {
+    backend: tfjsBackend({ engine, log: (m) => process.stderr.write(`${m}\n`) }),
+    engine: `@tensorflow/tfjs-core ${dependencyVersion('@araboza/tfjs', '@tensorflow/tfjs-core')} (${engine})`,
+    threads: 1,
+  };
+}
+
+async function setup(id: ArabozaContender, req: Extract<WorkerRequest, { cmd: 'setup' }>): Promise<{ state: WorkerState; reply: SetupReply }> {
+  const { backend, engine, threads } = await createBackend(id, req.threads);
+  const model = mnistAutoencoder({ seed: req.seed });
+  const test = loadMnist({ split: 'test' }).images;
+  const train = req.training ? loadMnist({ split: 'train' }).images : null;
+  const batch = slice(train ?? test, 0, req.batchSize);
+  let stepper: CompiledModel | null = null;
+  if (req.training) {
+    model.compile({ backend, optimizer: 'adam', loss: 'binaryCrossentropy' });
+    stepper = await backend.compile(model.graph, {
+      loss: resolveLoss('binaryCrossentropy', model.graph),
+      optimizer: resolveOptimizer('adam'),
+    });
+    await stepper.setWeights(model.getWeights());
+    // Compiles the model's own training path too, so the first timed epoch pays no compilation.
+    await model.trainOnBatch(batch, batch);
+  } else {
+    model.compile({ backend });
+  }
+  await model.predict(slice(test, 0, req.batchSize), { batchSize: req.batchSize });
+  const state: WorkerState = { model, stepper, batch, train, test, batchSize: req.batchSize };
+  return {
+    state,
+    reply: { ok: true, engine, threads, params: model.countParams(), info: { backend: backend.name, node: process.version } },
+  };
+}
+
+async function timeReps(reps: number, work: () => Promise<number | void>): Promise<TimesReply> {
+  const ms: number[] = [];
+  let loss: number | undefined;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const value = await work();
+    ms.push(performance.now() - t0);
+    if (typeof value === 'number') loss = value;
+  }
+  return loss === undefined ? { ok: true, ms } : { ok: true, ms, loss };
+}
+
+async function handle(id: ArabozaContender, state: WorkerState | null, req: WorkerRequest): Promise<{ state: WorkerState | null; reply: WorkerReply }> {
+  if (req.cmd === 'setup') return setup(id, req);
+  if (!state) throw new Error(`${id}: '${req.cmd}' before 'setup'`);
+  switch (req.cmd) {
+    case 'trainSteps': {
+      const stepper = state.stepper;
+      if (!stepper) throw new Error(`${id}: set up without training; it cannot time training steps`);
+      return { state, reply: await timeReps(req.reps, () => stepper.trainStep(state.batch, state.batch)) };
+    }
+    case 'inference': {
+      const images = req.images === undefined ? state.test : slice(state.test, 0, Math.min(req.images, state.test.shape[0]));
+      return {
+        state,
+        reply: await timeReps(req.reps, async () => {
+          await state.model.predict(images, { batchSize: state.batchSize });
+        }),
+      };
+    }
+    case 'epoch': {
+      const train = state.train;
+      if (!train) throw new Error(`${id}: set up without training; it cannot time an epoch`);
+      const t0 = performance.now();
+      // checkInputs off: the NaN scan of 47M floats is input validation, not training, and PyTorch's loop has none.
+      const history = await state.model.fit(train, train, { epochs: 1, batchSize: state.batchSize, shuffle: true, seed: req.seed, verbose: 0, checkInputs: false });
+      const ms = performance.now() - t0;
+      return { state, reply: { ok: true, ms: [ms], loss: history.history.loss[0] } };
+    }
+    case 'quit':
+      return { state, reply: { ok: true, ms: [] } };
+  }
+}
+
+async function main(): Promise<void> {
+  const id = process.argv[2] as ArabozaContender;
+  if (!ARABOZA_CONTENDERS.includes(id)) {
+    process.stderr.write(`worker: unknown contender ${JSON.stringify(process.argv[2])}; expected one of ${ARABOZA_CONTENDERS.join(', ')}\n`);
+    process.exit(2);
+  }
+  // Engines may log to stdout; keep it for replies only.
+  const writeReply = process.stdout.write.bind(process.stdout);
+  console.log = (...args: unknown[]) => void process.stderr.write(`${args.map(String).join(' ')}\n`);
+  console.info = console.log;
+  let state: WorkerState | null = null;
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let reply: WorkerReply;
+    let quit = false;
+    try {
+      const req = JSON.parse(line) as WorkerRequest;
+      quit = req.cmd === 'quit';
+      ({ state, reply } = await handle(id, state, req));
+    } catch (error) {
+      reply = { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    }
+    writeReply(`${JSON.stringify(reply)}\n`);
+    if (quit) break;
+  }
+  state?.stepper?.dispose();
+  state?.model.dispose();
+  process.exit(0);
+}
+
+void main();

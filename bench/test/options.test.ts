@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchOptions } from '../src/options.js';
+
+const defaults = { cpus: 2, out: '/tmp/results.json' };
+
+describe('parseBenchOptions', () => {
+  it('uses fewer rounds, steps and tfjs-cpu images in quick mode', () => {
+    const quick = parseBenchOptions(['--quick'], defaults);
+    const normal = parseBenchOptions([], defaults);
+    expect(quick).toMatchObject({ quick: true, rounds: 2, stepsPerRound: 5, tfjsCpuImages: 1000, threads: 2 });
+    expect(normal).toMatchObject({ quick: false, rounds: 5, stepsPerRound: 6, tfjsCpuImages: 10_000, full: false });
+  });
+
+  it('rejects a non-positive count naming the flag', () => {
+    expect(() => parseBenchOptions(['--rounds', '0'], defaults)).toThrow(/--rounds must be a positive integer/);
+  });
+
+  it('rejects an unknown flag', () => {
+    expect(() => parseBenchOptions(['--fast'], defaults)).toThrow(/fast/);
+  });
+});
