@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Per-op time of the MNIST autoencoder's generated models, from ONNX Runtime's profiler.
 // Run after `pnpm build`:  node scripts/profile-ops.mjs infer|train [all|extended|basic|disabled]
-// (BYNODE=1 groups by node instead of op type). Measures only; numbers are noisy on a shared machine.
+// (BYNODE=1 groups by node instead of op type; TOP=n rows, default 25). Session options as the backend sets them.
+// Measures only; numbers are noisy on a shared machine.
 import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
 import * as ort from 'onnxruntime-node';
 import { buildInferenceModel, buildTrainStepModel, weightEntries } from '../dist/index.js';
@@ -12,7 +13,7 @@ const m = mnistAutoencoder();
 const mode = process.argv[2];
 const entries = weightEntries(m.graph);
 const zeros = entries.map((e) => ({ shape: e.onnxShape, data: new Float32Array(e.onnxShape.reduce((a, b) => a * b, 1)).fill(0.01) }));
-const opts = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
+const opts = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', extra: { session: { intra_op: { allow_spinning: '0' } } }, enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
 let s, feeds;
 if (mode === 'infer') {
   s = await ort.InferenceSession.create(buildInferenceModel(m.graph, zeros), opts);
@@ -37,5 +38,5 @@ for (const e of ev) {
   if (e.cat === 'Session' && e.name === 'model_run') { runs++; total += e.dur; }
 }
 console.log('runs', runs, 'avg ms', total / runs / 1000);
-console.log(Object.entries(agg).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}: ${(v / runs / 1000).toFixed(2)} ms`).join('\n'));
+console.log(Object.entries(agg).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25)).map(([k, v]) => `${k}: ${(v / runs / 1000).toFixed(2)} ms`).join('\n'));
 for (const f of readdirSync(tmpdir())) if (f.startsWith('araboza-ort-prof')) unlinkSync(join(tmpdir(), f));

@@ -196,7 +196,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
 
   private trainStepSession(): Promise<ort.InferenceSession> {
     const training = this.needTraining('trainStep');
-    this.trainSession ??= this.sessions.create(buildTrainStepModel(this.graph, training.loss, training.optimizer));
+    this.trainSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildTrainStepModel(this.graph, training.loss, training.optimizer, { provider })));
     return this.trainSession;
   }
 
@@ -235,7 +235,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('gradients');
     const training = this.needTraining('gradients');
     const n = this.checkPair(x, y, 'gradients');
-    this.gradientSession ??= this.sessions.create(buildGradientsModel(this.graph, training.loss));
+    this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training.loss, { provider })));
     const session = await this.gradientSession;
     const feeds: Record<string, ort.Tensor> = {
       [MODEL_X]: floatTensor(x.data, [n, ...this.graph.inputShape]),

@@ -102,6 +102,9 @@ export class SessionFactory {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      // Idle intra-op threads sleep instead of spinning between ops: a train step runs hundreds of short ops,
+      // and on a machine whose cores are shared, spinning threads burn CPU that the running op's threads need.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     if (this.settings.threads !== undefined) {
       options.intraOpNumThreads = this.settings.threads;

@@ -153,6 +153,8 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   },
   MaxPool: (n, ins, outs) => poolRule(n, ins[0], outs[0]) ?? (outs[1] && !same(outs[0], outs[1]) ? 'Indices shape differs from output' : null),
   AveragePool: (n, ins, outs) => poolRule(n, ins[0], outs[0]),
+  // MaxUnpool inverts a MaxPool: pooling its output must give its input's shape.
+  MaxUnpool: (n, ins, outs) => poolRule(n, outs[0], ins[0]) ?? (same(ins[0], ins[1]) ? null : 'Indices shape differs from X'),
   Resize: (_n, ins, outs) => (ins[0].length === outs[0].length ? null : 'Resize changes rank'),
   ReduceSum: reduceRule,
   ReduceMean: reduceRule,

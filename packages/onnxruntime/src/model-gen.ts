@@ -5,6 +5,7 @@ import { emitLoss } from './losses.js';
 import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './lowerings/types.js';
 import { canFuseUpsampledConv2d, emitUpsampledConv2d, emitUpsampledConv2dGrad } from './lowerings/upsampled-conv2d.js';
+import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
 import { intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
 import { emitOptimizerUpdate } from './optimizers.js';
@@ -162,7 +163,8 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
  * for) and dLoss/dweight per node (ONNX layout; null for weights the loss
  * does not depend on).
  */
-function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Value; grad: string }, wantInputGrad: boolean): { dInput: Map<string, string>; dWeights: Map<string, readonly string[]> } {
+function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Value; grad: string }, wantInputGrad: boolean, provider: ResolvedDevice): { dInput: Map<string, string>; dWeights: Map<string, readonly string[]> } {
+  const reluMasked = reluOutputsMaskableDownstream(pass, seed.value);
   const grads = new Map<string, string>();
   const accumulate = (value: Value, g: string) => {
     const prev = grads.get(value.name);
@@ -188,13 +190,41 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     }
     if (!dZ) continue;
     const needInputGrad = wantInputGrad || !pass.inputOnly.has(x.name);
+    // x = relu(z) read only here: mask dz with sign(output) and hand dz to z directly (see ForwardLowering.selectsInput).
+    const producer = needInputGrad ? reluMasked.get(x.name) : undefined;
+    if (producer) dZ = b.op('Mul', [dZ, b.op('Sign', [forward.z.name], layoutShape(forward.z.perSample, forward.z.layout), {}, 'relu_mask_out')], layoutShape(forward.z.perSample, forward.z.layout), {}, 'relu_grad_out');
     const result = entry.fusedUpsampling
       ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
-      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, needInputGrad });
-    if (result.dX && needInputGrad) accumulate(x, result.dX);
+      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, needInputGrad, provider });
+    if (result.dX && needInputGrad) accumulate(producer ? producer.forward.z : x, result.dX);
     dWeights.set(node.name, result.dWeights);
   }
   return { dInput: grads, dWeights };
+}
+
+/**
+ * Relu outputs whose gradient can be masked after the layer reading them:
+ * value name → the layer that produced it, for every relu output read by
+ * exactly one layer, whose lowering {@link ForwardLowering.selectsInput | selects input elements}
+ * (and by nothing else: no layout change, not the loss seed). Max pooling
+ * after a relu is the common case: the mask then costs a quarter as much.
+ */
+function reluOutputsMaskableDownstream(pass: ForwardPass, seed: Value): Map<string, Extract<TapeEntry, { type: 'layer' }>> {
+  const reads = new Map<string, number>([[seed.name, 1]]);
+  const read = (name: string) => reads.set(name, (reads.get(name) ?? 0) + 1);
+  const reluProducers = new Map<string, Extract<TapeEntry, { type: 'layer' }>>();
+  const selecting = new Set<string>();
+  for (const entry of pass.tape) {
+    if (entry.type === 'layout') {
+      read(entry.from.name);
+      continue;
+    }
+    read(entry.x.name);
+    const activation = 'activation' in entry.node.config ? entry.node.config.activation : 'linear';
+    if (activation === 'relu' && entry.y.name !== entry.forward.z.name) reluProducers.set(entry.y.name, entry);
+    if (!entry.fusedUpsampling && loweringOf(entry.node.kind).selectsInput) selecting.add(entry.x.name);
+  }
+  return new Map([...reluProducers].filter(([name]) => reads.get(name) === 1 && selecting.has(name)));
 }
 
 /** How the weights enter a generated model. */
@@ -281,14 +311,14 @@ export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[]
   return finish(b, 'araboza_eval');
 }
 
-function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, loss: ResolvedLoss, wantInputGrad: boolean) {
+function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, loss: ResolvedLoss, wantInputGrad: boolean, provider: ResolvedDevice) {
   const x = b.input(MODEL_X, ['N', ...graph.inputShape]);
   const y = b.input(MODEL_Y, ['N', ...outputShapeOf(graph)]);
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' }, graph);
   const pass = emitForward(b, graph, x, weights, true);
   const emitted = emitLoss(b, loss, pass.output, pass.logits, targetInLayout(b, y, pass.output), true);
-  const back = emitBackward(b, pass, emitted.seed!, wantInputGrad);
+  const back = emitBackward(b, pass, emitted.seed!, wantInputGrad, provider);
   // Weights the loss does not depend on (layers off the output path) get a zero gradient.
   const perNode = graph.nodes.map((n) => back.dWeights.get(n.name) ?? null);
   let k = 0;
@@ -302,6 +332,12 @@ function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, loss: ResolvedL
   return { entries, weights: weights.flat(), grads, loss: emitted.loss, dInput: back.dInput.get(x) ?? null, inputValue };
 }
 
+/** Options of {@link buildTrainStepModel} and {@link buildGradientsModel}. */
+export interface TrainingModelOptions {
+  /** Execution provider the model will run on (default `cpu`); gradient rules pick ops it has kernels for. */
+  readonly provider?: ResolvedDevice;
+}
+
 /** Output names of the gradients model. */
 export const MODEL_DX = 'grad:x';
 
@@ -313,9 +349,9 @@ export const gradOutputName = (i: number) => `grad:w${i}`;
  * dLoss/dx (channels-last) and dLoss/dweight for every weight, converted to
  * the Keras layout inside the graph.
  */
-export function buildGradientsModel(graph: ModelGraph, loss: ResolvedLoss): Uint8Array {
+export function buildGradientsModel(graph: ModelGraph, loss: ResolvedLoss, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, loss, true);
+  const r = lossAndBackward(b, graph, loss, true, options.provider ?? 'cpu');
   b.rename(r.loss, MODEL_LOSS);
   b.output(MODEL_LOSS);
   // Without a path from the input to the loss (no layer on it), dLoss/dx is zero.
@@ -343,9 +379,9 @@ export const nextName = (name: string) => `${name}:next`;
  * the step count; outputs: the loss (before the update), and the next value
  * of every weight, slot and of the step count.
  */
-export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optimizer: OptimizerSpec): Uint8Array {
+export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optimizer: OptimizerSpec, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, loss, false);
+  const r = lossAndBackward(b, graph, loss, false, options.provider ?? 'cpu');
   const slotNames = optimizerSlots(optimizer);
   const slots = r.entries.map((e) => slotNames.map((s) => b.input(slotInputName(e, s), e.onnxShape)));
   const step = b.input(MODEL_STEP, []);

@@ -1,4 +1,5 @@
 import type { GraphNode, LayerKind } from '@araboza/core';
+import type { ResolvedDevice } from '../device.js';
 import type { Layout, Value } from '../layout.js';
 import type { OnnxGraphBuilder } from '../onnx-graph.js';
 
@@ -29,6 +30,14 @@ export interface ForwardLowering<K extends LayerKind> {
    * the ONNX layout the generated models use; `null` when they agree.
    */
   readonly weightPerms: (node: NodeOf<K>) => readonly (readonly number[] | null)[];
+  /**
+   * True for weightless kinds whose every output element is a copy of one
+   * input element and whose gradient rule sends each output's dz back to the
+   * element it copied, summed (max pooling). A relu mask on the input, sign(x), then equals sign(output)
+   * at every copy, so the backward pass may apply it to dz at the output's size
+   * instead of to dx at the input's (exact: the mask is 0 or 1).
+   */
+  readonly selectsInput?: boolean;
   /** Emits the layer's ops on `x` (in {@link inputLayout}); `weights` are ONNX-layout value names. */
   emit(ctx: ForwardContext, node: NodeOf<K>, x: Value, weights: readonly string[]): LoweredForward;
 }
@@ -47,6 +56,13 @@ export interface GradientContext<K extends LayerKind> {
   readonly dZ: string;
   /** Whether dLoss/dx is needed (false for the first layer of a training step). */
   readonly needInputGrad: boolean;
+  /**
+   * The execution provider the model is generated for: where two formulations
+   * give the same values, a rule picks the one that provider has a kernel for
+   * (ONNX Runtime's CUDA provider lacks MaxUnpool, which would run on the CPU
+   * with copies both ways).
+   */
+  readonly provider: ResolvedDevice;
 }
 
 /** A gradient rule's result: dLoss/dx (x's layout; null when not needed) and dLoss/dweight per weight (ONNX layout). */
