@@ -1,4 +1,4 @@
-import { mnistAutoencoder } from '@araboza/core';
+import { maxPooling2d, mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, singleLayerGraph } from '@araboza/core';
 import { loadMnist } from '@araboza/datasets';
 import { check } from '../assert.js';
 import type { CaseContext, ConformanceCase, TrainingMode } from '../types.js';
@@ -50,9 +50,34 @@ async function autoencoderTraining(ctx: CaseContext, mode: TrainingMode): Promis
   }
 }
 
-/** The autoencoder reconstruction test, full or short. */
+/**
+ * The contract's rule for a graph without weights: it still trains. A step
+ * returns the batch's loss (the same number `evaluate` gives), changes no
+ * weight and advances only the optimizer's step count.
+ */
+async function trainingWithoutWeights(ctx: CaseContext): Promise<void> {
+  const layer = maxPooling2d({ padding: 'same' });
+  layer.build([5, 5, 2]);
+  const graph = singleLayerGraph(layer, [5, 5, 2]);
+  const compiled = await ctx.backend.compile(graph, { loss: resolveLoss('meanSquaredError', graph), optimizer: resolveOptimizer('adam') });
+  try {
+    const x = randomUniform([3, 5, 5, 2], { seed: 1 });
+    const y = randomUniform([3, 3, 3, 2], { seed: 2 });
+    const loss = await compiled.trainStep(x, y);
+    const evaluated = await compiled.evaluate(x, y);
+    check(Number.isFinite(loss) && Math.abs(loss - evaluated) <= 1e-6 * Math.abs(evaluated), `trainStep returned ${loss}, evaluate ${evaluated}`);
+    check((await compiled.getWeights()).length === 0, 'a graph without weights reports weights');
+    const state = await compiled.getOptimizerState();
+    check(state.step === 1 && state.slots.length === 0, `optimizer state after one step is step ${state.step} with ${state.slots.length} slot lists, expected step 1 and none`);
+  } finally {
+    compiled.dispose();
+  }
+}
+
+/** The autoencoder reconstruction test, full or short, and training a graph without weights. */
 export function trainingCases(mode: TrainingMode): ConformanceCase[] {
+  const withoutWeights: ConformanceCase = { id: 'training/no-weights', tags: ['training'], timeoutMs: 60_000, run: trainingWithoutWeights };
   return mode === 'full'
-    ? [{ id: 'training/autoencoder-one-epoch', tags: ['training', 'slow'], timeoutMs: 900_000, run: (ctx) => autoencoderTraining(ctx, 'full') }]
-    : [{ id: 'training/autoencoder-short', tags: ['training'], timeoutMs: 600_000, run: (ctx) => autoencoderTraining(ctx, 'short') }];
+    ? [withoutWeights, { id: 'training/autoencoder-one-epoch', tags: ['training', 'slow'], timeoutMs: 900_000, run: (ctx) => autoencoderTraining(ctx, 'full') }]
+    : [withoutWeights, { id: 'training/autoencoder-short', tags: ['training'], timeoutMs: 600_000, run: (ctx) => autoencoderTraining(ctx, 'short') }];
 }

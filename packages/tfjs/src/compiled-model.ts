@@ -155,9 +155,12 @@ export class TfjsCompiledModel implements CompiledModel {
           const ys = this.toEngine(slice(y, start, size));
           const lossOf = (xIn: tf.Tensor, ws: tf.Tensor[]) => computeLoss(spec.loss, this.forward(xIn, ws, true, true), ys);
           // Differentiate by the input only when asked: its gradient costs a backward convolution.
+          // A graph without weights still trains (the contract): its step only computes the loss.
           const r = withInput
             ? tf.valueAndGrads((...args: tf.Tensor[]) => lossOf(args[0], args.slice(1)))([xs, ...this.weights])
-            : tf.valueAndGrads((...ws: tf.Tensor[]) => lossOf(xs, ws))(this.weights);
+            : this.weights.length === 0
+              ? { value: lossOf(xs, []), grads: [] as tf.Tensor[] }
+              : tf.valueAndGrads((...ws: tf.Tensor[]) => lossOf(xs, ws))(this.weights);
           const scaled = ranges.length === 1 ? r.grads : r.grads.map((g) => tf.mul(g, share));
           return { value: r.value, grads: scaled };
         });
