@@ -30,7 +30,12 @@ type Pair = readonly [number, number];
 function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | undefined, strides: Pair, dilation: Pair, padding: Padding, activation: ActivationName, training: boolean): tf.Tensor {
   const { fused, after } = splitFusedActivation(activation);
   const plain = dilation[0] === 1 && dilation[1] === 1;
-  if (plain && training) return biasActivation(tf.conv2d(x, kernel, [strides[0], strides[1]], padding), bias, activation);
+  if (plain && training) {
+    // One-channel convolutions stay unfused: on wasm they take araboza's faster depthwise Conv2D (kernels/register.ts).
+    const oneChannel = kernel.shape[2] === 1 || kernel.shape[3] === 1;
+    if (bias && !oneChannel && after === 'linear' && OUTPUT_DERIVATIVES[activation]) return fusedConvForTraining(x, kernel, bias, strides, padding, activation);
+    return biasActivation(tf.conv2d(x, kernel, [strides[0], strides[1]], padding), bias, activation);
+  }
   if (plain) {
     const y = tf.fused.conv2d({ x, filter: kernel, strides: [strides[0], strides[1]], pad: padding, bias, activation: fused });
     return applyActivation(y, after);
@@ -58,12 +63,24 @@ function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | unde
   return biasActivation(y, bias, activation);
 }
 
-/** dLoss/dBias from the gradient at the biased output: a sum over every axis but the last. */
+/**
+ * dLoss/dBias from the gradient at the biased output: a sum over every axis
+ * but the last, as average pools (×count). An average pool sums a window per
+ * channel over contiguous NHWC rows (XNNPACK on wasm), where tfjs's sum over
+ * leading axes transposes first on wasm, and a matrix product with a row of
+ * ones makes XNNPACK pack the whole gradient as weights on every call (~10×
+ * slower than the pools for an autoencoder's 28×28×16 layer). Two stages
+ * (within a sample, then over the batch) keep the float32 sums short.
+ */
 function biasGrad(g: tf.Tensor, channels: number): tf.Tensor {
   const rows = g.size / channels;
-  // A row of ones times g runs as one GEMM; tfjs's sum over the leading axis transposes first on wasm (~6× slower).
   if (channels === 1) return tf.reshape(tf.sum(g), [1]);
-  return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(g, [rows, channels])), [channels]);
+  const batch = g.shape[0]!;
+  const inner = rows / batch;
+  let perSample = tf.reshape(g, [batch, inner, 1, channels]) as tf.Tensor4D;
+  if (inner > 1) perSample = tf.avgPool(perSample, [inner, 1], 1, 'valid');
+  const mean = batch > 1 ? tf.avgPool(tf.reshape(perSample, [1, batch, 1, channels]) as tf.Tensor4D, [batch, 1], 1, 'valid') : perSample;
+  return tf.reshape(tf.mul(mean, rows), [channels]);
 }
 
 /** Activations whose derivative is a function of their output, so bias and activation share one gradient. */
@@ -97,6 +114,46 @@ export function biasActivation(z: tf.Tensor, bias: tf.Tensor | undefined, activa
     };
   });
   return op(z, bias);
+}
+
+/**
+ * activation(conv2d(x, kernel) + bias) for training as one fused convolution
+ * (XNNPACK adds the bias and clamps for relu as it stores each result, where
+ * a separate Add and Relu each pass over the output again), with its
+ * gradient written out: from the activation's output as in
+ * {@link biasActivation}, then the convolution's two gradient kernels, as
+ * tfjs's own Conv2D gradient runs them. Only for activations the fused
+ * kernel applies itself and whose derivative is known from the output, and
+ * more than one input and output channel (see {@link conv2dKeras}).
+ */
+function fusedConvForTraining(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor, strides: Pair, padding: Padding, activation: ActivationName): tf.Tensor {
+  const derivative = OUTPUT_DERIVATIVES[activation]!;
+  const fused = splitFusedActivation(activation).fused;
+  const stride: [number, number] = [strides[0], strides[1]];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+    // The kernel itself: tf.fused.conv2d unfuses any activation but linear while gradients are recorded.
+    const y = tf.engine().runKernel(
+      'FusedConv2D',
+      { x: input, filter: w, bias: b },
+      { strides: stride, pad: padding, dataFormat: 'NHWC', dilations: [1, 1], activation: fused } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor;
+    save([input, w, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, ws, out]: tf.Tensor[]) => {
+        const g = derivative(dy, out) as tf.Tensor4D;
+        const dx = tf.conv2dTranspose(g, ws as tf.Tensor4D, xs.shape as [number, number, number, number], stride, padding);
+        const dw = tf.engine().runKernel(
+          'Conv2DBackpropFilter',
+          { x: xs, dy: g },
+          { strides: stride, pad: padding, dataFormat: 'NHWC', filterShape: ws.shape } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
+        return [dx, dw, biasGrad(g, b.shape[0])];
+      },
+    };
+  });
+  return op(x, kernel, bias);
 }
 
 /**

@@ -78,6 +78,22 @@ describe('wasm gradient kernels match the cpu kernels (and, for those replaced o
     expect(maxAbsDiff(await runOn('wasm', run), ref)).toBeLessThan(1e-4);
   });
 
+  // wasm's Conv2D runs these as depthwise convolutions (one input channel: channel multiplier; one output channel: + a channel sum).
+  const oneChannelCases = convCases(14).flatMap((c) => [{ ...c, cin: 1 }, { ...c, cout: 1 }]);
+  it.each(oneChannelCases.map((c) => [describeCase(c), c] as const))('Conv2D with one input or output channel: %s', async (_name, c) => {
+    const x = data([c.b, c.h, c.w, c.cin], 15);
+    const filter = data([c.k[0], c.k[1], c.cin, c.cout], 16);
+    const run = () => tf.conv2d(engineTensor(x) as tf.Tensor4D, engineTensor(filter) as tf.Tensor4D, c.s, c.padding);
+    expect(maxAbsDiff(await runOn('wasm', run), await runOn('cpu', run))).toBeLessThan(1e-5);
+  });
+
+  it('Conv2D with one output channel and explicit padding matches cpu', async () => {
+    const x = data([2, 6, 7, 3], 17);
+    const filter = data([3, 2, 3, 1], 18);
+    const run = () => tf.conv2d(engineTensor(x) as tf.Tensor4D, engineTensor(filter) as tf.Tensor4D, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]]);
+    expect(maxAbsDiff(await runOn('wasm', run), await runOn('cpu', run))).toBeLessThan(1e-5);
+  });
+
   it.each(convCases(12).map((c) => [describeCase(c), c] as const))('Conv2DBackpropInput: %s', async (_name, c) => {
     const dy = data([c.b, outLength(c, 0), outLength(c, 1), c.cout], 3);
     const filter = data([c.k[0], c.k[1], c.cin, c.cout], 4);
@@ -101,6 +117,31 @@ describe('wasm gradient kernels match the cpu kernels (and, for those replaced o
       tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.k, c.s, c.padding), engineTensor(dy))))(engineTensor(x));
     expect(maxAbsDiff(await runOn('wasm', run), await runOn('cpu', run))).toBeLessThan(1e-6);
     expect(maxAbsDiff(await runOn('wasm', run), maxPoolGradReference(x, dy, c.k, c.s, c.padding))).toBeLessThan(1e-6);
+  });
+});
+
+describe('MaxPoolGrad on 2×2 pools (unrolled for whole windows) keeps the first-maximum rule', () => {
+  const cases = [
+    { h: 7, w: 6, s: [2, 2] as [number, number], padding: 'same' as const },
+    { h: 6, w: 7, s: [1, 1] as [number, number], padding: 'same' as const },
+    { h: 5, w: 5, s: [2, 1] as [number, number], padding: 'valid' as const },
+  ];
+  it.each(cases)('$h×$w, strides $s, $padding, with ties, NaN and −Infinity', async ({ h, w, s, padding }) => {
+    const raw = data([2, h, w, 3], 19);
+    // Ties (relu zeros), NaN (never wins) and −Infinity (never wins) in whole windows and at the edges.
+    const x = { shape: raw.shape, data: raw.data.map((v, i) => (i % 11 === 3 ? Number.NaN : i % 13 === 5 ? Number.NEGATIVE_INFINITY : Math.max(v, 0))) };
+    const out = [convAxisPadding(h, 2, s[0], 1, padding).out, convAxisPadding(w, 2, s[1], 1, padding).out];
+    const dy = data([2, out[0], out[1], 3], 20);
+    // Called directly (a forward max pool would turn NaN windows into NaN); the kernel reads no `output`.
+    const run = () =>
+      tf.engine().runKernel('MaxPoolGrad', { dy: engineTensor(dy), input: engineTensor(x), output: engineTensor(dy) }, {
+        filterSize: [2, 2],
+        strides: s,
+        pad: padding,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const ref = maxPoolGradReference(x, dy, [2, 2], s, padding);
+    expect(maxAbsDiff(await runOn('wasm', run), ref)).toBe(0);
+    expect(maxAbsDiff(await runOn('cpu', run), ref)).toBe(0);
   });
 });
 

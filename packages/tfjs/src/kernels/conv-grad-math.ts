@@ -67,13 +67,13 @@ export function conv2dFilterGrad(scope: KernelScope, x: TensorInfo, dy: TensorIn
  * The filter gradient (stride 1) when x or dy has a single channel, as one
  * matrix product [kh·kw, n] · [n, c] where n runs over (batch, row, column).
  * The single-channel operand is the one shifted: with one channel its
- * kh·kw shifted windows are cheap rank-3 slices, stacked into the rows of A;
+ * kh·kw shifted windows are contiguous row copies, written into the rows of A;
  * the other operand is B as it is, so nothing large is copied, transposed or
  * packed into a convolution kernel (what makes the convolution forms slow
  * for an autoencoder's first and last layers).
  *
  * - ci = 1: A[(i, j), (b, oh, ow)] = xp[b, oh + i·d, ow + j·d] (x padded as
- *   the forward pads it), B = dy as [n, co].
+ *   the forward pads it, zeros outside x), B = dy as [n, co].
  * - co = 1: with t = oh + i·d − pad, A[(i, j), (b, r, c)] = dy[b, r − i·d + pad, …]
  *   = dyp[b, r + (k − 1 − i)·d, …] where dyp is dy padded with
  *   (k − 1)·d − pad zeros in front; B = x as [n, ci].
@@ -86,23 +86,35 @@ export function conv2dFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy
   const [small, rows, cols] = shiftX ? [x, g.inHeight, g.inWidth] : [dy, g.outHeight, g.outWidth];
   const [outRows, outCols] = shiftX ? [g.outHeight, g.outWidth] : [g.inHeight, g.inWidth];
   const [front, left] = shiftX ? [g.padTop, g.padLeft] : [(kh - 1) * dh - g.padTop, (kw - 1) * dw - g.padLeft];
-  const back = outRows + (kh - 1) * dh - rows - front;
-  const right = outCols + (kw - 1) * dw - cols - left;
-  const plane = scope.run('Reshape', { x: small }, { shape: [g.batch, rows, cols] });
-  const padded =
-    front === 0 && back === 0 && left === 0 && right === 0
-      ? plane
-      : scope.run('PadV2', { x: plane }, { paddings: [[0, 0], [front, Math.max(back, 0)], [left, Math.max(right, 0)]], constantValue: 0 });
   const n = g.batch * outRows * outCols;
-  const taps: TensorInfo[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const [r, c] = shiftX ? [i * dh, j * dw] : [(kh - 1 - i) * dh, (kw - 1 - j) * dw];
-      const window = scope.run('Slice', { x: padded }, { begin: [0, r, c], size: [g.batch, outRows, outCols] });
-      taps.push(scope.run('Reshape', { x: window }, { shape: [1, n] }));
+  // The kh·kw shifted windows written in JS straight from the plane (zeros outside it): wasm's generic Pad,
+  // Slice and Concat took several times as long for the autoencoder's 28×28 layers.
+  const a = scope.compute([kh * kw, n], [small], (out, plane) => {
+    let dst = 0;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // Output (p, q) of this tap reads plane[p + rowShift, q + colShift], zero outside the plane.
+        const rowShift = (shiftX ? i * dh : (kh - 1 - i) * dh) - front;
+        const colShift = (shiftX ? j * dw : (kw - 1 - j) * dw) - left;
+        const qStart = Math.min(Math.max(-colShift, 0), outCols);
+        const qEnd = Math.max(Math.min(cols - colShift, outCols), qStart);
+        for (let b = 0; b < g.batch; b++) {
+          for (let p = 0; p < outRows; p++, dst += outCols) {
+            const r = p + rowShift;
+            // Plain loops: rows are short (28 here), and subarray/set/fill per row cost more than the copy itself.
+            if (r < 0 || r >= rows) {
+              for (let q = 0; q < outCols; q++) out[dst + q] = 0;
+              continue;
+            }
+            const src = (b * rows + r) * cols + colShift;
+            for (let q = 0; q < qStart; q++) out[dst + q] = 0;
+            for (let q = qStart; q < qEnd; q++) out[dst + q] = plane[src + q];
+            for (let q = qEnd; q < outCols; q++) out[dst + q] = 0;
+          }
+        }
+      }
     }
-  }
-  const a = taps.length === 1 ? taps[0] : scope.run('Concat', taps, { axis: 0 });
+  });
   const other = shiftX ? dy : x;
   const otherChannels = shiftX ? g.outChannels : g.inChannels;
   const product = scope.run(

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
+import { backend_util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv-grad-math.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
@@ -97,16 +97,63 @@ export function sharingIdentityKernel(backendName: string): tf.KernelConfig {
   };
 }
 
+/**
+ * `Conv2D` that runs a convolution with one input or one output channel as a
+ * depthwise convolution, and every other one with `original` (wasm's XNNPACK
+ * kernel). XNNPACK's convolution GEMM computes 8 output channels at a time and
+ * runs a 16 → 1 channel convolution (an autoencoder's last layer) as slowly
+ * as a 16 → 8 one; its depthwise kernel vectorises over the channels instead:
+ *
+ * - one input channel: conv2d(x, w) = depthwiseConv2d(x, w) with channel multiplier co (the same sums);
+ * - one output channel: conv2d(x, w) = Σ over the channels of depthwiseConv2d(x, w) (the same terms, summed in another order).
+ *
+ * The kept `setupFunc` is the original's, which binds its wasm function.
+ */
+export function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
+  const backendName = original.backendName;
+  return {
+    ...original,
+    kernelFunc: mark((args) => {
+      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+      const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+      const [inChannels, outChannels] = [filter.shape[2], filter.shape[3]];
+      const plain = dilations === undefined || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
+      if (dataFormat !== 'NHWC' || !plain || (inChannels !== 1 && outChannels !== 1)) return original.kernelFunc(args);
+      const info = backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        strides,
+        1,
+        pad,
+        dimRoundingMode,
+      );
+      // Explicit padding from tfjs's own rules: wasm's depthwise kernel, told 'same', lets XNNPACK pad and
+      // misplaces the windows for some strides (3 × 2 with 'same' in the kernel tests).
+      const { top, bottom, left, right } = info.padInfo;
+      const explicit = [[0, 0], [top, bottom], [left, right], [0, 0]];
+      return withScope(args.backend as tf.KernelBackend, backendName, (scope) => {
+        const perChannel = scope.run('DepthwiseConv2dNative', { x, filter }, { strides, pad: explicit, dilations: [1, 1] });
+        if (inChannels === 1) return scope.finish(perChannel);
+        return scope.finish(scope.run('Sum', { x: perChannel }, { axis: [3], keepDims: true }));
+      });
+    }),
+  };
+}
+
 /** The kernels araboza registers on the wasm backend, by kernel name. */
-export const WASM_KERNELS: readonly string[] = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Identity];
+export const WASM_KERNELS: readonly string[] = [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Identity];
 
 /**
  * Registers araboza's kernels on the wasm backend: the missing
  * `Conv2DBackpropFilter`, and replacements for wasm's slow
- * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`.
+ * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`;
+ * `Conv2D` takes a faster path for one input or output channel.
  * Safe to call repeatedly.
  */
 export function registerWasmKernels(): void {
+  const conv2d = tf.getKernel(tf.Conv2D, 'wasm');
+  if (!conv2d) throw new Error('@araboza/tfjs: the wasm backend has no Conv2D kernel (is @tensorflow/tfjs-backend-wasm loaded?)');
+  if (!(conv2d.kernelFunc as MarkedKernelFunc)[ARABOZA_KERNEL]) replaceKernels([depthwiseConv2dKernel(conv2d)]);
   replaceKernels([conv2dBackpropFilterKernel('wasm'), conv2dBackpropInputKernel('wasm'), maxPoolGradKernel('wasm', mark), sharingIdentityKernel('wasm')]);
 }
 
