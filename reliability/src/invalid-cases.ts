@@ -1,0 +1,69 @@
+import { Random } from '@araboza/core';
+import { drawFuzzCase, type FuzzCase, type FuzzLayer } from './fuzz.js';
+
+/** A valid fuzz case with exactly one thing made invalid. */
+export interface InvalidCase {
+  /** Seed the corruption was drawn from (the base case uses the same seed). */
+  readonly seed: number;
+  /** What was corrupted, e.g. `conv2d#1 kernelSize[0] = NaN` or `input shape[2] = 0`. */
+  readonly corruption: string;
+  /** Sample shape; may hold the corrupted value. */
+  readonly inputShape: unknown[];
+  /** Layers; one may hold the corrupted option. */
+  readonly layers: FuzzLayer[];
+}
+
+/** Values no positive-integer option accepts (no null/undefined: they mean "default"; no -1: reshape's wildcard). */
+export const BAD_INTEGERS: readonly unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -2, 0, 2.5, 1e-9, '3', true, {}, [2, [3]]];
+const BAD_WORDS: Record<string, readonly unknown[]> = {
+  padding: ['full', 'SAME', 1, ''],
+  activation: ['gelu', 'Relu', 3, ''],
+  useBias: ['yes', 1, 0],
+};
+const INTEGER_OPTIONS = ['filters', 'units', 'kernelSize', 'strides', 'dilationRate', 'poolSize', 'size', 'targetShape'];
+const SPATIAL_KINDS = ['conv1d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'averagePooling2d', 'upSampling2d'];
+
+function pick<T>(rng: Random, items: readonly T[]): T {
+  return items[rng.int(items.length)];
+}
+
+/**
+ * Draws a case that must be rejected: a valid fuzz case (same seed) with one
+ * layer option, one element of a tuple option, one input axis, or the input
+ * rank (under a spatial first layer) replaced by a bad value.
+ */
+export function drawInvalidCase(seed: number): InvalidCase {
+  const base: FuzzCase = drawFuzzCase(seed);
+  const rng = new Random(seed ^ 0x1b873593);
+  const layers = base.layers.map((l) => ({ kind: l.kind, options: { ...l.options } }));
+  const inputShape: unknown[] = [...base.inputShape];
+  const candidates = layers.flatMap((l, i) => Object.keys(l.options).filter((o) => INTEGER_OPTIONS.includes(o) || o in BAD_WORDS).map((o) => [i, o] as const));
+  const mode = rng.int(4);
+  if (mode === 0 || candidates.length === 0) {
+    const axis = rng.int(inputShape.length);
+    const value = pick(rng, [0, -2, Number.NaN, Number.POSITIVE_INFINITY, 2.5]);
+    inputShape[axis] = value;
+    return { seed, corruption: `input shape[${axis}] = ${String(value)}`, inputShape, layers };
+  }
+  if (mode === 1 && SPATIAL_KINDS.includes(layers[0].kind)) {
+    const grow = rng.next() < 0.5 || inputShape.length === 1;
+    if (grow) inputShape.push(2);
+    else inputShape.pop();
+    return { seed, corruption: `input rank ${base.inputShape.length} → ${inputShape.length} under ${layers[0].kind}`, inputShape, layers };
+  }
+  const [i, option] = pick(rng, candidates);
+  const current = layers[i].options[option];
+  let value: unknown;
+  let where = option;
+  if (option in BAD_WORDS) {
+    value = pick(rng, BAD_WORDS[option]);
+  } else if (Array.isArray(current) && rng.next() < 0.7) {
+    const k = rng.int(current.length);
+    value = current.map((v, j) => (j === k ? pick(rng, BAD_INTEGERS) : v));
+    where = `${option}[${k}]`;
+  } else {
+    value = pick(rng, BAD_INTEGERS);
+  }
+  layers[i].options[option] = value;
+  return { seed, corruption: `${layers[i].kind}#${i} ${where} = ${JSON.stringify(value) ?? String(value)}`, inputShape, layers };
+}

@@ -1,0 +1,76 @@
+import { LAYER_KINDS } from '@araboza/core';
+import { describe, expect, it } from 'vitest';
+import { drawInvalidCase } from '../src/invalid-cases.js';
+import { compareScaled, drawFuzzCase, fuzzCaseShapes, fuzzSeeds, MAX_LAYERS, shrinkFuzzCase, type FuzzCase } from '../src/fuzz.js';
+
+const SEEDS = fuzzSeeds(1, 200);
+const CASES = SEEDS.map(drawFuzzCase);
+
+describe('fuzz case generator', () => {
+  it('draws the same case from the same seed', () => {
+    expect(drawFuzzCase(12345)).toEqual(drawFuzzCase(12345));
+    expect(drawFuzzCase(12345)).not.toEqual(drawFuzzCase(12346));
+  });
+
+  it('draws only valid stacks of 1..MAX_LAYERS layers (every layer accepts its input shape)', () => {
+    for (const c of CASES) {
+      expect(c.layers.length).toBeGreaterThanOrEqual(1);
+      expect(c.layers.length).toBeLessThanOrEqual(MAX_LAYERS);
+      expect(fuzzCaseShapes(c), JSON.stringify(c)).not.toBeNull();
+    }
+  });
+
+  it('covers every layer kind, both paddings, strides and dilations above 1, and every activation in the default 200 cases', () => {
+    const layers = CASES.flatMap((c) => c.layers);
+    expect(new Set(layers.map((l) => l.kind))).toEqual(new Set(LAYER_KINDS));
+    expect(new Set(layers.map((l) => l.options.padding).filter(Boolean))).toEqual(new Set(['valid', 'same']));
+    expect(new Set(layers.map((l) => l.options.activation).filter(Boolean))).toEqual(new Set(['linear', 'relu', 'sigmoid', 'tanh', 'softmax']));
+    const above1 = (v: unknown) => (Array.isArray(v) ? v.some((x) => x > 1) : typeof v === 'number' && v > 1);
+    expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.strides))).toBe(true);
+    expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.dilationRate))).toBe(true);
+    expect(layers.some((l) => l.kind === 'conv1d' && above1(l.options.dilationRate))).toBe(true);
+    expect(new Set(CASES.map((c) => c.inputShape.length))).toEqual(new Set([1, 2, 3]));
+  });
+
+  it('never applies softmax over a last axis of size 1 (a constant, so its gradient tests nothing)', () => {
+    for (const c of CASES) {
+      const shapes = fuzzCaseShapes(c)!;
+      c.layers.forEach((l, i) => {
+        if (l.options.activation === 'softmax') expect(shapes[i].at(-1)).toBeGreaterThan(1);
+      });
+    }
+  });
+});
+
+describe('fuzz helpers', () => {
+  it('compareScaled bounds |a − b| by atol + rtol · max|ref| and flags NaN and shape mismatches', () => {
+    const ref = { shape: [3], data: Float32Array.of(100, 1, 0) };
+    expect(compareScaled({ shape: [3], data: Float32Array.of(100, 1.009, 0.009) }, ref, { atol: 0, rtol: 1e-4 })).toBeNull();
+    expect(compareScaled({ shape: [3], data: Float32Array.of(100, 1.02, 0) }, ref, { atol: 0, rtol: 1e-4 })).toMatchObject({ index: 1 });
+    expect(compareScaled({ shape: [3], data: Float32Array.of(100, 1, Number.NaN) }, ref, { atol: 1, rtol: 1 })).toMatchObject({ index: 2 });
+    expect(compareScaled({ shape: [1, 3], data: Float32Array.of(100, 1, 0) }, ref, { atol: 1, rtol: 1 })).toMatchObject({ index: -1 });
+  });
+
+  it('shrinks a failing case to a minimal one: here, any case with a conv2dTranspose fails', async () => {
+    const big = CASES.find((c) => c.layers.length >= 3 && c.layers.some((l) => l.kind === 'conv2dTranspose'))!;
+    expect(big).toBeDefined();
+    const fails = async (k: FuzzCase) =>
+      k.layers.some((l) => l.kind === 'conv2dTranspose') ? { backend: 'b', reference: 'a', what: 'output', detail: 'synthetic' } : null;
+    const { case: small, mismatch } = await shrinkFuzzCase(big, fails);
+    expect(mismatch).not.toBeNull();
+    expect(small.layers).toHaveLength(1);
+    expect(small.layers[0].kind).toBe('conv2dTranspose');
+    expect(small.batch).toBe(1);
+    expect(small.inputShape).toEqual([1, 1, 1]);
+    expect(small.layers[0].options).toMatchObject({ filters: 1, kernelSize: [1, 1], strides: [1, 1], activation: 'linear', useBias: false, padding: 'valid' });
+  });
+});
+
+describe('invalid case generator', () => {
+  it('corrupts input axes, input ranks, and every kind of layer option (integers, tuple elements, padding, activation, useBias) over 300 seeds', () => {
+    const corruptions = fuzzSeeds(900_000, 300).map((s) => drawInvalidCase(s).corruption);
+    for (const pattern of [/^input shape\[/, /^input rank/, /filters = /, /units = /, /kernelSize\[\d\] = /, /strides/, /poolSize/, /padding = /, /activation = /, /useBias = /, /targetShape/, /size/]) {
+      expect(corruptions.some((c) => pattern.test(c)), String(pattern)).toBe(true);
+    }
+  });
+});
