@@ -1,6 +1,7 @@
 import { assertBackendSupports, type Backend, type CompiledModel, type OptimizerState } from './backend.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { graphOutputShape, type GraphNode, type ModelGraph } from './graph.js';
+import { DEFAULT_LAYER_NAMES } from './layers/kinds.js';
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
@@ -113,7 +114,7 @@ export class Model {
     const counts = new Map<string, number>();
     for (const layer of chain) {
       if (!layer.hasName) {
-        const base = SNAKE_NAMES[layer.kind];
+        const base = DEFAULT_LAYER_NAMES[layer.kind];
         let n = counts.get(base) ?? 0;
         let candidate = n === 0 ? base : `${base}_${n}`;
         while (used.has(candidate)) candidate = `${base}_${++n}`;
@@ -368,20 +369,6 @@ export class Model {
     if (c?.compiled) c.compiled.then((m) => m.dispose(), () => undefined);
   }
 }
-
-/** Keras's snake_case default names of each kind. */
-const SNAKE_NAMES: Record<GraphNode['kind'], string> = {
-  dense: 'dense',
-  conv1d: 'conv1d',
-  conv2d: 'conv2d',
-  conv2dTranspose: 'conv2d_transpose',
-  maxPooling2d: 'max_pooling2d',
-  averagePooling2d: 'average_pooling2d',
-  upSampling2d: 'up_sampling2d',
-  flatten: 'flatten',
-  reshape: 'reshape',
-  activation: 'activation',
-};
 
 function checkBatchSize(b: unknown, name: string): number {
   if (typeof b !== 'number' || !Number.isInteger(b) || b <= 0) throw new ConfigError(`${name}: batchSize must be a positive integer, got ${JSON.stringify(b)}`);

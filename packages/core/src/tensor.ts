@@ -16,6 +16,25 @@ export interface Tensor {
   readonly data: Float32Array;
 }
 
+/**
+ * Most values one tensor may hold: the longest Float32Array Node allows
+ * (2^32 elements, 16 GiB), checked before allocating so a huge shape is a
+ * ShapeError instead of an engine RangeError.
+ */
+export const MAX_TENSOR_VALUES = 2 ** 32;
+
+/**
+ * Allocates the values of a tensor of `shape`, or throws a ShapeError naming
+ * `who` when it is too large for one Float32Array.
+ */
+export function allocateValues(shape: Shape, who: string): Float32Array {
+  const n = sizeOfShape(shape);
+  if (n > MAX_TENSOR_VALUES) {
+    throw new ShapeError(`${who}: shape ${formatShape(shape)} holds ${n} values, more than one tensor can (${MAX_TENSOR_VALUES})`);
+  }
+  return new Float32Array(n);
+}
+
 /** Formats a shape as Keras prints it, e.g. `[64, 4, 2]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
@@ -61,13 +80,13 @@ export function tensor(data: Float32Array | readonly number[], shape?: Shape): T
 /** A tensor of zeros. */
 export function zeros(shape: Shape): Tensor {
   checkShape(shape, 'zeros');
-  return { shape: [...shape], data: new Float32Array(sizeOfShape(shape)) };
+  return { shape: [...shape], data: allocateValues(shape, 'zeros') };
 }
 
 /** A tensor of ones. */
 export function ones(shape: Shape): Tensor {
   checkShape(shape, 'ones');
-  return { shape: [...shape], data: new Float32Array(sizeOfShape(shape)).fill(1) };
+  return { shape: [...shape], data: allocateValues(shape, 'ones').fill(1) };
 }
 
 /** Options of the seeded random tensor constructors. */
@@ -86,7 +105,7 @@ export function randomUniform(shape: Shape, options: RandomOptions & { minval?: 
   const { minval = 0, maxval = 1 } = options;
   if (!(maxval > minval)) throw new ShapeError(`randomUniform: maxval (${maxval}) must exceed minval (${minval})`);
   const rng = generator(options.seed);
-  const data = new Float32Array(sizeOfShape(shape));
+  const data = allocateValues(shape, 'randomUniform');
   for (let i = 0; i < data.length; i++) data[i] = rng.uniform(minval, maxval);
   return { shape: [...shape], data };
 }
@@ -96,7 +115,7 @@ export function randomNormal(shape: Shape, options: RandomOptions & { mean?: num
   checkShape(shape, 'randomNormal');
   const { mean = 0, stddev = 1 } = options;
   const rng = generator(options.seed);
-  const data = new Float32Array(sizeOfShape(shape));
+  const data = allocateValues(shape, 'randomNormal');
   for (let i = 0; i < data.length; i++) data[i] = mean + stddev * rng.normal();
   return { shape: [...shape], data };
 }

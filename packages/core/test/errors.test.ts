@@ -78,6 +78,14 @@ describe('bad shapes give the expected and the actual shape at build time', () =
     ).toThrow(/pool: expected input shape \(None, height, width, channels\), got \(None, 64\)/);
   });
 
+  it('an unnamed layer reports its Keras default name', () => {
+    expect(() => maxPooling2d().apply(input({ shape: [8, 8] }))).toThrow(/^max_pooling2d: expected input shape/);
+  });
+
+  it('weights too large for one tensor are refused when the layer is built', () => {
+    expect(() => dense({ units: 2 ** 31 }).apply(input({ shape: [4] }))).toThrow('dense: kernel of shape [4, 2147483648] would hold 8589934592 values, more than one tensor can (4294967296)');
+  });
+
   it('a layer cannot be applied twice in models', () => {
     const d = dense({ units: 2 });
     d.apply(input({ shape: [3] }));

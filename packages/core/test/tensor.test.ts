@@ -26,6 +26,10 @@ describe('tensor helpers', () => {
     expect(() => slice(t, 2, 2)).toThrow('slice: rows [2, 4) are outside a batch of 3');
   });
 
+  it('a shape too large for one Float32Array is a ShapeError before allocating', () => {
+    expect(() => zeros([100_000, 100_000, 3])).toThrow('zeros: shape [100000, 100000, 3] holds 30000000000 values, more than one tensor can (4294967296)');
+  });
+
   it('gather copies the chosen rows in order', () => {
     const t = tensor([0, 1, 2, 3, 4, 5], [3, 2]);
     expect(Array.from(gather(t, [2, 0]).data)).toEqual([4, 5, 0, 1]);

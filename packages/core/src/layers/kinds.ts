@@ -38,3 +38,17 @@ export const LAYER_KINDS: readonly LayerKind[] = [
   'reshape',
   'activation',
 ];
+
+/** Keras's default (snake_case) name of each kind; models number repeats (`conv2d_1`). */
+export const DEFAULT_LAYER_NAMES: { readonly [K in LayerKind]: string } = {
+  dense: 'dense',
+  conv1d: 'conv1d',
+  conv2d: 'conv2d',
+  conv2dTranspose: 'conv2d_transpose',
+  maxPooling2d: 'max_pooling2d',
+  averagePooling2d: 'average_pooling2d',
+  upSampling2d: 'up_sampling2d',
+  flatten: 'flatten',
+  reshape: 'reshape',
+  activation: 'activation',
+};

@@ -1,8 +1,8 @@
 import { ShapeError, ConfigError } from '../errors.js';
 import { Random } from '../random.js';
-import { formatBatchShape, formatShape, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
+import { formatBatchShape, formatShape, MAX_TENSOR_VALUES, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
 import type { Backend } from '../backend.js';
-import type { LayerKind, LayerConfigs } from './kinds.js';
+import { DEFAULT_LAYER_NAMES, type LayerKind, type LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
 
 /** How a weight's initial values are drawn. */
@@ -99,9 +99,9 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     this.seed = options.seed;
   }
 
-  /** The layer's name (its kind until a model names it). */
+  /** The layer's name (Keras's snake_case default, e.g. `max_pooling2d`, until a model numbers it). */
   get name(): string {
-    return this.layerName ?? this.kind;
+    return this.layerName ?? DEFAULT_LAYER_NAMES[this.kind];
   }
 
   /** Whether the user or a model gave this layer a name. */
@@ -156,6 +156,12 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
       return;
     }
     this.computeOutputShape(inputShape);
+    for (const spec of this.weightSpecs(inputShape)) {
+      const n = sizeOfShape(spec.shape);
+      if (n > MAX_TENSOR_VALUES) {
+        throw new ShapeError(`${this.name}: ${spec.name} of shape ${formatShape(spec.shape)} would hold ${n} values, more than one tensor can (${MAX_TENSOR_VALUES})`);
+      }
+    }
     this.builtInputShape = [...inputShape];
   }
 
