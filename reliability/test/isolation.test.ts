@@ -119,10 +119,10 @@ describe.each(BACKENDS)('degenerate categorical cross-entropy on %s', (name, mak
   const y: Tensor = { shape: [1, 2], data: Float32Array.of(1, 0) };
   const kernel: Tensor = { shape: [2, 2], data: Float32Array.of(1, 1, 1, 1) };
 
-  // Known bug tfjs-wasm-cce-zero-row (reported): tfjs-wasm clamps the NaN probabilities to ε, so trainStep returns a
-  // finite loss (−ln 1e-7 ≈ 16.118) while its gradients are NaN, and the step writes NaN into every weight;
-  // onnxruntime and tfjs-cpu return NaN and keep the weights.
-  (name === 'tfjs-wasm' ? it.fails : it)('a trainStep on an output row that sums to 0 never turns finite weights into NaN', async () => {
+  // Found here: tfjs-wasm clamps the NaN probabilities to ε, so the loss was finite (−ln 1e-7 ≈ 16.118)
+  // while the gradients were NaN, and the step wrote NaN into every weight. Backends now return NaN and
+  // keep the weights whenever a gradient is not finite (the contract's trainStep rule).
+  it('a trainStep on an output row that sums to 0 never turns finite weights into NaN', async () => {
     const c = await backend.compile(m.graph, { loss: resolveLoss('categoricalCrossentropy', m.graph), optimizer: resolveOptimizer('sgd') });
     open.push(c);
     await c.setWeights([kernel]);

@@ -55,7 +55,8 @@ export interface CompiledModel {
   /**
    * One optimisation step on a batch; returns the batch's loss computed with
    * the weights before the update. When the loss is not finite the backend
-   * must leave weights and optimizer state unchanged (and still return it).
+   * must leave weights and optimizer state unchanged (and still return it);
+   * when the loss is finite but a gradient is not, likewise, returning NaN.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
   trainStep(x: Tensor, y: Tensor): Promise<number>;

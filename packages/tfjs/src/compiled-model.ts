@@ -200,11 +200,13 @@ export class TfjsCompiledModel implements CompiledModel {
     selectEngine(this.settings.engine);
     const { loss, weights: grads } = this.lossAndGrads(x, y, batch, false);
     try {
-      // A non-finite loss leaves weights and optimizer state as they were (core's NaN stop relies on it).
-      if (Number.isFinite(loss)) {
-        applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1);
-        this.step += 1;
-      }
+      // A non-finite loss or gradient leaves weights and optimizer state as they were (core's NaN
+      // stop relies on it). The gradients need their own check: wasm's clip turns a NaN probability
+      // into ε, so a 0/0 in categorical cross-entropy gives a finite loss with NaN gradients.
+      if (!Number.isFinite(loss)) return loss;
+      if (!gradientsFinite(grads)) return Number.NaN;
+      applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1);
+      this.step += 1;
     } finally {
       tf.dispose(grads);
     }
@@ -303,5 +305,16 @@ export class TfjsCompiledModel implements CompiledModel {
     if (this.disposed) return;
     this.disposed = true;
     tf.dispose([...this.weights, ...this.slots.flat()]);
+  }
+}
+
+/** Whether every gradient value is finite: one sum per gradient, one read. */
+function gradientsFinite(grads: readonly tf.Tensor[]): boolean {
+  if (grads.length === 0) return true;
+  const total = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(g))));
+  try {
+    return Number.isFinite(total.dataSync()[0]);
+  } finally {
+    total.dispose();
   }
 }

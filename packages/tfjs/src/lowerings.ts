@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convAxisPadding, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
+import { convAxisPadding, deconvAxisPadding, deconvOutputLength, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
 
 /** One graph node lowered to tfjs ops on a batch `x` (NHWC), with its weights (Keras layout). */
@@ -21,6 +21,16 @@ export function nodeActivation(node: GraphNode): ActivationName {
 type Pair = readonly [number, number];
 
 /**
+ * Whether Keras's `same` padding total, before clamping at 0, is negative on
+ * some axis: the last window ends before the input does. Such a `same`
+ * convolution pads nothing on that axis.
+ */
+function stepsPastEnd(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair): boolean {
+  if (kernel.shape[0] * kernel.shape[1] === 1) return false;
+  return [0, 1].some((a) => (Math.ceil(x.shape[a + 1] / strides[a]) - 1) * strides[a] + kernel.shape[a] - x.shape[a + 1] < 0);
+}
+
+/**
  * A 2-D convolution with Keras's semantics. tfjs's `same` padding is
  * Keras's (the larger half after). Dilated convolutions are rewritten as
  * space-to-batch → plain convolution → batch-to-space (as TensorFlow's atrous
@@ -30,6 +40,16 @@ type Pair = readonly [number, number];
 function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | undefined, strides: Pair, dilation: Pair, padding: Padding, activation: ActivationName, training: boolean): tf.Tensor {
   const { fused, after } = splitFusedActivation(activation);
   const plain = dilation[0] === 1 && dilation[1] === 1;
+  if (plain && padding === 'same' && stepsPastEnd(x, kernel, strides)) {
+    // tfjs-backend-wasm 4.22 (XNNPACK) returns zeros for a `same` convolution whose
+    // last stride step starts past the input's end (tfjs#8405); explicit Keras
+    // padding and a `valid` convolution give the same result on every engine.
+    const pads = [0, 1].map((a) => {
+      const { before, after: end } = convAxisPadding(x.shape[a + 1], kernel.shape[a], strides[a], 1, 'same');
+      return [before, end] as [number, number];
+    });
+    return conv2dKeras(tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]), kernel, bias, strides, dilation, 'valid', activation, training);
+  }
   if (plain && training) {
     // One-channel convolutions stay unfused: on wasm they take araboza's faster depthwise Conv2D (kernels/register.ts).
     const oneChannel = kernel.shape[2] === 1 || kernel.shape[3] === 1;
@@ -242,6 +262,18 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     const [oh, ow, filters] = node.outputShape;
     // tfjs's conv2dTranspose is the input gradient of a conv2d over the Keras output shape; that conv2d's
     // padding (valid, or same with its smaller half before) is exactly Keras's crop (core's deconvAxisPadding).
+    const [kh, kw] = c.kernelSize;
+    if (c.padding === 'same' && kh * kw > 1 && (c.strides[0] > kh || c.strides[1] > kw)) {
+      // The gradient of a `same` transposed convolution with stride > kernel is a `same`
+      // convolution that tfjs-backend-wasm 4.22 gets wrong (tfjs#8405); a `valid` one,
+      // cropped to Keras's output (core's deconvAxisPadding), has a `valid` gradient.
+      const [h, w] = [x.shape[1]!, x.shape[2]!];
+      const full = [0, 1].map((a) => deconvOutputLength([h, w][a], c.kernelSize[a], c.strides[a], 'valid'));
+      const valid = tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, [x.shape[0], full[0], full[1], filters], [c.strides[0], c.strides[1]], 'valid');
+      const begin = [0, 1].map((a) => Math.max(deconvAxisPadding([h, w][a], c.kernelSize[a], c.strides[a], 'same').before, 0));
+      const y = tf.slice(valid, [0, begin[0], begin[1], 0], [-1, oh, ow, filters]);
+      return biasActivation(y, c.useBias ? bias : undefined, activation);
+    }
     const y = tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, [x.shape[0], oh, ow, filters], [c.strides[0], c.strides[1]], c.padding);
     return biasActivation(y, c.useBias ? bias : undefined, activation);
   },

@@ -205,3 +205,29 @@ describe('cpu engine agrees with wasm on every kind', () => {
     close(results[0], results[1], 1e-5);
   });
 });
+
+describe('same padding when the last stride step starts past the input end', () => {
+  // tfjs-backend-wasm 4.22 returns zeros here (tensorflow/tfjs#8405); the backend pads explicitly instead.
+  it.each([
+    ['wasm', wasm],
+    ['cpu', cpu],
+  ])('conv2d on %s: a 1×3 row, kernel 1×2, strides [1, 3] gives 1·10 + 2·100', async (_name, backend) => {
+    const y = await runLayer(
+      layers.conv2d({ filters: 1, kernelSize: [1, 2], strides: [1, 3], padding: 'same', useBias: false }),
+      tensor([1, 2, 3], [1, 1, 3, 1]),
+      [tensor([10, 100], [1, 2, 1, 1])],
+      backend,
+    );
+    expect(Array.from(y.data)).toEqual([210]);
+  });
+
+  it('conv2dTranspose with stride > kernel and same padding: wasm equals cpu', async () => {
+    const layer = layers.conv2dTranspose({ filters: 2, kernelSize: [1, 2], strides: [1, 3], padding: 'same', useBias: false });
+    const x = data([1, 2, 3, 2], 5);
+    const kernel = data([1, 2, 2, 2], 6);
+    const onWasm = await runLayer(layer, x, [kernel], wasm);
+    const onCpu = await runLayer(layer, x, [kernel], cpu);
+    expect(onWasm.shape).toEqual([1, 2, 9, 2]);
+    close(onWasm, onCpu);
+  });
+});

@@ -2,7 +2,6 @@ import { onnxruntimeBackend } from '@araboza/onnxruntime';
 import { tfjsBackend } from '@araboza/tfjs';
 import { describe, expect, it } from 'vitest';
 import { checkFuzzCase, type FuzzCase } from '../src/fuzz.js';
-import { knownBugsHit } from '../src/known-bugs.js';
 
 const onnx = onnxruntimeBackend({ device: 'cpu' });
 const wasm = tfjsBackend({ engine: 'wasm' });
@@ -32,28 +31,21 @@ function conv2dCase(h: number, w: number, kh: number, kw: number, sh: number, sw
   return { seed: 7, inputShape: [h, w, 1], batch: 1, layers: [{ kind: 'conv2d', options: { filters: 1, kernelSize: [kh, kw], strides: [sh, sw], padding: 'same', useBias: false } }] };
 }
 
-describe('known backend bug tfjs-wasm-same-stride (XNNPACK same padding when the stride jumps past the input end; upstream tensorflow/tfjs#8405)', () => {
-  // Known bug tfjs-wasm-same-stride: tfjs-wasm returns 0 where onnxruntime and tfjs-cpu return x0·w0 + x1·w1.
-  // When @araboza/tfjs works around it, this test starts passing and vitest reports it: remove `.fails` and the entry in KNOWN_BACKEND_BUGS.
-  it.fails('conv2d forward: tfjs-wasm agrees with onnxruntime on the minimal reproduction', async () => {
+describe('regression: tfjs-wasm same padding when the stride jumps past the input end (found here; upstream tensorflow/tfjs#8405, worked around in @araboza/tfjs)', () => {
+  it('conv2d forward: tfjs-wasm agrees with onnxruntime on the minimal reproduction', async () => {
     expect(await checkFuzzCase(WASM_SAME_STRIDE, [onnx, wasm])).toBeNull();
   });
 
-  // Known bug tfjs-wasm-same-stride, through the gradient: conv2dTranspose's input gradient is a same conv2d with stride 3 over 3 columns.
-  it.fails("conv2dTranspose input gradient: tfjs-wasm agrees with onnxruntime on the minimal reproduction", async () => {
+  it('conv2dTranspose input gradient: tfjs-wasm agrees with onnxruntime on the minimal reproduction', async () => {
     expect(await checkFuzzCase(WASM_SAME_STRIDE_TRANSPOSE, [onnx, wasm])).toBeNull();
   });
 
-  it('the known-bug predicate marks exactly the single same-padded conv2d layers on which tfjs-wasm disagrees (grid: 1..3 × 1..4 inputs, 1..3 kernels and strides per axis on the width)', async () => {
-    const marked: string[] = [];
+  it('tfjs-wasm agrees with onnxruntime on every same-padded conv2d of a grid that used to hit the bug (1..3 × 1..4 inputs, 1..3 kernels and strides on the width)', async () => {
     const disagree: string[] = [];
     for (const h of [1, 3]) for (const w of [1, 2, 3, 4]) for (const kh of [1, 2]) for (const kw of [1, 2, 3]) for (const sw of [1, 2, 3]) {
       const c = conv2dCase(h, w, kh, kw, 1, sw);
-      const id = JSON.stringify([h, w, kh, kw, 1, sw]);
-      if (knownBugsHit(c, wasm.name).length > 0) marked.push(id);
-      if (await checkFuzzCase(c, [onnx, wasm])) disagree.push(id);
+      if (await checkFuzzCase(c, [onnx, wasm])) disagree.push(JSON.stringify([h, w, kh, kw, 1, sw]));
     }
-    expect(disagree.length).toBeGreaterThan(0);
-    expect(marked).toEqual(disagree);
+    expect(disagree).toEqual([]);
   }, 120_000);
 });
