@@ -7,7 +7,7 @@ import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './lo
 import { canFuseUpsampledConv2d, emitUpsampledConv2d, emitUpsampledConv2dGrad } from './lowerings/upsampled-conv2d.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
-import { intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
+import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
 import { emitOptimizerUpdate } from './optimizers.js';
 
 /** One weight of a graph with its ONNX layout. */
@@ -84,14 +84,14 @@ function nodesOnOutputPath(graph: ModelGraph): Set<string> {
  * them (see {@link emitUpsampledConv2d}, whose gradient is
  * {@link emitUpsampledConv2dGrad}).
  */
-function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>): Set<string> {
+function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, forTraining: boolean): Set<string> {
   const readers = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
   const fused = new Set<string>();
   for (const up of graph.nodes) {
     const r = readers.get(up.name);
     if (up.kind !== 'upSampling2d' || !needed.has(up.name) || up.name === graph.output || r?.length !== 1 || r[0].kind !== 'conv2d') continue;
-    if (canFuseUpsampledConv2d(up, r[0])) fused.add(up.name);
+    if (canFuseUpsampledConv2d(up, r[0], forTraining)) fused.add(up.name);
   }
   return fused;
 }
@@ -123,7 +123,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     return to;
   };
   const needed = nodesOnOutputPath(graph);
-  const fused = fuse ? fusableUpsamplings(graph, needed) : new Set<string>();
+  const fused = fuse ? fusableUpsamplings(graph, needed, forTraining) : new Set<string>();
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   let logits: Value | null = null;
   graph.nodes.forEach((node, i) => {
@@ -374,6 +374,19 @@ export const slotInputName = (e: WeightEntry, slot: string) => `${e.name}/${slot
 export const nextName = (name: string) => `${name}:next`;
 
 /**
+ * The loss as the train step reports it: NaN when any gradient is not finite,
+ * even if the loss is (the contract: such a step must not be adopted, and the
+ * compiled model adopts outputs only for a finite loss). 0 · Σ grads is 0 for
+ * finite gradients and NaN otherwise; a few reductions over the weights' size.
+ */
+function lossUnlessGradientsNonFinite(b: OnnxGraphBuilder, loss: string, grads: readonly (string | null)[]): string {
+  const sums = grads.filter((g): g is string => g !== null).map((g) => b.op('ReduceSum', [g], [], { keepdims: intAttr(0) }, 'grad_sum'));
+  if (sums.length === 0) return loss;
+  const total = sums.reduce((acc, v) => b.op('Add', [acc, v], [], {}, 'grad_total'));
+  return b.op('Add', [loss, b.op('Mul', [total, b.scalar(0)], [], {}, 'grad_guard')], [], {}, 'loss_guarded');
+}
+
+/**
  * The train-step model: forward, loss, backward and the optimizer update in
  * one graph. Inputs: x, y, every weight (ONNX layout), every optimizer slot,
  * the step count; outputs: the loss (before the update), and the next value
@@ -391,7 +404,7 @@ export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optim
     r.entries.map((e, i) => ({ weight: r.weights[i], grad: r.grads[i], slots: slots[i], shape: e.onnxShape })),
     step,
   );
-  b.rename(r.loss, MODEL_LOSS);
+  b.rename(lossUnlessGradientsNonFinite(b, r.loss, r.grads), MODEL_LOSS);
   b.output(MODEL_LOSS);
   r.entries.forEach((e, i) => {
     b.output(b.rename(update.updates[i].weight, nextName(e.name)));

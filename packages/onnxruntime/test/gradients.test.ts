@@ -42,6 +42,9 @@ const CASES: [string, number[], () => Layer[]][] = [
   ['upSampling2d 2 → conv2d 3×3 same, 1 filter, sigmoid (fused)', [3, 3, 3], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })]],
   ['upSampling2d 2 → conv2d 3×3 valid, 2 filters (fused)', [4, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 2, kernelSize: 3, activation: 'tanh' })]],
   ['upSampling2d 3 → conv2d 2×3 same, no bias (fused)', [2, 3, 2], () => [layers.upSampling2d({ size: 3 }), layers.conv2d({ filters: 1, kernelSize: [2, 3], padding: 'same', useBias: false })]],
+  // Training models fuse up to 64 channels (filters × factor²), inference models up to 16.
+  ['upSampling2d 2 → conv2d 3×3 same, 8 filters, relu (fused when training)', [3, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' })]],
+  ['upSampling2d 2 → conv2d 3×3 valid, 16 filters (fused when training)', [4, 4, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 16, kernelSize: 3 })]],
   ['conv → flatten → dense', [3, 3, 2], () => [layers.conv2d({ filters: 2, kernelSize: 2 }), layers.flatten(), layers.dense({ units: 2 })]],
   ['reshape → dense', [4, 3], () => [layers.reshape({ targetShape: [2, 6] }), layers.dense({ units: 2 })]],
   ['activation relu, sigmoid, tanh, softmax', [2, 4], () => ['relu', 'sigmoid', 'tanh', 'softmax'].map((a) => layers.activation({ activation: a as 'relu' }))],

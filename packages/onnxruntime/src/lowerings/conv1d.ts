@@ -1,4 +1,4 @@
-import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvInputGrad, emitConvKernelGrad } from './conv-common.js';
+import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvGrads } from './conv-common.js';
 import type { ForwardLowering, GradientRule, NodeOf } from './types.js';
 
 function conv1dGeometry(node: NodeOf<'conv1d'>) {
@@ -20,7 +20,8 @@ export const conv1dLowering: ForwardLowering<'conv1d'> = {
 export const conv1dGradient: GradientRule<'conv1d'> = ({ b, node, x, weights, dZ, needInputGrad }) => {
   const g = conv1dGeometry(node);
   const cin = node.inputShape[1];
-  const dWeights = [emitConvKernelGrad(b, x.name, dZ, g, cin, node.config.filters)];
+  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad);
+  const dWeights = [grads.dKernel];
   if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 1, node.config.filters));
-  return { dX: needInputGrad ? emitConvInputGrad(b, dZ, weights[0], g, cin, node.config.filters) : null, dWeights };
+  return { dX: grads.dX, dWeights };
 };

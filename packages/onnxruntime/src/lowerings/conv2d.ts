@@ -1,4 +1,4 @@
-import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvInputGrad, emitConvKernelGrad } from './conv-common.js';
+import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvGrads } from './conv-common.js';
 import type { ForwardLowering, GradientRule, NodeOf } from './types.js';
 
 function conv2dGeometry(node: NodeOf<'conv2d'>) {
@@ -16,11 +16,12 @@ export const conv2dLowering: ForwardLowering<'conv2d'> = {
   },
 };
 
-/** conv2d gradient: ConvTranspose for dx, a batch-as-channels Conv for dkernel, a sum for dbias. */
+/** conv2d gradient: dx and dkernel from {@link emitConvGrads} (one shared im2col where it can), a sum for dbias. */
 export const conv2dGradient: GradientRule<'conv2d'> = ({ b, node, x, weights, dZ, needInputGrad }) => {
   const g = conv2dGeometry(node);
   const cin = node.inputShape[2];
-  const dWeights = [emitConvKernelGrad(b, x.name, dZ, g, cin, node.config.filters)];
+  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad);
+  const dWeights = [grads.dKernel];
   if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, node.config.filters));
-  return { dX: needInputGrad ? emitConvInputGrad(b, dZ, weights[0], g, cin, node.config.filters) : null, dWeights };
+  return { dX: grads.dX, dWeights };
 };
