@@ -194,7 +194,8 @@ export async function runFit(model: Model, x: Tensor, y: Tensor, options: FitOpt
           const size = Math.min(batchSize, n - start);
           const idx = order?.subarray(start, start + size);
           const xb = idx ? gather(x, idx) : slice(x, start, size);
-          const yb = idx ? gather(y, idx) : slice(y, start, size);
+          // An autoencoder fits x onto itself: one gathered batch serves as both.
+          const yb = y === x ? xb : idx ? gather(y, idx) : slice(y, start, size);
           const loss = await compiled.trainStep(xb, yb);
           if (!Number.isFinite(loss)) throw new NonFiniteLossError(epoch, step, loss);
           model.markTrained();
