@@ -31,7 +31,8 @@ import {
   MODEL_X,
   MODEL_Y,
   nextName,
-  slotInputName,
+  slotStateName,
+  MODEL_WEIGHTS_NEXT,
   weightEntries,
   type WeightEntry,
 } from './model-gen.js';
@@ -71,12 +72,19 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private readonly entries: WeightEntry[];
   private readonly slotNames: string[];
   private readonly outputShape: readonly number[];
-  /** Current weights (ONNX layout) and the buffers the next step writes into. */
+  /**
+   * Current weights (ONNX layout), each a view of one vector holding them all in entry order, and
+   * the vector and views the next step writes into (the train step updates all weights as one vector).
+   */
   private weights: ort.Tensor[];
   private nextWeights: ort.Tensor[];
-  /** Optimizer slots per weight, current and next. */
-  private slots: ort.Tensor[][];
-  private nextSlots: ort.Tensor[][];
+  private flatWeights: Float32Array;
+  private nextFlatWeights: Float32Array;
+  /** Start of each weight in the flat vectors. */
+  private readonly offsets: number[];
+  /** Optimizer slots, one vector per slot (weights in entry order), current and next. */
+  private slots: ort.Tensor[];
+  private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
   private nextStep: ort.Tensor;
   /** Incremented whenever the weights change; inference sessions carry the version they were built for. */
@@ -97,13 +105,30 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.entries = weightEntries(graph);
     this.slotNames = training ? optimizerSlots(training.optimizer) : [];
     this.outputShape = graphOutputShape(graph);
-    const zeros = () => this.entries.map((e) => floatTensor(new Float32Array(sizeOfShape(e.onnxShape)), e.onnxShape));
-    this.weights = zeros();
-    this.nextWeights = zeros();
-    this.slots = this.entries.map((e) => this.slotNames.map(() => floatTensor(new Float32Array(sizeOfShape(e.onnxShape)), e.onnxShape)));
-    this.nextSlots = this.entries.map((e) => this.slotNames.map(() => floatTensor(new Float32Array(sizeOfShape(e.onnxShape)), e.onnxShape)));
+    this.offsets = [];
+    let total = 0;
+    for (const e of this.entries) {
+      this.offsets.push(total);
+      total += sizeOfShape(e.onnxShape);
+    }
+    this.flatWeights = new Float32Array(total);
+    this.nextFlatWeights = new Float32Array(total);
+    this.weights = this.viewsOf(this.flatWeights);
+    this.nextWeights = this.viewsOf(this.nextFlatWeights);
+    this.slots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
+    this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
     this.step = floatTensor(new Float32Array(1), []);
     this.nextStep = floatTensor(new Float32Array(1), []);
+  }
+
+  /** One tensor per weight entry, each a view of its part of `flat`. */
+  private viewsOf(flat: Float32Array): ort.Tensor[] {
+    return this.entries.map((e, i) => floatTensor(flat.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
+  }
+
+  /** The part of a flat slot vector that belongs to weight `i`. */
+  private slotPart(slot: ort.Tensor, i: number): Float32Array {
+    return (slot.data as Float32Array).subarray(this.offsets[i], this.offsets[i] + sizeOfShape(this.entries[i].onnxShape));
   }
 
   /** Generates the train-step model and opens its session (compile-time work, so errors surface early). */
@@ -211,19 +236,20 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       [MODEL_STEP]: this.step,
     };
     const fetches: Record<string, ort.Tensor | null> = { [MODEL_LOSS]: null, [nextName(MODEL_STEP)]: this.nextStep };
-    this.entries.forEach((e, i) => {
-      feeds[e.name] = this.weights[i];
-      fetches[nextName(e.name)] = this.nextWeights[i];
+    this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
+    if (this.entries.length > 0) {
+      fetches[MODEL_WEIGHTS_NEXT] = floatTensor(this.nextFlatWeights, [this.nextFlatWeights.length]);
       this.slotNames.forEach((s, j) => {
-        feeds[slotInputName(e, s)] = this.slots[i][j];
-        fetches[nextName(slotInputName(e, s))] = this.nextSlots[i][j];
+        feeds[slotStateName(s)] = this.slots[j];
+        fetches[nextName(slotStateName(s))] = this.nextSlots[j];
       });
-    });
+    }
     const result = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
     const loss = (result[MODEL_LOSS].data as Float32Array)[0];
     if (Number.isFinite(loss)) {
       // Adopt the updated buffers; the old ones receive the next step's results.
       [this.weights, this.nextWeights] = [this.nextWeights, this.weights];
+      [this.flatWeights, this.nextFlatWeights] = [this.nextFlatWeights, this.flatWeights];
       [this.slots, this.nextSlots] = [this.nextSlots, this.slots];
       [this.step, this.nextStep] = [this.nextStep, this.step];
       this.version++;
@@ -279,7 +305,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('getOptimizerState');
     return {
       step: (this.step.data as Float32Array)[0],
-      slots: this.entries.map((e, i) => this.slots[i].map((s) => onnxToKeras(e, { shape: s.dims, data: s.data as Float32Array }))),
+      slots: this.entries.map((e, i) => this.slots.map((s) => onnxToKeras(e, { shape: e.onnxShape, data: this.slotPart(s, i) }))),
     };
   }
 
@@ -300,7 +326,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         }
       });
     });
-    state.slots.forEach((perWeight, i) => perWeight.forEach((t, j) => (this.slots[i][j].data as Float32Array).set(kerasToOnnx(this.entries[i], t).data)));
+    state.slots.forEach((perWeight, i) => perWeight.forEach((t, j) => this.slotPart(this.slots[j], i).set(kerasToOnnx(this.entries[i], t).data)));
     (this.step.data as Float32Array)[0] = state.step;
   }
 

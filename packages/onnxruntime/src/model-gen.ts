@@ -387,8 +387,10 @@ export function buildGradientsModel(graph: ModelGraph, loss: ResolvedLoss, optio
   return finish(b, 'araboza_gradients');
 }
 
-/** Input name of slot `j` of weight `i` in the train-step model. */
-export const slotInputName = (e: WeightEntry, slot: string) => `${e.name}/${slot}`;
+/** Input name of an optimizer slot in the train-step model: the slot of every weight, flattened and concatenated in entry order. */
+export const slotStateName = (slot: string) => `optimizer:${slot}`;
+/** Output name of the updated weights in the train-step model: every weight, flattened and concatenated in entry order (ONNX layout). */
+export const MODEL_WEIGHTS_NEXT = 'weights:next';
 /** Output name of an updated value in the train-step model. */
 export const nextName = (name: string) => `${name}:next`;
 
@@ -398,37 +400,46 @@ export const nextName = (name: string) => `${name}:next`;
  * compiled model adopts outputs only for a finite loss). 0 · Σ grads is 0 for
  * finite gradients and NaN otherwise; a few reductions over the weights' size.
  */
-function lossUnlessGradientsNonFinite(b: OnnxGraphBuilder, loss: string, grads: readonly (string | null)[]): string {
-  const sums = grads.filter((g): g is string => g !== null).map((g) => b.op('ReduceSum', [g], [], { keepdims: intAttr(0) }, 'grad_sum'));
-  if (sums.length === 0) return loss;
-  const total = sums.reduce((acc, v) => b.op('Add', [acc, v], [], {}, 'grad_total'));
+function lossUnlessGradientsNonFinite(b: OnnxGraphBuilder, loss: string, flatGrads: string | null): string {
+  if (flatGrads === null) return loss;
+  const total = b.op('ReduceSum', [flatGrads], [], { keepdims: intAttr(0) }, 'grad_total');
   return b.op('Add', [loss, b.op('Mul', [total, b.scalar(0)], [], {}, 'grad_guard')], [], {}, 'loss_guarded');
+}
+
+/** Every value flattened and concatenated into one vector (null for none). */
+function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: number, hint: string): string | null {
+  if (values.length === 0) return null;
+  const flat = values.map((v) => b.op('Reshape', [v, b.ints([-1])], [b.shapeOf(v).reduce<number>((p, d) => p * (d as number), 1)], {}, `${hint}_flat`));
+  return flat.length === 1 ? flat[0] : b.op('Concat', flat, [total], { axis: intAttr(0) }, hint);
 }
 
 /**
  * The train-step model: forward, loss, backward and the optimizer update in
- * one graph. Inputs: x, y, every weight (ONNX layout), every optimizer slot,
- * the step count; outputs: the loss (before the update), and the next value
- * of every weight, slot and of the step count.
+ * one graph. Inputs: x, y, every weight (ONNX layout), every optimizer slot
+ * (one vector per slot: {@link slotStateName}), the step count; outputs: the
+ * loss (before the update), the next weights as one vector
+ * ({@link MODEL_WEIGHTS_NEXT}), the next slots and the next step count.
  */
 export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optimizer: OptimizerSpec, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
   const r = lossAndBackward(b, graph, loss, false, options.provider ?? 'cpu');
   const slotNames = optimizerSlots(optimizer);
-  const slots = r.entries.map((e) => slotNames.map((s) => b.input(slotInputName(e, s), e.onnxShape)));
+  const total = r.entries.reduce((p, e) => p + e.onnxShape.reduce((q, d) => q * d, 1), 0);
   const step = b.input(MODEL_STEP, []);
-  const update = emitOptimizerUpdate(
-    b,
-    optimizer,
-    r.entries.map((e, i) => ({ weight: r.weights[i], grad: r.grads[i], slots: slots[i], shape: e.onnxShape })),
-    step,
-  );
-  b.rename(lossUnlessGradientsNonFinite(b, r.loss, r.grads), MODEL_LOSS);
+  // The update is elementwise, so it runs once over every weight as one vector: a dozen ops
+  // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
+  const flatGrads = emitFlatConcat(b, r.grads, total, 'grads');
+  const flatWeights = emitFlatConcat(b, r.weights, total, 'weights');
+  b.rename(lossUnlessGradientsNonFinite(b, r.loss, flatGrads), MODEL_LOSS);
   b.output(MODEL_LOSS);
-  r.entries.forEach((e, i) => {
-    b.output(b.rename(update.updates[i].weight, nextName(e.name)));
-    slotNames.forEach((s, j) => b.output(b.rename(update.updates[i].slots[j], nextName(slotInputName(e, s)))));
-  });
-  b.output(b.rename(update.step, nextName(MODEL_STEP)));
+  if (flatGrads !== null && flatWeights !== null) {
+    const slots = slotNames.map((s) => b.input(slotStateName(s), [total]));
+    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [total] }], step);
+    b.output(b.rename(update.updates[0].weight, MODEL_WEIGHTS_NEXT));
+    slotNames.forEach((s, j) => b.output(b.rename(update.updates[0].slots[j], nextName(slotStateName(s)))));
+    b.output(b.rename(update.step, nextName(MODEL_STEP)));
+  } else {
+    b.output(b.rename(b.op('Add', [step, b.scalar(1)], [], {}, 'step_next'), nextName(MODEL_STEP)));
+  }
   return finish(b, 'araboza_train_step');
 }
