@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Per-op time of the MNIST autoencoder's generated models, from ONNX Runtime's profiler.
 // Run after `pnpm build`:  node scripts/profile-ops.mjs infer|train [all|extended|basic|disabled]
-// (BYNODE=1 groups by node instead of op type; TOP=n rows, default 25). Session options as the backend sets them.
+// (BYNODE=1 groups by node instead of op type; TOP=n rows, default 25; RUNS=n runs, default 5; THREADS=n intra-op threads, default 2).
+// Session options as the backend sets them.
 // Measures only; numbers are noisy on a shared machine.
 import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
 import * as ort from 'onnxruntime-node';
@@ -13,7 +14,7 @@ const m = mnistAutoencoder();
 const mode = process.argv[2];
 const entries = weightEntries(m.graph);
 const zeros = entries.map((e) => ({ shape: e.onnxShape, data: new Float32Array(e.onnxShape.reduce((a, b) => a * b, 1)).fill(0.01) }));
-const opts = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', extra: { session: { intra_op: { allow_spinning: '0' } } }, enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
+const opts = { intraOpNumThreads: Number(process.env.THREADS ?? 2), interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', extra: { session: { intra_op: { allow_spinning: '0' } } }, enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
 let s, feeds;
 if (mode === 'infer') {
   s = await ort.InferenceSession.create(buildInferenceModel(m.graph, zeros), opts);
@@ -25,10 +26,11 @@ if (mode === 'infer') {
   for (const n of s.inputNames) {
     if (n === 'input:x' || n === 'target:y') feeds[n] = new ort.Tensor('float32', randomUniform([256, 28, 28, 1]).data, [256, 28, 28, 1]);
     else if (n === 'optimizer:step') feeds[n] = new ort.Tensor('float32', new Float32Array(1), []);
+    else if (n.startsWith('optimizer:')) { const P = entries.reduce((p, e) => p + e.onnxShape.reduce((a, b) => a * b, 1), 0); feeds[n] = new ort.Tensor('float32', new Float32Array(P), [P]); }
     else { const e = entries.find((e) => n.startsWith(e.name)); feeds[n] = new ort.Tensor('float32', new Float32Array(e.onnxShape.reduce((a, b) => a * b, 1)).fill(0.01), e.onnxShape); }
   }
 }
-for (let i = 0; i < 5; i++) await s.run(feeds);
+for (let i = 0; i < Number(process.env.RUNS ?? 5); i++) await s.run(feeds);
 s.endProfiling(); await s.release(); const file = readdirSync(tmpdir()).filter((f) => f.startsWith('araboza-ort-prof')).map((f) => join(tmpdir(), f))[0];
 const ev = JSON.parse(readFileSync(file, 'utf8'));
 const agg = {};
