@@ -23,7 +23,8 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
   const shape = layoutShape(pred.perSample, pred.layout);
   const op = (type: string, inputs: string[], s: readonly Dim[] = shape, hint = `loss_${type}`) => b.op(type, inputs, s, {}, hint);
   const mean = (v: string) => b.op('ReduceMean', [v], [], { keepdims: intAttr(0) }, 'loss_mean');
-  const count = b.op('Cast', [b.op('Size', [pred.name], [], {}, 'loss_size')], [], { to: intAttr(1) }, 'loss_count');
+  // Counted on the target (same shape as the predictions), so that a loss on the logits leaves the output activation unused.
+  const count = b.op('Cast', [b.op('Size', [y], [], {}, 'loss_size')], [], { to: intAttr(1) }, 'loss_count');
   const perElement = (scale: number) => op('Div', [b.scalar(scale), count], [], 'loss_scale');
   const classes = pred.perSample[pred.perSample.length - 1];
   const axis = channelAxis(pred);

@@ -171,6 +171,8 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     grads.set(value.name, prev ? b.op('Add', [prev, g], layoutShape(value.perSample, value.layout), {}, 'grad_sum') : g);
   };
   accumulate(seed.value, seed.grad);
+  // For values whose only gradient came through a selecting layer: the smaller dz it scattered (same totals).
+  const totals = new Map<string, string>();
   const dWeights = new Map<string, readonly string[]>();
   for (let i = pass.tape.length - 1; i >= 0; i--) {
     const entry = pass.tape[i];
@@ -198,8 +200,11 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     }
     const result = entry.fusedUpsampling
       ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
-      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, needInputGrad, provider });
-    if (result.dX && needInputGrad) accumulate(producer ? producer.forward.z : x, result.dX);
+      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
+    if (result.dX && needInputGrad) {
+      if (producer) totals.set(producer.forward.z.name, dZ);
+      accumulate(producer ? producer.forward.z : x, result.dX);
+    }
     dWeights.set(node.name, result.dWeights);
   }
   return { dInput: grads, dWeights };

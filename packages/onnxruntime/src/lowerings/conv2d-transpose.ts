@@ -32,7 +32,7 @@ export const conv2dTransposeLowering: ForwardLowering<'conv2dTranspose'> = {
  * `[cin, N, ...]` as its kernel, dilated by the stride, cropped and
  * transposed to `[cin, out, kh, kw]`.
  */
-export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, node, x, weights, dZ, needInputGrad }) => {
+export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, node, x, weights, dZ, dZTotals, needInputGrad }) => {
   const g = conv2dTransposeGeometry(node);
   const cin = node.inputShape[2];
   const filters = node.config.filters;
@@ -44,7 +44,7 @@ export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, no
   let dW = b.op('Conv', [dZT, xT], [filters, cin, ...full], { dilations: intsAttr(g.strides), pads }, 'deconv_dw_oc');
   dW = cropSpatial(b, dW, [filters, cin], full, g.kernel);
   const dWeights = [b.op('Transpose', [dW], [cin, filters, ...g.kernel], { perm: swap }, 'deconv_dw')];
-  if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, filters));
+  if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, filters));
   const dX = needInputGrad
     ? b.op('Conv', [dZ, weights[0]], channelsFirstShape(cin, g.input), { strides: intsAttr(g.strides), pads }, 'deconv_dx')
     : null;

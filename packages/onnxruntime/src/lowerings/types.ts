@@ -35,7 +35,8 @@ export interface ForwardLowering<K extends LayerKind> {
    * input element and whose gradient rule sends each output's dz back to the
    * element it copied, summed (max pooling). A relu mask on the input, sign(x), then equals sign(output)
    * at every copy, so the backward pass may apply it to dz at the output's size
-   * instead of to dx at the input's (exact: the mask is 0 or 1).
+   * instead of to dx at the input's (exact: the mask is 0 or 1). Such a
+   * gradient also keeps dz's total: every dx sums to what dz sums to.
    */
   readonly selectsInput?: boolean;
   /** Emits the layer's ops on `x` (in {@link inputLayout}); `weights` are ONNX-layout value names. */
@@ -54,6 +55,13 @@ export interface GradientContext<K extends LayerKind> {
   readonly weights: readonly string[];
   /** dLoss/dz, in z's layout. */
   readonly dZ: string;
+  /**
+   * A value with dZ's per-channel totals (over the batch and spatial axes),
+   * in the same layout; smaller than dZ where a selecting layer downstream
+   * scattered it (see {@link ForwardLowering.selectsInput}). dZ when absent.
+   * Bias gradients sum this instead of dZ.
+   */
+  readonly dZTotals?: string;
   /** Whether dLoss/dx is needed (false for the first layer of a training step). */
   readonly needInputGrad: boolean;
   /**
