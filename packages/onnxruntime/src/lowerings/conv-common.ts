@@ -161,13 +161,33 @@ function emitTapCopies(
   const taps = kernel.reduce((a, v) => a * v, 1);
   const oneHot = new Float32Array(channels * taps * taps);
   for (let c = 0; c < channels; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + (conv.reversed ? taps - 1 - t : t)] = 1;
-  const weights = b.floatConstant('tap_one_hot', [channels * taps, 1, ...kernel], oneHot);
+  const weights = b.op('Mul', [b.floatConstant('tap_one_hot', [channels * taps, 1, ...kernel], oneHot), runtimeOne(b, value)], [channels * taps, 1, ...kernel], {}, 'tap_kernel');
   return b.op('Conv', [value, weights], ['N', channels * taps, ...spatial], {
     group: intAttr(channels),
     strides: intsAttr(conv.strides),
     dilations: intsAttr(conv.dilations),
     pads: intsAttr(conv.pads),
   }, 'conv_taps');
+}
+
+const runtimeOnes = new WeakMap<OnnxGraphBuilder, string>();
+
+/**
+ * The float 1 as a value computed at run time (from the size of `value`,
+ * any value with a dynamic batch axis): a constant kernel times it is no
+ * longer constant, which keeps ONNX Runtime from running a one-channel
+ * tap Conv in its blocked layout: its reorder back to NCHW costs more than
+ * the blocked Conv saves (measured for the MNIST autoencoder's input
+ * taps, 256×9×28×28: about 2.2 against 2.9 ms).
+ */
+function runtimeOne(b: OnnxGraphBuilder, value: string): string {
+  let one = runtimeOnes.get(b);
+  if (!one) {
+    const positive = b.op('Greater', [b.op('Size', [value], [], {}, 'size'), b.ints([0])], [1], {}, 'size_positive');
+    one = b.op('Cast', [positive], [1], { to: intAttr(1) }, 'runtime_one');
+    runtimeOnes.set(b, one);
+  }
+  return one;
 }
 
 /** Slices `[a, b, ...spatial]` to its first `to[i]` elements along each spatial axis (no-op when equal). */
