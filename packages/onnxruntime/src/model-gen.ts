@@ -139,7 +139,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     const x = convert(source, lowering.inputLayout);
     const up = node.input !== null && fused.has(node.input) ? (byName.get(node.input) as NodeOf<'upSampling2d'>) : null;
     const forward: LoweredForward = up
-      ? emitUpsampledConv2d(b, up, node as NodeOf<'conv2d'>, x, weightNames[i][0], weightNames[i][1])
+      ? emitUpsampledConv2d(b, up, node as NodeOf<'conv2d'>, x, weightNames[i][0], weightNames[i][1], forTraining)
       : lowering.emit({ b, forTraining }, node as never, x, weightNames[i]);
     const activation = 'activation' in node.config ? node.config.activation : 'linear';
     const y = emitActivation(b, activation, forward.z, node.name);

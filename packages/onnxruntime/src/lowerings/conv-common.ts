@@ -81,6 +81,48 @@ export interface ConvGrads {
 }
 
 /**
+ * Which im2col {@link emitConvGrads} builds: true for the taps of x
+ * (`[N, C·k, P]`, see {@link emitInputTapRows}), false for the shifted
+ * copies of dz (stride 1 only), whichever writes and reads fewer elements.
+ */
+export function convGradsReplicateInput(g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean): boolean {
+  const taps = g.kernel.reduce((a, v) => a * v, 1);
+  const inSize = g.input.reduce((a, v) => a * v, 1);
+  const outSize = g.output.reduce((a, v) => a * v, 1);
+  // Elements each im2col path writes and reads; the x path's dx builds a second one (Conv's im2col or ConvTranspose's col2im).
+  const costDxIm2col = needInputGrad ? taps * Math.min(channels * outSize, filters * inSize) : 0;
+  const costXReplicated = taps * channels * outSize + filters * outSize + costDxIm2col;
+  const costDzReplicated = taps * filters * inSize + channels * inSize;
+  return !(g.strides.every((v) => v === 1) && costDzReplicated < costXReplicated);
+}
+
+/**
+ * The im2col of a convolution's input: `[N, C·k, P]`, row c·k + t holding
+ * tap t of channel c at every output position (the padded positions zero).
+ * The kernel gradient multiplies it with dz; a forward pass can multiply
+ * it with the kernel (see {@link emitConvForwardFromRows}).
+ */
+export function emitInputTapRows(b: OnnxGraphBuilder, x: string, g: ConvGeometry, channels: number): string {
+  const taps = g.kernel.reduce((a, v) => a * v, 1);
+  const outSize = g.output.reduce((a, v) => a * v, 1);
+  const views = emitTapCopies(b, x, channels, g.kernel, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false }, g.output);
+  return b.op('Reshape', [views, b.ints([0, channels * taps, outSize])], ['N', channels * taps, outSize], {}, 'conv_x_rows');
+}
+
+/**
+ * A convolution's output from its input's im2col ({@link emitInputTapRows}):
+ * the kernel as `[O, C·k]` times the rows, plus the bias, as `[N, O, ...out]`.
+ */
+export function emitConvForwardFromRows(b: OnnxGraphBuilder, rows: string, kernel: string, bias: string | null, g: ConvGeometry, channels: number, filters: number, hint: string): string {
+  const taps = g.kernel.reduce((a, v) => a * v, 1);
+  const outSize = g.output.reduce((a, v) => a * v, 1);
+  const kernelRows = b.op('Reshape', [kernel, b.ints([filters, channels * taps])], [filters, channels * taps], {}, 'conv_w_rows');
+  let z = b.op('MatMul', [kernelRows, rows], ['N', filters, outSize], {}, `${hint}_rows`);
+  if (bias) z = b.op('Add', [z, b.op('Reshape', [bias, b.ints([filters, 1])], [filters, 1], {}, 'bias_column')], ['N', filters, outSize], {}, `${hint}_bias`);
+  return b.op('Reshape', [z, b.ints([0, filters, ...g.output])], channelsFirstShape(filters, g.output), {}, hint);
+}
+
+/**
  * dLoss/dx and dLoss/dkernel of a convolution (kernel `[O, C, ...k]`).
  * dW[o, c, t] = Σ_{n, p} dz[n, o, p]·xpad[n, c, p·s + t·d] is one batched
  * MatMul over an explicit im2col (ONNX Runtime's own Conv-based formulation
@@ -95,27 +137,24 @@ export interface ConvGrads {
  *   of a Conv building that im2col a second time;
  * - x replicated: the k strided taps of the padded x, `[N, C·k, P]`, times dz
  *   transposed to `[N, P, O]`; dx is then {@link emitConvInputGrad}'s.
- * The sum over the batch is a ReduceSum; the result is reordered to `[O, C, ...k]`.
+ *   Always this one when the forward pass already built those taps (`xRows`).
+ * The choice is {@link convGradsReplicateInput}'s. The sum over the batch is a ReduceSum; the result is reordered to `[O, C, ...k]`.
  */
-export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean): ConvGrads {
+export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean, xRows?: string): ConvGrads {
   const spatialRank = g.input.length;
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const inSize = g.input.reduce((a, v) => a * v, 1);
   const outSize = g.output.reduce((a, v) => a * v, 1);
-  // Elements each im2col path writes and reads; the x path's dx builds a second one (Conv's im2col or ConvTranspose's col2im).
-  const costDxIm2col = needInputGrad ? taps * Math.min(channels * outSize, filters * inSize) : 0;
-  const costXReplicated = taps * channels * outSize + filters * outSize + costDxIm2col;
-  const costDzReplicated = taps * filters * inSize + channels * inSize;
   const kernelAxes = g.kernel.map((_, i) => i + 2);
-  if (g.strides.every((v) => v === 1) && costDzReplicated < costXReplicated) {
+  if (!xRows && !convGradsReplicateInput(g, channels, filters, needInputGrad)) {
     // Only x's own positions i matter (its padding is zero): copy t there is dz[i + before − t·d],
     // a one-hot Conv over dz with the taps reversed, padded by reach − before and reach − after.
     const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]);
     const pads = [...reach.map((r, i) => r - g.before[i]), ...reach.map((r, i) => r - g.after[i])];
     const shifted = emitTapCopies(b, dZ, filters, g.kernel, { strides: g.strides, dilations: g.dilations, pads, reversed: true }, g.input);
     const rows = b.op('Reshape', [shifted, b.ints([0, filters * taps, inSize])], ['N', filters * taps, inSize], {}, 'conv_dz_rows');
-    const xRows = b.op('Reshape', [x, b.ints([0, channels, inSize])], ['N', channels, inSize], {}, 'conv_x_rows');
-    const xCols = b.op('Transpose', [xRows], ['N', inSize, channels], { perm: intsAttr([0, 2, 1]) }, 'conv_x_cols');
+    const xFlat = b.op('Reshape', [x, b.ints([0, channels, inSize])], ['N', channels, inSize], {}, 'conv_x_flat');
+    const xCols = b.op('Transpose', [xFlat], ['N', inSize, channels], { perm: intsAttr([0, 2, 1]) }, 'conv_x_cols');
     const perSample = b.op('MatMul', [rows, xCols], ['N', filters * taps, channels], {}, 'conv_dw_each');
     const summed = b.op('ReduceSum', [perSample, b.ints([0])], [filters * taps, channels], { keepdims: intAttr(0) }, 'conv_dw_sum');
     const grid = b.op('Reshape', [summed, b.ints([filters, ...g.kernel, channels])], [filters, ...g.kernel, channels], {}, 'conv_dw_grid');
@@ -128,8 +167,7 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
     const dXRows = b.op('MatMul', [kernelRows, rows], ['N', channels, inSize], {}, 'conv_dx_rows');
     return { dX: b.op('Reshape', [dXRows, b.ints([0, channels, ...g.input])], channelsFirstShape(channels, g.input), {}, 'conv_dx'), dKernel };
   }
-  const views = emitTapCopies(b, x, channels, g.kernel, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false }, g.output);
-  const rows = b.op('Reshape', [views, b.ints([0, channels * taps, outSize])], ['N', channels * taps, outSize], {}, 'conv_x_rows');
+  const rows = xRows ?? emitInputTapRows(b, x, g, channels);
   const dzRows = b.op('Reshape', [dZ, b.ints([0, filters, outSize])], ['N', filters, outSize], {}, 'conv_dz_rows');
   const dzCols = b.op('Transpose', [dzRows], ['N', outSize, filters], { perm: intsAttr([0, 2, 1]) }, 'conv_dz_cols');
   const perSample = b.op('MatMul', [rows, dzCols], ['N', channels * taps, filters], {}, 'conv_dw_each');
