@@ -78,8 +78,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
    */
   private weights: ort.Tensor[];
   private nextWeights: ort.Tensor[];
-  private flatWeights: Float32Array;
-  private nextFlatWeights: Float32Array;
+  private flatWeights: ort.Tensor;
+  private nextFlatWeights: ort.Tensor;
   /** Start of each weight in the flat vectors. */
   private readonly offsets: number[];
   /** Optimizer slots, one vector per slot (weights in entry order), current and next. */
@@ -111,8 +111,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       this.offsets.push(total);
       total += sizeOfShape(e.onnxShape);
     }
-    this.flatWeights = new Float32Array(total);
-    this.nextFlatWeights = new Float32Array(total);
+    this.flatWeights = floatTensor(new Float32Array(total), [total]);
+    this.nextFlatWeights = floatTensor(new Float32Array(total), [total]);
     this.weights = this.viewsOf(this.flatWeights);
     this.nextWeights = this.viewsOf(this.nextFlatWeights);
     this.slots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
@@ -122,8 +122,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   }
 
   /** One tensor per weight entry, each a view of its part of `flat`. */
-  private viewsOf(flat: Float32Array): ort.Tensor[] {
-    return this.entries.map((e, i) => floatTensor(flat.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
+  private viewsOf(flat: ort.Tensor): ort.Tensor[] {
+    const data = flat.data as Float32Array;
+    return this.entries.map((e, i) => floatTensor(data.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
   }
 
   /** The part of a flat slot vector that belongs to weight `i`. */
@@ -238,7 +239,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const fetches: Record<string, ort.Tensor | null> = { [MODEL_LOSS]: null, [nextName(MODEL_STEP)]: this.nextStep };
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     if (this.entries.length > 0) {
-      fetches[MODEL_WEIGHTS_NEXT] = floatTensor(this.nextFlatWeights, [this.nextFlatWeights.length]);
+      fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];
         fetches[nextName(slotStateName(s))] = this.nextSlots[j];
