@@ -65,11 +65,14 @@ function plan(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
   return { factor: sh, axes: axes as AxisFusion[] };
 }
 
-/** Geometry of the low-resolution convolution of a fused pair. */
-function lowGeometry(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, p: NonNullable<ReturnType<typeof plan>>): ConvGeometry {
+/** What both the lowering and the gradient of a fusable pair need: factor, kernel, axis plans, channels, low-resolution geometry. */
+function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
+  const p = plan(up, conv)!;
   const [ay, ax] = p.axes;
+  const [kh, kw] = conv.config.kernelSize;
   const lowOut = [conv.outputShape[0] / p.factor, conv.outputShape[1] / p.factor];
-  return { input: up.inputShape.slice(0, 2), output: lowOut, kernel: [ay.kernel, ax.kernel], strides: [1, 1], dilations: [1, 1], before: [ay.before, ax.before], after: [ay.after, ax.after] };
+  const g: ConvGeometry = { input: up.inputShape.slice(0, 2), output: lowOut, kernel: [ay.kernel, ax.kernel], strides: [1, 1], dilations: [1, 1], before: [ay.before, ax.before], after: [ay.after, ax.after] };
+  return { s: p.factor, kh, kw, ay, ax, filters: conv.config.filters, cin: up.inputShape[2], g };
 }
 
 /**
@@ -85,12 +88,7 @@ function lowGeometry(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, p: NonN
  * over it instead (kept in `saved.xRows` for the gradient).
  */
 export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, xLow: Value, kernel: string, bias: string | undefined, forTraining: boolean): LoweredForward {
-  const p = plan(up, conv)!;
-  const s = p.factor;
-  const [kh, kw] = conv.config.kernelSize;
-  const [ay, ax] = p.axes;
-  const filters = conv.config.filters;
-  const cin = up.inputShape[2];
+  const { s, kh, kw, ay, ax, filters, cin, g } = fusedPair(up, conv);
   // combine[t, (a_h, a_w, δ_h, δ_w)] = 1 when original tap t lands on low-resolution tap δ in phase a.
   const cols = s * s * ay.kernel * ax.kernel;
   const combine = new Float32Array(kh * kw * cols);
@@ -111,7 +109,6 @@ export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2
   const phaseBias = bias
     ? b.op('Reshape', [b.op('Expand', [bias, b.ints([s * s, filters])], [s * s, filters], {}, 'phase_bias_grid'), b.ints([s * s * filters])], [s * s * filters], {}, 'phase_bias')
     : null;
-  const g = lowGeometry(up, conv, p);
   const lowOut = g.output;
   let z: string;
   let xRows: string | undefined;
@@ -147,14 +144,8 @@ export function emitUpsampledConv2dGrad(
   dZ: string,
   needInputGrad: boolean,
 ): GradientResult {
-  const p = plan(up, conv)!;
-  const s = p.factor;
-  const [kh, kw] = conv.config.kernelSize;
-  const [ay, ax] = p.axes;
-  const filters = conv.config.filters;
-  const cin = up.inputShape[2];
+  const { s, kh, kw, ay, ax, filters, cin, g } = fusedPair(up, conv);
   const fusedFilters = s * s * filters;
-  const g = lowGeometry(up, conv, p);
   const lowOut = g.output;
   const dZLow = b.op('SpaceToDepth', [dZ], channelsFirstShape(fusedFilters, lowOut), { blocksize: intAttr(s) }, 'subpixel_dz');
   const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, forward.saved!.xRows);
