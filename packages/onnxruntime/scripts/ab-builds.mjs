@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compares two builds of this package (two dist folders) on the MNIST autoencoder, in one process:
-// their training steps (batch 256, 2 threads unless THREADS=n) alternate A/B/B/A..., and it prints each
+// their training steps (batch 256, 2 threads unless THREADS=n; random pixels unless MNIST=1) alternate A/B/B/A..., and it prints each
 // build's median wall and CPU time per step (process.cpuUsage, all threads), the largest loss and
 // final-weight differences between them, and with INFER=1 inference throughput on 5,000 images.
 // Keep the old build inside this package so that it finds the same dependencies, e.g.
@@ -15,7 +15,10 @@ const optimizer = process.argv[5] ?? 'adam';
 const threads = Number(process.env.THREADS ?? 2);
 const mods = [await import(pathToFileURL(resolve(distA, 'index.js')).href), await import(pathToFileURL(resolve(distB, 'index.js')).href)];
 const model = mnistAutoencoder({ seed: 0 });
-const train = randomUniform([256 * 4, 28, 28, 1], { seed: 1 });
+// MNIST=1: the first 1,024 MNIST training digits (from the workspace's @araboza/datasets build) instead of random pixels.
+const train = process.env.MNIST
+  ? (await import(pathToFileURL(resolve(import.meta.dirname, '../../datasets/dist/index.js')).href)).loadMnist({ split: 'train', limit: 1024 }).images
+  : randomUniform([256 * 4, 28, 28, 1], { seed: 1 });
 const compiled = [];
 for (const m of mods) {
   const c = await m.onnxruntimeBackend({ device: 'cpu', threads }).compile(model.graph, { loss: resolveLoss('binaryCrossentropy', model.graph), optimizer: resolveOptimizer(optimizer) });

@@ -4,6 +4,7 @@ import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChanne
 import { emitLoss } from './losses.js';
 import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './lowerings/types.js';
+import { canFusePooledConv2d, emitPooledConv2d, emitPooledConv2dGrad } from './lowerings/pooled-conv2d.js';
 import { canFuseUpsampledConv2d, emitUpsampledConv2d, emitUpsampledConv2dGrad } from './lowerings/upsampled-conv2d.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
@@ -55,6 +56,8 @@ type TapeEntry =
       readonly weights: readonly string[];
       /** The upsampling absorbed into this conv2d (see emitUpsampledConv2d), if any. */
       readonly fusedUpsampling: NodeOf<'upSampling2d'> | null;
+      /** The max pooling this conv2d is fused with (see emitPooledConv2d), if any: then `y` is the pooling's output. */
+      readonly fusedPooling: NodeOf<'maxPooling2d'> | null;
     };
 
 interface ForwardPass {
@@ -97,6 +100,25 @@ function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, forT
 }
 
 /**
+ * conv2d layers (by name) whose only reader is a max pooling they can be
+ * fused with in training models (see {@link emitPooledConv2d}, whose
+ * gradient is {@link emitPooledConv2dGrad}), with that pooling; not a conv
+ * that already absorbs an upsampling.
+ */
+function fusablePoolings(graph: ModelGraph, needed: ReadonlySet<string>, fusedUpsamplings: ReadonlySet<string>, forTraining: boolean): Map<string, NodeOf<'maxPooling2d'>> {
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
+  const fused = new Map<string, NodeOf<'maxPooling2d'>>();
+  for (const conv of graph.nodes) {
+    const r = readers.get(conv.name);
+    if (conv.kind !== 'conv2d' || !needed.has(conv.name) || conv.name === graph.output || r?.length !== 1 || r[0].kind !== 'maxPooling2d') continue;
+    if (conv.input !== null && fusedUpsamplings.has(conv.input)) continue;
+    if (canFusePooledConv2d(conv, r[0], forTraining)) fused.set(conv.name, r[0]);
+  }
+  return fused;
+}
+
+/**
  * Emits the forward pass of a graph on the channels-last input `input`.
  * Layout changes are inserted only where a layer needs another layout (and
  * cached, so each value is transposed at most once per layout).
@@ -124,7 +146,10 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
   };
   const needed = nodesOnOutputPath(graph);
   const fused = fuse ? fusableUpsamplings(graph, needed, forTraining) : new Set<string>();
+  const pooled = fuse ? fusablePoolings(graph, needed, fused, forTraining) : new Map<string, NodeOf<'maxPooling2d'>>();
+  const pooledConvs = new Map([...pooled].map(([conv, pool]) => [pool.name, conv]));
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const indexOf = new Map(graph.nodes.map((n, i) => [n.name, i]));
   let logits: Value | null = null;
   graph.nodes.forEach((node, i) => {
     if (!needed.has(node.name)) return;
@@ -133,6 +158,23 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     if (fused.has(node.name)) {
       // Emitted together with the convolution that reads it.
       values.set(node.name, convert(source, 'channelsFirst'));
+      return;
+    }
+    // Emitted together with the max pooling that reads it (the conv's value is the conv's input until then).
+    if (pooled.has(node.name)) {
+      values.set(node.name, source);
+      return;
+    }
+    const pooledConvName = pooledConvs.get(node.name);
+    if (pooledConvName !== undefined) {
+      const conv = byName.get(pooledConvName) as NodeOf<'conv2d'>;
+      const convWeights = weightNames[indexOf.get(pooledConvName)!];
+      const x = convert(source, 'channelsFirst');
+      const forward = emitPooledConv2d(b, conv, node as NodeOf<'maxPooling2d'>, x, convWeights[0], convWeights[1]);
+      const y = emitActivation(b, conv.config.activation, forward.z, conv.name);
+      tape.push({ type: 'layer', node: conv, x, forward, y, weights: convWeights, fusedUpsampling: null, fusedPooling: node as NodeOf<'maxPooling2d'> });
+      values.set(node.name, y);
+      if (node.name === graph.output && conv.config.activation !== 'linear') logits = forward.z;
       return;
     }
     const lowering = loweringOf(node.kind);
@@ -147,7 +189,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
       inputOnly.add(forward.z.name);
       inputOnly.add(y.name);
     }
-    tape.push({ type: 'layer', node, x, forward, y, weights: weightNames[i], fusedUpsampling: up });
+    tape.push({ type: 'layer', node, x, forward, y, weights: weightNames[i], fusedUpsampling: up, fusedPooling: null });
     values.set(node.name, y);
     if (node.name === graph.output && activation !== 'linear') logits = forward.z;
   });
@@ -200,7 +242,9 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
     }
     const result = entry.fusedUpsampling
       ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
-      : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
+      : entry.fusedPooling
+        ? emitPooledConv2dGrad(b, node as NodeOf<'conv2d'>, entry.fusedPooling, forward, dZ, totals.get(forward.z.name), needInputGrad)
+        : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
     if (result.dX && needInputGrad) {
       if (producer) totals.set(producer.forward.z.name, dZ);
       accumulate(producer ? producer.forward.z : x, result.dX);
@@ -230,7 +274,7 @@ function reluOutputsMaskableDownstream(pass: ForwardPass, seed: Value): Map<stri
     read(entry.x.name);
     const activation = 'activation' in entry.node.config ? entry.node.config.activation : 'linear';
     if (activation === 'relu' && entry.y.name !== entry.forward.z.name) reluProducers.set(entry.y.name, entry);
-    if (!entry.fusedUpsampling && loweringOf(entry.node.kind).selectsInput) selecting.add(entry.x.name);
+    if (!entry.fusedUpsampling && !entry.fusedPooling && loweringOf(entry.node.kind).selectsInput) selecting.add(entry.x.name);
   }
   return new Map([...reluProducers].filter(([name]) => reads.get(name) === 1 && selecting.has(name)));
 }

@@ -45,6 +45,12 @@ const CASES: [string, number[], () => Layer[]][] = [
   // Training models fuse up to 64 channels (filters × factor²), inference models up to 16.
   ['upSampling2d 2 → conv2d 3×3 same, 8 filters, relu (fused when training)', [3, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' })]],
   ['upSampling2d 2 → conv2d 3×3 valid, 16 filters (fused when training)', [4, 4, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 16, kernelSize: 3 })]],
+  // A stride-1 conv2d whose output only feeds a max pooling with non-overlapping windows is one lowering in training models.
+  ['conv2d 3×3 same, relu → maxPooling2d 2 (fused)', [4, 4, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' }), layers.maxPooling2d({ poolSize: 2 })]],
+  ['conv2d 2×2 valid, tanh → maxPooling2d 2×3 (fused)', [5, 7, 1], () => [layers.conv2d({ filters: 2, kernelSize: 2, activation: 'tanh' }), layers.maxPooling2d({ poolSize: [2, 3] })]],
+  ['conv2d 3×3 same, sigmoid, no bias, 2 channels → maxPooling2d 2 valid with remainder (fused)', [5, 5, 2], () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'sigmoid', useBias: false }), layers.maxPooling2d({ poolSize: 2 })]],
+  ['conv2d 3×3 same, linear → maxPooling2d 3 (fused, 9 phases)', [6, 6, 1], () => [layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }), layers.maxPooling2d({ poolSize: 3 })]],
+  ['conv2d 3×3 valid, relu, 8 channels → maxPooling2d 2 (not fused: im2col too tall)', [6, 6, 8], () => [layers.conv2d({ filters: 2, kernelSize: 3, activation: 'relu' }), layers.maxPooling2d({ poolSize: 2 })]],
   ['conv → flatten → dense', [3, 3, 2], () => [layers.conv2d({ filters: 2, kernelSize: 2 }), layers.flatten(), layers.dense({ units: 2 })]],
   ['reshape → dense', [4, 3], () => [layers.reshape({ targetShape: [2, 6] }), layers.dense({ units: 2 })]],
   ['activation relu, sigmoid, tanh, softmax', [2, 4], () => ['relu', 'sigmoid', 'tanh', 'softmax'].map((a) => layers.activation({ activation: a as 'relu' }))],

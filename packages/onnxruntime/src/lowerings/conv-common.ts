@@ -55,7 +55,7 @@ function flipSpatial(b: OnnxGraphBuilder, value: string, shape: readonly Dim[]):
  * forward pads, output_padding restoring input rows a `valid` stride never
  * reached (their gradient is zero).
  */
-function emitConvInputGrad(b: OnnxGraphBuilder, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number): string {
+export function emitConvInputGrad(b: OnnxGraphBuilder, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number): string {
   const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]);
   if (g.strides.every((s) => s === 1) && filters < channels) {
     const flipped = flipSpatial(b, kernel, [filters, channels, ...g.kernel]);
