@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Per-op time of the MNIST autoencoder's generated models, from ONNX Runtime's profiler.
 // Run after `pnpm build`:  node scripts/profile-ops.mjs infer|train [all|extended|basic|disabled]
-// (BYNODE=1 groups by node instead of op type; TOP=n rows, default 25; RUNS=n runs, default 5; THREADS=n intra-op threads, default 2).
+// (BYNODE=1 groups by node instead of op type; TOP=n rows, default 25; RUNS=n runs, default 5; THREADS=n intra-op threads, default 2; SPINNING=0 idle threads sleep).
 // Session options as the backend sets them.
 // Measures only; numbers are noisy on a shared machine.
 import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
@@ -14,7 +14,7 @@ const m = mnistAutoencoder();
 const mode = process.argv[2];
 const entries = weightEntries(m.graph);
 const zeros = entries.map((e) => ({ shape: e.onnxShape, data: new Float32Array(e.onnxShape.reduce((a, b) => a * b, 1)).fill(0.01) }));
-const opts = { intraOpNumThreads: Number(process.env.THREADS ?? 2), interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', extra: { session: { intra_op: { allow_spinning: '0' } } }, enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
+const opts = { intraOpNumThreads: Number(process.env.THREADS ?? 2), interOpNumThreads: 1, graphOptimizationLevel: process.argv[3] ?? 'all', extra: { session: { intra_op: { allow_spinning: process.env.SPINNING ?? '1' } } }, enableProfiling: true, profileFilePrefix: join(tmpdir(), 'araboza-ort-prof') };
 let s, feeds;
 if (mode === 'infer') {
   s = await ort.InferenceSession.create(buildInferenceModel(m.graph, zeros), opts);

@@ -44,6 +44,8 @@ export function cudaProviderLibraryPath(): string | null {
 export interface SessionSettings {
   /** Intra-op threads (ONNX Runtime's default: one per physical core). */
   readonly threads?: number;
+  /** Whether idle intra-op threads spin-wait between ops (see OnnxruntimeBackendOptions.spinning). */
+  readonly spinning: boolean;
 }
 
 /** Creates ONNX Runtime sessions on one resolved device. */
@@ -102,9 +104,7 @@ export class SessionFactory {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       logSeverityLevel: 3,
-      // Idle intra-op threads sleep instead of spinning between ops: a train step runs hundreds of short ops,
-      // and on a machine whose cores are shared, spinning threads burn CPU that the running op's threads need.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
+      extra: { session: { intra_op: { allow_spinning: this.settings.spinning ? '1' : '0' } } },
     };
     if (this.settings.threads !== undefined) {
       options.intraOpNumThreads = this.settings.threads;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { cudaProviderLibraryPath } from '../src/device.js';
 import { createBackend, onnxruntimeBackend } from '../src/index.js';
-import { modelOf, uniform } from './helpers.js';
+import { modelOf, trainingFor, uniform } from './helpers.js';
 
 // Where onnxruntime-node has no CUDA provider library (CI: its install script is denied), the failure and fallback paths are the real ones;
 // on a GPU machine with the provider installed (scripts/gpu-check.sh) the CUDA path runs instead.
@@ -76,6 +76,21 @@ describe('devices', () => {
     expect(() => onnxruntimeBackend({ device: 'tpu' as never })).toThrow(/unknown device "tpu"; expected one of 'cpu', 'cuda', 'auto'/);
     expect(() => onnxruntimeBackend({ threads: 0 })).toThrow(/threads must be a positive integer/);
     expect(() => onnxruntimeBackend({ gpu: true } as never)).toThrow(/unknown option 'gpu'/);
+    expect(() => onnxruntimeBackend({ spinning: 'no' as never })).toThrow(/spinning must be true or false, got "no"/);
+  });
+
+  it('spinning changes how idle threads wait, not the results', async () => {
+    const training = trainingFor(m, 'meanSquaredError', 'adam');
+    const losses: number[][] = [];
+    for (const spinning of [true, false]) {
+      const compiled = await onnxruntimeBackend({ threads: 2, spinning }).compile(m.graph, training);
+      await compiled.setWeights(m.getWeights());
+      const x = uniform([4, 4], 3);
+      const y = uniform([4, 2], 4);
+      losses.push([await compiled.trainStep(x, y), await compiled.trainStep(x, y)]);
+      compiled.dispose();
+    }
+    expect(losses[1]).toEqual(losses[0]);
   });
 
   it('lists every core layer kind', () => {
