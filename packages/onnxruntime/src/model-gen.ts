@@ -82,14 +82,19 @@ function nodesOnOutputPath(graph: ModelGraph): Set<string> {
   return needed;
 }
 
+/** The nodes on the output path that read each node, by the read node's name. */
+function readersOf(graph: ModelGraph, needed: ReadonlySet<string>): Map<string, GraphNode[]> {
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
+  return readers;
+}
+
 /**
  * Upsampling layers whose only reader is a stride-1 conv2d that can absorb
  * them (see {@link emitUpsampledConv2d}, whose gradient is
  * {@link emitUpsampledConv2dGrad}).
  */
-function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, forTraining: boolean): Set<string> {
-  const readers = new Map<string, GraphNode[]>();
-  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
+function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, readers: ReadonlyMap<string, GraphNode[]>, forTraining: boolean): Set<string> {
   const fused = new Set<string>();
   for (const up of graph.nodes) {
     const r = readers.get(up.name);
@@ -105,9 +110,13 @@ function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, forT
  * gradient is {@link emitPooledConv2dGrad}), with that pooling; not a conv
  * that already absorbs an upsampling.
  */
-function fusablePoolings(graph: ModelGraph, needed: ReadonlySet<string>, fusedUpsamplings: ReadonlySet<string>, forTraining: boolean): Map<string, NodeOf<'maxPooling2d'>> {
-  const readers = new Map<string, GraphNode[]>();
-  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
+function fusablePoolings(
+  graph: ModelGraph,
+  needed: ReadonlySet<string>,
+  readers: ReadonlyMap<string, GraphNode[]>,
+  fusedUpsamplings: ReadonlySet<string>,
+  forTraining: boolean,
+): Map<string, NodeOf<'maxPooling2d'>> {
   const fused = new Map<string, NodeOf<'maxPooling2d'>>();
   for (const conv of graph.nodes) {
     const r = readers.get(conv.name);
@@ -145,8 +154,9 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     return to;
   };
   const needed = nodesOnOutputPath(graph);
-  const fused = fuse ? fusableUpsamplings(graph, needed, forTraining) : new Set<string>();
-  const pooled = fuse ? fusablePoolings(graph, needed, fused, forTraining) : new Map<string, NodeOf<'maxPooling2d'>>();
+  const readers = readersOf(graph, needed);
+  const fused = fuse ? fusableUpsamplings(graph, needed, readers, forTraining) : new Set<string>();
+  const pooled = fuse ? fusablePoolings(graph, needed, readers, fused, forTraining) : new Map<string, NodeOf<'maxPooling2d'>>();
   const pooledConvs = new Map([...pooled].map(([conv, pool]) => [pool.name, conv]));
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const indexOf = new Map(graph.nodes.map((n, i) => [n.name, i]));
