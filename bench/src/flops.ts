@@ -25,7 +25,7 @@ const noMacs: MacRule = () => 0;
 
 /**
  * Multiply-adds per sample of each layer kind's forward pass. Pooling,
- * upsampling, reshapes and activations do comparisons, copies or
+ * upsampling, reshapes, activations and merges do comparisons, copies or
  * element-wise work, which FLOP counts of CNNs leave out (as the PyTorch
  * reference's `conv_macs` does).
  */
@@ -40,6 +40,13 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   flatten: noMacs,
   reshape: noMacs,
   activation: noMacs,
+  add: noMacs,
+  subtract: noMacs,
+  multiply: noMacs,
+  average: noMacs,
+  maximum: noMacs,
+  minimum: noMacs,
+  concatenate: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

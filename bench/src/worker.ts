@@ -9,9 +9,8 @@ import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import {
   mnistAutoencoder,
-  resolveLoss,
-  resolveOptimizer,
   slice,
+  trainingSpec,
   type Backend,
   type CompiledModel,
   type Model,
@@ -64,10 +63,7 @@ async function setup(id: ArabozaContender, req: Extract<WorkerRequest, { cmd: 's
   let stepper: CompiledModel | null = null;
   if (req.training) {
     model.compile({ backend, optimizer: 'adam', loss: 'binaryCrossentropy' });
-    stepper = await backend.compile(model.graph, {
-      loss: resolveLoss('binaryCrossentropy', model.graph),
-      optimizer: resolveOptimizer('adam'),
-    });
+    stepper = await backend.compile(model.graph, trainingSpec(model.graph, 'binaryCrossentropy', 'adam'));
     await stepper.setWeights(model.getWeights());
     // Compiles the model's own training path too, so the first timed epoch pays no compilation.
     await model.trainOnBatch(batch, batch);
@@ -101,7 +97,7 @@ async function handle(id: ArabozaContender, state: WorkerState | null, req: Work
     case 'trainSteps': {
       const stepper = state.stepper;
       if (!stepper) throw new Error(`${id}: set up without training; it cannot time training steps`);
-      return { state, reply: await timeReps(req.reps, () => stepper.trainStep(state.batch, state.batch)) };
+      return { state, reply: await timeReps(req.reps, async () => (await stepper.trainStep([state.batch], [state.batch])).loss) };
     }
     case 'inference': {
       const images = req.images === undefined ? state.test : slice(state.test, 0, Math.min(req.images, state.test.shape[0]));

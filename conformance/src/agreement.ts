@@ -4,9 +4,10 @@ import {
   mnistAutoencoder,
   Random,
   randomUniform,
-  resolveLoss,
-  resolveOptimizer,
+  input,
+  model,
   sequential,
+  trainingSpec,
   slice,
   type Backend,
   type LossName,
@@ -49,11 +50,14 @@ export interface AgreementModel {
   /** Builds the model with its seeded initial weights. */
   build(): Model;
   readonly optimizer: OptimizerLike;
-  readonly loss: LossName;
-  /** The input of the `predict` comparison. */
-  predictInput(): Tensor;
-  /** The training batches, `[x, y]`, one per step (the autoencoder's are ten different real batches). */
-  batches(): [Tensor, Tensor][];
+  /** One loss for every output, or one per output. */
+  readonly loss: LossName | readonly LossName[];
+  /** Weight of each output's loss (default 1 each). */
+  readonly lossWeights?: readonly number[];
+  /** The inputs of the `predict` comparison, one tensor per model input. */
+  predictInput(): Tensor[];
+  /** The training batches, `[inputs, targets]`, one per step (the autoencoder's are ten different real batches). */
+  batches(): [Tensor[], Tensor[]][];
 }
 
 /**
@@ -61,11 +65,40 @@ export interface AgreementModel {
  * repetition makes ten steps lower the loss clearly, and a falling loss is
  * what makes the comparison of the trajectories meaningful.
  */
-function repeatedRandomBatch(inputShape: number[], makeY: (x: Tensor, rng: Random) => Tensor, seed: number): [Tensor, Tensor][] {
+function repeatedRandomBatch(inputShape: number[], makeY: (x: Tensor, rng: Random) => Tensor, seed: number): [Tensor[], Tensor[]][] {
   const rng = new Random(seed);
   const x = randomUniform([AGREEMENT_BATCH_SIZE, ...inputShape], { seed: rng, minval: -1, maxval: 1 });
   const y = makeY(x, rng);
-  return Array.from({ length: AGREEMENT_STEPS }, () => [x, y]);
+  return Array.from({ length: AGREEMENT_STEPS }, () => [[x], [y]]);
+}
+
+/**
+ * A graph using every merge kind, a shared layer, two inputs and two
+ * outputs: a residual block, a concatenated skip, a siamese dense applied to
+ * both branches, and a sigmoid head and a linear head trained with weighted
+ * losses.
+ */
+function dagModel(): Model {
+  const image = input({ shape: [6, 6, 2], name: 'image' });
+  const side = input({ shape: [4], name: 'side' });
+  const c1 = layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(image);
+  const c2 = layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(c1);
+  const residual = layers.activation({ activation: 'tanh' }).apply(layers.add().apply([c1, c2]));
+  const skip = layers.concatenate().apply([residual, image]);
+  const pooled = layers.flatten().apply(layers.maxPooling2d({ poolSize: 2 }).apply(skip));
+  const shared = layers.dense({ units: 4, activation: 'tanh', name: 'shared' });
+  const a = shared.apply(layers.dense({ units: 4 }).apply(pooled));
+  const b = shared.apply(side);
+  const mixed = layers.concatenate().apply([
+    layers.maximum().apply([a, b]),
+    layers.minimum().apply([a, b]),
+    layers.multiply().apply([a, b]),
+    layers.subtract().apply([a, b]),
+    layers.average().apply([a, b, side]),
+  ]);
+  const label = layers.dense({ units: 1, activation: 'sigmoid', name: 'label' }).apply(mixed);
+  const value = layers.dense({ units: 2, name: 'value' }).apply(mixed);
+  return model({ inputs: [image, side], outputs: [label, value], seed: 5, name: 'dag' });
 }
 
 function oneHotRows(rows: number, classes: number, rng: Random): Tensor {
@@ -81,12 +114,12 @@ export const AGREEMENT_MODELS: readonly AgreementModel[] = [
     build: () => mnistAutoencoder({ seed: 1 }),
     optimizer: 'adam',
     loss: 'binaryCrossentropy',
-    predictInput: () => loadMnist({ split: 'test', limit: AGREEMENT_BATCH_SIZE }).images,
+    predictInput: () => [loadMnist({ split: 'test', limit: AGREEMENT_BATCH_SIZE }).images],
     batches: () => {
       const { images } = loadMnist({ split: 'train', limit: AGREEMENT_STEPS * AGREEMENT_BATCH_SIZE });
       return Array.from({ length: AGREEMENT_STEPS }, (_, i) => {
         const x = slice(images, i * AGREEMENT_BATCH_SIZE, AGREEMENT_BATCH_SIZE);
-        return [x, x];
+        return [[x], [x]];
       });
     },
   },
@@ -110,7 +143,7 @@ export const AGREEMENT_MODELS: readonly AgreementModel[] = [
       }),
     optimizer: 'rmsprop',
     loss: 'categoricalCrossentropy',
-    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 20, minval: -1, maxval: 1 }),
+    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 20, minval: -1, maxval: 1 })],
     batches: () => repeatedRandomBatch([6, 6, 2], (x, rng) => oneHotRows(x.shape[0], 4, rng), 21),
   },
   {
@@ -123,7 +156,7 @@ export const AGREEMENT_MODELS: readonly AgreementModel[] = [
       }),
     optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
     loss: 'meanSquaredError',
-    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 5], { seed: 30, minval: -1, maxval: 1 }),
+    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 5], { seed: 30, minval: -1, maxval: 1 })],
     batches: () => repeatedRandomBatch([5], (x, rng) => randomUniform([x.shape[0], 2], { seed: rng, minval: -1, maxval: 1 }), 31),
   },
   {
@@ -141,15 +174,35 @@ export const AGREEMENT_MODELS: readonly AgreementModel[] = [
     // lr 1 (the original paper's), so ten steps move the weights visibly.
     optimizer: { kind: 'adadelta', learningRate: 1 },
     loss: 'binaryCrossentropy',
-    predictInput: () => randomUniform([AGREEMENT_BATCH_SIZE, 8, 8, 1], { seed: 40 }),
+    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 8, 8, 1], { seed: 40 })],
     batches: () => repeatedRandomBatch([8, 8, 1], (x) => ({ shape: x.shape, data: x.data.map((v) => (v > 0 ? 1 : 0)) }), 41),
+  },
+  {
+    id: 'dag-two-heads-adam',
+    build: dagModel,
+    optimizer: { kind: 'adam', learningRate: 0.01 },
+    loss: ['binaryCrossentropy', 'meanSquaredError'],
+    lossWeights: [1, 0.5],
+    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 50, minval: -1, maxval: 1 }), randomUniform([AGREEMENT_BATCH_SIZE, 4], { seed: 51, minval: -1, maxval: 1 })],
+    batches: () => {
+      const rng = new Random(52);
+      const image = randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: rng, minval: -1, maxval: 1 });
+      const side = randomUniform([AGREEMENT_BATCH_SIZE, 4], { seed: rng, minval: -1, maxval: 1 });
+      const label: Tensor = { shape: [AGREEMENT_BATCH_SIZE, 1], data: Float32Array.from({ length: AGREEMENT_BATCH_SIZE }, (_, i) => (side.data[i * 4] > 0 ? 1 : 0)) };
+      const value = randomUniform([AGREEMENT_BATCH_SIZE, 2], { seed: rng, minval: -1, maxval: 1 });
+      return Array.from({ length: AGREEMENT_STEPS }, () => [[image, side], [label, value]]);
+    },
   },
 ];
 
 /** What one backend produced for one agreement model. */
 export interface AgreementRun {
-  readonly predict: Tensor;
+  /** One tensor per model output. */
+  readonly predict: readonly Tensor[];
+  /** The training loss of each step. */
   readonly losses: readonly number[];
+  /** Each output's loss at each step (`outputLosses[step][output]`). */
+  readonly outputLosses: readonly (readonly number[])[];
 }
 
 /**
@@ -161,13 +214,18 @@ export async function runAgreementModel(spec: AgreementModel, backend: Backend):
   const model = spec.build();
   const missing = model.graph.nodes.filter((n) => !backend.kinds.includes(n.kind));
   if (missing.length > 0) return null;
-  const compiled = await backend.compile(model.graph, { loss: resolveLoss(spec.loss, model.graph), optimizer: resolveOptimizer(spec.optimizer) });
+  const compiled = await backend.compile(model.graph, trainingSpec(model.graph, spec.loss, spec.optimizer, spec.lossWeights));
   try {
     await compiled.setWeights(model.getWeights());
     const predict = await compiled.predict(spec.predictInput());
     const losses: number[] = [];
-    for (const [x, y] of spec.batches()) losses.push(await compiled.trainStep(x, y));
-    return { predict, losses };
+    const outputLosses: number[][] = [];
+    for (const [x, y] of spec.batches()) {
+      const step = await compiled.trainStep(x, y);
+      losses.push(step.loss);
+      outputLosses.push([...step.outputLosses]);
+    }
+    return { predict, losses, outputLosses };
   } finally {
     compiled.dispose();
   }
@@ -213,7 +271,8 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
           timeoutMs: 300_000,
           run: async (ctx) => {
             const { ref, got } = await both(ctx);
-            assertClose(got.predict, ref.predict, AGREEMENT_PREDICT_TOLERANCE, `${m.id}: predict on ${label} vs ${reference}`);
+            check(got.predict.length === ref.predict.length, `${m.id}: ${got.predict.length} outputs on ${label}, ${ref.predict.length} on ${reference}`);
+            ref.predict.forEach((r, k) => assertClose(got.predict[k], r, AGREEMENT_PREDICT_TOLERANCE, `${m.id}: predict output ${k} on ${label} vs ${reference}`));
           },
         },
         {
@@ -229,6 +288,10 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
               const a = got.losses[i];
               const rtol = agreementLossTolerance(i);
               check(Number.isFinite(a) && Math.abs(a - e) <= rtol * Math.abs(e), () => `${m.id}: step ${i + 1} loss ${a} on ${label} vs ${e} on ${reference} (rtol ${rtol.toExponential(1)}, |diff|/|ref| ${(Math.abs(a - e) / Math.abs(e)).toExponential(2)})`);
+              ref.outputLosses[i].forEach((eo, k) => {
+                const ao = got.outputLosses[i]?.[k];
+                check(Number.isFinite(ao) && Math.abs(ao - eo) <= rtol * Math.abs(eo), () => `${m.id}: step ${i + 1} output ${k} loss ${ao} on ${label} vs ${eo} on ${reference} (rtol ${rtol.toExponential(1)})`);
+              });
             });
             check(ref.losses[ref.losses.length - 1] < ref.losses[0], `${m.id}: the loss did not fall over ${AGREEMENT_STEPS} steps on ${reference} (${ref.losses[0]} → ${ref.losses[ref.losses.length - 1]}), so the comparison proves little`);
           },

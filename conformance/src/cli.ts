@@ -7,12 +7,13 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve as resolveModule } from 'import-meta-resolve';
 import type { Backend } from '@araboza/core';
 import { formatCoverageMatrix } from './matrix.js';
 import { resolvePatterns, selectCase } from './patterns.js';
+import { CREATE_BACKEND_TIMEOUT_MS, ConformanceRunError, assertPatternsMatch } from './run-guards.js';
 import { runConformance } from './runner.js';
 import { conformanceCases } from './suite.js';
 import type { CaseResult, TrainingMode } from './types.js';
@@ -40,7 +41,14 @@ export function backendModuleUrl(spec: string, cwd: string = process.cwd()): str
 /** Imports the backend module and returns a factory calling its export `exportName` with `options`. */
 export async function loadBackendFactory(spec: string, exportName: string, options: unknown): Promise<() => Promise<Backend>> {
   const url = backendModuleUrl(spec);
-  const mod = (await import(url)) as BackendModule;
+  let mod: BackendModule;
+  try {
+    mod = (await import(url)) as BackendModule;
+  } catch (err) {
+    const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new Error(`--backend ${spec}: cannot load ${file}: ${what.split('\n')[0]}`);
+  }
   const factory = mod[exportName] ?? (exportName === 'createBackend' ? mod.default : undefined);
   if (typeof factory !== 'function') {
     const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
@@ -59,12 +67,26 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Patterns from the CLI: `/regex/flags` becomes a RegExp, anything else stays a string pattern. */
-function toPatterns(list: string[]): (string | RegExp)[] {
+/**
+ * Patterns from the CLI: `/regex/flags` becomes a RegExp, anything else stays a string pattern.
+ * @throws InvalidArgumentError naming the option and the pattern when the regular expression is invalid.
+ */
+function toPatterns(list: string[], option: string): (string | RegExp)[] {
   return list.map((p) => {
     const m = /^\/(.+)\/([a-z]*)$/.exec(p);
-    return m ? new RegExp(m[1], m[2]) : p;
+    if (!m) return p;
+    try {
+      return new RegExp(m[1], m[2]);
+    } catch (err) {
+      throw new InvalidArgumentError(`--${option} ${p}: not a valid regular expression (${(err as Error).message})`);
+    }
   });
+}
+
+function parseSeconds(value: string): number {
+  const s = Number(value);
+  if (!(s > 0) || !Number.isFinite(s)) throw new InvalidArgumentError(`expected a positive number of seconds, got '${value}'`);
+  return s;
 }
 
 function parseJson(value: string): unknown {
@@ -90,6 +112,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     .option('-x, --xfail <pattern>', 'tests expected to fail (repeatable)', collect, [])
     .option('-o, --options <json>', 'JSON passed to the backend factory, e.g. \'{"device":"cpu"}\'', parseJson)
     .option('--export <name>', 'name of the factory export', 'createBackend')
+    .option('--create-timeout <seconds>', 'fail when the backend factory has not settled after this long', parseSeconds, CREATE_BACKEND_TIMEOUT_MS / 1000)
     .addOption(new Option('-t, --training <mode>', 'autoencoder training: full (one MNIST epoch) or short').choices(['full', 'short']).default('full'))
     .option('-l, --list', 'list the selected test ids and exit')
     .option('-q, --quiet', 'print only failures, the matrix and the summary')
@@ -107,11 +130,19 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     xfail: string[];
     options?: unknown;
     export: string;
+    createTimeout: number;
     training: TrainingMode;
     list?: boolean;
     quiet?: boolean;
   }>();
-  const patterns = { include: toPatterns(opts.include), exclude: toPatterns(opts.exclude), xfail: toPatterns(opts.xfail), training: opts.training };
+  let patterns: { include: (string | RegExp)[]; exclude: (string | RegExp)[]; xfail: (string | RegExp)[]; training: TrainingMode };
+  try {
+    patterns = { include: toPatterns(opts.include, 'include'), exclude: toPatterns(opts.exclude, 'exclude'), xfail: toPatterns(opts.xfail, 'xfail'), training: opts.training };
+    assertPatternsMatch(conformanceCases({ training: opts.training }), patterns);
+  } catch (err) {
+    console.error(`araboza-conformance: ${(err as Error).message}`);
+    return 2;
+  }
   if (opts.list) {
     const resolved = resolvePatterns(patterns);
     for (const c of conformanceCases({ training: opts.training })) {
@@ -131,15 +162,23 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     console.error(`araboza-conformance: ${(err as Error).message}`);
     return 2;
   }
-  const report = await runConformance(factory, {
-    ...patterns,
-    onResult: (r, logs) => {
-      if (opts.quiet && r.status !== 'failed' && r.status !== 'xpass') return;
-      const time = r.ms >= 1000 ? ` (${(r.ms / 1000).toFixed(1)} s)` : '';
-      console.log(`${statusMark(r).padEnd(5)} ${r.id}${time}${r.message && r.status !== 'passed' ? `: ${r.message}` : ''}`);
-      for (const line of logs) console.log(`      ${line}`);
-    },
-  });
+  let report: Awaited<ReturnType<typeof runConformance>>;
+  try {
+    report = await runConformance(factory, {
+      ...patterns,
+      createTimeoutMs: opts.createTimeout * 1000,
+      onResult: (r, logs) => {
+        if (opts.quiet && r.status !== 'failed' && r.status !== 'xpass') return;
+        const time = r.ms >= 1000 ? ` (${(r.ms / 1000).toFixed(1)} s)` : '';
+        console.log(`${statusMark(r).padEnd(5)} ${r.id}${time}${r.message && r.status !== 'passed' ? `: ${r.message}` : ''}`);
+        for (const line of logs) console.log(`      ${line}`);
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof ConformanceRunError)) throw err;
+    console.error(`araboza-conformance: --backend ${opts.backend}: ${err.message}`);
+    return 1;
+  }
   console.log('');
   console.log(formatCoverageMatrix(report.matrix, `coverage matrix of ${report.backend}:`));
   console.log('');

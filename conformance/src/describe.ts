@@ -3,11 +3,9 @@ import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
 import { agreementCases, agreementContextFactory, type AgreementContext, type AgreementOptions } from './agreement.js';
 import { coverageMatrix, formatCoverageMatrix, summaryLine } from './matrix.js';
 import { resolvePatterns, selectCase } from './patterns.js';
+import { CREATE_BACKEND_TIMEOUT_MS, ConformanceRunError, assertPatternsMatch } from './run-guards.js';
 import { conformanceCases } from './suite.js';
 import { SkipSignal, type BackendFactory, type CaseContext, type CaseResult, type ConformanceCase, type ConformanceOptions } from './types.js';
-
-/** Time limit of creating the backend (loading an engine, e.g. a wasm binary). */
-const CREATE_BACKEND_TIMEOUT_MS = 120_000;
 
 /**
  * Registers cases as vitest tests: selected ones with `it` (or `it.fails`
@@ -54,6 +52,9 @@ export function registerCases<C>(
  * one is tagged `large`), golden vectors, errors and autoencoder training.
  * The backend is created once, before the first test.
  *
+ * @throws ConformanceRunError when a pattern matches no test id, or the
+ * patterns select no test at all (a run that would check nothing).
+ *
  * @example
  * ```ts
  * import { describeConformance } from '@araboza/conformance';
@@ -63,7 +64,9 @@ export function registerCases<C>(
  */
 export function describeConformance(createBackend: BackendFactory, options: ConformanceOptions = {}): void {
   const cases = conformanceCases({ training: options.training });
+  assertPatternsMatch(cases, options);
   const patterns = resolvePatterns(options);
+  if (!cases.some((c) => selectCase(c, patterns).run)) throw new ConformanceRunError(`describeConformance: the patterns select none of the ${cases.length} tests: nothing would be checked`);
   const results: CaseResult[] = [];
   describe(options.name ?? 'conformance', () => {
     let backend: Backend | null = null;

@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import {
   FormatError,
   LAYER_KINDS,
+  MERGE_KINDS,
   ShapeError,
   formatShape,
   layerFromJSON,
   shapesEqual,
   type ActivationOptions,
   type BaseLayerOptions,
+  type ConcatenateOptions,
   type Conv1dOptions,
   type Conv2dOptions,
   type Conv2dTransposeOptions,
@@ -29,8 +31,16 @@ import {
  */
 export const GOLDEN_FIXTURES_DIR: string = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
 
-/** The generator every fixture file must name (the committed PyTorch script). */
+/** The generator every fixture file of a single-input kind must name (the committed PyTorch script). */
 export const GOLDEN_GENERATOR = 'conformance/scripts/generate_golden.py';
+
+/** The generator of the merge kinds' fixtures (several inputs per case). */
+export const GOLDEN_MERGE_GENERATOR = 'conformance/scripts/generate_golden_merge.py';
+
+/** The generator expected for a kind's fixture file. */
+export function goldenGeneratorOf(kind: LayerKind): string {
+  return (MERGE_KINDS as readonly LayerKind[]).includes(kind) ? GOLDEN_MERGE_GENERATOR : GOLDEN_GENERATOR;
+}
 
 interface FactoryOptions {
   dense: DenseOptions;
@@ -43,6 +53,13 @@ interface FactoryOptions {
   flatten: BaseLayerOptions;
   reshape: ReshapeOptions;
   activation: ActivationOptions;
+  add: BaseLayerOptions;
+  subtract: BaseLayerOptions;
+  multiply: BaseLayerOptions;
+  average: BaseLayerOptions;
+  maximum: BaseLayerOptions;
+  minimum: BaseLayerOptions;
+  concatenate: ConcatenateOptions;
 }
 
 /**
@@ -67,8 +84,10 @@ export interface GoldenCaseOf<K extends LayerKind> {
    * the layer's constructor validates them when {@link goldenLayer} builds it.
    */
   readonly options: GoldenLayerOptions[K];
-  /** Input batch (float32-exact values), `[batch, ...]`. */
+  /** Input batch (float32-exact values), `[batch, ...]`: the first (for most kinds the only) input. */
   readonly input: Tensor;
+  /** Every input batch, in order (merge kinds have several; the file stores `inputs` or a single `input`). */
+  readonly inputs: readonly Tensor[];
   /** The layer's weights in Keras layout and core's order (kernel, then bias). */
   readonly weights: readonly NamedTensor[];
   /** Expected forward output. */
@@ -77,8 +96,11 @@ export interface GoldenCaseOf<K extends LayerKind> {
   readonly target: Tensor;
   /** mean((output − target)²) over every element. */
   readonly loss: number;
-  /** Gradients of `loss` with respect to the input and to each weight (same order and names as `weights`). */
-  readonly gradients: { readonly input: Tensor; readonly weights: readonly NamedTensor[] };
+  /**
+   * Gradients of `loss` with respect to the input (`input`: the first;
+   * `inputs`: every one) and to each weight (same order and names as `weights`).
+   */
+  readonly gradients: { readonly input: Tensor; readonly inputs: readonly Tensor[]; readonly weights: readonly NamedTensor[] };
 }
 
 /** A golden case of any layer kind, discriminated on `kind`. */
@@ -98,6 +120,8 @@ export interface GoldenFile<K extends LayerKind = LayerKind> {
 export interface LoadGoldenOptions {
   /** Folder to read `<kind>.json` from (default {@link GOLDEN_FIXTURES_DIR}). */
   fixturesDir?: string;
+  /** The generator the files must name (default {@link GOLDEN_GENERATOR}). */
+  generator?: string;
 }
 
 type Json = unknown;
@@ -154,6 +178,11 @@ function parseTensor(v: Json, where: Where): Tensor {
   return { shape: [...(shape as number[])], data: values };
 }
 
+function parseTensorList(v: Json, where: Where): Tensor[] {
+  if (!Array.isArray(v) || v.length === 0) throw where.error('expected a non-empty array of {"shape", "data"}');
+  return v.map((item, i) => parseTensor(item, where.at(i)));
+}
+
 function parseNamedTensors(v: Json, where: Where): NamedTensor[] {
   if (!Array.isArray(v)) throw where.error('expected an array of {"name", "shape", "data"}');
   return v.map((item, i) => {
@@ -176,7 +205,8 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
   if (caseKind !== kind) throw w.at('kind').error(`expected "${kind}" (the file's kind), got ${JSON.stringify(caseKind)}`);
   const options = field(v, 'options', w);
   if (!isObject(options)) throw w.at('options').error('expected an object of layer options');
-  const input = parseTensor(field(v, 'input', w), w.at('input'));
+  const inputs = Object.prototype.hasOwnProperty.call(v, 'inputs') ? parseTensorList(field(v, 'inputs', w), w.at('inputs')) : [parseTensor(field(v, 'input', w), w.at('input'))];
+  const input = inputs[0];
   const weights = parseNamedTensors(field(v, 'weights', w), w.at('weights'));
   const output = parseTensor(field(v, 'output', w), w.at('output'));
   const target = parseTensor(field(v, 'target', w), w.at('target'));
@@ -184,11 +214,15 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
   const g = field(v, 'gradients', w);
   const gw = w.at('gradients');
   if (!isObject(g)) throw gw.error('expected {"input": {...}, "weights": [...]}');
-  const gradInput = parseTensor(field(g, 'input', gw), gw.at('input'));
+  const gradInputs = Object.prototype.hasOwnProperty.call(g, 'inputs') ? parseTensorList(field(g, 'inputs', gw), gw.at('inputs')) : [parseTensor(field(g, 'input', gw), gw.at('input'))];
+  if (gradInputs.length !== inputs.length) throw gw.error(`expected ${inputs.length} input gradients (one per input), got ${gradInputs.length}`);
   const gradWeights = parseNamedTensors(field(g, 'weights', gw), gw.at('weights'));
-  if (input.shape.length < 2) throw w.at('input').error(`expected a batch axis and at least one more, got ${formatShape(input.shape)}`);
+  inputs.forEach((x, i) => {
+    if (x.shape.length < 2) throw w.at('inputs').at(i).error(`expected a batch axis and at least one more, got ${formatShape(x.shape)}`);
+    if (x.shape[0] !== input.shape[0]) throw w.at('inputs').at(i).error(`has ${x.shape[0]} samples, input 0 has ${input.shape[0]}`);
+    expectShape(gradInputs[i], x.shape, gw.at('inputs').at(i), 'the input shape');
+  });
   expectShape(target, output.shape, w.at('target'), 'the output shape');
-  expectShape(gradInput, input.shape, gw.at('input'), 'the input shape');
   if (gradWeights.length !== weights.length) throw gw.at('weights').error(`expected ${weights.length} gradients (one per weight), got ${gradWeights.length}`);
   gradWeights.forEach((gwt, i) => {
     if (gwt.name !== weights[i].name) throw gw.at('weights').at(i).error(`name "${gwt.name}" differs from weight "${weights[i].name}"`);
@@ -200,11 +234,12 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
     // Checked by the layer constructor in goldenLayer(), where core reports a bad option as a ConfigError.
     options: options as unknown as GoldenLayerOptions[K],
     input,
+    inputs,
     weights,
     output,
     target,
     loss,
-    gradients: { input: gradInput, weights: gradWeights },
+    gradients: { input: gradInputs[0], inputs: gradInputs, weights: gradWeights },
   };
 }
 
@@ -226,7 +261,7 @@ export function loadGoldenFile<K extends LayerKind>(kind: K, options: LoadGolden
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new FormatError(`${file}: cannot read golden fixture (${code}); regenerate with /usr/bin/python3 ${GOLDEN_GENERATOR}`);
+    throw new FormatError(`${file}: cannot read golden fixture (${code}); regenerate with /usr/bin/python3 ${goldenGeneratorOf(kind)}`);
   }
   let doc: Json;
   try {
@@ -237,7 +272,8 @@ export function loadGoldenFile<K extends LayerKind>(kind: K, options: LoadGolden
   const top = new Where(file, '');
   if (!isObject(doc)) throw top.error('expected an object {"generator", "torch", "kind", "cases"}');
   const generator = str(field(doc, 'generator', top), top.at('generator'));
-  if (generator !== GOLDEN_GENERATOR) throw top.at('generator').error(`expected "${GOLDEN_GENERATOR}", got "${generator}"`);
+  const expectedGenerator = options.generator ?? goldenGeneratorOf(kind);
+  if (generator !== expectedGenerator) throw top.at('generator').error(`expected "${expectedGenerator}", got "${generator}"`);
   const torch = str(field(doc, 'torch', top), top.at('torch'));
   const fileKind = field(doc, 'kind', top);
   if (fileKind !== kind) throw top.at('kind').error(`expected "${kind}" (the file name's kind), got ${JSON.stringify(fileKind)}`);
@@ -279,12 +315,13 @@ export function goldenLayerName(id: string): string {
  */
 export function goldenLayer(c: GoldenCase): Layer {
   const layer = layerFromJSON({ kind: c.kind, name: goldenLayerName(c.id), config: c.options });
-  const inputShape = c.input.shape.slice(1);
-  layer.build(inputShape);
-  const outputShape = layer.computeOutputShape(inputShape);
+  const inputShapes = c.inputs.map((x) => x.shape.slice(1));
+  const inputShape = inputShapes[0];
+  layer.buildFor(inputShapes);
+  const outputShape = layer.outputShapeFor(inputShapes);
   if (!shapesEqual(outputShape, c.output.shape.slice(1))) {
     throw new ShapeError(
-      `golden case ${c.id}: core's ${c.kind} gives output shape ${formatShape(outputShape)} for input ${formatShape(inputShape)}, the fixture expects ${formatShape(c.output.shape.slice(1))}`,
+      `golden case ${c.id}: core's ${c.kind} gives output shape ${formatShape(outputShape)} for input ${inputShapes.map((s) => formatShape(s)).join(' and ')}, the fixture expects ${formatShape(c.output.shape.slice(1))}`,
     );
   }
   const specs = layer.weightSpecs(inputShape);

@@ -13,6 +13,8 @@
  */
 export { describeConformance, describeAgreement, registerCases } from './describe.js';
 export { runConformance, runCases, caseContext } from './runner.js';
+export { ConformanceRunError, CREATE_BACKEND_TIMEOUT_MS, unmatchedPatterns, assertPatternsMatch, assertSomethingRan, createBackendWithin } from './run-guards.js';
+export type { PatternSources } from './run-guards.js';
 export type { RunOptions, ConformanceReport } from './runner.js';
 export { conformanceCases } from './suite.js';
 export {
@@ -34,6 +36,8 @@ export type { Tolerance } from './assert.js';
 export { FULL_TRAINING, SHORT_TRAINING } from './checks/training.js';
 export { FULL_HD_SHAPE } from './checks/reference.js';
 export * from './golden.js';
+export { loadGraphGoldenCases, graphGoldenModel, GRAPH_FIXTURE, GRAPH_GENERATOR } from './graph-golden.js';
+export type { GraphGoldenCase, GraphTopology, GraphWeight } from './graph-golden.js';
 export { SkipSignal, ConformanceFailure } from './types.js';
 export type {
   Pattern,

@@ -6,6 +6,7 @@
 import type { Backend } from '@araboza/core';
 import { coverageMatrix, countResults, formatCoverageMatrix, summaryLine, type CoverageMatrix } from './matrix.js';
 import { resolvePatterns, selectCase } from './patterns.js';
+import { CREATE_BACKEND_TIMEOUT_MS, assertPatternsMatch, assertSomethingRan, createBackendWithin } from './run-guards.js';
 import { conformanceCases } from './suite.js';
 import { SkipSignal, type BackendFactory, type CaseContext, type CaseResult, type ConformanceCase, type ConformanceOptions } from './types.js';
 
@@ -13,6 +14,8 @@ import { SkipSignal, type BackendFactory, type CaseContext, type CaseResult, typ
 export interface RunOptions extends Omit<ConformanceOptions, 'name' | 'printMatrix'> {
   /** Called after each test with its result and the lines it logged. */
   onResult?: (result: CaseResult, logs: readonly string[]) => void;
+  /** How long `createBackend` may take before the run fails (default {@link CREATE_BACKEND_TIMEOUT_MS}). */
+  createTimeoutMs?: number;
 }
 
 /** What {@link runConformance} returns. */
@@ -99,12 +102,17 @@ export function caseContext(backend: Backend, logs: string[]): CaseContext {
  * Runs the whole per-backend suite against the backend made by
  * `createBackend`, sequentially, and returns the results, the coverage
  * matrix and the counts.
+ * @throws ConformanceRunError (one line) when a pattern matches no test id,
+ * when the factory fails or does not settle within `createTimeoutMs`, or when
+ * no test ran: the run says nothing about the backend then.
  */
 export async function runConformance(createBackend: BackendFactory, options: RunOptions = {}): Promise<ConformanceReport> {
   const started = performance.now();
   const cases = conformanceCases({ training: options.training });
-  const backend = await createBackend();
+  assertPatternsMatch(cases, options);
+  const backend = await createBackendWithin(createBackend, options.createTimeoutMs ?? CREATE_BACKEND_TIMEOUT_MS);
   const results = await runCases(cases, resolvePatterns(options), (logs) => caseContext(backend, logs), options.onResult);
+  assertSomethingRan(results);
   return {
     backend: backend.name,
     results,
@@ -117,4 +125,5 @@ export async function runConformance(createBackend: BackendFactory, options: Run
 
 export { formatCoverageMatrix, summaryLine, coverageMatrix, countResults } from './matrix.js';
 export { conformanceCases } from './suite.js';
+export { ConformanceRunError, CREATE_BACKEND_TIMEOUT_MS } from './run-guards.js';
 export type { CaseResult, ConformanceCase, BackendFactory } from './types.js';

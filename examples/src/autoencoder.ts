@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { gather, mnistAutoencoder, resolveOptimizer, slice, type Backend, type OptimizerName, type Tensor } from '@araboza/core';
+import { checkFileTarget, checkFolderTarget, gather, mnistAutoencoder, resolveOptimizer, slice, type Backend, type OptimizerName, type Tensor } from '@araboza/core';
 import { loadMnist } from '@araboza/datasets';
 import { writeImageGrid } from './png.js';
 import type { Reporter } from './report.js';
@@ -34,6 +34,10 @@ export interface AutoencoderOptions {
  */
 export async function runAutoencoder(backend: Backend, options: AutoencoderOptions, report: Reporter): Promise<object> {
   const optimizer = resolveOptimizer(options.learningRate === undefined ? options.optimizer : { kind: options.optimizer, learningRate: options.learningRate });
+  // Where the results go is checked before any data is loaded: a bad path must not cost the training.
+  const png = resolve(options.out);
+  await checkFileTarget(png, '--out', true);
+  if (options.save) await checkFolderTarget(options.save, '--save');
   const train = await loadMnist({ split: 'train', limit: options.limit });
   const test = await loadMnist({ split: 'test' });
   report.line(`MNIST: ${train.count} training and ${test.count} test images, 28x28x1, scaled to [0, 1]`);
@@ -56,6 +60,12 @@ export async function runAutoencoder(backend: Backend, options: AutoencoderOptio
   });
   const secondsPerEpoch = (performance.now() - started) / 1000 / options.epochs;
   const testBce = await model.evaluate(test.images, test.images, { batchSize: 1000 });
+  // The trained model is saved first: it is what a failure drawing the picture must not lose.
+  if (options.save) {
+    await model.save(options.save);
+    report.line(`model saved to ${resolve(options.save)}`);
+  }
+  if (!Number.isFinite(testBce)) throw new Error(`the test binary cross-entropy is ${testBce}: training diverged`);
   report.line(`test binary cross-entropy: ${testBce.toFixed(4)} (${secondsPerEpoch.toFixed(1)} s per epoch, validation included)`);
 
   const digits = slice(test.images, 0, 10);
@@ -63,13 +73,8 @@ export async function runAutoencoder(backend: Backend, options: AutoencoderOptio
   const grid: Tensor = { shape: [20, 28, 28, 1], data: new Float32Array(20 * 784) };
   grid.data.set(gather(digits, [...Array(10).keys()]).data, 0);
   grid.data.set(reconstructions.data, 10 * 784);
-  const png = resolve(options.out);
   await writeImageGrid(grid, 2, 10, png);
   report.line(`test digits (top) and their reconstructions (bottom): ${png}`);
-  if (options.save) {
-    await model.save(options.save);
-    report.line(`model saved to ${resolve(options.save)}`);
-  }
   model.dispose();
   return {
     example: 'autoencoder',

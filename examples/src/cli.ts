@@ -3,12 +3,19 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAutoencoder } from './autoencoder.js';
 import { BACKEND_NAMES, createExampleBackend, type BackendName } from './backends.js';
 import { runConvFhd } from './conv-fhd.js';
+import { runUnet } from './unet.js';
 import { runLinear, runLinearDeep } from './linear.js';
 import { stdoutReporter } from './report.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer');
   return n;
 }
 
@@ -20,21 +27,28 @@ function positiveNumber(value: string): number {
 
 const program = new Command('araboza-example')
   .description('The study note\'s experiments on any araboza backend')
-  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder')
+  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet')
   .addOption(new Option('--backend <name>', 'backend package').choices([...BACKEND_NAMES]).default('onnxruntime'))
   .option('--engine <engine>', 'tfjs engine: wasm | cpu | tensorflow | auto', 'auto')
   .option('--device <device>', 'onnxruntime device: cpu | cuda | auto', 'cpu')
   .option('--json', 'print a JSON summary as the last line', false)
-  .option('--epochs <n>', 'autoencoder: training epochs', positiveInt, 5)
+  .option('--epochs <n>', 'autoencoder, unet: training epochs (default 5 for the autoencoder, 1 for the U-Net)', positiveInt)
   .addOption(new Option('--optimizer <name>', 'autoencoder: optimizer (Keras defaults)').choices(['adam', 'adadelta', 'sgd', 'rmsprop']).default('adam'))
   .option('--learning-rate <lr>', 'autoencoder: learning rate instead of the optimizer\'s default', positiveNumber)
-  .option('--batch-size <n>', 'autoencoder: images per step', positiveInt, 256)
-  .option('--limit <n>', 'autoencoder: use only the first n training images', positiveInt)
-  .option('--seed <n>', 'autoencoder: seed of weights and shuffle', (v) => Number.parseInt(v, 10), 0)
-  .option('--out <file>', 'autoencoder: PNG of digits and reconstructions', 'out/autoencoder.png')
-  .option('--save <dir>', 'autoencoder: save the trained model to this folder')
-  .option('--quiet', 'autoencoder: no progress output', false)
-  .action(async (name: string, opts) => {
+  .option('--batch-size <n>', 'autoencoder, unet: images per step', positiveInt, 256)
+  .option('--limit <n>', 'autoencoder, unet: use only the first n training images', positiveInt)
+  .option('--seed <n>', 'autoencoder, unet: seed of weights, noise and shuffle', integer, 0)
+  .option('--out <file>', 'autoencoder, unet: PNG of digits (default out/<example>.png)')
+  .option('--save <dir>', 'autoencoder, unet: save the trained model to this folder')
+  .option('--quiet', 'autoencoder, unet: no progress output', false)
+  .action(async (name: string, opts, command: Command) => {
+    // An engine or device for the other backend would be silently ignored: refuse it.
+    if (opts.backend === 'onnxruntime' && command.getOptionValueSource('engine') === 'cli') {
+      throw new InvalidArgumentError(`--engine ${opts.engine} applies to --backend tfjs only (onnxruntime takes --device)`);
+    }
+    if (opts.backend === 'tfjs' && command.getOptionValueSource('device') === 'cli') {
+      throw new InvalidArgumentError(`--device ${opts.device} applies to --backend onnxruntime only (tfjs takes --engine)`);
+    }
     const report = stdoutReporter(opts.json);
     const backend = await createExampleBackend({ backend: opts.backend as BackendName, engine: opts.engine, device: opts.device });
     let result: object;
@@ -52,12 +66,12 @@ const program = new Command('araboza-example')
         result = await runAutoencoder(
           backend,
           {
-            epochs: opts.epochs,
+            epochs: opts.epochs ?? 5,
             optimizer: opts.optimizer,
             learningRate: opts.learningRate,
             batchSize: opts.batchSize,
             limit: opts.limit,
-            out: opts.out,
+            out: opts.out ?? 'out/autoencoder.png',
             save: opts.save,
             seed: opts.seed,
             verbose: opts.quiet ? 0 : 1,
@@ -65,8 +79,15 @@ const program = new Command('araboza-example')
           report,
         );
         break;
+      case 'unet':
+        result = await runUnet(
+          backend,
+          { epochs: opts.epochs ?? 1, batchSize: opts.batchSize, limit: opts.limit, out: opts.out ?? 'out/unet.png', save: opts.save, seed: opts.seed, verbose: opts.quiet ? 0 : 1 },
+          report,
+        );
+        break;
       default:
-        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder)`);
+        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder, unet)`);
     }
     report.result(result);
   });

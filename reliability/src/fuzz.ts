@@ -10,9 +10,8 @@ import {
   layers as layerFactories,
   maxPooling2d,
   Random,
-  resolveLoss,
-  resolveOptimizer,
   sequential,
+  trainingSpec,
   sizeOfShape,
   upSampling2d,
   type ActivationName,
@@ -44,7 +43,9 @@ export interface FuzzCase {
 
 /**
  * Factory of each layer kind. Typed by `LayerKind`, so a kind added to core
- * without a factory here is a compile-time error.
+ * without a factory here is a compile-time error. The chain fuzzer never
+ * draws the merge kinds (they read several values); they are listed so the
+ * table stays complete.
  */
 const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>) => Layer } = {
   dense: (o) => dense(o as unknown as Parameters<typeof dense>[0]),
@@ -57,6 +58,13 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   flatten: (o) => flatten(o as Parameters<typeof flatten>[0]),
   reshape: (o) => layerFactories.reshape(o as unknown as Parameters<typeof layerFactories.reshape>[0]),
   activation: (o) => activation(o as unknown as Parameters<typeof activation>[0]),
+  add: (o) => layerFactories.add(o),
+  subtract: (o) => layerFactories.subtract(o),
+  multiply: (o) => layerFactories.multiply(o),
+  average: (o) => layerFactories.average(o),
+  maximum: (o) => layerFactories.maximum(o),
+  minimum: (o) => layerFactories.minimum(o),
+  concatenate: (o) => layerFactories.concatenate(o),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -308,12 +316,12 @@ export interface FuzzResult {
 export async function runFuzzCase(c: FuzzCase, backend: Backend): Promise<FuzzResult> {
   const m = buildFuzzModel(c);
   const { x, y } = fuzzCaseData(c, m.outputShape);
-  const compiled = await backend.compile(m.graph, { loss: resolveLoss('meanSquaredError', m.graph), optimizer: resolveOptimizer('sgd') });
+  const compiled = await backend.compile(m.graph, trainingSpec(m.graph, 'meanSquaredError', 'sgd'));
   try {
     await compiled.setWeights(m.getWeights());
-    const output = await compiled.predict(x);
-    const g = await compiled.gradients(x, y);
-    return { output, loss: g.loss, inputGradient: g.input, weightGradients: g.weights };
+    const [output] = await compiled.predict([x]);
+    const g = await compiled.gradients([x], [y]);
+    return { output, loss: g.loss, inputGradient: g.inputs[0], weightGradients: g.weights };
   } finally {
     compiled.dispose();
   }

@@ -21,6 +21,13 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
   flatten: layerFactories.flatten,
   reshape: layerFactories.reshape,
   activation: layerFactories.activation,
+  add: layerFactories.add,
+  subtract: layerFactories.subtract,
+  multiply: layerFactories.multiply,
+  average: layerFactories.average,
+  maximum: layerFactories.maximum,
+  minimum: layerFactories.minimum,
+  concatenate: layerFactories.concatenate,
 };
 
 /**

@@ -81,19 +81,25 @@ describe('invalid model inputs and shapes', () => {
   });
 
   // Layers check their weights' sizes at build time, before anything is allocated.
-  it('a dense layer after flattening a 100000×100000×3 input (3e10 weights) → ShapeError, not RangeError', () => {
-    const build = () => sequential({ inputShape: [100_000, 100_000, 3], layers: [flatten(), dense({ units: 1 })] });
+  it('a dense layer after flattening an 8192×8192×2 input to 64 units (2^33 weights) → ShapeError, not RangeError', () => {
+    const build = () => sequential({ inputShape: [8192, 8192, 2], layers: [flatten(), dense({ units: 64 })] });
     expect(build).toThrow(ShapeError);
-    expect(build).toThrow(/dense: kernel of shape \[30000000000, 1\] would hold 30000000000 values/);
+    expect(build).toThrow(/dense: kernel of shape \[134217728, 64\] would hold 8589934592 values/);
   });
 
   it('dense units 2^31 on 4 inputs (a kernel of 2^33 values) → ShapeError, not RangeError', () => {
     expect(() => sequential({ inputShape: [4], layers: [dense({ units: 2 ** 31 })] })).toThrow(ShapeError);
   });
 
-  it('a 1e9×1e9 input to a conv2d builds (its weights are small) and states its output shape', () => {
-    const m = sequential({ inputShape: [1e9, 1e9, 3], layers: [conv2d({ filters: 1, kernelSize: 3, strides: 3 })] });
-    expect(m.outputShape).toEqual([333_333_333, 333_333_333, 1]);
+  it('a 30000×30000 input to a conv2d builds (its weights are small) and states its output shape', () => {
+    const m = sequential({ inputShape: [30_000, 30_000, 3], layers: [conv2d({ filters: 1, kernelSize: 3, strides: 3 })] });
+    expect(m.outputShape).toEqual([10_000, 10_000, 1]);
+  });
+
+  it('a layer whose output holds more than 2^28 values per sample → ShapeError naming it (issue 16, item 12)', () => {
+    const build = () => sequential({ inputShape: [1e9, 1e9, 3], layers: [conv2d({ filters: 1, kernelSize: 3, strides: 3, name: 'wide' })] });
+    expect(build).toThrow(ShapeError);
+    expect(build).toThrow(/^wide: output \(None, 333333333, 333333333, 1\) would hold .* values per sample/);
   });
 });
 
@@ -176,7 +182,7 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
     await expect(m.predict(t([1, 4, 5, 1]))).rejects.toThrow(ShapeError);
     const compiled = await backend.compile(m.graph);
     try {
-      await expect(compiled.predict(t([1, 4, 5, 1]))).rejects.toThrow(ShapeError);
+      await expect(compiled.predict([t([1, 4, 5, 1])])).rejects.toThrow(ShapeError);
       await expect(compiled.setWeights([t([3, 3, 1, 2])])).rejects.toThrow(ShapeError);
     } finally {
       compiled.dispose();
@@ -195,7 +201,7 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
     const m = sequential({ inputShape: [2], layers: [dense({ units: 1 })] });
     const compiled = await backend.compile(m.graph);
     try {
-      await expect(compiled.trainStep(t([1, 2]), t([1, 1]))).rejects.toThrow(BackendError);
+      await expect(compiled.trainStep([t([1, 2])], [t([1, 1])])).rejects.toThrow(BackendError);
     } finally {
       compiled.dispose();
     }
@@ -209,7 +215,9 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
     await expect(m.fit(x, yHuge, { verbose: 0, batchSize: 1, shuffle: false, checkInputs: false, checkpoint: { dir, every: 1 } })).rejects.toThrow(NonFiniteLossError);
     const files = await listFiles(dir);
     expect(files.filter((f) => f.includes('.tmp-'))).toEqual([]);
-    expect(files).toEqual(['checkpoint-e0-s1', 'checkpoint-e0-s1/checkpoint.json', 'checkpoint-e0-s1/model.json', 'checkpoint-e0-s1/optimizer.bin', 'checkpoint-e0-s1/weights.bin', 'latest.json']);
+    const name = files[0];
+    expect(name).toMatch(/^checkpoint-[0-9a-f]{8}-e0-s1$/);
+    expect(files).toEqual([name, `${name}/checkpoint.json`, `${name}/model.json`, `${name}/optimizer.bin`, `${name}/weights.bin`, 'latest.json']);
     // The checkpoint resumes (its files are complete and consistent).
     const again = smallModel(backend);
     await expect(again.fit(x, y, { verbose: 0, batchSize: 1, shuffle: false, resumeFrom: dir, epochs: 1 })).resolves.toBeDefined();

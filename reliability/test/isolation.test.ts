@@ -1,4 +1,4 @@
-import { conv2d, dense, flatten, maxPooling2d, Random, randomUniform, resolveLoss, resolveOptimizer, sequential, ShapeError, type Backend, type CompiledModel, type OptimizerState, type Tensor } from '@araboza/core';
+import { conv2d, dense, flatten, maxPooling2d, Random, randomUniform, sequential, ShapeError, trainingSpec, type Backend, type CompiledModel, type OptimizerState, type Tensor } from '@araboza/core';
 import { onnxruntimeBackend } from '@araboza/onnxruntime';
 import { tfjsBackend } from '@araboza/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,12 +54,12 @@ afterEach(() => {
 
 async function compileTrained(backend: Backend, optimizer: (typeof OPTIMIZERS)[number]): Promise<CompiledModel> {
   const m = buildModel();
-  const c = await backend.compile(m.graph, { loss: resolveLoss('meanSquaredError', m.graph), optimizer: resolveOptimizer(optimizer) });
+  const c = await backend.compile(m.graph, trainingSpec(m.graph, 'meanSquaredError', optimizer));
   open.push(c);
   await c.setWeights(m.getWeights());
   // Two real steps first, so the optimizer slots are non-zero and a corrupted slot would show.
-  await c.trainStep(GOOD_X, GOOD_Y);
-  await c.trainStep(GOOD_X, GOOD_Y);
+  await c.trainStep([GOOD_X], [GOOD_Y]);
+  await c.trainStep([GOOD_X], [GOOD_Y]);
   return c;
 }
 
@@ -70,14 +70,14 @@ describe.each(BACKENDS)('failure isolation on %s', (_, makeBackend) => {
     it.each(THROWING)('a trainStep on %s throws ShapeError and changes no weight and no optimizer slot', async (___, x, y) => {
       const c = await compileTrained(backend, optimizer);
       const before = await snapshot(c);
-      await expect(c.trainStep(x, y)).rejects.toThrow(ShapeError);
+      await expect(c.trainStep([x], [y])).rejects.toThrow(ShapeError);
       expect(await snapshot(c)).toEqual(before);
     });
 
     it.each(NON_FINITE)('a trainStep on %s returns a non-finite loss and changes no weight and no optimizer slot', async (___, x, y) => {
       const c = await compileTrained(backend, optimizer);
       const before = await snapshot(c);
-      const loss = await c.trainStep(x, y);
+      const { loss } = await c.trainStep([x], [y]);
       expect(Number.isFinite(loss)).toBe(false);
       expect(await snapshot(c)).toEqual(before);
     });
@@ -85,10 +85,10 @@ describe.each(BACKENDS)('failure isolation on %s', (_, makeBackend) => {
     it('after every bad batch, the next good step gives exactly what it gives on a model that never saw them', async () => {
       const hit = await compileTrained(backend, optimizer);
       const clean = await compileTrained(backend, optimizer);
-      for (const [, x, y] of THROWING) await expect(hit.trainStep(x, y)).rejects.toThrow(ShapeError);
-      for (const [, x, y] of NON_FINITE) await hit.trainStep(x, y);
-      const lossHit = await hit.trainStep(GOOD_X, GOOD_Y);
-      const lossClean = await clean.trainStep(GOOD_X, GOOD_Y);
+      for (const [, x, y] of THROWING) await expect(hit.trainStep([x], [y])).rejects.toThrow(ShapeError);
+      for (const [, x, y] of NON_FINITE) await hit.trainStep([x], [y]);
+      const { loss: lossHit } = await hit.trainStep([GOOD_X], [GOOD_Y]);
+      const { loss: lossClean } = await clean.trainStep([GOOD_X], [GOOD_Y]);
       expect(lossHit).toBe(lossClean);
       expect(await snapshot(hit)).toEqual(await snapshot(clean));
     });
@@ -123,10 +123,10 @@ describe.each(BACKENDS)('degenerate categorical cross-entropy on %s', (name, mak
   // while the gradients were NaN, and the step wrote NaN into every weight. Backends now return NaN and
   // keep the weights whenever a gradient is not finite (the contract's trainStep rule).
   it('a trainStep on an output row that sums to 0 never turns finite weights into NaN', async () => {
-    const c = await backend.compile(m.graph, { loss: resolveLoss('categoricalCrossentropy', m.graph), optimizer: resolveOptimizer('sgd') });
+    const c = await backend.compile(m.graph, trainingSpec(m.graph, 'categoricalCrossentropy', 'sgd'));
     open.push(c);
     await c.setWeights([kernel]);
-    const loss = await c.trainStep(x, y);
+    const { loss } = await c.trainStep([x], [y]);
     const after = (await c.getWeights())[0];
     if (Number.isFinite(loss)) expect([...after.data].every(Number.isFinite)).toBe(true);
     else expect(after).toEqual(kernel);

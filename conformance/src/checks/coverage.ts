@@ -1,4 +1,4 @@
-import { LAYER_KINDS, resolveLoss, resolveOptimizer, singleLayerGraph, type LayerKind } from '@araboza/core';
+import { LAYER_KINDS, singleLayerGraph, trainingSpec, type LayerKind } from '@araboza/core';
 import { assertRejects, check } from '../assert.js';
 import { goldenLayer, loadGoldenCases } from '../golden.js';
 import type { CaseContext, ConformanceCase } from '../types.js';
@@ -24,12 +24,15 @@ async function kindCoverage(ctx: CaseContext, kind: LayerKind): Promise<void> {
   const [c] = loadGoldenCases(kind);
   const layer = goldenLayer(c);
   if (ctx.backend.kinds.includes(kind)) {
-    const graph = singleLayerGraph(layer, c.input.shape.slice(1));
-    const compiled = await ctx.backend.compile(graph, { loss: resolveLoss('meanSquaredError', graph), optimizer: resolveOptimizer('sgd') });
+    const graph = singleLayerGraph(
+      layer,
+      c.inputs.map((x) => x.shape.slice(1)),
+    );
+    const compiled = await ctx.backend.compile(graph, trainingSpec(graph, 'meanSquaredError', 'sgd'));
     compiled.dispose();
     return;
   }
-  await assertRejects(() => layer.apply(c.input, { backend: ctx.backend }), 'BackendError', `eager ${kind} on ${ctx.backend.name}, which does not declare it`, new RegExp(kind));
+  await assertRejects(() => layer.apply(c.inputs, { backend: ctx.backend }), 'BackendError', `eager ${kind} on ${ctx.backend.name}, which does not declare it`, new RegExp(kind));
 }
 
 /** The coverage tests: `coverage/kinds` and one `coverage/<kind>` per kind core defines. */

@@ -2,9 +2,9 @@ import {
   layers,
   optimizerSlots,
   randomUniform,
-  resolveLoss,
   resolveOptimizer,
   sequential,
+  trainingSpec,
   zeros,
   type Backend,
   type CompiledModel,
@@ -25,7 +25,7 @@ const Y = randomUniform([2, 4, 1], { seed: 12, minval: -1, maxval: 1 });
 
 async function compileSmall(backend: Backend, optimizer: OptimizerSpec | null): Promise<{ model: Model; compiled: CompiledModel }> {
   const model = smallModel();
-  const training = optimizer ? { loss: resolveLoss('meanSquaredError', model.graph), optimizer } : undefined;
+  const training = optimizer ? trainingSpec(model.graph, 'meanSquaredError', optimizer) : undefined;
   const compiled = await backend.compile(model.graph, training);
   await compiled.setWeights(model.getWeights());
   return { model, compiled };
@@ -42,19 +42,23 @@ async function withSmall(backend: Backend, optimizer: OptimizerSpec | null, body
 
 /** Checks the compiled model still predicts and (when trainable) trains after an error. */
 async function assertStillUsable(m: CompiledModel, trainable: boolean, what: string): Promise<void> {
-  const y = await m.predict(X);
+  const ys = await m.predict([X]);
+  check(Array.isArray(ys) && ys.length === 1, `${what}: predict afterwards must give one tensor per output (1), got ${Array.isArray(ys) ? ys.length : typeof ys}`);
+  const y = ys[0];
   assertShape(y, [2, 4, 1], `${what}: predict afterwards`);
   check(y.data.every(Number.isFinite), `${what}: predict afterwards gave a non-finite value`);
   if (trainable) {
-    const loss = await m.trainStep(X, Y);
+    const { loss } = await m.trainStep([X], [Y]);
     check(Number.isFinite(loss), `${what}: a valid trainStep afterwards gave loss ${loss}`);
   }
 }
 
 async function predictWrongShape(ctx: CaseContext): Promise<void> {
   await withSmall(ctx.backend, null, async (m) => {
-    await assertRejects(() => m.predict(zeros([2, 4, 3])), 'ShapeError', 'predict on [2, 4, 3] for input [None, 4, 2]');
-    await assertRejects(() => m.predict(zeros([2, 8])), 'ShapeError', 'predict on [2, 8] for input [None, 4, 2]');
+    await assertRejects(() => m.predict([zeros([2, 4, 3])]), 'ShapeError', 'predict on [2, 4, 3] for input [None, 4, 2]');
+    await assertRejects(() => m.predict([zeros([2, 8])]), 'ShapeError', 'predict on [2, 8] for input [None, 4, 2]');
+    await assertRejects(() => m.predict([X, X]), 'ShapeError', 'predict with 2 input tensors for a one-input graph');
+    await assertRejects(() => m.predict([]), 'ShapeError', 'predict with no input tensor');
     await assertStillUsable(m, false, 'after predict errors');
   });
 }
@@ -62,10 +66,11 @@ async function predictWrongShape(ctx: CaseContext): Promise<void> {
 async function trainWrongShapes(ctx: CaseContext): Promise<void> {
   await withSmall(ctx.backend, resolveOptimizer('sgd'), async (m) => {
     const before = await m.getWeights();
-    await assertRejects(() => m.trainStep(X, zeros([2, 4, 2])), 'ShapeError', 'trainStep with target [2, 4, 2] for output [None, 4, 1]');
-    await assertRejects(() => m.trainStep(zeros([2, 3, 2]), Y), 'ShapeError', 'trainStep with x [2, 3, 2] for input [None, 4, 2]');
-    await assertRejects(() => m.gradients(X, zeros([3, 4, 1])), 'ShapeError', 'gradients with 2 inputs and 3 targets');
-    await assertRejects(() => m.evaluate(X, zeros([2, 4])), 'ShapeError', 'evaluate with target [2, 4]');
+    await assertRejects(() => m.trainStep([X], [zeros([2, 4, 2])]), 'ShapeError', 'trainStep with target [2, 4, 2] for output [None, 4, 1]');
+    await assertRejects(() => m.trainStep([zeros([2, 3, 2])], [Y]), 'ShapeError', 'trainStep with x [2, 3, 2] for input [None, 4, 2]');
+    await assertRejects(() => m.gradients([X], [zeros([3, 4, 1])]), 'ShapeError', 'gradients with 2 inputs and 3 targets');
+    await assertRejects(() => m.evaluate([X], [zeros([2, 4])]), 'ShapeError', 'evaluate with target [2, 4]');
+    await assertRejects(() => m.trainStep([X], [Y, Y]), 'ShapeError', 'trainStep with 2 targets for a one-output graph');
     const after = await m.getWeights();
     before.forEach((w, i) => assertIdentical(after[i], w, `weight ${i} after rejected steps`));
     await assertStillUsable(m, true, 'after trainStep errors');
@@ -74,8 +79,8 @@ async function trainWrongShapes(ctx: CaseContext): Promise<void> {
 
 async function trainWithoutSpec(ctx: CaseContext): Promise<void> {
   await withSmall(ctx.backend, null, async (m) => {
-    await assertRejects(() => m.trainStep(X, Y), 'BackendError', 'trainStep on a model compiled without {loss, optimizer}');
-    await assertRejects(() => m.gradients(X, Y), 'BackendError', 'gradients on a model compiled without {loss, optimizer}');
+    await assertRejects(() => m.trainStep([X], [Y]), 'BackendError', 'trainStep on a model compiled without {loss, optimizer}');
+    await assertRejects(() => m.gradients([X], [Y]), 'BackendError', 'gradients on a model compiled without {loss, optimizer}');
     await assertStillUsable(m, false, 'after training without a spec');
   });
 }
@@ -89,10 +94,10 @@ function withNaN(t: Tensor): Tensor {
 async function nanLossTrainStep(ctx: CaseContext): Promise<void> {
   const adam = resolveOptimizer('adam');
   await withSmall(ctx.backend, adam, async (m) => {
-    check(Number.isFinite(await m.trainStep(X, Y)), 'first (valid) trainStep gave a non-finite loss');
+    check(Number.isFinite((await m.trainStep([X], [Y])).loss), 'first (valid) trainStep gave a non-finite loss');
     const weights = await m.getWeights();
     const state = await m.getOptimizerState();
-    const loss = await m.trainStep(X, withNaN(Y));
+    const { loss } = await m.trainStep([X], [withNaN(Y)]);
     check(Number.isNaN(loss), `trainStep with a NaN target must return NaN, got ${loss}`);
     const weightsAfter = await m.getWeights();
     weights.forEach((w, i) => assertIdentical(weightsAfter[i], w, `weight ${i} after a NaN loss`));

@@ -1,4 +1,4 @@
-import { maxPooling2d, mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, singleLayerGraph } from '@araboza/core';
+import { maxPooling2d, mnistAutoencoder, randomUniform, singleLayerGraph, trainingSpec } from '@araboza/core';
 import { loadMnist } from '@araboza/datasets';
 import { check } from '../assert.js';
 import type { CaseContext, ConformanceCase, TrainingMode } from '../types.js';
@@ -59,12 +59,12 @@ async function trainingWithoutWeights(ctx: CaseContext): Promise<void> {
   const layer = maxPooling2d({ padding: 'same' });
   layer.build([5, 5, 2]);
   const graph = singleLayerGraph(layer, [5, 5, 2]);
-  const compiled = await ctx.backend.compile(graph, { loss: resolveLoss('meanSquaredError', graph), optimizer: resolveOptimizer('adam') });
+  const compiled = await ctx.backend.compile(graph, trainingSpec(graph, 'meanSquaredError', 'adam'));
   try {
     const x = randomUniform([3, 5, 5, 2], { seed: 1 });
     const y = randomUniform([3, 3, 3, 2], { seed: 2 });
-    const loss = await compiled.trainStep(x, y);
-    const evaluated = await compiled.evaluate(x, y);
+    const { loss } = await compiled.trainStep([x], [y]);
+    const { loss: evaluated } = await compiled.evaluate([x], [y]);
     check(Number.isFinite(loss) && Math.abs(loss - evaluated) <= 1e-6 * Math.abs(evaluated), `trainStep returned ${loss}, evaluate ${evaluated}`);
     check((await compiled.getWeights()).length === 0, 'a graph without weights reports weights');
     const state = await compiled.getOptimizerState();

@@ -1,16 +1,35 @@
-import { BackendError } from './errors.js';
-import type { ModelGraph } from './graph.js';
+import { BackendError, ShapeError } from './errors.js';
+import { valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
-import type { ResolvedLoss } from './losses.js';
-import type { OptimizerSpec } from './optimizers.js';
-import type { Tensor } from './tensor.js';
+import { resolveLoss, type LossName, type ResolvedLoss } from './losses.js';
+import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { assertTensor, formatBatchShape, formatShape, shapesEqual, type Tensor } from './tensor.js';
 
-/** What a backend needs to train a graph: the loss and the optimizer. */
+/**
+ * What a backend needs to train a graph: one loss per graph output, their
+ * weights, and the optimizer. The training loss is
+ * `Σ lossWeights[i] · losses[i]` over the outputs, as in Keras.
+ */
 export interface TrainingSpec {
-  /** The loss, already resolved against the graph (see {@link ResolvedLoss.fromLogits}). */
-  readonly loss: ResolvedLoss;
+  /** One loss per graph output (in `graph.outputs` order), each resolved against its output node (see {@link ResolvedLoss.fromLogits}). */
+  readonly losses: readonly ResolvedLoss[];
+  /** Weight of each output's loss in the total (1 each unless `compile({lossWeights})` says otherwise). */
+  readonly lossWeights: readonly number[];
   /** The optimizer with every hyper-parameter filled in. */
   readonly optimizer: OptimizerSpec;
+}
+
+/**
+ * A {@link TrainingSpec} for a graph: `loss` for every output (or one per
+ * output), `lossWeights` 1 each unless given. What `Model.compile` builds;
+ * for tests and tools that compile graphs directly.
+ */
+export function trainingSpec(graph: ModelGraph, loss: LossName | string | readonly (LossName | string)[], optimizer: OptimizerLike, lossWeights?: readonly number[]): TrainingSpec {
+  const names = typeof loss === 'string' ? graph.outputs.map(() => loss) : [...loss];
+  if (names.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${names.length} losses for ${graph.outputs.length} outputs`);
+  const weights = lossWeights ?? graph.outputs.map(() => 1);
+  if (weights.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${weights.length} loss weights for ${graph.outputs.length} outputs`);
+  return { losses: names.map((l, i) => resolveLoss(l, graph, i)), lossWeights: [...weights], optimizer: resolveOptimizer(optimizer) };
 }
 
 /**
@@ -25,57 +44,68 @@ export interface OptimizerState {
   readonly slots: readonly (readonly Tensor[])[];
 }
 
-/** Result of {@link CompiledModel.gradients}. */
-export interface Gradients {
-  /** The batch's loss. */
+/** The losses of one batch. */
+export interface Losses {
+  /** The training loss: `Σ lossWeights[i] · outputLosses[i]`. */
   readonly loss: number;
-  /** dLoss/dInput, the input's shape. */
-  readonly input: Tensor;
+  /** Each output's own (unweighted) loss, in `graph.outputs` order. */
+  readonly outputLosses: readonly number[];
+}
+
+/** Result of {@link CompiledModel.gradients}. */
+export interface Gradients extends Losses {
+  /** dLoss/dInput for every graph input, in `graph.inputs` order, each with its input's shape. */
+  readonly inputs: readonly Tensor[];
   /** dLoss/dWeight for every weight, in `getWeights()` order and layout. */
   readonly weights: readonly Tensor[];
 }
 
 /**
  * A graph compiled by a backend. Every method takes and returns host
- * tensors; the batch axis is free (any size ≥ 1).
+ * tensors; the batch axis is free (any size ≥ 1). `inputs` holds one tensor
+ * per graph input (`graph.inputs` order), `targets` one per graph output
+ * (`graph.outputs` order), all with the same batch size.
  *
- * Errors every backend must give, before any engine work starts:
- * a `ShapeError` when `x` or `y` passed to `predict`, `trainStep`,
- * `evaluate` or `gradients` does not match the graph's input or output
- * shape; a `BackendError` when `trainStep`, `evaluate` or `gradients` is
- * called on a graph compiled without a {@link TrainingSpec}. After any such
- * error the compiled model stays usable and unchanged.
+ * Errors every backend must give, before any engine work starts (core's
+ * {@link checkInputs}, {@link checkInputsAndTargets}, {@link checkWeightList} and
+ * {@link checkOptimizerState} give them with the same messages on every
+ * backend): a `ShapeError` when a tensor passed to `predict`, `trainStep`,
+ * `evaluate` or `gradients` does not match its input's or output's shape,
+ * or the counts differ; a `BackendError` when `trainStep`, `evaluate` or
+ * `gradients` is called on a graph compiled without a {@link TrainingSpec}.
+ * After any such error the compiled model stays usable and unchanged.
  *
  * A graph without weights (only pooling, reshaping, activations, …) still
  * trains: `trainStep` returns the loss, updates nothing but the step count.
  */
 export interface CompiledModel {
-  /** Runs the model forward. `x`: `[batch, ...graph.inputShape]`. */
-  predict(x: Tensor): Promise<Tensor>;
+  /** Runs the model forward; one tensor per graph output. */
+  predict(inputs: readonly Tensor[]): Promise<Tensor[]>;
   /**
-   * One optimisation step on a batch; returns the batch's loss computed with
+   * One optimisation step on a batch; returns the batch's losses computed with
    * the weights before the update. When the loss is not finite the backend
    * must leave weights and optimizer state unchanged (and still return it);
-   * when the loss is finite but a gradient is not, likewise, returning NaN.
+   * when the loss is finite but a gradient, an updated weight or an updated
+   * optimizer slot is not, likewise, returning a NaN `loss`.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
-  trainStep(x: Tensor, y: Tensor): Promise<number>;
-  /** The loss on a batch without updating anything. */
-  evaluate(x: Tensor, y: Tensor): Promise<number>;
+  trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
+  /** The losses on a batch without updating anything. */
+  evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
   /**
-   * The loss on a batch and its gradients with respect to the input and to
-   * every weight (Keras layout, graph order), without updating anything.
-   * Used by gradient checks and the conformance suite.
+   * The losses on a batch and the gradients of the training loss with
+   * respect to every input and every weight (Keras layout, graph order),
+   * without updating anything. Used by gradient checks and the conformance suite.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
-  gradients(x: Tensor, y: Tensor): Promise<Gradients>;
+  gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients>;
   /** Current weights in Keras layout and graph order. */
   getWeights(): Promise<Tensor[]>;
-  /** Replaces every weight (Keras layout, graph order; shapes already checked by core). */
+  /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
   /** Current optimizer state (zeros and step 0 before the first step). */
   getOptimizerState(): Promise<OptimizerState>;
-  /** Replaces the optimizer state (same layout as {@link getOptimizerState}). */
+  /** Replaces the optimizer state (same layout as {@link getOptimizerState}; check with {@link checkOptimizerState}). */
   setOptimizerState(state: OptimizerState): Promise<void>;
   /** Releases every engine resource; the object is unusable afterwards. */
   dispose(): void;
@@ -109,4 +139,95 @@ export function assertBackendSupports(backend: Backend, graph: ModelGraph): void
       `backend ${backend.name} does not implement ${missing.map((n) => `${n.name} (${n.kind})`).join(', ')}; it implements ${backend.kinds.join(', ')}`,
     );
   }
+}
+
+function checkBatchTensor(t: unknown, shape: readonly number[], who: string, what: string): number {
+  assertTensor(t, `${who}: ${what}`);
+  if (t.shape.length !== shape.length + 1 || !shapesEqual(t.shape.slice(1), shape) || t.shape[0] < 1) {
+    throw new ShapeError(`${who}: ${what} must have shape ${formatBatchShape(shape)} with a batch of at least 1, got ${formatShape(t.shape)}`);
+  }
+  return t.shape[0];
+}
+
+function checkList(list: unknown, count: number, who: string, what: string): asserts list is readonly Tensor[] {
+  if (!Array.isArray(list) || list.length !== count) {
+    throw new ShapeError(`${who}: expected ${count} ${what} tensor${count === 1 ? '' : 's'}, got ${Array.isArray(list) ? list.length : typeof list}`);
+  }
+}
+
+/**
+ * Checks the inputs a compiled model receives: one tensor per graph input,
+ * each `[batch, ...shape]`, one batch size for all. Returns the batch size.
+ * @throws ShapeError naming the input, the expected and the actual shape.
+ */
+export function checkInputs(graph: ModelGraph, inputs: readonly Tensor[], who: string): number {
+  checkList(inputs, graph.inputs.length, who, 'input');
+  let batch = 0;
+  graph.inputs.forEach((input, i) => {
+    const b = checkBatchTensor(inputs[i], input.shape, who, `input '${input.name}'`);
+    if (i > 0 && b !== batch) throw new ShapeError(`${who}: input '${input.name}' has ${b} samples but input '${graph.inputs[0].name}' has ${batch}`);
+    batch = b;
+  });
+  return batch;
+}
+
+/**
+ * Checks inputs and targets (one per graph output, `[batch, ...outputShape]`)
+ * of a training or evaluation call. Returns the batch size.
+ * @throws ShapeError naming the tensor, the expected and the actual shape.
+ */
+export function checkInputsAndTargets(graph: ModelGraph, inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
+  const batch = checkInputs(graph, inputs, who);
+  checkList(targets, graph.outputs.length, who, 'target');
+  graph.outputs.forEach((output, i) => {
+    const b = checkBatchTensor(targets[i], valueShape(graph, output), who, `target of output '${output}'`);
+    if (b !== batch) throw new ShapeError(`${who}: the inputs have ${batch} samples but the target of output '${output}' has ${b}`);
+  });
+  return batch;
+}
+
+/**
+ * Checks a full weight list (`setWeights`): one tensor per graph weight, in
+ * order, with its Keras shape.
+ * @throws ShapeError naming the weight (`layer/kernel`).
+ */
+export function checkWeightList(graph: ModelGraph, weights: readonly Tensor[], who: string): void {
+  if (!Array.isArray(weights) || weights.length !== graph.weights.length) {
+    throw new ShapeError(
+      `${who}: expected ${graph.weights.length} weight tensors (${graph.weights.map((w) => `${w.layer}/${w.spec.name}`).join(', ') || 'none'}), got ${Array.isArray(weights) ? weights.length : typeof weights}`,
+    );
+  }
+  graph.weights.forEach((w, i) => {
+    assertTensor(weights[i], `${who}: ${w.layer}/${w.spec.name}`);
+    if (!shapesEqual(weights[i].shape, w.spec.shape)) {
+      throw new ShapeError(`${who}: ${w.layer}/${w.spec.name} must have shape ${formatShape(w.spec.shape)}, got ${formatShape(weights[i].shape)}`);
+    }
+  });
+}
+
+/**
+ * Checks an optimizer state against a graph and optimizer: a non-negative
+ * integer step, and for every weight one tensor per slot with the weight's shape.
+ * @throws ShapeError naming the weight and slot.
+ */
+export function checkOptimizerState(graph: ModelGraph, optimizer: OptimizerSpec, state: OptimizerState, who: string): void {
+  if (!state || typeof state !== 'object') throw new ShapeError(`${who}: optimizer state must be {step, slots}, got ${JSON.stringify(state)}`);
+  if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ShapeError(`${who}: optimizer step must be a non-negative integer, got ${JSON.stringify(state.step)}`);
+  const names = optimizerSlots(optimizer);
+  if (!Array.isArray(state.slots) || state.slots.length !== graph.weights.length) {
+    throw new ShapeError(`${who}: expected optimizer slots for ${graph.weights.length} weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`);
+  }
+  graph.weights.forEach((w, i) => {
+    const ss = state.slots[i];
+    const label = `${w.layer}/${w.spec.name}`;
+    if (!Array.isArray(ss) || ss.length !== names.length) {
+      throw new ShapeError(`${who}: ${label} needs ${names.length} optimizer slots (${names.join(', ') || 'none'}), got ${Array.isArray(ss) ? ss.length : typeof ss}`);
+    }
+    ss.forEach((t, j) => {
+      assertTensor(t, `${who}: ${label} slot ${names[j]}`);
+      if (!shapesEqual(t.shape, w.spec.shape)) {
+        throw new ShapeError(`${who}: ${label} slot ${names[j]} must have shape ${formatShape(w.spec.shape)}, got ${formatShape(t.shape)}`);
+      }
+    });
+  });
 }

@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OptimizerState } from './backend.js';
 import { FormatError } from './errors.js';
-import { loadModel, saveModel, writeFileAtomic } from './io.js';
+import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
+import { loadModel, saveModel } from './io.js';
 import type { Model } from './model.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
 import { sizeOfShape, type Tensor } from './tensor.js';
@@ -24,15 +25,38 @@ export interface TrainingPosition {
   step: number;
   /** Sum of batch loss × batch size over the steps already run in that epoch. */
   lossSum: number;
+  /** For a model with several outputs: each output's loss sum over those steps. */
+  outputLossSums?: number[];
   /** Shuffle generator state at the start of that epoch, before its permutation was drawn. */
   rngState: number[];
   /** Metrics of the finished epochs. */
   history: History;
 }
 
+/**
+ * The run a checkpoint belongs to: its id (part of every checkpoint folder
+ * name it writes, so it deletes only its own) and the `fit` settings that
+ * must be the same on resume for the resumed run to end with the same
+ * weights as an uninterrupted one.
+ */
+export interface CheckpointRun {
+  /** Random id of the run; a resumed run keeps it. Letters, digits, `_` and `-`. */
+  id: string;
+  /** `fit` batchSize. */
+  batchSize: number;
+  /** Number of training samples. */
+  samples: number;
+  /** `fit` shuffle. */
+  shuffle: boolean;
+  /** `fit` seed. */
+  seed: number;
+}
+
 interface CheckpointJson extends TrainingPosition {
   format: 'araboza-checkpoint';
-  version: 1;
+  /** 1: no `run` recorded; 2: with `run`. */
+  version: 1 | 2;
+  run?: CheckpointRun;
   optimizer: OptimizerSpec;
   optimizerStep: number;
   slots: string[];
@@ -41,11 +65,25 @@ interface CheckpointJson extends TrainingPosition {
 
 const LATEST = 'latest.json';
 
+/** The first non-finite value among tensors, as `{index of tensor, flat index, value}`, or null. */
+function firstNonFiniteOf(tensors: readonly Tensor[]): { tensor: number; at: number; value: number } | null {
+  for (let k = 0; k < tensors.length; k++) {
+    const d = tensors[k].data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return { tensor: k, at: i, value: d[i] };
+  }
+  return null;
+}
+
 /**
- * Writes a checkpoint: model (topology and weights), optimizer state and the
- * training position, into a new folder; then points `latest.json` at it
- * (atomically) and removes older checkpoint folders. A crash at any moment
- * leaves `latest.json` naming a complete checkpoint.
+ * Writes a checkpoint: model (topology and weights), optimizer state, the
+ * training position and the run's settings, into a new folder
+ * `checkpoint-<run id>-<tag>`; then points `latest.json` at it (atomically)
+ * and removes the older checkpoint folders of the same run, and nothing
+ * else. A crash at any moment leaves `latest.json` naming a complete
+ * checkpoint.
+ * @throws FormatError (before writing anything) when a weight or optimizer
+ * slot is not finite: the previous checkpoint stays the latest.
+ * @throws FileError when `dir` cannot be used as a folder.
  */
 export async function writeCheckpoint(
   dir: string,
@@ -54,9 +92,25 @@ export async function writeCheckpoint(
   state: OptimizerState,
   position: TrainingPosition,
   tag: string,
+  run: CheckpointRun,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const name = `checkpoint-${tag}`;
+  const weights = model.getWeights();
+  const badWeight = firstNonFiniteOf(weights);
+  const badSlot = firstNonFiniteOf(state.slots.flat());
+  if (badWeight || badSlot) {
+    const what = badWeight ? `weight ${badWeight.tensor}` : `optimizer slot tensor ${badSlot!.tensor}`;
+    const bad = (badWeight ?? badSlot)!;
+    throw new FormatError(`checkpoint(${dir}): ${what} holds ${bad.value} at flat index ${bad.at}; a checkpoint never stores non-finite values, so the previous one stays the latest`);
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(run.id) || !/^[A-Za-z0-9_-]+$/.test(tag)) throw new FormatError(`checkpoint(${dir}): run id and tag must be letters, digits, _ or -`);
+  await checkFolderTarget(dir, `checkpoint(${dir})`);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw fileError(err, `checkpoint(${dir})`, dir, 'create folder');
+  }
+  const prefix = `checkpoint-${run.id}-`;
+  const name = `${prefix}${tag}`;
   const folder = join(dir, name);
   await rm(folder, { recursive: true, force: true });
   await saveModel(model, folder);
@@ -68,7 +122,8 @@ export async function writeCheckpoint(
   for (const t of tensors) for (let i = 0; i < t.data.length; i++, o += 4) view.setFloat32(o, t.data[i], true);
   const json: CheckpointJson = {
     format: 'araboza-checkpoint',
-    version: 1,
+    version: 2,
+    run,
     ...position,
     optimizer,
     optimizerStep: state.step,
@@ -77,9 +132,9 @@ export async function writeCheckpoint(
   };
   await writeFileAtomic(join(folder, 'optimizer.bin'), bin);
   await writeFileAtomic(join(folder, 'checkpoint.json'), JSON.stringify(json));
-  await writeFileAtomic(join(dir, LATEST), JSON.stringify({ checkpoint: name }));
+  await writeFileAtomic(join(dir, LATEST), JSON.stringify({ checkpoint: name, run: run.id }));
   for (const entry of await readdir(dir)) {
-    if (entry.startsWith('checkpoint-') && entry !== name) await rm(join(dir, entry), { recursive: true, force: true });
+    if (entry.startsWith(prefix) && entry !== name) await rm(join(dir, entry), { recursive: true, force: true });
   }
 }
 
@@ -89,6 +144,8 @@ export interface LoadedCheckpoint {
   optimizer: OptimizerSpec;
   optimizerState: OptimizerState;
   position: TrainingPosition;
+  /** The run's settings; absent in checkpoints written before they were recorded. */
+  run?: CheckpointRun;
 }
 
 function fail(dir: string, what: string): never {
@@ -118,19 +175,42 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   } catch (err) {
     fail(dir, `checkpoint.json is unreadable (${(err as Error).message})`);
   }
-  if (json.format !== 'araboza-checkpoint' || json.version !== 1) fail(dir, 'checkpoint.json has an unknown format or version');
+  if (!json || typeof json !== 'object' || json.format !== 'araboza-checkpoint' || (json.version !== 1 && json.version !== 2)) {
+    fail(dir, 'checkpoint.json has an unknown format or version');
+  }
+  if (json.version === 2) checkRun(dir, json.run);
   if (JSON.stringify(json.optimizer) !== JSON.stringify(optimizer)) {
     fail(dir, `the checkpoint used optimizer ${JSON.stringify(json.optimizer)}, this model is compiled with ${JSON.stringify(optimizer)}`);
   }
+  const slotNames = optimizerSlots(optimizer);
+  if (!Array.isArray(json.slots) || JSON.stringify(json.slots) !== JSON.stringify(slotNames)) {
+    fail(dir, `slots must be ${JSON.stringify(slotNames)} for this optimizer, got ${JSON.stringify(json.slots)?.slice(0, 200)}`);
+  }
   const ints = [json.epoch, json.step, json.optimizerStep, json.optimizerBytes];
   if (!ints.every((v) => Number.isInteger(v) && v >= 0)) fail(dir, 'epoch, step and counters must be non-negative integers');
-  if (!Array.isArray(json.rngState) || json.rngState.length !== 5) fail(dir, 'rngState is malformed');
-  if (typeof json.lossSum !== 'number' || !json.history || !Array.isArray(json.history.epoch)) fail(dir, 'lossSum or history is malformed');
+  const rng = json.rngState;
+  if (!Array.isArray(rng) || rng.length !== 5 || !rng.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) || rng.slice(0, 4).every((v) => v === 0)) {
+    fail(dir, 'rngState must be four 32-bit words, not all zero, and a cached normal');
+  }
+  if (!(rng[4] === null || Number.isFinite(rng[4]))) fail(dir, `rngState's cached normal must be null or a finite number, got ${JSON.stringify(rng[4])}`);
+  if (typeof json.lossSum !== 'number' || !Number.isFinite(json.lossSum)) fail(dir, `lossSum must be a finite number, got ${JSON.stringify(json.lossSum)}`);
+  checkHistory(dir, json.history, json.epoch);
+  if (json.outputLossSums !== undefined && (!Array.isArray(json.outputLossSums) || json.outputLossSums.length !== model.graph.outputs.length || !json.outputLossSums.every((v) => Number.isFinite(v)))) {
+    fail(dir, `outputLossSums must hold one finite number per output (${model.graph.outputs.length})`);
+  }
   const weights = saved.getWeights();
-  const slots = optimizerSlots(optimizer);
+  const slots = slotNames;
   const expectedBytes = weights.reduce((n, w) => n + sizeOfShape(w.shape) * 4 * slots.length, 0);
   if (json.optimizerBytes !== expectedBytes) fail(dir, `optimizer state has ${json.optimizerBytes} bytes, the model needs ${expectedBytes}`);
-  const size = (await stat(join(folder, 'optimizer.bin'))).size;
+  let size: number;
+  try {
+    const info = await stat(join(folder, 'optimizer.bin'));
+    if (!info.isFile()) fail(dir, 'optimizer.bin is not a regular file');
+    size = info.size;
+  } catch (err) {
+    if (err instanceof FormatError) throw err;
+    fail(dir, `cannot read optimizer.bin (${(err as Error).message})`);
+  }
   if (size !== expectedBytes) fail(dir, `optimizer.bin has ${size} bytes, expected ${expectedBytes} (truncated or foreign file)`);
   const bin = await readFile(join(folder, 'optimizer.bin'));
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
@@ -146,6 +226,38 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
     weights,
     optimizer,
     optimizerState: { step: json.optimizerStep, slots: slotTensors },
-    position: { epoch: json.epoch, step: json.step, lossSum: json.lossSum, rngState: json.rngState, history: json.history },
+    position: { epoch: json.epoch, step: json.step, lossSum: json.lossSum, outputLossSums: json.outputLossSums, rngState: json.rngState, history: json.history },
+    ...(json.run ? { run: json.run } : {}),
   };
+}
+
+function checkRun(dir: string, run: unknown): asserts run is CheckpointRun {
+  const r = run as CheckpointRun;
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.id !== 'string' ||
+    !/^[A-Za-z0-9_-]+$/.test(r.id) ||
+    !(Number.isInteger(r.batchSize) && r.batchSize > 0) ||
+    !(Number.isInteger(r.samples) && r.samples > 0) ||
+    typeof r.shuffle !== 'boolean' ||
+    !Number.isInteger(r.seed)
+  ) {
+    fail(dir, `run must be {id, batchSize, samples, shuffle, seed}, got ${JSON.stringify(run)?.slice(0, 200)}`);
+  }
+}
+
+/** A history must list epochs 0 … epoch−1 with one finite loss each, and validation losses for all or none. */
+function checkHistory(dir: string, history: History, epoch: number): void {
+  const h = history as History | undefined;
+  const numbers = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!h || typeof h !== 'object' || !Array.isArray(h.epoch) || h.epoch.length !== epoch || h.epoch.some((e, i) => e !== i) || !h.history || typeof h.history !== 'object') {
+    fail(dir, `history must list epochs 0 to ${epoch - 1}, got ${JSON.stringify(h?.epoch)?.slice(0, 200)}`);
+  }
+  if (!numbers(h.history.loss, epoch)) fail(dir, `history.loss must hold ${epoch} finite numbers`);
+  if (!numbers(h.history.valLoss, epoch) && !numbers(h.history.valLoss, 0)) fail(dir, `history.valLoss must hold ${epoch} finite numbers or none`);
+  // A model with several outputs also records each output's loss (`<output>_loss`, `val_<output>_loss`).
+  for (const [key, values] of Object.entries(h.history)) {
+    if (!numbers(values, epoch) && !numbers(values, 0)) fail(dir, `history.${key} must hold ${epoch} finite numbers or none`);
+  }
 }

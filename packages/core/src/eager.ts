@@ -4,36 +4,48 @@ import type { GraphNode, ModelGraph } from './graph.js';
 import type { Layer } from './layers/layer.js';
 import { assertTensor, formatShape, type Tensor } from './tensor.js';
 
-/** The one-node graph of a layer built for `inputShape` (without batch). */
-export function singleLayerGraph(layer: Layer, inputShape: readonly number[]): ModelGraph {
+/**
+ * The one-node graph of a layer built for `inputShapes` (without batch):
+ * inputs `input` (or `input_1`, `input_2`, … for a merge layer), one output.
+ */
+export function singleLayerGraph(layer: Layer, inputShapes: readonly number[] | readonly (readonly number[])[]): ModelGraph {
+  const shapes = (Array.isArray(inputShapes[0]) ? inputShapes : [inputShapes]) as readonly (readonly number[])[];
+  const inputs = shapes.map((shape, i) => ({ name: shapes.length === 1 ? 'input' : `input_${i + 1}`, shape: [...shape] }));
+  const weights = layer.weightSpecs(shapes[0]);
   const node = {
     name: layer.name,
+    layer: layer.name,
     kind: layer.kind,
     config: layer.config,
-    input: null,
-    inputShape: [...inputShape],
-    outputShape: layer.computeOutputShape(inputShape),
-    weights: layer.weightSpecs(inputShape),
+    inputs: inputs.map((i) => i.name),
+    inputShapes: shapes.map((s) => [...s]),
+    inputShape: [...shapes[0]],
+    outputShape: layer.outputShapeFor(shapes),
+    weights,
+    weightIndex: 0,
   } as GraphNode;
-  return { inputName: 'input', inputShape: [...inputShape], nodes: [node], output: node.name };
+  return { inputs, nodes: [node], outputs: [node.name], weights: weights.map((spec) => ({ layer: layer.name, node: layer.name, spec })) };
 }
 
 /**
  * Runs one layer on real data with a backend: builds the layer for the
- * tensor's shape, compiles a one-node graph, loads the layer's weights,
+ * tensors' shapes, compiles a one-node graph, loads the layer's weights,
  * predicts and releases the compiled graph.
  */
-export async function runLayerEagerly(layer: Layer, x: Tensor, backend: Backend): Promise<Tensor> {
-  assertTensor(x, `${layer.name}.apply`);
-  if (x.shape.length < 2) throw new ShapeError(`${layer.name}: apply() needs a batch axis and at least one more, got ${formatShape(x.shape)}`);
-  const inner = x.shape.slice(1);
-  layer.build(inner);
+export async function runLayerEagerly(layer: Layer, xs: readonly Tensor[], backend: Backend): Promise<Tensor> {
+  xs.forEach((x) => assertTensor(x, `${layer.name}.apply`));
+  for (const x of xs) {
+    if (x.shape.length < 2) throw new ShapeError(`${layer.name}: apply() needs a batch axis and at least one more, got ${formatShape(x.shape)}`);
+    if (x.shape[0] !== xs[0].shape[0]) throw new ShapeError(`${layer.name}: apply() inputs have ${xs[0].shape[0]} and ${x.shape[0]} samples`);
+  }
+  const inner = xs.map((x) => x.shape.slice(1));
+  layer.buildFor(inner);
   const graph = singleLayerGraph(layer, inner);
   assertBackendSupports(backend, graph);
   const compiled = await backend.compile(graph);
   try {
     await compiled.setWeights(layer.getWeights());
-    return await compiled.predict(x);
+    return (await compiled.predict(xs))[0];
   } finally {
     compiled.dispose();
   }

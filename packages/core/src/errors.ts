@@ -15,7 +15,7 @@ export class ConfigError extends ArabozaError {}
 /** A tensor has the wrong shape for where it is used. The message gives the expected and the actual shape. */
 export class ShapeError extends ArabozaError {}
 
-/** Training produced a non-finite loss. The model keeps the last finite weights. */
+/** Training produced a non-finite loss, gradient or update. The model keeps the last finite weights. */
 export class NonFiniteLossError extends ArabozaError {
   /** Zero-based epoch in which the loss became non-finite. */
   readonly epoch: number;
@@ -25,7 +25,7 @@ export class NonFiniteLossError extends ArabozaError {
   readonly loss: number;
   constructor(epoch: number, step: number, loss: number) {
     super(
-      `loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped and the model keeps the weights from before that step`,
+      `loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}${Number.isNaN(loss) ? ' (or a gradient, updated weight or optimizer slot was not finite)' : ''}; training stopped and the model keeps the weights from before that step`,
     );
     this.epoch = epoch;
     this.step = step;
@@ -38,3 +38,10 @@ export class BackendError extends ArabozaError {}
 
 /** A saved model or checkpoint is malformed, truncated or unsafe to load. */
 export class FormatError extends ArabozaError {}
+
+/**
+ * A path cannot be read or written as asked: a folder, device, FIFO or
+ * socket where a regular file is expected, a missing parent folder, no
+ * permission, a full disk. The message names the path and the entry point.
+ */
+export class FileError extends ArabozaError {}

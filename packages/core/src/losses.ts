@@ -1,6 +1,5 @@
 import { ConfigError } from './errors.js';
-import type { ModelGraph } from './graph.js';
-import { graphOutputNode } from './graph.js';
+import { graphOutputNodes, type ModelGraph } from './graph.js';
 
 /** Loss names; Keras's snake_case spellings are accepted as aliases. */
 export type LossName = 'binaryCrossentropy' | 'meanSquaredError' | 'categoricalCrossentropy';
@@ -44,10 +43,13 @@ export function resolveLossName(loss: unknown): LossName {
   throw new ConfigError(`compile: loss must be one of ${Object.keys(ALIASES).join(', ')}; got ${JSON.stringify(loss)}`);
 }
 
-/** Decides whether a loss is computed from logits for this graph (see {@link ResolvedLoss.fromLogits}). */
-export function resolveLoss(loss: LossName | string, graph: ModelGraph): ResolvedLoss {
+/**
+ * Decides whether a loss is computed from logits for one output of a graph
+ * (default the first; see {@link ResolvedLoss.fromLogits}).
+ */
+export function resolveLoss(loss: LossName | string, graph: ModelGraph, output = 0): ResolvedLoss {
   const kind = resolveLossName(loss);
-  const out = graphOutputNode(graph);
+  const out = graphOutputNodes(graph)[output];
   const act = out && 'activation' in out.config ? out.config.activation : 'linear';
   const fromLogits = (kind === 'binaryCrossentropy' && act === 'sigmoid') || (kind === 'categoricalCrossentropy' && act === 'softmax');
   return { kind, fromLogits };

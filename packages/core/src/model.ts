@@ -1,6 +1,6 @@
-import { assertBackendSupports, type Backend, type CompiledModel, type OptimizerState } from './backend.js';
+import { assertBackendSupports, checkWeightList, type Backend, type CompiledModel, type Losses, type OptimizerState } from './backend.js';
 import { ConfigError, ShapeError } from './errors.js';
-import { graphOutputShape, type GraphNode, type ModelGraph } from './graph.js';
+import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, type ModelGraph } from './graph.js';
 import { DEFAULT_LAYER_NAMES } from './layers/kinds.js';
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
@@ -8,16 +8,19 @@ import { resolveLoss, resolveLossName, type LossName } from './losses.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
-import { assertTensor, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
+import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
 
 /** Options of {@link input}. */
 export interface InputOptions {
   /** Shape of one sample (without the batch axis), e.g. `[28, 28, 1]`. */
   shape: number[];
-  /** Name of the input (default `input`). */
+  /** Name of the input (default `input`; in a model with several unnamed inputs, `input_1`, `input_2`, …). */
   name?: string;
 }
+
+/** Inputs created without a name (a multi-input model numbers them). */
+const unnamedInputs = new WeakSet<SymbolicTensor>();
 
 /** Creates the symbolic input of a functional model. */
 export function input(options: InputOptions): SymbolicTensor {
@@ -25,8 +28,22 @@ export function input(options: InputOptions): SymbolicTensor {
   if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new ShapeError(`input: shape must be a non-empty array of positive integers (without the batch axis), got ${JSON.stringify(shape)}`);
   }
-  return new SymbolicTensor([...shape], null, null, options.name ?? 'input');
+  if (options.name !== undefined && (typeof options.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(options.name))) {
+    throw new ConfigError(`input: name must match /^[A-Za-z_][A-Za-z0-9_.-]*$/, got ${JSON.stringify(options.name)}`);
+  }
+  const t = new SymbolicTensor([...shape], null, [], options.name ?? 'input');
+  if (options.name === undefined) unnamedInputs.add(t);
+  return t;
 }
+
+/**
+ * Data for a model's inputs or outputs: one tensor for a model with one,
+ * else an array in the model's order, or a record by input/output name.
+ */
+export type ModelData = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
+
+/** A loss for every output, a list with one per output, or a record by output name. */
+export type LossSpec = LossName | string | readonly (LossName | string)[] | Readonly<Record<string, LossName | string>>;
 
 /** Options of {@link Model.compile}. */
 export interface CompileOptions {
@@ -34,8 +51,13 @@ export interface CompileOptions {
   backend: Backend;
   /** Optimizer name (Keras defaults) or spec; needed for `fit`. */
   optimizer?: OptimizerLike;
-  /** Loss name; needed for `fit` and `evaluate`. */
-  loss?: LossName | string;
+  /** Loss (one for all outputs, or one per output); needed for `fit` and `evaluate`. */
+  loss?: LossSpec;
+  /**
+   * Weight of each output's loss in the training loss (default 1 each):
+   * an array in output order or a record by output name, as Keras's `loss_weights`.
+   */
+  lossWeights?: readonly number[] | Readonly<Record<string, number>>;
 }
 
 /** Options of {@link Model.predict} and {@link Model.evaluate}. */
@@ -46,10 +68,10 @@ export interface BatchOptions {
 
 /** Options of {@link model}. */
 export interface ModelOptions {
-  /** The model input, from {@link input}. */
-  inputs: SymbolicTensor;
-  /** The model output: a tensor produced by applying layers to `inputs`. */
-  outputs: SymbolicTensor;
+  /** The model input(s), from {@link input}. */
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The model output(s): tensors produced by applying layers to `inputs`. */
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
   /** Model name shown by `summary()` (default `model`). */
   name?: string;
   /** Seed of the initial weights (default 0); layers with their own seed keep it. */
@@ -71,7 +93,9 @@ export interface SequentialOptions {
 interface Compilation {
   backend: Backend;
   optimizer: OptimizerSpec | null;
-  loss: LossName | null;
+  /** One loss per output, or null without a loss. */
+  losses: LossName[] | null;
+  lossWeights: number[];
   compiled: Promise<CompiledModel> | null;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
@@ -80,39 +104,68 @@ interface Compilation {
 }
 
 /**
- * A model: a graph of layers from one input to one output. Holds the
- * weights on the host (Keras layout); `compile` picks a backend that runs and
- * trains it. Create with {@link model} or {@link sequential}.
+ * A model: a directed acyclic graph of layer applications from one or more
+ * inputs to one or more outputs. Holds the weights on the host (Keras
+ * layout); `compile` picks a backend that runs and trains it. Create with
+ * {@link model} or {@link sequential}.
  */
 export class Model {
   /** Model name. */
   readonly name: string;
-  /** The layers in topological order. */
+  /** The layers in the order of their first application (a shared layer once). */
   readonly layers: readonly Layer[];
   /** The graph every backend compiles. */
   readonly graph: ModelGraph;
   /** Whether the model was made by {@link sequential} (affects `summary()` only). */
   readonly isSequential: boolean;
   private compilation: Compilation | null = null;
+  /** The training call in progress (`fit`, `trainOnBatch`), if any. */
+  private running: string | null = null;
 
   /** @internal use {@link model} or {@link sequential}. */
-  constructor(inputs: SymbolicTensor, outputs: SymbolicTensor, name: string, seed: number, isSequential: boolean) {
-    if (!(inputs instanceof SymbolicTensor) || inputs.producer !== null) throw new ConfigError(`${name}: inputs must come from input({shape})`);
-    if (!(outputs instanceof SymbolicTensor)) throw new ConfigError(`${name}: outputs must be a symbolic tensor from layer.apply()`);
-    const chain: Layer[] = [];
-    let t: SymbolicTensor | null = outputs;
-    while (t && t !== inputs) {
-      if (!t.producer || !t.parent) throw new ConfigError(`${name}: the outputs are not computed from these inputs (reached input '${t.name}')`);
-      chain.unshift(t.producer);
-      t = t.parent;
+  constructor(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicTensor[], name: string, seed: number, isSequential: boolean) {
+    if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError(`${name}: inputs must be one or more tensors from input({shape})`);
+    if (!Array.isArray(outputs) || outputs.length === 0) throw new ConfigError(`${name}: outputs must be one or more symbolic tensors from layer.apply()`);
+    inputs.forEach((t) => {
+      if (!(t instanceof SymbolicTensor) || t.producer !== null) throw new ConfigError(`${name}: inputs must come from input({shape})`);
+    });
+    if (new Set(inputs).size !== inputs.length) throw new ConfigError(`${name}: the same input is listed twice in inputs`);
+    outputs.forEach((t) => {
+      if (!(t instanceof SymbolicTensor)) throw new ConfigError(`${name}: outputs must be symbolic tensors from layer.apply()`);
+    });
+    if (!Number.isInteger(seed)) throw new ConfigError(`${name}: seed must be an integer, got ${JSON.stringify(seed)}`);
+    const inputSet = new Set(inputs);
+    // Every application the outputs depend on; a model input not listed in `inputs` means the graph is disconnected.
+    const applications = new Set<SymbolicTensor>();
+    const stack = [...outputs];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (t.producer === null) {
+        if (!inputSet.has(t)) {
+          throw new ConfigError(`${name}: the outputs are not computed from these inputs: they depend on input '${t.name}', which is not among the model's inputs (${inputs.map((i) => `'${i.name}'`).join(', ')})`);
+        }
+        continue;
+      }
+      if (applications.has(t)) continue;
+      applications.add(t);
+      stack.push(...t.inputs);
     }
-    if (!t) throw new ConfigError(`${name}: the outputs are not computed from these inputs`);
+    // Creation order is a topological order, and a saved model re-created in it gets the same node names.
+    const ordered = [...applications].sort((a, b) => a.order - b.order);
+    const layers: Layer[] = [];
+    for (const t of ordered) if (!layers.includes(t.producer!)) layers.push(t.producer!);
     this.name = name;
-    this.layers = chain;
+    this.layers = layers;
     this.isSequential = isSequential;
-    const used = new Set<string>([inputs.name]);
+
+    const inputNames = inputs.map((t, i) => (inputs.length > 1 && unnamedInputs.has(t) ? `input_${i + 1}` : t.name));
+    const used = new Set<string>();
+    for (const n of inputNames) {
+      if (used.has(n)) throw new ConfigError(`${name}: two inputs are named '${n}'; give each input({name}) its own name`);
+      used.add(n);
+    }
     const counts = new Map<string, number>();
-    for (const layer of chain) {
+    for (const layer of layers) {
       if (!layer.hasName) {
         const base = DEFAULT_LAYER_NAMES[layer.kind];
         let n = counts.get(base) ?? 0;
@@ -121,38 +174,87 @@ export class Model {
         counts.set(base, n + 1);
         layer.assignName(candidate);
       }
-      if (used.has(layer.name)) throw new ConfigError(`${name}: two layers are named '${layer.name}'; layer names must be unique`);
+      if (used.has(layer.name)) throw new ConfigError(`${name}: two layers or inputs are named '${layer.name}'; names must be unique`);
       used.add(layer.name);
     }
-    if (!Number.isInteger(seed)) throw new ConfigError(`${name}: seed must be an integer, got ${JSON.stringify(seed)}`);
     const rng = new Random(seed);
-    for (const layer of chain) layer.initializeWeights(new Random(rng.nextUint32()));
+    for (const layer of layers) layer.initializeWeights(new Random(rng.nextUint32()));
+
+    const weights: GraphWeight[] = [];
+    const weightIndex = new Map<Layer, number>();
+    const valueNames = new Map<SymbolicTensor, string>(inputs.map((t, i) => [t, inputNames[i]]));
+    const uses = new Map<Layer, number>();
     const nodes: GraphNode[] = [];
-    let prev: string | null = null;
-    for (const layer of chain) {
-      const inputShape = layer.inputShape!;
+    for (const t of ordered) {
+      const layer = t.producer!;
+      const k = uses.get(layer) ?? 0;
+      uses.set(layer, k + 1);
+      const nodeName = k === 0 ? layer.name : `${layer.name}:${k}`;
+      const inputShapes = t.inputs.map((i) => [...i.shape]);
+      const specs = layer.weightSpecs(inputShapes[0]);
+      if (!weightIndex.has(layer)) {
+        weightIndex.set(layer, weights.length);
+        for (const spec of specs) weights.push({ layer: layer.name, node: nodeName, spec });
+      }
       nodes.push({
-        name: layer.name,
+        name: nodeName,
+        layer: layer.name,
         kind: layer.kind,
         config: layer.config,
-        input: prev,
-        inputShape,
-        outputShape: layer.computeOutputShape(inputShape),
-        weights: layer.weightSpecs(inputShape),
+        inputs: t.inputs.map((i) => valueNames.get(i)!),
+        inputShapes,
+        inputShape: inputShapes[0],
+        outputShape: [...t.shape],
+        weights: specs,
+        weightIndex: weightIndex.get(layer)!,
       } as GraphNode);
-      prev = layer.name;
+      valueNames.set(t, nodeName);
     }
-    this.graph = { inputName: inputs.name, inputShape: [...inputs.shape], nodes, output: prev ?? inputs.name };
+    this.graph = {
+      inputs: inputs.map((t, i) => ({ name: inputNames[i], shape: [...t.shape] })),
+      nodes,
+      outputs: outputs.map((t) => valueNames.get(t)!),
+      weights,
+    };
+    validateGraph(this.graph, name);
   }
 
-  /** Shape of one input sample (without the batch axis). */
+  /** Names of the model inputs, in data order. */
+  get inputNames(): readonly string[] {
+    return this.graph.inputs.map((i) => i.name);
+  }
+
+  /** Names of the model outputs (their nodes), in data order. */
+  get outputNames(): readonly string[] {
+    return this.graph.outputs;
+  }
+
+  /** Shape of one sample of each input (without the batch axis). */
+  get inputShapes(): readonly (readonly number[])[] {
+    return this.graph.inputs.map((i) => i.shape);
+  }
+
+  /** Shape of one sample of each output (without the batch axis). */
+  get outputShapes(): readonly (readonly number[])[] {
+    return graphOutputShapes(this.graph);
+  }
+
+  /**
+   * Shape of one input sample (without the batch axis).
+   * @throws ConfigError for a model with several inputs (use {@link inputShapes}).
+   */
   get inputShape(): readonly number[] {
-    return this.graph.inputShape;
+    if (this.graph.inputs.length !== 1) throw new ConfigError(`${this.name}: the model has ${this.graph.inputs.length} inputs; use inputShapes`);
+    return this.graph.inputs[0].shape;
   }
 
-  /** Shape of one output sample (without the batch axis). */
+  /**
+   * Shape of one output sample (without the batch axis).
+   * @throws ConfigError for a model with several outputs (use {@link outputShapes}).
+   */
   get outputShape(): readonly number[] {
-    return graphOutputShape(this.graph);
+    if (this.graph.outputs.length !== 1) throw new ConfigError(`${this.name}: the model has ${this.graph.outputs.length} outputs; use outputShapes`);
+    return this.outputShapes[0];
   }
 
   /** Total number of weights. */
@@ -183,45 +285,109 @@ export class Model {
    * changes; the backend receives them before its next step.
    */
   setWeights(weights: readonly Tensor[]): void {
-    const expected = this.layers.reduce((n, l) => n + l.weightSpecs(l.inputShape!).length, 0);
-    if (!Array.isArray(weights) || weights.length !== expected) {
-      throw new ShapeError(`${this.name}: setWeights expected ${expected} tensors, got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    this.assertIdle('setWeights');
+    this.replaceWeights(weights);
+  }
+
+  /**
+   * @internal throws a ConfigError when `fit` or `trainOnBatch` is running:
+   * a call that changes the weights, the optimizer state or the compilation
+   * meanwhile would be lost or would interleave with the training steps.
+   */
+  assertIdle(what: string): void {
+    if (this.running) throw new ConfigError(`${this.name}: ${what} called while ${this.running} is running on model ${this.name}; await it first`);
+  }
+
+  /** Runs a training call exclusively (see {@link Model.assertIdle}). */
+  private async exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
+    this.assertIdle(what);
+    this.running = what;
+    try {
+      return await body();
+    } finally {
+      this.running = null;
     }
-    let i = 0;
-    const plan = this.layers.map((l) => {
-      const specs = l.weightSpecs(l.inputShape!);
-      const ws = weights.slice(i, i + specs.length);
-      specs.forEach((s, j) => {
-        assertTensor(ws[j], `${l.name}/${s.name}`);
-        if (!shapesEqual(ws[j].shape, s.shape)) {
-          throw new ShapeError(`${this.name}: weight ${i + j} (${l.name}/${s.name}) must have shape ${formatShape(s.shape)}, got ${formatShape(ws[j].shape)}`);
-        }
-      });
-      i += specs.length;
-      return ws;
+  }
+
+  /** @internal {@link Model.setWeights} without the idle check, for the training loop itself. */
+  replaceWeights(weights: readonly Tensor[]): void {
+    const expected = this.graph.weights;
+    if (!Array.isArray(weights) || weights.length !== expected.length) {
+      throw new ShapeError(`${this.name}: setWeights expected ${expected.length} tensors, got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    expected.forEach((w, i) => {
+      assertTensor(weights[i], `${w.layer}/${w.spec.name}`);
+      if (!shapesEqual(weights[i].shape, w.spec.shape)) {
+        throw new ShapeError(`${this.name}: weight ${i} (${w.layer}/${w.spec.name}) must have shape ${formatShape(w.spec.shape)}, got ${formatShape(weights[i].shape)}`);
+      }
     });
-    this.layers.forEach((l, k) => l.setWeights(plan[k]));
+    this.assignLayerWeights(weights);
     if (this.compilation) {
       this.compilation.backendStale = true;
       this.compilation.hostStale = false;
     }
   }
 
+  /** Hands each layer its part of a graph-order weight list (already checked). */
+  private assignLayerWeights(weights: readonly Tensor[]): void {
+    let i = 0;
+    for (const l of this.layers) {
+      const n = l.weightSpecs(l.inputShape!).length;
+      l.setWeights(weights.slice(i, i + n));
+      i += n;
+    }
+  }
+
   /**
-   * Chooses the backend, optimizer and loss. Checks that the backend
+   * Chooses the backend, optimizer and loss(es). Checks that the backend
    * implements every layer kind of the model; the backend compiles lazily,
    * on the first call that needs it. Compiling again releases the previous
    * compilation (the weights stay).
    */
   compile(options: CompileOptions): void {
+    this.assertIdle('compile');
     if (!options || typeof options !== 'object' || !options.backend || typeof options.backend.compile !== 'function') {
       throw new ConfigError(`${this.name}: compile needs {backend}`);
     }
-    const loss = options.loss === undefined ? null : resolveLossName(options.loss);
+    const losses = options.loss === undefined ? null : this.perOutput(options.loss, 'loss', (v) => resolveLossName(v), null);
+    const lossWeights = this.perOutput(options.lossWeights, 'lossWeights', (v) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${this.name}: compile lossWeights must be finite numbers ≥ 0, got ${JSON.stringify(v)}`);
+      return v;
+    }, 1);
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, loss, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
+  }
+
+  /**
+   * One value per output from a single value (for every output), an array in
+   * output order or a record by output name; `fallback` for a missing option.
+   */
+  private perOutput<T>(value: unknown, option: string, check: (v: unknown) => T, fallback: T | null): T[] {
+    const outputs = this.graph.outputs;
+    if (value === undefined) return outputs.map(() => fallback as T);
+    if (Array.isArray(value)) {
+      if (value.length !== outputs.length) {
+        throw new ConfigError(`${this.name}: compile ${option} has ${value.length} entries but the model has ${outputs.length} outputs (${outputs.join(', ')})`);
+      }
+      return value.map(check);
+    }
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        if (!outputs.includes(key)) throw new ConfigError(`${this.name}: compile ${option} names '${key}', which is not an output (outputs: ${outputs.join(', ')})`);
+      }
+      return outputs.map((o) => {
+        if (!Object.prototype.hasOwnProperty.call(record, o)) {
+          if (fallback !== null) return fallback;
+          throw new ConfigError(`${this.name}: compile ${option} has no entry for output '${o}'`);
+        }
+        return check(record[o]);
+      });
+    }
+    const one = check(value);
+    return outputs.map(() => one);
   }
 
   /** The optimizer chosen by `compile` (defaults filled in), or `null`. */
@@ -238,11 +404,12 @@ export class Model {
   async compiled(needsTraining: boolean): Promise<CompiledModel> {
     const c = this.compilation;
     if (!c) throw new ConfigError(`${this.name}: call compile({backend, optimizer, loss}) first`);
-    if (needsTraining && (!c.loss || !c.optimizer)) {
-      throw new ConfigError(`${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.loss ?? 'none'}`);
+    if (needsTraining && (!c.losses || !c.optimizer)) {
+      throw new ConfigError(`${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.join(', ') ?? 'none'}`);
     }
     if (!c.compiled) {
-      const training = c.loss && c.optimizer ? { loss: resolveLoss(c.loss, this.graph), optimizer: c.optimizer } : undefined;
+      const losses = c.losses;
+      const training = losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
       c.compiled = c.backend.compile(this.graph, training);
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
@@ -260,13 +427,9 @@ export class Model {
   async syncWeightsFromBackend(): Promise<void> {
     const c = this.compilation;
     if (!c?.compiled || !c.hostStale) return;
-    const ws = await (await c.compiled).getWeights();
-    let i = 0;
-    for (const l of this.layers) {
-      const n = l.weightSpecs(l.inputShape!).length;
-      l.setWeights(ws.slice(i, i + n));
-      i += n;
-    }
+    const weights = await (await c.compiled).getWeights();
+    checkWeightList(this.graph, weights, `${c.backend.name}: getWeights`);
+    this.assignLayerWeights(weights);
     c.hostStale = false;
   }
 
@@ -285,60 +448,121 @@ export class Model {
   }
 
   /**
-   * Runs the model on `x` (`[n, ...inputShape]`) in batches and returns the
-   * outputs (`[n, ...outputShape]`).
+   * @internal normalises data for the model's inputs (`'inputs'`) or outputs
+   * (`'outputs'`) to one tensor per input/output in order, each checked
+   * against its shape, all with one sample count. `what` names the call
+   * (`fit x`); returns the tensors and the sample count.
    */
-  async predict(x: Tensor, options: BatchOptions = {}): Promise<Tensor> {
-    this.checkBatch(x, this.inputShape, 'predict input');
-    const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
-    const compiled = await this.compiled(false);
-    const n = x.shape[0];
-    const row = sizeOfShape(this.outputShape);
-    const out = new Float32Array(n * row);
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      const y = await compiled.predict(slice(x, start, size));
-      out.set(y.data, start * row);
+  dataList(data: ModelData, side: 'inputs' | 'outputs', what: string): { tensors: Tensor[]; samples: number } {
+    const names = side === 'inputs' ? this.inputNames : this.outputNames;
+    const shapes = side === 'inputs' ? this.inputShapes : this.outputShapes;
+    const kind = side === 'inputs' ? 'input' : 'output';
+    let tensors: Tensor[];
+    if (isTensorLike(data)) {
+      if (names.length !== 1) {
+        throw new ConfigError(`${this.name}: ${what} is one tensor but the model has ${names.length} ${kind}s (${names.join(', ')}); pass an array or a record by name`);
+      }
+      tensors = [data];
+    } else if (Array.isArray(data)) {
+      if (data.length !== names.length) throw new ShapeError(`${this.name}: ${what} has ${data.length} tensors but the model has ${names.length} ${kind}s (${names.join(', ')})`);
+      tensors = [...(data as readonly Tensor[])];
+    } else if (data !== null && typeof data === 'object') {
+      const record = data as Readonly<Record<string, Tensor>>;
+      for (const key of Object.keys(record)) {
+        if (!names.includes(key)) throw new ConfigError(`${this.name}: ${what} names '${key}', which is not an ${kind} (${kind}s: ${names.join(', ')})`);
+      }
+      tensors = names.map((n) => {
+        if (!Object.prototype.hasOwnProperty.call(record, n)) throw new ConfigError(`${this.name}: ${what} has no tensor for ${kind} '${n}'`);
+        return record[n];
+      });
+    } else {
+      throw new ShapeError(`${this.name}: ${what} must be a tensor, an array of tensors or a record by name, got ${data === null ? 'null' : typeof data}`);
     }
-    return { shape: [n, ...this.outputShape], data: out };
+    tensors.forEach((t, i) => this.checkBatch(t, shapes[i], names.length === 1 ? what : `${what} '${names[i]}'`));
+    const samples = tensors[0].shape[0];
+    tensors.forEach((t, i) => {
+      if (t.shape[0] !== samples) throw new ShapeError(`${this.name}: ${what} '${names[i]}' has ${t.shape[0]} samples but '${names[0]}' has ${samples}`);
+    });
+    return { tensors, samples };
   }
 
-  /** Mean loss over `x`, `y` (batch losses weighted by batch size, as Keras). */
-  async evaluate(x: Tensor, y: Tensor, options: BatchOptions = {}): Promise<number> {
-    this.checkBatch(x, this.inputShape, 'evaluate x');
-    this.checkBatch(y, this.outputShape, 'evaluate y');
-    if (x.shape[0] !== y.shape[0]) throw new ShapeError(`${this.name}: evaluate x has ${x.shape[0]} samples but y has ${y.shape[0]}`);
-    const c = this.compilation;
-    if (!c?.loss) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
+  /** @internal inputs and targets of one call, checked and with one sample count. */
+  pairList(x: ModelData, y: ModelData, what: string): { xs: Tensor[]; ys: Tensor[]; samples: number } {
+    const xs = this.dataList(x, 'inputs', `${what} x`);
+    const ys = this.dataList(y, 'outputs', `${what} y`);
+    if (xs.samples !== ys.samples) throw new ShapeError(`${this.name}: ${what} x has ${xs.samples} samples but y has ${ys.samples}`);
+    return { xs: xs.tensors, ys: ys.tensors, samples: xs.samples };
+  }
+
+  /**
+   * Runs the model in batches and returns its output (`[n, ...outputShape]`).
+   * @throws ConfigError for a model with several outputs (use {@link predictOutputs}).
+   */
+  async predict(x: ModelData, options: BatchOptions = {}): Promise<Tensor> {
+    if (this.graph.outputs.length !== 1) throw new ConfigError(`${this.name}: the model has ${this.graph.outputs.length} outputs; use predictOutputs`);
+    return (await this.predictOutputs(x, options))[0];
+  }
+
+  /** Runs the model in batches and returns every output, in output order. */
+  async predictOutputs(x: ModelData, options: BatchOptions = {}): Promise<Tensor[]> {
+    const { tensors, samples: n } = this.dataList(x, 'inputs', 'predict input');
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
     const compiled = await this.compiled(false);
-    const n = x.shape[0];
-    let total = 0;
+    const shapes = this.outputShapes;
+    const outs = shapes.map((s) => new Float32Array(n * sizeOfShape(s)));
     for (let start = 0; start < n; start += batchSize) {
       const size = Math.min(batchSize, n - start);
-      total += (await compiled.evaluate(slice(x, start, size), slice(y, start, size))) * size;
+      const ys = await compiled.predict(tensors.map((t) => slice(t, start, size)));
+      ys.forEach((y, i) => outs[i].set(y.data, start * sizeOfShape(shapes[i])));
     }
-    return total / n;
+    return outs.map((data, i) => ({ shape: [n, ...shapes[i]], data }));
+  }
+
+  /** Mean training loss over `x`, `y` (batch losses weighted by batch size, as Keras). */
+  async evaluate(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<number> {
+    return (await this.evaluateLosses(x, y, options)).loss;
+  }
+
+  /** Mean training loss and each output's mean loss over `x`, `y` (batch losses weighted by batch size). */
+  async evaluateLosses(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<Losses> {
+    const { xs, ys, samples: n } = this.pairList(x, y, 'evaluate');
+    const c = this.compilation;
+    if (!c?.losses) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
+    const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
+    const compiled = await this.compiled(false);
+    let total = 0;
+    const perOutput = this.graph.outputs.map(() => 0);
+    for (let start = 0; start < n; start += batchSize) {
+      const size = Math.min(batchSize, n - start);
+      const r = await compiled.evaluate(
+        xs.map((t) => slice(t, start, size)),
+        ys.map((t) => slice(t, start, size)),
+      );
+      total += r.loss * size;
+      r.outputLosses.forEach((v, i) => (perOutput[i] += v * size));
+    }
+    return { loss: total / n, outputLosses: perOutput.map((v) => v / n) };
   }
 
   /**
    * Trains the model (see {@link FitOptions}); returns the history of
-   * `loss` and `valLoss` per epoch. The host weights are refreshed when it
-   * resolves or rejects.
+   * `loss` and `valLoss` per epoch (and `<output>_loss` per output for a
+   * model with several). The host weights are refreshed when it resolves or rejects.
    */
-  async fit(x: Tensor, y: Tensor, options: FitOptions = {}): Promise<History> {
-    return runFit(this, x, y, options);
+  async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
+    return this.exclusive('fit', () => runFit(this, x, y, options));
   }
 
-  /** One training step on one batch; returns its loss. */
-  async trainOnBatch(x: Tensor, y: Tensor): Promise<number> {
-    this.checkBatch(x, this.inputShape, 'trainOnBatch x');
-    this.checkBatch(y, this.outputShape, 'trainOnBatch y');
-    const compiled = await this.compiled(true);
-    const loss = await compiled.trainStep(x, y);
-    if (Number.isFinite(loss)) this.markTrained();
-    await this.syncWeightsFromBackend();
-    return loss;
+  /** One training step on one batch; returns its training loss. */
+  async trainOnBatch(x: ModelData, y: ModelData): Promise<number> {
+    const { xs, ys } = this.pairList(x, y, 'trainOnBatch');
+    return this.exclusive('trainOnBatch', async () => {
+      const compiled = await this.compiled(true);
+      const { loss } = await compiled.trainStep(xs, ys);
+      if (Number.isFinite(loss)) this.markTrained();
+      await this.syncWeightsFromBackend();
+      return loss;
+    });
   }
 
   /** The optimizer state of the compiled model (step count and slots). */
@@ -348,6 +572,8 @@ export class Model {
 
   /** Restores an optimizer state saved with {@link getOptimizerState}. */
   async setOptimizerState(state: OptimizerState): Promise<void> {
+    this.assertIdle('setOptimizerState');
+    checkOptimizerStateFinite(state, this.name);
     await (await this.compiled(true)).setOptimizerState(state);
   }
 
@@ -360,6 +586,7 @@ export class Model {
 
   /** Releases the backend's resources; the model can be compiled again. */
   dispose(): void {
+    this.assertIdle('dispose');
     this.disposeCompilation();
     this.compilation = null;
   }
@@ -370,14 +597,35 @@ export class Model {
   }
 }
 
+function isTensorLike(v: unknown): v is Tensor {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'shape' in v && 'data' in v;
+}
+
+/** A NaN or infinite slot would turn every later update into NaN: refused before the backend sees it. */
+function checkOptimizerStateFinite(state: OptimizerState, name: string): void {
+  if (!state || !Array.isArray(state.slots)) throw new ConfigError(`${name}: setOptimizerState expects {step, slots}`);
+  state.slots.forEach((perWeight, w) => {
+    if (!Array.isArray(perWeight)) return;
+    perWeight.forEach((t, s) => {
+      const at = t && t.data instanceof Float32Array ? firstNonFinite(t) : -1;
+      if (at >= 0) throw new ConfigError(`${name}: setOptimizerState: slot ${s} of weight ${w} holds ${t.data[at]} at flat index ${at}; optimizer state must be finite`);
+    });
+  });
+}
+
 function checkBatchSize(b: unknown, name: string): number {
   if (typeof b !== 'number' || !Number.isInteger(b) || b <= 0) throw new ConfigError(`${name}: batchSize must be a positive integer, got ${JSON.stringify(b)}`);
   return b;
 }
 
-/** Creates a functional model from an input and an output. */
+function asList(v: SymbolicTensor | readonly SymbolicTensor[]): readonly SymbolicTensor[] {
+  return Array.isArray(v) ? (v as readonly SymbolicTensor[]) : [v as SymbolicTensor];
+}
+
+/** Creates a functional model from its input(s) and output(s). */
 export function model(options: ModelOptions): Model {
-  return new Model(options.inputs, options.outputs, options.name ?? 'model', options.seed ?? 0, false);
+  if (!options || typeof options !== 'object') throw new ConfigError(`model: options must be {inputs, outputs}, got ${JSON.stringify(options)}`);
+  return new Model(asList(options.inputs), asList(options.outputs), options.name ?? 'model', options.seed ?? 0, false);
 }
 
 /** Creates a model that applies `layers` in order to an input of `inputShape`. */
@@ -388,5 +636,5 @@ export function sequential(options: SequentialOptions): Model {
   const inputs = input({ shape: options.inputShape });
   let t = inputs;
   for (const layer of options.layers) t = layer.apply(t);
-  return new Model(inputs, t, options.name ?? 'sequential', options.seed ?? 0, true);
+  return new Model([inputs], [t], options.name ?? 'sequential', options.seed ?? 0, true);
 }

@@ -1,5 +1,10 @@
 import { ConfigError } from './errors.js';
 
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** Smallest positive (subnormal) float32. */
+const FLOAT32_MIN_POSITIVE = 1.401298464324817e-45;
+
 /**
  * Stochastic gradient descent with optional momentum (Keras):
  * v ← momentum·v − lr·g;  w ← w + v   (momentum 0: w ← w − lr·g).
@@ -86,12 +91,15 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
     if (key === 'kind') continue;
     if (!(key in defaults)) throw new ConfigError(`${kind}: unknown option '${key}' (known: ${Object.keys(defaults).filter((k) => k !== 'kind').join(', ')})`);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${kind}: ${key} must be a finite number, got ${JSON.stringify(value)}`);
+    // Backends compute in float32: a value that rounds to Infinity or to 0 there gives NaN weights.
+    if (!Number.isFinite(Math.fround(value))) throw new ConfigError(`${kind}: ${key} ${value} is beyond float32's range (±${FLOAT32_MAX})`);
+    if (value !== 0 && Math.fround(value) === 0) throw new ConfigError(`${kind}: ${key} ${value} is 0 in float32 (the smallest positive float32 is ${FLOAT32_MIN_POSITIVE})`);
     spec[key] = value;
   }
   const s = spec as unknown as OptimizerSpec;
   if (!(s.learningRate > 0)) throw new ConfigError(`${kind}: learningRate must be > 0, got ${s.learningRate}`);
   const unit = (key: string, v: number, open: boolean) => {
-    if (!(v >= 0 && (open ? v < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
+    if (!(v >= 0 && (open ? Math.fround(v) < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
   };
   if (s.kind === 'sgd') unit('momentum', s.momentum, true);
   if (s.kind === 'adam') {

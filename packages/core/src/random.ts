@@ -1,3 +1,5 @@
+import { ConfigError } from './errors.js';
+
 /**
  * A small seeded pseudo-random generator (xoshiro128**), so initial weights,
  * shuffles and random tensors are the same on every backend and every run.
@@ -84,11 +86,27 @@ export class Random {
     return [...this.s, this.spareNormal === null ? Number.NaN : this.spareNormal];
   }
 
-  /** Restores a state returned by {@link Random.getState}. */
-  setState(state: readonly number[]): void {
-    if (state.length !== 5) throw new RangeError(`Random state must have 5 numbers, got ${state.length}`);
-    for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
-    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+  /**
+   * Restores a state returned by {@link Random.getState} (a JSON round trip
+   * may turn its NaN into null).
+   * @throws ConfigError for anything else: words that are not 32-bit
+   * unsigned integers, all-zero words (xoshiro would then return 0 forever
+   * and `normal()` would never end), or a cached normal that is not finite.
+   */
+  setState(state: readonly (number | null)[]): void {
+    if (!Array.isArray(state) || state.length !== 5) {
+      throw new ConfigError(`Random.setState: state must be 5 numbers (getState()), got ${JSON.stringify(state)?.slice(0, 100)}`);
+    }
+    const words = state.slice(0, 4);
+    if (!words.every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) < 2 ** 32) || words.every((w) => w === 0)) {
+      throw new ConfigError(`Random.setState: the first 4 numbers must be 32-bit unsigned integers, not all 0; got ${JSON.stringify(words)}`);
+    }
+    const spare = state[4];
+    if (!(spare === null || Number.isNaN(spare) || Number.isFinite(spare))) {
+      throw new ConfigError(`Random.setState: the 5th number must be NaN, null or finite, got ${spare}`);
+    }
+    for (let i = 0; i < 4; i++) this.s[i] = (words[i] as number) >>> 0;
+    this.spareNormal = spare === null || Number.isNaN(spare) ? null : spare;
   }
 }
 

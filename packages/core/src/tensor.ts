@@ -24,6 +24,13 @@ export interface Tensor {
 export const MAX_TENSOR_VALUES = 2 ** 32;
 
 /**
+ * Most values one layer may produce per sample (2^28, 1 GiB of float32):
+ * checked when a layer is built, so an absurd upsampling or reshape is a
+ * ShapeError naming the layer instead of a multi-gigabyte allocation.
+ */
+export const MAX_SAMPLE_VALUES = 2 ** 28;
+
+/**
  * Allocates the values of a tensor of `shape`, or throws a ShapeError naming
  * `who` when it is too large for one Float32Array.
  */
@@ -68,13 +75,36 @@ function checkShape(shape: Shape, what: string): void {
  * @throws ShapeError when the number of values does not match the shape.
  */
 export function tensor(data: Float32Array | readonly number[], shape?: Shape): Tensor {
-  const values = data instanceof Float32Array ? data : Float32Array.from(data);
+  const values = data instanceof Float32Array ? data : float32Values(data);
   const s = shape ? [...shape] : [values.length];
   checkShape(s, 'tensor');
   if (sizeOfShape(s) !== values.length) {
     throw new ShapeError(`tensor: shape ${formatShape(s)} holds ${sizeOfShape(s)} values, got ${values.length}`);
   }
   return { shape: s, data: values };
+}
+
+/**
+ * Copies plain numbers into a Float32Array, refusing what `Float32Array.from`
+ * would silently turn into NaN or Infinity: nested arrays (use the flat
+ * row-major values and a shape), non-numbers, and finite values beyond
+ * float32's range. NaN and ±Infinity given as such are kept.
+ */
+function float32Values(data: readonly number[]): Float32Array {
+  if (!Array.isArray(data) && !ArrayBuffer.isView(data)) {
+    throw new ShapeError(`tensor: data must be a Float32Array or an array of numbers, got ${data === null ? 'null' : typeof data}`);
+  }
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as unknown;
+    if (typeof v !== 'number') {
+      const what = Array.isArray(v) ? 'a nested array (pass flat row-major values and a shape)' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+      throw new ShapeError(`tensor: data[${i}] is ${what}; expected a number`);
+    }
+    out[i] = v;
+    if (Number.isFinite(v) && !Number.isFinite(out[i])) throw new ShapeError(`tensor: data[${i}] = ${v} is beyond float32's range (±3.4028234663852886e38)`);
+  }
+  return out;
 }
 
 /** A tensor of zeros. */

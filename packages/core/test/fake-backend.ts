@@ -68,29 +68,30 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
         return training.optimizer;
       };
       return {
-        async predict(x) {
-          return { shape: [x.shape[0], ...node.outputShape], data: forward(x) };
+        async predict([x]) {
+          return [{ shape: [x.shape[0], ...node.outputShape], data: forward(x) }];
         },
-        async trainStep(x, y) {
+        async trainStep([x], [y]) {
           const { learningRate: lr, momentum } = requireTraining() as { learningRate: number; momentum: number };
           recording.batches.push({ size: x.shape[0], first: x.data[0] });
           const { loss, gk, gb } = lossAndGrads(x, y);
           const reported = losses.get(step) ?? loss;
-          if (!Number.isFinite(reported)) return reported;
+          if (!Number.isFinite(reported)) return { loss: reported, outputLosses: [reported] };
           vKernel = vKernel.map((v, i) => momentum * v - lr * gk[i]);
           vBias = vBias.map((v, i) => momentum * v - lr * gb[i]);
           kernel = kernel.map((v, i) => v + vKernel[i]);
           bias = bias.map((v, i) => v + vBias[i]);
           step++;
-          return reported;
+          return { loss: reported, outputLosses: [reported] };
         },
-        async evaluate(x, y) {
-          return lossAndGrads(x, y).loss;
+        async evaluate([x], [y]) {
+          const { loss } = lossAndGrads(x, y);
+          return { loss, outputLosses: [loss] };
         },
-        async gradients(x, y): Promise<Gradients> {
+        async gradients([x], [y]): Promise<Gradients> {
           requireTraining();
           const { loss, gk, gb } = lossAndGrads(x, y);
-          return { loss, input: { shape: x.shape, data: new Float32Array(x.data.length) }, weights: [{ shape: [nIn, nOut], data: gk }, { shape: [nOut], data: gb }] };
+          return { loss, outputLosses: [loss], inputs: [{ shape: x.shape, data: new Float32Array(x.data.length) }], weights: [{ shape: [nIn, nOut], data: gk }, { shape: [nOut], data: gb }] };
         },
         async getWeights() {
           const ws = [{ shape: [nIn, nOut], data: kernel.slice() }];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conv2d, input, maxPooling2d, mnistAutoencoder, model, receptiveFields } from '../src/index.js';
+import { conv2d, dense, input, maxPooling2d, mnistAutoencoder, model, receptiveFields } from '../src/index.js';
 
 describe('summary()', () => {
   it('prints the autoencoder in Keras format with receptive fields', () => {
@@ -34,5 +34,20 @@ describe('summary()', () => {
     const c = conv2d({ filters: 1, kernelSize: 3, dilationRate: 2 });
     c.apply(input({ shape: [9, 9, 1] }));
     expect(receptiveFields([c], [9, 9, 1])).toEqual([[5, 5]]);
+  });
+});
+
+describe('summary escapes control characters in names (issue 16, item 14)', () => {
+  it('a model name holding an escape sequence is printed escaped', () => {
+    const i = input({ shape: [3] });
+    const m = model({ inputs: i, outputs: dense({ units: 1 }).apply(i), name: 'evil\u001b]0;title\u0007' });
+    const text = m.summary({ print: () => undefined });
+    // Only the table's own newlines remain.
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain('Model: "evil\\u001b]0;title\\u0007"');
+  });
+
+  it('an input name holding an escape sequence is refused, as a layer name is', () => {
+    expect(() => input({ shape: [3], name: 'in\u001b[2J' })).toThrow(/input: name must match/);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { ConfigError, FormatError } from '@araboza/core';
 
 /** The only IDX element type araboza reads: 0x08, unsigned byte (MNIST's). */
@@ -24,6 +24,8 @@ export interface ReadIdxOptions {
   itemShape?: readonly number[];
   /** Read only the first `limit` items (along the first axis); the file is still validated whole. */
   limit?: number;
+  /** Validate the header and the file size but read no item (the result has 0 items; `fileCount` says how many the file holds). */
+  headerOnly?: boolean;
 }
 
 /** A decoded IDX array of unsigned bytes. */
@@ -51,15 +53,29 @@ function bufferSource(bytes: Uint8Array): ByteSource {
   };
 }
 
+function kindOf(s: Stats): string {
+  if (s.isDirectory()) return 'a folder';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
 function fileSource(path: string): ByteSource {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: opening a FIFO must not wait forever for a writer; a regular file ignores the flag.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new FormatError(`${path}: cannot open IDX file (${code ?? String(err)})`);
   }
-  const size = fstatSync(fd).size;
+  const info = fstatSync(fd);
+  if (!info.isFile()) {
+    closeSync(fd);
+    throw new FormatError(`${path}: cannot read IDX file: it is ${kindOf(info)}, not a regular file`);
+  }
+  const size = info.size;
   return {
     size,
     read(offset, length) {
@@ -140,10 +156,10 @@ export function readIdx(source: string | Uint8Array, options: ReadIdxOptions = {
     if (src.size > expectedSize) {
       throw new FormatError(`${label}: ${src.size - expectedSize} unexpected bytes after the data: header declares dimensions [${shape.join(', ')}] (${expectedSize} bytes), the file has ${src.size} bytes`);
     }
-    if (limit !== undefined && limit > fileCount) {
+    if (limit !== undefined && limit > fileCount && !options.headerOnly) {
       throw new ConfigError(`${label}: limit ${limit} exceeds the ${fileCount} items in the file`);
     }
-    const count = limit ?? fileCount;
+    const count = options.headerOnly ? 0 : (limit ?? fileCount);
     const bytes = src.read(headerSize, count * itemSize);
     // Bytes read from a file are already a fresh array; a caller's buffer is copied so the result does not alias it.
     return { shape: [count, ...itemShape], fileCount, data: typeof source === 'string' ? bytes : bytes.slice() };

@@ -82,9 +82,10 @@ export function loadMnist(options: LoadMnistOptions): MnistData {
   if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
     throw new ConfigError(`loadMnist: limit must be a positive integer, got ${JSON.stringify(limit)}`);
   }
-  // Headers first (limit 1 reads one item), so a count mismatch or bad file fails before the large read.
-  const imageHead = readIdx(files.images, { rank: 3, itemShape: [MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE], limit: 1 });
-  const labelHead = readIdx(files.labels, { rank: 1, limit: 1 });
+  // Headers first, so a count mismatch or bad file fails before the large read.
+  const imageHead = readIdx(files.images, { rank: 3, itemShape: [MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE], headerOnly: true });
+  const labelHead = readIdx(files.labels, { rank: 1, headerOnly: true });
+  if (imageHead.fileCount === 0) throw new FormatError(`${files.images} holds no images (its header declares 0 items)`);
   if (imageHead.fileCount !== labelHead.fileCount) {
     throw new FormatError(
       `${files.images} holds ${imageHead.fileCount} images but ${files.labels} holds ${labelHead.fileCount} labels; the counts must agree`,

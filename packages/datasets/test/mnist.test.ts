@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, FormatError } from '@araboza/core';
 import { loadMnist, mnistDataDir } from '../src/index.js';
 import { idxBytes, rampBytes, tempDir, writeMnistPair } from './helpers.js';
@@ -148,5 +150,32 @@ describe('loadMnist on corrupt files', () => {
     writeMnistPair(dir, 'train');
     writeFileSync(`${dir}/train-labels-idx1-ubyte`, Uint8Array.of(0, 0));
     expectFormatError(() => loadMnist({ split: 'train', dataDir: dir }), 'train-labels-idx1-ubyte', /shorter than the 4-byte magic number/);
+  });
+});
+
+describe('loadMnist on paths that are not regular files (issue 16, item 13)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('a FIFO is a FormatError naming it, without blocking', () => {
+    writeMnistPair(dir, 't10k');
+    rmSync(join(dir, 't10k-images-idx3-ubyte'));
+    execFileSync('mkfifo', [join(dir, 't10k-images-idx3-ubyte')]);
+    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(FormatError);
+    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(/t10k-images-idx3-ubyte: cannot read IDX file: it is a FIFO \(named pipe\), not a regular file/);
+  });
+
+  it('a folder is a FormatError naming it, not a raw EISDIR', () => {
+    writeMnistPair(dir, 't10k');
+    rmSync(join(dir, 't10k-labels-idx1-ubyte'));
+    mkdirSync(join(dir, 't10k-labels-idx1-ubyte'));
+    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(/t10k-labels-idx1-ubyte: cannot read IDX file: it is a folder, not a regular file/);
+  });
+
+  it('files with 0 items say so, not "limit 1 exceeds the 0 items" to a caller who gave no limit', () => {
+    writeMnistPair(dir, 't10k', { n: 0 });
+    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(/t10k-images-idx3-ubyte holds no images/);
   });
 });

@@ -24,7 +24,7 @@ const train = process.env.MNIST
 const backendOf = (m) => { try { return m.onnxruntimeBackend({ device: 'cpu', threads, spinning: false }); } catch { return m.onnxruntimeBackend({ device: 'cpu', threads }); } };
 const compiled = [];
 for (const m of mods) {
-  const c = await backendOf(m).compile(model.graph, { loss: resolveLoss('binaryCrossentropy', model.graph), optimizer: resolveOptimizer(optimizer) });
+  const c = await backendOf(m).compile(model.graph, { losses: [resolveLoss('binaryCrossentropy', model.graph)], lossWeights: [1], optimizer: resolveOptimizer(optimizer) });
   await c.setWeights(model.getWeights());
   compiled.push(c);
 }
@@ -32,7 +32,7 @@ const wall = [[], []], cpu = [[], []], losses = [[], []];
 for (let i = 0; i < steps + 2; i++) for (const k of i % 2 ? [1, 0] : [0, 1]) {
   const batch = slice(train, (i % 4) * 256, 256);
   const c0 = process.cpuUsage(); const t0 = performance.now();
-  const loss = await compiled[k].trainStep(batch, batch);
+  const { loss } = await compiled[k].trainStep([batch], [batch]);
   const t = performance.now() - t0; const c = process.cpuUsage(c0);
   losses[k].push(loss);
   if (i >= 2) { wall[k].push(t); cpu[k].push((c.user + c.system) / 1000); }
@@ -48,9 +48,9 @@ console.log(`loss max rel diff over ${steps + 2} steps ${maxRel.toExponential(2)
 if (process.env.INFER) {
   const test = randomUniform([5000, 28, 28, 1], { seed: 2 });
   const inf = [];
-  for (const m of mods) { const c = await backendOf(m).compile(model.graph); await c.setWeights(model.getWeights()); await c.predict(slice(test, 0, 256)); inf.push(c); }
+  for (const m of mods) { const c = await backendOf(m).compile(model.graph); await c.setWeights(model.getWeights()); await c.predict([slice(test, 0, 256)]); inf.push(c); }
   const rates = [[], []];
-  for (let i = 0; i < 4; i++) for (const k of [0, 1]) { const t0 = performance.now(); await inf[k].predict(test); rates[k].push(5000 / ((performance.now() - t0) / 1000)); }
+  for (let i = 0; i < 4; i++) for (const k of [0, 1]) { const t0 = performance.now(); await inf[k].predict([test]); rates[k].push(5000 / ((performance.now() - t0) / 1000)); }
   ['A', 'B'].forEach((n, k) => console.log(`${n} inference: median ${med(rates[k]).toFixed(0)} samples/s, best ${Math.max(...rates[k]).toFixed(0)}`));
 }
 process.exit(0);

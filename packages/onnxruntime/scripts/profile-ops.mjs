@@ -20,11 +20,11 @@ if (mode === 'infer') {
   s = await ort.InferenceSession.create(buildInferenceModel(m.graph, zeros), opts);
   feeds = { input: new ort.Tensor('float32', randomUniform([2000, 28, 28, 1]).data, [2000, 28, 28, 1]) };
 } else {
-  const training = { loss: resolveLoss('binaryCrossentropy', m.graph), optimizer: resolveOptimizer('adam') };
-  s = await ort.InferenceSession.create(buildTrainStepModel(m.graph, training.loss, training.optimizer), opts);
+  const training = { losses: [resolveLoss('binaryCrossentropy', m.graph)], lossWeights: [1], optimizer: resolveOptimizer('adam') };
+  s = await ort.InferenceSession.create(buildTrainStepModel(m.graph, training), opts);
   feeds = {};
   for (const n of s.inputNames) {
-    if (n === 'input:x' || n === 'target:y') feeds[n] = new ort.Tensor('float32', randomUniform([256, 28, 28, 1]).data, [256, 28, 28, 1]);
+    if (n === 'input:x0' || n === 'target:y0') feeds[n] = new ort.Tensor('float32', randomUniform([256, 28, 28, 1]).data, [256, 28, 28, 1]);
     else if (n === 'optimizer:step') feeds[n] = new ort.Tensor('float32', new Float32Array(1), []);
     else if (n.startsWith('optimizer:')) { const P = entries.reduce((p, e) => p + e.onnxShape.reduce((a, b) => a * b, 1), 0); feeds[n] = new ort.Tensor('float32', new Float32Array(P), [P]); }
     else { const e = entries.find((e) => n.startsWith(e.name)); feeds[n] = new ort.Tensor('float32', new Float32Array(e.onnxShape.reduce((a, b) => a * b, 1)).fill(0.01), e.onnxShape); }

@@ -20,13 +20,13 @@ const test = randomUniform([10000, 28, 28, 1], { seed: 2 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const optimizer of ['adam', 'adadelta']) {
-  const compiled = await backend.compile(model.graph, { loss: resolveLoss('binaryCrossentropy', model.graph), optimizer: resolveOptimizer(optimizer) });
+  const compiled = await backend.compile(model.graph, { losses: [resolveLoss('binaryCrossentropy', model.graph)], lossWeights: [1], optimizer: resolveOptimizer(optimizer) });
   await compiled.setWeights(model.getWeights());
   const times = [];
   for (let i = 0; i < steps + 3; i++) {
     const batch = slice(train, (i % 8) * 256, 256);
     const t0 = performance.now();
-    await compiled.trainStep(batch, batch);
+    await compiled.trainStep([batch], [batch]);
     if (i >= 3) times.push(performance.now() - t0);
   }
   const ms = median(times);
@@ -36,11 +36,11 @@ for (const optimizer of ['adam', 'adadelta']) {
 
 const compiled = await backend.compile(model.graph);
 await compiled.setWeights(model.getWeights());
-await compiled.predict(slice(test, 0, 256));
+await compiled.predict([slice(test, 0, 256)]);
 const rates = [];
 for (let i = 0; i < 3; i++) {
   const t0 = performance.now();
-  await compiled.predict(test);
+  await compiled.predict([test]);
   rates.push(10000 / ((performance.now() - t0) / 1000));
 }
 console.log(`${backend.name} threads=${threads} inference on 10,000 images: median ${median(rates).toFixed(0)} samples/s, best ${Math.max(...rates).toFixed(0)} samples/s`);

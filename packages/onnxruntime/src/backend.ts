@@ -79,7 +79,9 @@ export function onnxruntimeBackend(options: OnnxruntimeBackendOptions = {}): Onn
     },
     async compile(graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> {
       assertBackendSupports(backend, graph);
-      if (training && (!training.loss || !training.optimizer)) throw new BackendError(`${backend.name}: a training spec needs a loss and an optimizer`);
+      if (training && (!Array.isArray(training.losses) || training.losses.length !== graph.outputs.length || !Array.isArray(training.lossWeights) || training.lossWeights.length !== graph.outputs.length || !training.optimizer)) {
+        throw new BackendError(`${backend.name}: a training spec needs one loss and one loss weight per output (${graph.outputs.length}) and an optimizer`);
+      }
       await sessions.resolve();
       const compiled = new OnnxruntimeCompiledModel(backend.name, graph, training, sessions, runBytes);
       try {

@@ -1,15 +1,15 @@
 import {
-  assertTensor,
   BackendError,
-  formatBatchShape,
-  formatShape,
-  graphOutputShape,
+  checkInputs,
+  checkInputsAndTargets,
+  checkOptimizerState,
+  checkWeightList,
+  graphOutputShapes,
   optimizerSlots,
-  shapesEqual,
-  ShapeError,
   sizeOfShape,
   type CompiledModel,
   type Gradients,
+  type Losses,
   type ModelGraph,
   type OptimizerState,
   type Tensor,
@@ -24,13 +24,14 @@ import {
   buildInferenceModel,
   buildTrainStepModel,
   gradOutputName,
-  inferenceOutputName,
-  MODEL_DX,
+  inferenceOutputNames,
+  inputGradName,
   MODEL_LOSS,
   MODEL_STEP,
-  MODEL_X,
-  MODEL_Y,
+  modelInputName,
+  modelTargetName,
   nextName,
+  outputLossName,
   slotStateName,
   MODEL_WEIGHTS_NEXT,
   weightEntries,
@@ -50,7 +51,9 @@ interface VersionedSession {
   readonly session: Promise<ort.InferenceSession>;
 }
 
-const floatTensor = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
+// onnxruntime-node refuses memory shared between threads with a bare "Invalid argument": such input is copied.
+const floatTensor = (data: Float32Array, dims: readonly number[]) =>
+  new ort.Tensor('float32', data.buffer instanceof SharedArrayBuffer ? data.slice() : data, dims as number[]);
 
 /** Keras layout → ONNX layout of one weight. */
 export function kerasToOnnx(entry: WeightEntry, t: Tensor): Tensor {
@@ -71,7 +74,7 @@ export function onnxToKeras(entry: WeightEntry, t: Tensor): Tensor {
 export class OnnxruntimeCompiledModel implements CompiledModel {
   private readonly entries: WeightEntry[];
   private readonly slotNames: string[];
-  private readonly outputShape: readonly number[];
+  private readonly outputShapes: readonly (readonly number[])[];
   /**
    * Current weights (ONNX layout), each a view of one vector holding them all in entry order, and
    * the vector and views the next step writes into (the train step updates all weights as one vector).
@@ -87,6 +90,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
   private nextStep: ort.Tensor;
+  /** The exact step count; the float32 `step` input is only Adam's t (float32 counting stalls at 2^24). */
+  private stepCount = 0;
   /** Incremented whenever the weights change; inference sessions carry the version they were built for. */
   private version = 0;
   private inference: VersionedSession | null = null;
@@ -104,7 +109,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   ) {
     this.entries = weightEntries(graph);
     this.slotNames = training ? optimizerSlots(training.optimizer) : [];
-    this.outputShape = graphOutputShape(graph);
+    this.outputShapes = graphOutputShapes(graph);
     this.offsets = [];
     let total = 0;
     for (const e of this.entries) {
@@ -146,24 +151,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.training;
   }
 
-  private checkBatch(t: Tensor, perSample: readonly number[], what: string): number {
-    assertTensor(t, `${this.backendName}: ${what}`);
-    if (t.shape.length !== perSample.length + 1 || !shapesEqual(t.shape.slice(1), perSample) || t.shape[0] < 1) {
-      throw new ShapeError(`${this.backendName}: ${what} must have shape ${formatBatchShape(perSample)} with a batch of at least 1, got ${formatShape(t.shape)}`);
-    }
-    return t.shape[0];
-  }
-
-  private checkPair(x: Tensor, y: Tensor, what: string): number {
-    const n = this.checkBatch(x, this.graph.inputShape, `${what} x`);
-    const m = this.checkBatch(y, this.outputShape, `${what} y`);
-    if (n !== m) throw new ShapeError(`${this.backendName}: ${what}: x has ${n} samples but y has ${m}`);
-    return n;
-  }
-
   /** Rows per predict/evaluate run so that a run's activations (input, every layer output, and a transposed copy of each) stay near `runBytes`. */
   private rowsPerRun(): number {
-    const values = sizeOfShape(this.graph.inputShape) * 2 + this.graph.nodes.reduce((s, n) => s + sizeOfShape(n.outputShape) * 2, 0);
+    const values = this.graph.inputs.reduce((s, i) => s + sizeOfShape(i.shape) * 2, 0) + this.graph.nodes.reduce((s, n) => s + sizeOfShape(n.outputShape) * 2, 0);
     return Math.max(1, Math.floor(this.runBytes / (4 * values)));
   }
 
@@ -177,66 +167,91 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return { version: this.version, session: this.sessions.create(build()) };
   }
 
-  async predict(x: Tensor): Promise<Tensor> {
-    this.alive('predict');
-    const n = this.checkBatch(x, this.graph.inputShape, 'predict x');
-    this.inference = this.versioned(this.inference, () => buildInferenceModel(this.graph, this.onnxWeightTensors()));
-    const session = await this.inference.session;
-    const inRow = sizeOfShape(this.graph.inputShape);
-    const outRow = sizeOfShape(this.outputShape);
-    const out = new Float32Array(n * outRow);
-    const outName = inferenceOutputName(this.graph);
-    const chunk = this.rowsPerRun();
-    for (let start = 0; start < n; start += chunk) {
-      const rows = Math.min(chunk, n - start);
-      // The output is written in place into its slice of the result: no copy per chunk.
-      await session.run(
-        { [this.graph.inputName]: floatTensor(x.data.subarray(start * inRow, (start + rows) * inRow), [rows, ...this.graph.inputShape]) },
-        { [outName]: floatTensor(out.subarray(start * outRow, (start + rows) * outRow), [rows, ...this.outputShape]) },
-      );
-    }
-    return { shape: [n, ...this.outputShape], data: out };
+  /** Rows `start … start + rows` of each tensor (a view, no copy), as ONNX Runtime tensors of per-sample shapes `shapes`. */
+  private static rowsOf(tensors: readonly Tensor[], shapes: readonly (readonly number[])[], start: number, rows: number): ort.Tensor[] {
+    return tensors.map((t, i) => {
+      const row = sizeOfShape(shapes[i]);
+      return floatTensor(t.data.subarray(start * row, (start + rows) * row), [rows, ...shapes[i]]);
+    });
   }
 
-  async evaluate(x: Tensor, y: Tensor): Promise<number> {
-    this.alive('evaluate');
-    const training = this.needTraining('evaluate');
-    const n = this.checkPair(x, y, 'evaluate');
-    this.evaluation = this.versioned(this.evaluation, () => buildEvalModel(this.graph, this.onnxWeightTensors(), training.loss));
-    const session = await this.evaluation.session;
-    const inRow = sizeOfShape(this.graph.inputShape);
-    const outRow = sizeOfShape(this.outputShape);
+  /** Reads a run's total and per-output losses. */
+  private lossesOf(result: ort.InferenceSession.ReturnType): Losses {
+    return {
+      loss: (result[MODEL_LOSS].data as Float32Array)[0],
+      outputLosses: this.graph.outputs.map((_, i) => (result[outputLossName(i)].data as Float32Array)[0]),
+    };
+  }
+
+  /** Feeds of the training-side models: one x per graph input, one target per output. */
+  private dataFeeds(inputs: readonly ort.Tensor[], targets: readonly ort.Tensor[]): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    inputs.forEach((t, i) => (feeds[modelInputName(i)] = t));
+    targets.forEach((t, i) => (feeds[modelTargetName(i)] = t));
+    return feeds;
+  }
+
+  async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
+    this.alive('predict');
+    const n = checkInputs(this.graph, inputs, `${this.backendName}: predict`);
+    this.inference = this.versioned(this.inference, () => buildInferenceModel(this.graph, this.onnxWeightTensors()));
+    const session = await this.inference.session;
+    const inShapes = this.graph.inputs.map((i) => i.shape);
+    const outs = this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
+    const outNames = inferenceOutputNames(this.graph);
     const chunk = this.rowsPerRun();
-    let total = 0;
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const result = await session.run({
-        [MODEL_X]: floatTensor(x.data.subarray(start * inRow, (start + rows) * inRow), [rows, ...this.graph.inputShape]),
-        [MODEL_Y]: floatTensor(y.data.subarray(start * outRow, (start + rows) * outRow), [rows, ...this.outputShape]),
-      });
-      // Every loss is a mean over rows of equal size, so chunk means combine weighted by rows.
-      total += (result[MODEL_LOSS].data as Float32Array)[0] * rows;
+      const feeds: Record<string, ort.Tensor> = {};
+      OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows).forEach((t, i) => (feeds[this.graph.inputs[i].name] = t));
+      // Outputs are written in place into their slices of the results: no copy per chunk.
+      const fetches: Record<string, ort.Tensor> = {};
+      OnnxruntimeCompiledModel.rowsOf(outs, this.outputShapes, start, rows).forEach((t, i) => (fetches[outNames[i]] = t));
+      await session.run(feeds, fetches);
     }
-    return total / n;
+    return outs;
+  }
+
+  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+    this.alive('evaluate');
+    const training = this.needTraining('evaluate');
+    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: evaluate`);
+    this.evaluation = this.versioned(this.evaluation, () => buildEvalModel(this.graph, this.onnxWeightTensors(), training));
+    const session = await this.evaluation.session;
+    const inShapes = this.graph.inputs.map((i) => i.shape);
+    const chunk = this.rowsPerRun();
+    let total = 0;
+    const perOutput = this.graph.outputs.map(() => 0);
+    for (let start = 0; start < n; start += chunk) {
+      const rows = Math.min(chunk, n - start);
+      const feeds = this.dataFeeds(OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows), OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows));
+      const losses = this.lossesOf(await session.run(feeds));
+      // Every loss is a mean over rows of equal size, so chunk means combine weighted by rows.
+      total += losses.loss * rows;
+      losses.outputLosses.forEach((l, i) => (perOutput[i] += l * rows));
+    }
+    return { loss: total / n, outputLosses: perOutput.map((l) => l / n) };
   }
 
   private trainStepSession(): Promise<ort.InferenceSession> {
     const training = this.needTraining('trainStep');
-    this.trainSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildTrainStepModel(this.graph, training.loss, training.optimizer, { provider })));
+    this.trainSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildTrainStepModel(this.graph, training, { provider })));
     return this.trainSession;
   }
 
-  async trainStep(x: Tensor, y: Tensor): Promise<number> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.alive('trainStep');
     this.needTraining('trainStep');
-    const n = this.checkPair(x, y, 'trainStep');
+    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
-    const feeds: Record<string, ort.Tensor> = {
-      [MODEL_X]: floatTensor(x.data, [n, ...this.graph.inputShape]),
-      [MODEL_Y]: floatTensor(y.data, [n, ...this.outputShape]),
-      [MODEL_STEP]: this.step,
-    };
+    const feeds = this.dataFeeds(
+      OnnxruntimeCompiledModel.rowsOf(inputs, this.graph.inputs.map((i) => i.shape), 0, n),
+      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+    );
+    (this.step.data as Float32Array)[0] = this.stepCount;
+    feeds[MODEL_STEP] = this.step;
     const fetches: Record<string, ort.Tensor | null> = { [MODEL_LOSS]: null, [nextName(MODEL_STEP)]: this.nextStep };
+    this.graph.outputs.forEach((_, i) => (fetches[outputLossName(i)] = null));
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     if (this.entries.length > 0) {
       fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
@@ -246,34 +261,34 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       });
     }
     const result = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
-    const loss = (result[MODEL_LOSS].data as Float32Array)[0];
-    if (Number.isFinite(loss)) {
+    const losses = this.lossesOf(result);
+    if (Number.isFinite(losses.loss)) {
       // Adopt the updated buffers; the old ones receive the next step's results.
       [this.weights, this.nextWeights] = [this.nextWeights, this.weights];
       [this.flatWeights, this.nextFlatWeights] = [this.nextFlatWeights, this.flatWeights];
       [this.slots, this.nextSlots] = [this.nextSlots, this.slots];
-      [this.step, this.nextStep] = [this.nextStep, this.step];
+      this.stepCount += 1;
       this.version++;
     }
-    return loss;
+    return losses;
   }
 
-  async gradients(x: Tensor, y: Tensor): Promise<Gradients> {
+  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.alive('gradients');
     const training = this.needTraining('gradients');
-    const n = this.checkPair(x, y, 'gradients');
-    this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training.loss, { provider })));
+    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: gradients`);
+    this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
-    const feeds: Record<string, ort.Tensor> = {
-      [MODEL_X]: floatTensor(x.data, [n, ...this.graph.inputShape]),
-      [MODEL_Y]: floatTensor(y.data, [n, ...this.outputShape]),
-    };
+    const feeds = this.dataFeeds(
+      OnnxruntimeCompiledModel.rowsOf(inputs, this.graph.inputs.map((i) => i.shape), 0, n),
+      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+    );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     const result = await session.run(feeds);
     const host = (t: ort.Tensor): Tensor => ({ shape: [...t.dims], data: t.data as Float32Array });
     return {
-      loss: (result[MODEL_LOSS].data as Float32Array)[0],
-      input: host(result[MODEL_DX]),
+      ...this.lossesOf(result),
+      inputs: this.graph.inputs.map((_, i) => host(result[inputGradName(i)])),
       weights: this.entries.map((_, i) => host(result[gradOutputName(i)])),
     };
   }
@@ -283,21 +298,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.entries.map((e, i) => onnxToKeras(e, { shape: this.weights[i].dims, data: this.weights[i].data as Float32Array }));
   }
 
-  private checkKerasTensors(values: readonly Tensor[], what: string): void {
-    if (values.length !== this.entries.length) {
-      throw new ShapeError(`${this.backendName}: ${what} expects ${this.entries.length} tensors (${this.entries.map((e) => e.name).join(', ') || 'none'}), got ${values.length}`);
-    }
-    values.forEach((t, i) => {
-      assertTensor(t, `${this.backendName}: ${what} ${this.entries[i].name}`);
-      if (!shapesEqual(t.shape, this.entries[i].spec.shape)) {
-        throw new ShapeError(`${this.backendName}: ${what}: ${this.entries[i].name} must have shape ${formatShape(this.entries[i].spec.shape)}, got ${formatShape(t.shape)}`);
-      }
-    });
-  }
-
   async setWeights(weights: readonly Tensor[]): Promise<void> {
     this.alive('setWeights');
-    this.checkKerasTensors(weights, 'setWeights');
+    checkWeightList(this.graph, weights, `${this.backendName}: setWeights`);
     this.entries.forEach((e, i) => (this.weights[i].data as Float32Array).set(kerasToOnnx(e, weights[i]).data));
     this.version++;
   }
@@ -305,30 +308,16 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async getOptimizerState(): Promise<OptimizerState> {
     this.alive('getOptimizerState');
     return {
-      step: (this.step.data as Float32Array)[0],
+      step: this.stepCount,
       slots: this.entries.map((e, i) => this.slots.map((s) => onnxToKeras(e, { shape: e.onnxShape, data: this.slotPart(s, i) }))),
     };
   }
 
   async setOptimizerState(state: OptimizerState): Promise<void> {
     this.alive('setOptimizerState');
-    if (!Number.isInteger(state.step) || state.step < 0) throw new BackendError(`${this.backendName}: optimizer step must be a non-negative integer, got ${state.step}`);
-    if (state.slots.length !== this.entries.length) {
-      throw new ShapeError(`${this.backendName}: setOptimizerState expects slots for ${this.entries.length} weights, got ${state.slots.length}`);
-    }
-    state.slots.forEach((perWeight, i) => {
-      if (perWeight.length !== this.slotNames.length) {
-        throw new ShapeError(`${this.backendName}: setOptimizerState: ${this.entries[i].name} needs ${this.slotNames.length} slots (${this.slotNames.join(', ') || 'none'}), got ${perWeight.length}`);
-      }
-      perWeight.forEach((t, j) => {
-        assertTensor(t, `${this.backendName}: setOptimizerState ${this.entries[i].name}/${this.slotNames[j]}`);
-        if (!shapesEqual(t.shape, this.entries[i].spec.shape)) {
-          throw new ShapeError(`${this.backendName}: setOptimizerState: ${this.slotNames[j]} of ${this.entries[i].name} must have shape ${formatShape(this.entries[i].spec.shape)}, got ${formatShape(t.shape)}`);
-        }
-      });
-    });
+    checkOptimizerState(this.graph, this.needTraining('setOptimizerState').optimizer, state, `${this.backendName}: setOptimizerState`);
     state.slots.forEach((perWeight, i) => perWeight.forEach((t, j) => this.slotPart(this.slots[j], i).set(kerasToOnnx(this.entries[i], t).data)));
-    (this.step.data as Float32Array)[0] = state.step;
+    this.stepCount = state.step;
   }
 
   dispose(): void {

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { ShapeError, formatShape, shapesEqual, type ModelGraph, type Tensor } from '@araboza/core';
+import { checkFileTarget, checkWeightList, writeFilesAtomic, type ModelGraph, type Tensor } from '@araboza/core';
 import { kerasToOnnx } from './compiled-model.js';
 import { buildInferenceModel, weightEntries } from './model-gen.js';
 
@@ -11,28 +9,21 @@ export interface ExportableModel {
 }
 
 /**
- * Writes a model as a standard inference `.onnx` file: channels-last input
- * named as the model's input with a dynamic batch axis, weights as
- * initializers, output named as the output layer. Any ONNX runtime loads it.
+ * Writes a model as a standard inference `.onnx` file: one channels-last
+ * input per model input, named as it, with a dynamic batch axis; weights as
+ * initializers; one output per model output, named as the layer producing
+ * it (`name:output<i>` for an output listed twice or an input passed
+ * through; see `inferenceOutputNames`). Any ONNX runtime loads it.
  * The file is written to a temporary name and renamed, so a failure never
  * leaves a partial file at `path`.
+ * @throws FileError (before any work) when `path` is a folder, device or
+ * FIFO, or its folder does not exist; a symbolic link is followed.
  */
 export async function exportOnnx(model: ExportableModel, path: string): Promise<void> {
+  await checkFileTarget(path, 'exportOnnx');
   const entries = weightEntries(model.graph);
   const weights = await model.getWeights();
-  if (weights.length !== entries.length) {
-    throw new ShapeError(`exportOnnx: the graph has ${entries.length} weights (${entries.map((e) => e.name).join(', ') || 'none'}), getWeights() gave ${weights.length}`);
-  }
-  entries.forEach((e, i) => {
-    if (!shapesEqual(weights[i].shape, e.spec.shape)) throw new ShapeError(`exportOnnx: ${e.name} must have shape ${formatShape(e.spec.shape)}, got ${formatShape(weights[i].shape)}`);
-  });
+  checkWeightList(model.graph, weights, 'exportOnnx');
   const bytes = buildInferenceModel(model.graph, entries.map((e, i) => kerasToOnnx(e, weights[i])));
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFilesAtomic([{ path, data: bytes }], 'exportOnnx');
 }

@@ -29,6 +29,16 @@ export function layoutShape(perSample: readonly number[], layout: Layout): Dim[]
   return ['N', perSample[perSample.length - 1], ...perSample.slice(0, -1)];
 }
 
+/**
+ * The full-rank axis (batch axis 0) holding per-sample Keras axis `axis` of
+ * a value with per-sample rank `rank` stored in `layout`: channels-first
+ * moves the last per-sample axis to 1 and shifts the others by one.
+ */
+export function layoutAxis(rank: number, axis: number, layout: Layout): number {
+  if (rank < 2 || layout === 'keras') return axis + 1;
+  return axis === rank - 1 ? 1 : axis + 2;
+}
+
 /** Transpose perm taking a full-rank channels-last tensor to channels-first. */
 export function toChannelsFirstPerm(rank: number): number[] {
   return [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];

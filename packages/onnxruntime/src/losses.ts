@@ -1,6 +1,7 @@
 import { PROBABILITY_EPSILON, type ResolvedLoss } from '@araboza/core';
 import { channelAxis } from './activations.js';
 import { layoutShape, type Value } from './layout.js';
+import { emitAccurateSum } from './reductions.js';
 import { intAttr, type Dim, type OnnxGraphBuilder } from './onnx-graph.js';
 
 /** The loss value and, when asked for, the gradient seed it gives the backward pass. */
@@ -22,9 +23,9 @@ export interface EmittedLoss {
 export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, logits: Value | null, y: string, withGradient: boolean): EmittedLoss {
   const shape = layoutShape(pred.perSample, pred.layout);
   const op = (type: string, inputs: string[], s: readonly Dim[] = shape, hint = `loss_${type}`) => b.op(type, inputs, s, {}, hint);
-  const mean = (v: string) => b.op('ReduceMean', [v], [], { keepdims: intAttr(0) }, 'loss_mean');
   // Counted on the target (same shape as the predictions), so that a loss on the logits leaves the output activation unused.
   const count = b.op('Cast', [b.op('Size', [y], [], {}, 'loss_size')], [], { to: intAttr(1) }, 'loss_count');
+  const mean = (v: string) => b.op('Div', [emitAccurateSum(b, v, shape, shape.map((_, i) => i), [], 'loss_sum'), count], [], {}, 'loss_mean');
   const perElement = (scale: number) => op('Div', [b.scalar(scale), count], [], 'loss_scale');
   const classes = pred.perSample[pred.perSample.length - 1];
   const axis = channelAxis(pred);

@@ -1,11 +1,10 @@
-import { BackendError, optimizerSlots, type GraphNode, type LayerKind, type ModelGraph, type OptimizerSpec, type ResolvedLoss, type Tensor, type WeightSpec } from '@araboza/core';
+import { BackendError, optimizerSlots, valueShape, type GraphNode, type ModelGraph, type Tensor, type TrainingSpec, type WeightSpec } from '@araboza/core';
 import { emitActivation, emitActivationGrad, emitSignMask } from './activations.js';
 import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
 import { emitLoss } from './losses.js';
 import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
-import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './lowerings/types.js';
-import { canFusePooledConv2d, emitPooledConv2d, emitPooledConv2dGrad } from './lowerings/pooled-conv2d.js';
-import { canFuseUpsampledConv2d, emitUpsampledConv2d, emitUpsampledConv2dGrad } from './lowerings/upsampled-conv2d.js';
+import type { ForwardLowering, GradientRule, LoweredForward, LoweringKind, LoweringNode } from './lowerings/types.js';
+import { fuseForLowering } from './fusion.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
 import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
@@ -13,130 +12,73 @@ import { emitOptimizerUpdate } from './optimizers.js';
 
 /** One weight of a graph with its ONNX layout. */
 export interface WeightEntry {
+  /** The first node applying the weight's layer. */
   readonly node: GraphNode;
   readonly spec: WeightSpec;
   /** Axis permutation Keras → ONNX, or null when the layouts agree. */
   readonly perm: readonly number[] | null;
   /** Shape in the ONNX layout the generated models use. */
   readonly onnxShape: readonly number[];
-  /** Value name of the weight in generated models (`layer/kernel`). */
+  /** Value name of the weight in generated models (`layer/kernel`, named after the layer that owns it). */
   readonly name: string;
 }
 
-function loweringOf(kind: LayerKind): ForwardLowering<LayerKind> {
+function loweringOf(kind: LoweringKind): ForwardLowering<LoweringKind> {
   if (!Object.prototype.hasOwnProperty.call(FORWARD_LOWERINGS, kind)) {
     throw new BackendError(`onnxruntime backend: no lowering for layer kind ${JSON.stringify(kind)}`);
   }
-  return FORWARD_LOWERINGS[kind] as unknown as ForwardLowering<LayerKind>;
+  return FORWARD_LOWERINGS[kind] as unknown as ForwardLowering<LoweringKind>;
 }
 
-function gradientOf(kind: LayerKind): GradientRule<LayerKind> {
-  return GRADIENT_RULES[kind] as unknown as GradientRule<LayerKind>;
+function gradientOf(kind: LoweringKind): GradientRule<LoweringKind> {
+  return GRADIENT_RULES[kind] as unknown as GradientRule<LoweringKind>;
 }
 
-/** Every weight of a graph in `getWeights()` order, with its ONNX layout. */
+/** Every weight of a graph in `getWeights()` order, with its ONNX layout (a shared layer's once). */
 export function weightEntries(graph: ModelGraph): WeightEntry[] {
-  return graph.nodes.flatMap((node) => {
-    const perms = loweringOf(node.kind).weightPerms(node as never);
-    return node.weights.map((spec, i) => {
-      const perm = perms[i] ?? null;
-      return { node, spec, perm, onnxShape: perm ? perm.map((p) => spec.shape[p]) : [...spec.shape], name: `${node.name}/${spec.name}` };
-    });
+  const firstUse = new Map(graph.nodes.map((n) => [n.name, n]));
+  return graph.weights.map((w, i) => {
+    const node = firstUse.get(w.node)!;
+    const perm = loweringOf(node.kind).weightPerms(node as never)[i - node.weightIndex] ?? null;
+    return { node, spec: w.spec, perm, onnxShape: perm ? perm.map((p) => w.spec.shape[p]) : [...w.spec.shape], name: `${w.layer}/${w.spec.name}` };
   });
 }
 
-type TapeEntry =
-  | { readonly type: 'layout'; readonly from: Value; readonly to: Value; readonly perm: readonly number[] }
-  | {
-      readonly type: 'layer';
-      readonly node: GraphNode;
-      readonly x: Value;
-      readonly forward: LoweredForward;
-      readonly y: Value;
-      readonly weights: readonly string[];
-      /** The upsampling absorbed into this conv2d (see emitUpsampledConv2d), if any. */
-      readonly fusedUpsampling: NodeOf<'upSampling2d'> | null;
-      /** The max pooling this conv2d is fused with (see emitPooledConv2d), if any: then `y` is the pooling's output. */
-      readonly fusedPooling: NodeOf<'maxPooling2d'> | null;
-    };
+type LayerEntry = {
+  readonly type: 'layer';
+  readonly node: LoweringNode;
+  /** The inputs as the lowering received them, one per `node.inputs`. */
+  readonly xs: readonly Value[];
+  readonly forward: LoweredForward;
+  readonly y: Value;
+  readonly weights: readonly string[];
+};
+
+type TapeEntry = { readonly type: 'layout'; readonly from: Value; readonly to: Value; readonly perm: readonly number[] } | LayerEntry;
 
 interface ForwardPass {
-  /** The model output, in whatever layout its last layer left it. */
-  readonly output: Value;
-  /** The output node's pre-activation value when it has a non-linear activation. */
-  readonly logits: Value | null;
+  /** The model outputs (in `graph.outputs` order), in whatever layout their last layer left them. */
+  readonly outputs: readonly Value[];
+  /** Per output, its node's pre-activation value when it has a non-linear activation. */
+  readonly logits: readonly (Value | null)[];
   readonly tape: readonly TapeEntry[];
-  /** Values that depend on the model input only (their gradient is useless for training). */
+  /** Values that depend on the model inputs only (their gradient is useless for training). */
   readonly inputOnly: ReadonlySet<string>;
 }
 
-/** Names of the nodes the output depends on. */
-function nodesOnOutputPath(graph: ModelGraph): Set<string> {
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
-  const needed = new Set<string>();
-  let cur = byName.get(graph.output);
-  while (cur) {
-    needed.add(cur.name);
-    cur = cur.input === null ? undefined : byName.get(cur.input);
-  }
-  return needed;
-}
-
-/** The nodes on the output path that read each node, by the read node's name. */
-function readersOf(graph: ModelGraph, needed: ReadonlySet<string>): Map<string, GraphNode[]> {
-  const readers = new Map<string, GraphNode[]>();
-  for (const n of graph.nodes) if (needed.has(n.name) && n.input !== null) readers.set(n.input, [...(readers.get(n.input) ?? []), n]);
-  return readers;
-}
+const activationOf = (node: LoweringNode) => ('activation' in node.config ? node.config.activation : 'linear');
 
 /**
- * Upsampling layers whose only reader is a stride-1 conv2d that can absorb
- * them (see {@link emitUpsampledConv2d}, whose gradient is
- * {@link emitUpsampledConv2dGrad}).
+ * Emits the forward pass of a graph on its channels-last inputs `inputs`
+ * (ONNX value names, in `graph.inputs` order); `weightNames` holds every
+ * weight's value name in graph order. Layout changes are inserted only
+ * where a layer needs another layout (and cached, so each value is
+ * transposed at most once per layout).
  */
-function fusableUpsamplings(graph: ModelGraph, needed: ReadonlySet<string>, readers: ReadonlyMap<string, GraphNode[]>, forTraining: boolean): Set<string> {
-  const fused = new Set<string>();
-  for (const up of graph.nodes) {
-    const r = readers.get(up.name);
-    if (up.kind !== 'upSampling2d' || !needed.has(up.name) || up.name === graph.output || r?.length !== 1 || r[0].kind !== 'conv2d') continue;
-    if (canFuseUpsampledConv2d(up, r[0], forTraining)) fused.add(up.name);
-  }
-  return fused;
-}
-
-/**
- * conv2d layers (by name) whose only reader is a max pooling they can be
- * fused with in training models (see {@link emitPooledConv2d}, whose
- * gradient is {@link emitPooledConv2dGrad}), with that pooling; not a conv
- * that already absorbs an upsampling.
- */
-function fusablePoolings(
-  graph: ModelGraph,
-  needed: ReadonlySet<string>,
-  readers: ReadonlyMap<string, GraphNode[]>,
-  fusedUpsamplings: ReadonlySet<string>,
-  forTraining: boolean,
-): Map<string, NodeOf<'maxPooling2d'>> {
-  const fused = new Map<string, NodeOf<'maxPooling2d'>>();
-  for (const conv of graph.nodes) {
-    const r = readers.get(conv.name);
-    if (conv.kind !== 'conv2d' || !needed.has(conv.name) || conv.name === graph.output || r?.length !== 1 || r[0].kind !== 'maxPooling2d') continue;
-    if (conv.input !== null && fusedUpsamplings.has(conv.input)) continue;
-    if (canFusePooledConv2d(conv, r[0], forTraining)) fused.set(conv.name, r[0]);
-  }
-  return fused;
-}
-
-/**
- * Emits the forward pass of a graph on the channels-last input `input`.
- * Layout changes are inserted only where a layer needs another layout (and
- * cached, so each value is transposed at most once per layout).
- */
-function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weightNames: readonly string[][], forTraining: boolean, fuse = true): ForwardPass {
+function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true): ForwardPass {
   const tape: TapeEntry[] = [];
-  const inputValue: Value = { name: input, perSample: graph.inputShape, layout: 'keras' };
-  const values = new Map<string | null, Value>([[null, inputValue]]);
-  const inputOnly = new Set<string>([input]);
+  const values = new Map<string, Value>(graph.inputs.map((input, i) => [input.name, { name: inputs[i], perSample: input.shape, layout: 'keras' }]));
+  const inputOnly = new Set<string>(inputs);
   const converted = new Map<string, Value>();
   const convert = (v: Value, want: Layout | 'any'): Value => {
     if (want === 'any') return v;
@@ -153,79 +95,63 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, input: string, weig
     converted.set(key, to);
     return to;
   };
-  const needed = nodesOnOutputPath(graph);
-  const readers = readersOf(graph, needed);
-  const fused = fuse ? fusableUpsamplings(graph, needed, readers, forTraining) : new Set<string>();
-  const pooled = fuse ? fusablePoolings(graph, needed, readers, fused, forTraining) : new Map<string, NodeOf<'maxPooling2d'>>();
-  const pooledConvs = new Map([...pooled].map(([conv, pool]) => [pool.name, conv]));
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
-  const indexOf = new Map(graph.nodes.map((n, i) => [n.name, i]));
-  let logits: Value | null = null;
-  graph.nodes.forEach((node, i) => {
-    if (!needed.has(node.name)) return;
-    const source = values.get(node.input);
-    if (!source) throw new BackendError(`onnxruntime backend: layer ${node.name} reads ${node.input}, which is not an earlier layer`);
-    if (fused.has(node.name)) {
-      // Emitted together with the convolution that reads it.
-      values.set(node.name, convert(source, 'channelsFirst'));
-      return;
-    }
-    // Emitted together with the max pooling that reads it (the conv's value is the conv's input until then).
-    if (pooled.has(node.name)) {
-      values.set(node.name, source);
-      return;
-    }
-    const pooledConvName = pooledConvs.get(node.name);
-    if (pooledConvName !== undefined) {
-      const conv = byName.get(pooledConvName) as NodeOf<'conv2d'>;
-      const convWeights = weightNames[indexOf.get(pooledConvName)!];
-      const x = convert(source, 'channelsFirst');
-      const forward = emitPooledConv2d(b, conv, node as NodeOf<'maxPooling2d'>, x, convWeights[0], convWeights[1]);
-      const y = emitActivation(b, conv.config.activation, forward.z, conv.name);
-      tape.push({ type: 'layer', node: conv, x, forward, y, weights: convWeights, fusedUpsampling: null, fusedPooling: node as NodeOf<'maxPooling2d'> });
-      values.set(node.name, y);
-      if (node.name === graph.output && conv.config.activation !== 'linear') logits = forward.z;
-      return;
-    }
+  const valueOf = (node: LoweringNode, name: string): Value => {
+    const v = values.get(name);
+    if (!v) throw new BackendError(`onnxruntime backend: layer ${node.name} reads ${name}, which is neither a model input nor an earlier layer`);
+    return v;
+  };
+  const logitsOf = new Map<string, Value>();
+  for (const node of fuseForLowering(graph, { forTraining, fuse })) {
     const lowering = loweringOf(node.kind);
-    const x = convert(source, lowering.inputLayout);
-    const up = node.input !== null && fused.has(node.input) ? (byName.get(node.input) as NodeOf<'upSampling2d'>) : null;
-    const forward: LoweredForward = up
-      ? emitUpsampledConv2d(b, up, node as NodeOf<'conv2d'>, x, weightNames[i][0], weightNames[i][1], forTraining)
-      : lowering.emit({ b, forTraining }, node as never, x, weightNames[i]);
-    const activation = 'activation' in node.config ? node.config.activation : 'linear';
+    const first = convert(valueOf(node, node.inputs[0]), lowering.inputLayout);
+    // Inputs after the first take its layout, so that element-wise kinds combine like with like.
+    const xs = [first, ...node.inputs.slice(1).map((name) => convert(valueOf(node, name), lowering.inputLayout === 'any' ? first.layout : lowering.inputLayout))];
+    const weights = weightNames.slice(node.weightIndex, node.weightIndex + node.weights.length);
+    const forward = lowering.emit({ b, forTraining }, node as never, xs, weights);
+    const activation = activationOf(node);
     const y = emitActivation(b, activation, forward.z, node.name);
-    if (inputOnly.has(x.name) && node.weights.length === 0) {
+    if (xs.every((x) => inputOnly.has(x.name)) && node.weights.length === 0) {
       inputOnly.add(forward.z.name);
       inputOnly.add(y.name);
     }
-    tape.push({ type: 'layer', node, x, forward, y, weights: weightNames[i], fusedUpsampling: up, fusedPooling: null });
+    tape.push({ type: 'layer', node, xs, forward, y, weights });
     values.set(node.name, y);
-    if (node.name === graph.output && activation !== 'linear') logits = forward.z;
+    if (activation !== 'linear') logitsOf.set(node.name, forward.z);
+  }
+  const outputs = graph.outputs.map((name) => {
+    const v = values.get(name);
+    if (!v) throw new BackendError(`onnxruntime backend: the graph output ${name} is neither a model input nor a layer of the graph`);
+    return v;
   });
-  const output = values.get(graph.output) ?? (graph.output === graph.inputName ? inputValue : undefined);
-  if (!output) throw new BackendError(`onnxruntime backend: the graph output ${graph.output} is not a layer of the graph`);
-  return { output, logits, tape, inputOnly };
+  return { outputs, logits: graph.outputs.map((name) => logitsOf.get(name) ?? null), tape, inputOnly };
+}
+
+/** A gradient seed: dLoss/d`value`. */
+interface Seed {
+  readonly value: Value;
+  readonly grad: string;
 }
 
 /**
- * Emits the backward pass from a gradient seed: walks the tape backwards,
- * applying each activation's and each kind's gradient rule, summing the
- * gradients of values used more than once. Returns dLoss/dinput (when asked
- * for) and dLoss/dweight per node (ONNX layout; null for weights the loss
- * does not depend on).
+ * Emits the backward pass from gradient seeds (one per output loss): walks
+ * the tape backwards, applying each activation's and each kind's gradient
+ * rule, summing the gradients of values read more than once (several
+ * readers, several outputs). Returns dLoss/d(value) by value name (the
+ * model inputs' among them when asked for) and dLoss/dweight by weight
+ * index in graph order (ONNX layout; absent for weights the loss does not
+ * depend on), summed over a shared layer's applications.
  */
-function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Value; grad: string }, wantInputGrad: boolean, provider: ResolvedDevice): { dInput: Map<string, string>; dWeights: Map<string, readonly string[]> } {
-  const reluMasked = reluOutputsMaskableDownstream(pass, seed.value);
+function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seeds: readonly Seed[], wantInputGrad: boolean, provider: ResolvedDevice): { grads: Map<string, string>; dWeights: Map<number, string> } {
+  const reluMasked = reluOutputsMaskableDownstream(pass, seeds.map((s) => s.value));
   const grads = new Map<string, string>();
   const accumulate = (value: Value, g: string) => {
     const prev = grads.get(value.name);
     grads.set(value.name, prev ? b.op('Add', [prev, g], layoutShape(value.perSample, value.layout), {}, 'grad_sum') : g);
   };
-  accumulate(seed.value, seed.grad);
+  for (const seed of seeds) accumulate(seed.value, seed.grad);
   // For values whose only gradient came through a selecting layer: the smaller dz it scattered (same totals).
   const totals = new Map<string, string>();
-  const dWeights = new Map<string, readonly string[]>();
+  const dWeights = new Map<number, string>();
   for (let i = pass.tape.length - 1; i >= 0; i--) {
     const entry = pass.tape[i];
     if (entry.type === 'layout') {
@@ -234,57 +160,60 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seed: { value: Val
       accumulate(entry.from, emitPermute(b, g, invertPerm(entry.perm), layoutShape(entry.from.perSample, entry.from.layout), 'grad_layout'));
       continue;
     }
-    const { node, x, forward, y } = entry;
+    const { node, xs, forward, y } = entry;
     let dZ = forward.z.name === y.name ? grads.get(y.name) : grads.get(forward.z.name);
     const dY = forward.z.name === y.name ? undefined : grads.get(y.name);
     if (dY) {
-      const activation = 'activation' in node.config ? node.config.activation : 'linear';
-      const fromY = emitActivationGrad(b, activation, y, dY);
+      const fromY = emitActivationGrad(b, activationOf(node), y, dY);
       dZ = dZ ? b.op('Add', [dZ, fromY], layoutShape(y.perSample, y.layout), {}, 'grad_sum') : fromY;
     }
     if (!dZ) continue;
-    const needInputGrad = wantInputGrad || !pass.inputOnly.has(x.name);
+    const wanted = (x: Value) => wantInputGrad || !pass.inputOnly.has(x.name);
+    const needInputGrad = xs.some(wanted);
     // x = relu(z) read only here: mask dz with sign(output) and hand dz to z directly (see ForwardLowering.selectsInput).
-    const producer = needInputGrad ? reluMasked.get(x.name) : undefined;
+    const producer = needInputGrad && xs.length === 1 ? reluMasked.get(xs[0].name) : undefined;
     if (producer) {
       const shape = layoutShape(forward.z.perSample, forward.z.layout);
       dZ = b.op('Mul', [dZ, emitSignMask(b, forward.z.name, shape, 'relu_mask_out')], shape, {}, 'relu_grad_out');
     }
-    const result = entry.fusedUpsampling
-      ? emitUpsampledConv2dGrad(b, entry.fusedUpsampling, node as NodeOf<'conv2d'>, x, forward, dZ, needInputGrad)
-      : entry.fusedPooling
-        ? emitPooledConv2dGrad(b, node as NodeOf<'conv2d'>, entry.fusedPooling, forward, dZ, totals.get(forward.z.name), needInputGrad)
-        : gradientOf(node.kind)({ b, node: node as never, x, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
-    if (result.dX && needInputGrad) {
+    const result = gradientOf(node.kind)({ b, node: node as never, xs, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
+    xs.forEach((x, k) => {
+      const dX = result.dXs[k];
+      if (!dX || !wanted(x)) return;
       if (producer) totals.set(producer.forward.z.name, dZ);
-      accumulate(producer ? producer.forward.z : x, result.dX);
-    }
-    dWeights.set(node.name, result.dWeights);
+      accumulate(producer ? producer.forward.z : x, dX);
+    });
+    // A shared layer's applications use the same weights: their gradients add up.
+    result.dWeights.forEach((g, j) => {
+      const index = node.weightIndex + j;
+      const prev = dWeights.get(index);
+      dWeights.set(index, prev ? b.op('Add', [prev, g], b.shapeOf(g), {}, 'grad_shared') : g);
+    });
   }
-  return { dInput: grads, dWeights };
+  return { grads, dWeights };
 }
 
 /**
  * Relu outputs whose gradient can be masked after the layer reading them:
  * value name → the layer that produced it, for every relu output read by
  * exactly one layer, whose lowering {@link ForwardLowering.selectsInput | selects input elements}
- * (and by nothing else: no layout change, not the loss seed). Max pooling
+ * (and by nothing else: no layout change, not a loss seed). Max pooling
  * after a relu is the common case: the mask then costs a quarter as much.
  */
-function reluOutputsMaskableDownstream(pass: ForwardPass, seed: Value): Map<string, Extract<TapeEntry, { type: 'layer' }>> {
-  const reads = new Map<string, number>([[seed.name, 1]]);
+function reluOutputsMaskableDownstream(pass: ForwardPass, seeds: readonly Value[]): Map<string, LayerEntry> {
+  const reads = new Map<string, number>();
   const read = (name: string) => reads.set(name, (reads.get(name) ?? 0) + 1);
-  const reluProducers = new Map<string, Extract<TapeEntry, { type: 'layer' }>>();
+  for (const seed of seeds) read(seed.name);
+  const reluProducers = new Map<string, LayerEntry>();
   const selecting = new Set<string>();
   for (const entry of pass.tape) {
     if (entry.type === 'layout') {
       read(entry.from.name);
       continue;
     }
-    read(entry.x.name);
-    const activation = 'activation' in entry.node.config ? entry.node.config.activation : 'linear';
-    if (activation === 'relu' && entry.y.name !== entry.forward.z.name) reluProducers.set(entry.y.name, entry);
-    if (!entry.fusedUpsampling && !entry.fusedPooling && loweringOf(entry.node.kind).selectsInput) selecting.add(entry.x.name);
+    for (const x of entry.xs) read(x.name);
+    if (activationOf(entry.node) === 'relu' && entry.y.name !== entry.forward.z.name) reluProducers.set(entry.y.name, entry);
+    if (entry.xs.length === 1 && loweringOf(entry.node.kind).selectsInput) selecting.add(entry.xs[0].name);
   }
   return new Map([...reluProducers].filter(([name]) => reads.get(name) === 1 && selecting.has(name)));
 }
@@ -292,15 +221,13 @@ function reluOutputsMaskableDownstream(pass: ForwardPass, seed: Value): Map<stri
 /** How the weights enter a generated model. */
 type WeightSource = { readonly kind: 'inputs' } | { readonly kind: 'initializers'; readonly values: readonly Tensor[] };
 
-function declareWeights(b: OnnxGraphBuilder, entries: readonly WeightEntry[], source: WeightSource, graph: ModelGraph): string[][] {
-  const names = entries.map((e, i) => {
+function declareWeights(b: OnnxGraphBuilder, entries: readonly WeightEntry[], source: WeightSource): string[] {
+  return entries.map((e, i) => {
     if (source.kind === 'inputs') return b.input(e.name, e.onnxShape);
     b.initializers.push({ name: e.name, type: 'float32', dims: e.onnxShape, data: source.values[i].data });
     b.shapes.set(e.name, e.onnxShape);
     return e.name;
   });
-  let k = 0;
-  return graph.nodes.map((n) => n.weights.map(() => names[k++]));
 }
 
 function finish(b: OnnxGraphBuilder, name: string): Uint8Array {
@@ -308,9 +235,19 @@ function finish(b: OnnxGraphBuilder, name: string): Uint8Array {
   return b.encode(name);
 }
 
-/** Name of the output of inference models (the output layer's name, unless it clashes with the input's). */
-export function inferenceOutputName(graph: ModelGraph): string {
-  return graph.output === graph.inputName ? `${graph.output}_output` : graph.output;
+/**
+ * Names of the inference model's outputs, in `graph.outputs` order: each
+ * output value's name, except where that name is taken (a graph input
+ * passed through, or an output listed again), then `name:output<i>` (no
+ * layer or input name contains `:output`).
+ */
+export function inferenceOutputNames(graph: ModelGraph): string[] {
+  const taken = new Set(graph.inputs.map((i) => i.name));
+  return graph.outputs.map((name, i) => {
+    const unique = taken.has(name) ? `${name}:output${i}` : name;
+    taken.add(unique);
+    return unique;
+  });
 }
 
 /** Options of {@link buildInferenceModel}. */
@@ -320,19 +257,21 @@ export interface InferenceModelOptions {
 }
 
 /**
- * The inference model: channels-last input named as the graph's input with
- * a dynamic batch axis, weights as initializers (ONNX layout), channels-last
- * output named as the output layer.
+ * The inference model: channels-last inputs named as the graph's inputs
+ * with a dynamic batch axis, weights as initializers (ONNX layout),
+ * channels-last outputs named by {@link inferenceOutputNames}.
  */
 export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Tensor[], options: InferenceModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
   const entries = weightEntries(graph);
-  const input = b.input(graph.inputName, ['N', ...graph.inputShape]);
-  const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights }, graph);
-  const pass = emitForward(b, graph, input, weights, false, options.fuseUpsampling ?? true);
-  const out = toKeras(b, pass.output);
-  b.rename(out, inferenceOutputName(graph));
-  b.output(inferenceOutputName(graph));
+  const inputs = graph.inputs.map((i) => b.input(i.name, ['N', ...i.shape]));
+  const outputNames = inferenceOutputNames(graph);
+  // A shared layer's k-th use is named `layer:k`, the shape of a generated value name.
+  outputNames.forEach((name) => b.reserve(name));
+  const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights });
+  const pass = emitForward(b, graph, inputs, weights, false, options.fuseUpsampling ?? true);
+  // Renaming adds an Identity per output, so a value listed twice (or an input passed through) still gets distinct outputs.
+  outputNames.forEach((name, i) => b.output(b.rename(toKeras(b, pass.outputs[i]), name)));
   return finish(b, 'araboza_inference');
 }
 
@@ -363,51 +302,64 @@ function emitPermute(b: OnnxGraphBuilder, value: string, perm: readonly number[]
   return b.op('Transpose', [value], shape, { perm: intsAttr(perm) }, hint);
 }
 
-/** Input names of the training-side models. */
-export const MODEL_X = 'input:x';
-/** Target input name of the training-side models. */
-export const MODEL_Y = 'target:y';
-/** Loss output name. */
+// Names of the training-side models' inputs and outputs. Layer and input names match
+// /^[A-Za-z_][A-Za-z0-9_.-]*$/, weights are `layer/weight` and generated values `hint:<number>`,
+// so a name with a colon followed by a letter clashes with none of them.
+
+/** Input name of graph input `i` in the training-side models. */
+export const modelInputName = (i: number) => `input:x${i}`;
+/** Input name of the target of graph output `i` in the training-side models. */
+export const modelTargetName = (i: number) => `target:y${i}`;
+/** Output name of the training loss (`Σ lossWeights[i] · loss_i`). */
 export const MODEL_LOSS = 'loss';
+/** Output name of output `i`'s own (unweighted) loss. */
+export const outputLossName = (i: number) => `loss:out${i}`;
 /** Step-count input name of the train-step model. */
 export const MODEL_STEP = 'optimizer:step';
 
-function outputShapeOf(graph: ModelGraph): readonly number[] {
-  return graph.nodes.find((n) => n.name === graph.output)?.outputShape ?? graph.inputShape;
-}
-
-/** The evaluation model: forward and loss (weights as initializers); output `loss`. */
-export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], loss: ResolvedLoss): Uint8Array {
+/** The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS} and each {@link outputLossName}. */
+export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], training: Pick<TrainingSpec, 'losses' | 'lossWeights'>): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const x = b.input(MODEL_X, ['N', ...graph.inputShape]);
-  const y = b.input(MODEL_Y, ['N', ...outputShapeOf(graph)]);
-  const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights }, graph);
-  const pass = emitForward(b, graph, x, weights, false);
-  const emitted = emitLoss(b, loss, pass.output, pass.logits, targetInLayout(b, y, pass.output), false);
-  b.rename(emitted.loss, MODEL_LOSS);
-  b.output(MODEL_LOSS);
+  const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
+  const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
+  const pass = emitForward(b, graph, xs, weights, false);
+  const losses = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss);
+  outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
   return finish(b, 'araboza_eval');
 }
 
-function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, loss: ResolvedLoss, wantInputGrad: boolean, provider: ResolvedDevice) {
-  const x = b.input(MODEL_X, ['N', ...graph.inputShape]);
-  const y = b.input(MODEL_Y, ['N', ...outputShapeOf(graph)]);
+/** Σ lossWeights[i] · losses[i]. */
+function emitTotalLoss(b: OnnxGraphBuilder, losses: readonly string[], lossWeights: readonly number[]): string {
+  const terms = losses.map((l, i) => (lossWeights[i] === 1 ? l : b.op('Mul', [l, b.scalar(lossWeights[i])], [], {}, 'loss_weighted')));
+  return terms.slice(1).reduce((acc, t) => b.op('Add', [acc, t], [], {}, 'loss_total'), terms[0]);
+}
+
+/** Declares the total loss (as {@link MODEL_LOSS}) and each output's loss as outputs. */
+function outputLosses(b: OnnxGraphBuilder, losses: readonly string[], total: string): void {
+  b.output(b.rename(total, MODEL_LOSS));
+  losses.forEach((l, i) => b.output(b.rename(l, outputLossName(i))));
+}
+
+function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, wantInputGrad: boolean, provider: ResolvedDevice) {
+  const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const entries = weightEntries(graph);
-  const weights = declareWeights(b, entries, { kind: 'inputs' }, graph);
-  const pass = emitForward(b, graph, x, weights, true);
-  const emitted = emitLoss(b, loss, pass.output, pass.logits, targetInLayout(b, y, pass.output), true);
-  const back = emitBackward(b, pass, emitted.seed!, wantInputGrad, provider);
-  // Weights the loss does not depend on (layers off the output path) get a zero gradient.
-  const perNode = graph.nodes.map((n) => back.dWeights.get(n.name) ?? null);
-  let k = 0;
-  const grads = graph.nodes.flatMap((n, i) =>
-    n.weights.map((_, j) => {
-      const e = entries[k++];
-      return perNode[i]?.[j] ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1)));
-    }),
-  );
-  const inputValue: Value = { name: x, perSample: graph.inputShape, layout: 'keras' };
-  return { entries, weights: weights.flat(), grads, loss: emitted.loss, dInput: back.dInput.get(x) ?? null, inputValue };
+  const weights = declareWeights(b, entries, { kind: 'inputs' });
+  const pass = emitForward(b, graph, xs, weights, true);
+  const emitted = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true));
+  // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
+  const seeds = emitted.map((e, i) => {
+    const seed = e.seed!;
+    const w = training.lossWeights[i];
+    return w === 1 ? seed : { value: seed.value, grad: b.op('Mul', [seed.grad, b.scalar(w)], b.shapeOf(seed.grad), {}, 'loss_seed_weighted') };
+  });
+  const back = emitBackward(b, pass, seeds, wantInputGrad, provider);
+  // Weights the loss does not depend on (layers off every output path) get a zero gradient.
+  const grads = entries.map((e, i) => back.dWeights.get(i) ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1))));
+  const losses = emitted.map((e) => e.loss);
+  const dInputs = xs.map((x) => back.grads.get(x) ?? null);
+  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs };
 }
 
 /** Options of {@link buildTrainStepModel} and {@link buildGradientsModel}. */
@@ -416,26 +368,26 @@ export interface TrainingModelOptions {
   readonly provider?: ResolvedDevice;
 }
 
-/** Output names of the gradients model. */
-export const MODEL_DX = 'grad:x';
+/** Output name of dLoss/d(graph input `i`) in the gradients model. */
+export const inputGradName = (i: number) => `grad:x${i}`;
 
 /** Name of the gradient output of weight `i` in the gradients model. */
 export const gradOutputName = (i: number) => `grad:w${i}`;
 
 /**
- * The gradients model: inputs x, y and the weights; outputs the loss,
- * dLoss/dx (channels-last) and dLoss/dweight for every weight, converted to
- * the Keras layout inside the graph.
+ * The gradients model: inputs, targets and the weights; outputs the losses,
+ * dLoss/dx for every graph input (channels-last) and dLoss/dweight for every
+ * weight, converted to the Keras layout inside the graph.
  */
-export function buildGradientsModel(graph: ModelGraph, loss: ResolvedLoss, options: TrainingModelOptions = {}): Uint8Array {
+export function buildGradientsModel(graph: ModelGraph, training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, loss, true, options.provider ?? 'cpu');
-  b.rename(r.loss, MODEL_LOSS);
-  b.output(MODEL_LOSS);
-  // Without a path from the input to the loss (no layer on it), dLoss/dx is zero.
-  const dx = r.dInput ?? b.op('Mul', [r.inputValue.name, b.scalar(0)], ['N', ...graph.inputShape], {}, 'zero_dx');
-  b.rename(dx, MODEL_DX);
-  b.output(MODEL_DX);
+  const r = lossAndBackward(b, graph, training, true, options.provider ?? 'cpu');
+  outputLosses(b, r.losses, r.total);
+  graph.inputs.forEach((input, i) => {
+    // Without a path from an input to the loss, its gradient is zero.
+    const dx = r.dInputs[i] ?? b.op('Mul', [r.xs[i], b.scalar(0)], ['N', ...input.shape], {}, 'zero_dx');
+    b.output(b.rename(dx, inputGradName(i)));
+  });
   r.entries.forEach((e, i) => {
     const keras = e.perm
       ? b.op('Transpose', [r.grads[i]], [...e.spec.shape] as Dim[], { perm: intsAttr(invertPerm(e.perm)) }, 'grad_keras')
@@ -454,15 +406,19 @@ export const MODEL_WEIGHTS_NEXT = 'weights:next';
 export const nextName = (name: string) => `${name}:next`;
 
 /**
- * The loss as the train step reports it: NaN when any gradient is not finite,
- * even if the loss is (the contract: such a step must not be adopted, and the
- * compiled model adopts outputs only for a finite loss). 0 · Σ grads is 0 for
- * finite gradients and NaN otherwise; a few reductions over the weights' size.
+ * The loss as the train step reports it: NaN when any gradient, updated
+ * weight or updated optimizer slot is not finite, even if the loss is (the
+ * contract: such a step must not be adopted, and the compiled model adopts
+ * outputs only for a finite loss). 0 · Σ v is 0 for finite values and NaN
+ * otherwise; one reduction per guarded vector.
  */
-function lossUnlessGradientsNonFinite(b: OnnxGraphBuilder, loss: string, flatGrads: string | null): string {
-  if (flatGrads === null) return loss;
-  const total = b.op('ReduceSum', [flatGrads], [], { keepdims: intAttr(0) }, 'grad_total');
-  return b.op('Add', [loss, b.op('Mul', [total, b.scalar(0)], [], {}, 'grad_guard')], [], {}, 'loss_guarded');
+function lossUnlessNonFinite(b: OnnxGraphBuilder, loss: string, guarded: readonly string[]): string {
+  let out = loss;
+  for (const v of guarded) {
+    const total = b.op('ReduceSum', [v], [], { keepdims: intAttr(0) }, 'guard_total');
+    out = b.op('Add', [out, b.op('Mul', [total, b.scalar(0)], [], {}, 'guard_zero')], [], {}, 'loss_guarded');
+  }
+  return out;
 }
 
 /** Every value flattened and concatenated into one vector (null for none). */
@@ -474,14 +430,16 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
 
 /**
  * The train-step model: forward, loss, backward and the optimizer update in
- * one graph. Inputs: x, y, every weight (ONNX layout), every optimizer slot
+ * one graph. Inputs: one x per graph input ({@link modelInputName}), one
+ * target per output ({@link modelTargetName}), every weight (ONNX layout), every optimizer slot
  * (one vector per slot: {@link slotStateName}), the step count; outputs: the
- * loss (before the update), the next weights as one vector
+ * total and per-output losses (before the update), the next weights as one vector
  * ({@link MODEL_WEIGHTS_NEXT}), the next slots and the next step count.
  */
-export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optimizer: OptimizerSpec, options: TrainingModelOptions = {}): Uint8Array {
+export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, loss, false, options.provider ?? 'cpu');
+  const r = lossAndBackward(b, graph, training, false, options.provider ?? 'cpu');
+  const { optimizer } = training;
   const slotNames = optimizerSlots(optimizer);
   const total = r.entries.reduce((p, e) => p + e.onnxShape.reduce((q, d) => q * d, 1), 0);
   const step = b.input(MODEL_STEP, []);
@@ -489,16 +447,17 @@ export function buildTrainStepModel(graph: ModelGraph, loss: ResolvedLoss, optim
   // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
   const flatGrads = emitFlatConcat(b, r.grads, total, 'grads');
   const flatWeights = emitFlatConcat(b, r.weights, total, 'weights');
-  b.rename(lossUnlessGradientsNonFinite(b, r.loss, flatGrads), MODEL_LOSS);
-  b.output(MODEL_LOSS);
+  const guarded: string[] = [];
   if (flatGrads !== null && flatWeights !== null) {
     const slots = slotNames.map((s) => b.input(slotStateName(s), [total]));
     const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [total] }], step);
+    guarded.push(flatGrads, update.updates[0].weight, ...update.updates[0].slots);
     b.output(b.rename(update.updates[0].weight, MODEL_WEIGHTS_NEXT));
     slotNames.forEach((s, j) => b.output(b.rename(update.updates[0].slots[j], nextName(slotStateName(s)))));
     b.output(b.rename(update.step, nextName(MODEL_STEP)));
   } else {
     b.output(b.rename(b.op('Add', [step, b.scalar(1)], [], {}, 'step_next'), nextName(MODEL_STEP)));
   }
+  outputLosses(b, r.losses, lossUnlessNonFinite(b, r.total, guarded));
   return finish(b, 'araboza_train_step');
 }

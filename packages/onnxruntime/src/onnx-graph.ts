@@ -67,11 +67,21 @@ export class OnnxGraphBuilder {
   /** Expected shape of every value, keyed by value name. */
   readonly shapes = new Map<string, readonly Dim[]>();
   private counter = 0;
+  /** Names {@link fresh} must not give: values named from outside (a layer's reuse is `layer:k`, a generated name's shape). */
+  private readonly reserved = new Set<string>();
   private readonly constantCache = new Map<string, string>();
 
   /** A value name not used before, derived from `hint`. */
   fresh(hint: string): string {
-    return `${hint}:${this.counter++}`;
+    let name: string;
+    do name = `${hint}:${this.counter++}`;
+    while (this.reserved.has(name));
+    return name;
+  }
+
+  /** Keeps {@link fresh} from ever giving `name` (to be declared later, e.g. an output named after a graph value). */
+  reserve(name: string): void {
+    this.reserved.add(name);
   }
 
   /** Declares a float32 graph input. */

@@ -8,25 +8,26 @@ describe('errors before any session runs', () => {
   it('a wrong input shape is a ShapeError naming expected and actual shapes', async () => {
     const m = modelOf([4, 4, 1], [layers.conv2d({ filters: 1, kernelSize: 3 })]);
     const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError'));
-    await expect(compiled.predict(uniform([2, 4, 4], 1))).rejects.toThrow(ShapeError);
-    await expect(compiled.predict(uniform([2, 4, 4], 1))).rejects.toThrow('predict x must have shape (None, 4, 4, 1) with a batch of at least 1, got [2, 4, 4]');
-    await expect(compiled.trainStep(uniform([2, 4, 4, 1], 1), uniform([3, 2, 2, 1], 1))).rejects.toThrow('trainStep: x has 2 samples but y has 3');
-    await expect(compiled.evaluate(uniform([2, 4, 4, 1], 1), uniform([2, 3, 3, 1], 1))).rejects.toThrow('evaluate y must have shape (None, 2, 2, 1)');
+    await expect(compiled.predict([uniform([2, 4, 4], 1)])).rejects.toThrow(ShapeError);
+    await expect(compiled.predict([uniform([2, 4, 4], 1)])).rejects.toThrow("predict: input 'input' must have shape (None, 4, 4, 1) with a batch of at least 1, got [2, 4, 4]");
+    await expect(compiled.trainStep([uniform([2, 4, 4, 1], 1)], [uniform([3, 2, 2, 1], 1)])).rejects.toThrow("trainStep: the inputs have 2 samples but the target of output 'conv2d' has 3");
+    await expect(compiled.evaluate([uniform([2, 4, 4, 1], 1)], [uniform([2, 3, 3, 1], 1)])).rejects.toThrow("evaluate: target of output 'conv2d' must have shape (None, 2, 2, 1)");
+    await expect(compiled.predict([])).rejects.toThrow('predict: expected 1 input tensor, got 0');
     compiled.dispose();
   });
 
   it('training methods without a training spec are a BackendError', async () => {
     const m = modelOf([2], [layers.dense({ units: 1 })]);
     const compiled = await compileWithWeights(m);
-    await expect(compiled.trainStep(uniform([1, 2], 1), uniform([1, 1], 1))).rejects.toThrow(/needs a model compiled with a loss and an optimizer/);
+    await expect(compiled.trainStep([uniform([1, 2], 1)], [uniform([1, 1], 1)])).rejects.toThrow(/needs a model compiled with a loss and an optimizer/);
     compiled.dispose();
-    await expect(compiled.predict(uniform([1, 2], 1))).rejects.toThrow(/disposed/);
+    await expect(compiled.predict([uniform([1, 2], 1)])).rejects.toThrow(/disposed/);
   });
 
   it('a layer kind the backend lacks (a fake graph node) is a BackendError naming it', async () => {
     const m = modelOf([2], [layers.dense({ units: 1 })]);
     const fake = { ...m.graph.nodes[0], name: 'lstm_1', kind: 'lstm' } as unknown as GraphNode;
-    const graph: ModelGraph = { ...m.graph, nodes: [fake], output: 'lstm_1' };
+    const graph: ModelGraph = { ...m.graph, nodes: [fake], outputs: ['lstm_1'] };
     await expect(backend.compile(graph)).rejects.toThrow(BackendError);
     await expect(backend.compile(graph)).rejects.toThrow(/does not implement lstm_1 \(lstm\)/);
   });

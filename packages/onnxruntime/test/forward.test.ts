@@ -23,7 +23,7 @@ describe('forward values, hand-checked', () => {
     conv.setWeights([tensor([1, 0, 0, 1], [1, 1, 2, 2])]);
     const compiled = await compileWithWeights(m);
     const x = tensor([0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 2, 2]);
-    expect(Array.from((await compiled.predict(x)).data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from((await compiled.predict([x]))[0].data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     compiled.dispose();
   });
 
@@ -99,8 +99,8 @@ describe('large batches', () => {
     for (const c of [chunked, whole]) await c.setWeights(m.getWeights());
     const x = uniform([7, 6, 6, 2], 5);
     const y = uniform([7, 2], 6);
-    expect(Array.from((await chunked.predict(x)).data)).toEqual(Array.from((await whole.predict(x)).data));
-    expect(await chunked.evaluate(x, y)).toBeCloseTo(await whole.evaluate(x, y), 6);
+    expect(Array.from((await chunked.predict([x]))[0].data)).toEqual(Array.from((await whole.predict([x]))[0].data));
+    expect((await chunked.evaluate([x], [y])).loss).toBeCloseTo((await whole.evaluate([x], [y])).loss, 6);
     chunked.dispose();
     whole.dispose();
   });
@@ -111,7 +111,7 @@ describe('forward values against the float64 reference', () => {
     const m = modelOf(inputShape, make());
     const compiled = await compileWithWeights(m);
     const x = uniform([3, ...inputShape], 11);
-    const y = await compiled.predict(x);
+    const [y] = await compiled.predict([x]);
     const ref = refForward(m.graph, toF64(x), m.getWeights().map(toF64)).y;
     expect(y.shape).toEqual(ref.shape);
     expect(y.data.length).toBe(sizeOfShape(ref.shape));

@@ -1,4 +1,4 @@
-import { randomUniform, resolveLoss, resolveOptimizer, sequential, type Layer, type Model, type OptimizerLike, type Tensor, type TrainingSpec } from '@araboza/core';
+import { randomUniform, sequential, trainingSpec, type Layer, type Model, type OptimizerLike, type Tensor, type TrainingSpec } from '@araboza/core';
 import { onnxruntimeBackend } from '../src/index.js';
 
 /**
@@ -13,9 +13,9 @@ export function modelOf(inputShape: number[], layers: Layer[], seed = 1): Model 
   return sequential({ inputShape, layers, seed });
 }
 
-/** A training spec for a model's graph. */
-export function trainingFor(m: Model, loss: string, optimizer: OptimizerLike = 'sgd'): TrainingSpec {
-  return { loss: resolveLoss(loss, m.graph), optimizer: resolveOptimizer(optimizer) };
+/** A training spec for a model's graph (core's {@link trainingSpec}): one loss for every output or one per output, weights 1 unless given. */
+export function trainingFor(m: Model, loss: string | string[], optimizer: OptimizerLike = 'sgd', lossWeights?: number[]): TrainingSpec {
+  return trainingSpec(m.graph, loss, optimizer, lossWeights);
 }
 
 /** Seeded uniform tensor in [lo, hi). */

@@ -1,4 +1,4 @@
-import { layers, resolveLoss, resolveOptimizer, type Layer } from '@araboza/core';
+import { layers, type Layer } from '@araboza/core';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { buildTrainStepModel, type ResolvedDevice } from '../src/index.js';
@@ -29,10 +29,10 @@ async function inputGradient(front: (typeof FRONTS)[number], size: number, pool:
   front[2]?.(layer);
   const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError'));
   const out = m.graph.nodes[1].outputShape;
-  const g = await compiled.gradients({ shape: [1, size, size, 1], data: Float32Array.from(input) }, { shape: [1, ...out], data: Float32Array.from(target) });
+  const g = await compiled.gradients([{ shape: [1, size, size, 1], data: Float32Array.from(input) }], [{ shape: [1, ...out], data: Float32Array.from(target) }]);
   compiled.dispose();
   // + 0 turns −0 (a masked negative dz) into 0: the paths may differ in the sign of a zero.
-  return Array.from(g.input.data, (v) => v + 0);
+  return Array.from(g.inputs[0].data, (v) => v + 0);
 }
 
 describe.each(FRONTS)('maxPooling2d gradient after a %s', (...front) => {
@@ -65,7 +65,7 @@ describe('maxPooling2d gradient ops per provider', () => {
   // emit none, and a conv2d in front would be fused with the pooling.
   const trainStepOps = (provider: ResolvedDevice, strides: number) => {
     const m = modelOf([6, 6, 1], [layers.dense({ units: 2 }), layers.maxPooling2d({ poolSize: 2, strides })]);
-    const bytes = buildTrainStepModel(m.graph, resolveLoss('meanSquaredError', m.graph), resolveOptimizer('sgd'), { provider });
+    const bytes = buildTrainStepModel(m.graph, trainingFor(m, 'meanSquaredError'), { provider });
     return new Set(onnxProto.onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType));
   };
 

@@ -63,9 +63,9 @@ describe('optimizer updates follow core formulas', () => {
     const expected = m.getWeights().map((w) => Float64Array.from(w.data));
     const slots = expected.map((w) => optimizerSlots(spec).map(() => new Float64Array(w.length)));
     for (let t = 1; t <= 2; t++) {
-      const g = await compiled.gradients(x, y);
+      const g = await compiled.gradients([x], [y]);
       expected.forEach((w, i) => referenceUpdate(spec, w, g.weights[i].data, slots[i], t));
-      const loss = await compiled.trainStep(x, y);
+      const { loss } = await compiled.trainStep([x], [y]);
       expect(loss).toBeCloseTo(g.loss, 6);
       const weights = await compiled.getWeights();
       weights.forEach((w, i) => expectClose(w.data, expected[i], 1e-5));
@@ -82,13 +82,13 @@ describe('optimizer updates follow core formulas', () => {
     const a = await compileWithWeights(m, training);
     const x = uniform([4, 3, 3, 1], 9);
     const y = uniform([4, 1], 10);
-    await a.trainStep(x, y);
+    await a.trainStep([x], [y]);
     const state = await a.getOptimizerState();
     expect(state.slots[0][0].shape).toEqual([2, 2, 1, 2]);
     const b = await compileWithWeights(m, training);
     await b.setWeights(await a.getWeights());
     await b.setOptimizerState(state);
-    expect(await b.trainStep(x, y)).toBe(await a.trainStep(x, y));
+    expect((await b.trainStep([x], [y])).loss).toBe((await a.trainStep([x], [y])).loss);
     const [wa, wb] = [await a.getWeights(), await b.getWeights()];
     wa.forEach((w: Tensor, i) => expect(Array.from(wb[i].data)).toEqual(Array.from(w.data)));
     a.dispose();
@@ -100,17 +100,17 @@ describe('optimizer updates follow core formulas', () => {
     const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError', 'adam'));
     const x = uniform([4, 3, 3, 1], 11);
     const y = uniform([4, 1], 12);
-    await compiled.trainStep(x, y);
+    await compiled.trainStep([x], [y]);
     const before = { weights: await compiled.getWeights(), state: await compiled.getOptimizerState() };
     const bad = { shape: x.shape, data: x.data.slice() };
     bad.data[5] = Number.NaN;
-    expect(Number.isNaN(await compiled.trainStep(bad, y))).toBe(true);
+    expect(Number.isNaN((await compiled.trainStep([bad], [y])).loss)).toBe(true);
     const after = { weights: await compiled.getWeights(), state: await compiled.getOptimizerState() };
     expect(after.state.step).toBe(before.state.step);
     after.weights.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(before.weights[i].data)));
     after.state.slots.forEach((s, i) => s.forEach((t, j) => expect(Array.from(t.data)).toEqual(Array.from(before.state.slots[i][j].data))));
     // Training continues from the kept state.
-    expect(Number.isFinite(await compiled.trainStep(x, y))).toBe(true);
+    expect(Number.isFinite((await compiled.trainStep([x], [y])).loss)).toBe(true);
     expect((await compiled.getOptimizerState()).step).toBe(before.state.step + 1);
     compiled.dispose();
   });

@@ -1,8 +1,8 @@
-import { layers, mnistAutoencoder, resolveLoss, resolveOptimizer, type Layer } from '@araboza/core';
+import { layers, mnistAutoencoder, type Layer } from '@araboza/core';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { buildInferenceModel, buildTrainStepModel, weightEntries } from '../src/index.js';
-import { modelOf } from './helpers.js';
+import { modelOf, trainingFor } from './helpers.js';
 
 /**
  * Which conv2d → maxPooling2d pairs training models fuse into one lowering
@@ -14,7 +14,7 @@ const opTypes = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes).g
 
 function trainStepOps(inputShape: number[], make: () => Layer[]): string[] {
   const m = modelOf(inputShape, make());
-  return opTypes(buildTrainStepModel(m.graph, resolveLoss('meanSquaredError', m.graph), resolveOptimizer('sgd')));
+  return opTypes(buildTrainStepModel(m.graph, trainingFor(m, 'meanSquaredError')));
 }
 
 describe('conv2d → maxPooling2d fusion in training models', () => {
@@ -30,7 +30,7 @@ describe('conv2d → maxPooling2d fusion in training models', () => {
 
   it("fuses the MNIST autoencoder's first layer only (the second's im2col would be 16 channels × 16 taps)", () => {
     const m = mnistAutoencoder();
-    const ops = opTypes(buildTrainStepModel(m.graph, resolveLoss('binaryCrossentropy', m.graph), resolveOptimizer('adam')));
+    const ops = opTypes(buildTrainStepModel(m.graph, trainingFor(m, 'binaryCrossentropy', 'adam')));
     expect(ops.filter((o) => o === 'MaxPool')).toHaveLength(2);
     expect(ops.filter((o) => o === 'Max')).toHaveLength(3);
   });

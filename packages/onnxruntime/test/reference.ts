@@ -4,7 +4,7 @@
  * tricks), used to check the generated models' forward values and, through
  * central finite differences, their gradients.
  */
-import { convAxisPadding, deconvAxisPadding, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss } from '@araboza/core';
+import { concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
 
 /** A float64 tensor. */
 export interface F64 {
@@ -39,7 +39,8 @@ export function refActivation(act: ActivationName, t: F64): F64 {
   return out;
 }
 
-type RefLayer = (node: GraphNode, x: F64, w: F64[]) => F64;
+/** One layer application: its inputs (one per `node.inputs`) and weights → output before the activation. */
+type RefLayer = (node: GraphNode, xs: F64[], w: F64[]) => F64;
 
 function conv(x: F64, kernel: F64, bias: F64 | undefined, k: number[], s: number[], d: number[], padding: 'valid' | 'same', filters: number): F64 {
   // x: [n, ...spatial, c]; kernel: [...k, c, f]
@@ -101,7 +102,7 @@ function pool(x: F64, k: readonly number[], s: readonly number[], padding: 'vali
 
 /** Reference forward of each kind, before the fused activation. */
 export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
-  dense: (node, x, [kernel, bias]) => {
+  dense: (node, [x], [kernel, bias]) => {
     const cfg = node.config as { units: number };
     const inF = x.shape[x.shape.length - 1];
     const rows = x.data.length / inF;
@@ -114,15 +115,15 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
       }
     return out;
   },
-  conv1d: (node, x, [kernel, bias]) => {
+  conv1d: (node, [x], [kernel, bias]) => {
     const c = (node as Extract<GraphNode, { kind: 'conv1d' }>).config;
     return conv(x, kernel, bias, [c.kernelSize], [c.strides], [c.dilationRate], c.padding, c.filters);
   },
-  conv2d: (node, x, [kernel, bias]) => {
+  conv2d: (node, [x], [kernel, bias]) => {
     const c = (node as Extract<GraphNode, { kind: 'conv2d' }>).config;
     return conv(x, kernel, bias, [...c.kernelSize], [...c.strides], [...c.dilationRate], c.padding, c.filters);
   },
-  conv2dTranspose: (node, x, [kernel, bias]) => {
+  conv2dTranspose: (node, [x], [kernel, bias]) => {
     const c = (node as Extract<GraphNode, { kind: 'conv2dTranspose' }>).config;
     const [n, H, W, cin] = x.shape;
     const [KH, KW] = c.kernelSize;
@@ -148,15 +149,15 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
     if (bias) for (let i = 0; i < out.data.length; i++) out.data[i] += bias.data[i % F];
     return out;
   },
-  maxPooling2d: (node, x) => {
+  maxPooling2d: (node, [x]) => {
     const c = (node as Extract<GraphNode, { kind: 'maxPooling2d' }>).config;
     return pool(x, c.poolSize, c.strides, c.padding, 'max');
   },
-  averagePooling2d: (node, x) => {
+  averagePooling2d: (node, [x]) => {
     const c = (node as Extract<GraphNode, { kind: 'averagePooling2d' }>).config;
     return pool(x, c.poolSize, c.strides, c.padding, 'avg');
   },
-  upSampling2d: (node, x) => {
+  upSampling2d: (node, [x]) => {
     const [sh, sw] = (node as Extract<GraphNode, { kind: 'upSampling2d' }>).config.size;
     const [n, H, W, c] = x.shape;
     const out = f64([n, H * sh, W * sw, c]);
@@ -166,24 +167,66 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
           for (let ch = 0; ch < c; ch++) out.data[((b * H * sh + oy) * W * sw + ox) * c + ch] = x.data[((b * H + Math.floor(oy / sh)) * W + Math.floor(ox / sw)) * c + ch];
     return out;
   },
-  flatten: (_node, x) => ({ shape: [x.shape[0], x.data.length / x.shape[0]], data: x.data.slice() }),
-  reshape: (node, x) => ({ shape: [x.shape[0], ...node.outputShape], data: x.data.slice() }),
-  activation: (_node, x) => ({ shape: [...x.shape], data: x.data.slice() }),
+  flatten: (_node, [x]) => ({ shape: [x.shape[0], x.data.length / x.shape[0]], data: x.data.slice() }),
+  reshape: (node, [x]) => ({ shape: [x.shape[0], ...node.outputShape], data: x.data.slice() }),
+  activation: (_node, [x]) => ({ shape: [...x.shape], data: x.data.slice() }),
+  add: (_node, xs) => elementwise(xs, (vs) => vs.reduce((a, b) => a + b, 0)),
+  subtract: (_node, xs) => elementwise(xs, ([a, b]) => a - b),
+  multiply: (_node, xs) => elementwise(xs, (vs) => vs.reduce((a, b) => a * b, 1)),
+  average: (_node, xs) => elementwise(xs, (vs) => vs.reduce((a, b) => a + b, 0) / vs.length),
+  maximum: (_node, xs) => elementwise(xs, (vs) => Math.max(...vs)),
+  minimum: (_node, xs) => elementwise(xs, (vs) => Math.min(...vs)),
+  concatenate: (node, xs) => {
+    const c = (node as Extract<GraphNode, { kind: 'concatenate' }>).config;
+    const rank = xs[0].shape.length - 1;
+    const axis = concatAxis(c.axis, rank, node.name) + 1;
+    // Rows of the axis and everything after it, per index of the axes before it.
+    const outer = size(xs[0].shape.slice(0, axis));
+    const blocks = xs.map((x) => size(x.shape.slice(axis)));
+    const shape = [...xs[0].shape];
+    shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+    const out = f64(shape);
+    let o = 0;
+    for (let r = 0; r < outer; r++)
+      xs.forEach((x, i) => {
+        for (let j = 0; j < blocks[i]; j++) out.data[o++] = x.data[r * blocks[i] + j];
+      });
+    return out;
+  },
 };
 
-/** Runs a graph in float64: returns the output and the output node's pre-activation values. */
-export function refForward(graph: ModelGraph, x: F64, weights: F64[]): { y: F64; z: F64 } {
-  const values = new Map<string | null, F64>([[null, x]]);
-  let k = 0;
-  let z = x;
+/** An element-wise merge of equal-shaped tensors. */
+function elementwise(xs: F64[], f: (values: number[]) => number): F64 {
+  const out = f64([...xs[0].shape]);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = f(xs.map((x) => x.data[i]));
+  return out;
+}
+
+/**
+ * Runs a graph in float64 on its inputs (one tensor for a one-input graph):
+ * every output (`ys`, graph order) and its node's pre-activation values
+ * (`zs`; the value itself for an output that is a graph input); `y` and `z`
+ * are the first output's.
+ */
+export function refForward(graph: ModelGraph, inputs: F64 | F64[], weights: F64[]): { y: F64; z: F64; ys: F64[]; zs: F64[] } {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const values = new Map<string, F64>(graph.inputs.map((input, i) => [input.name, list[i]]));
+  const pre = new Map<string, F64>();
   for (const node of graph.nodes) {
-    const w = node.weights.map(() => weights[k++]);
-    const pre = REFERENCE_LAYERS[node.kind](node, values.get(node.input)!, w);
+    const z = REFERENCE_LAYERS[node.kind](node, node.inputs.map((name) => values.get(name)!), nodeWeights(node, weights));
     const act = 'activation' in node.config ? node.config.activation : 'linear';
-    values.set(node.name, refActivation(act, pre));
-    if (node.name === graph.output) z = pre;
+    values.set(node.name, refActivation(act, z));
+    pre.set(node.name, z);
   }
-  return { y: values.get(graph.output)!, z };
+  const ys = graph.outputs.map((o) => values.get(o)!);
+  const zs = graph.outputs.map((o, i) => pre.get(o) ?? ys[i]);
+  return { y: ys[0], z: zs[0], ys, zs };
+}
+
+/** The training loss in float64: Σ lossWeights[i] · loss_i over the outputs, and each loss_i. */
+export function refTotalLoss(training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, ys: F64[], zs: F64[], targets: F64[]): { loss: number; outputLosses: number[] } {
+  const outputLosses = ys.map((y, i) => refLoss(training.losses[i], y, zs[i], targets[i]));
+  return { loss: outputLosses.reduce((sum, l, i) => sum + training.lossWeights[i] * l, 0), outputLosses };
 }
 
 /** core's loss formulas in float64. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compares two builds of this package on the autoencoder training step (batch 256, BCE from logits, adam, wasm)
 // in one process, alternating steps, so that both see the same machine load: A = the build in the given dist
-// folder (e.g. an older commit built elsewhere), B = this package's dist. Prints CPU and wall medians, the first
+// folder (e.g. an older commit built elsewhere; both must implement core's contract v2), B = this package's dist. Prints CPU and wall medians, the first
 // losses of each and the largest weight difference after the same steps. Usage (after `pnpm build`):
 //   node scripts/ab-step.mjs /path/to/other/dist [--steps 10]
 // tfjs has one kernel registry, so each build's wasm kernels are swapped in before its own steps.
@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
+import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
 
 const [otherDist, ...rest] = process.argv.slice(2);
 if (!otherDist) throw new Error('usage: node scripts/ab-step.mjs /path/to/other/dist [--steps 10]');
@@ -25,7 +25,7 @@ const use = (kernels) => {
   }
 };
 const ae = mnistAutoencoder({ seed: 0 });
-const spec = { loss: resolveLoss('binaryCrossentropy', ae.graph), optimizer: resolveOptimizer('adam') };
+const spec = trainingSpec(ae.graph, 'binaryCrossentropy', 'adam');
 
 async function compileWith(mod) {
   use(pristine);
@@ -50,7 +50,7 @@ for (let s = 0; s <= steps; s++) {
     use(run.kernels);
     const t0 = performance.now();
     const c0 = cpuNow();
-    run.losses.push(await run.model.trainStep(x, x));
+    run.losses.push((await run.model.trainStep([x], [x])).loss);
     // Step 0 warms up (kernel setup, XNNPACK operator creation).
     if (s > 0) {
       run.cpu.push(cpuNow() - c0);

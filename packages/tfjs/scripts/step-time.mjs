@@ -5,7 +5,7 @@
 // The cpu engine takes ~21 s per step of 256 here: use --batch 32 --steps 1 there.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
-import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer } from '@araboza/core';
+import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
 import { tfjsBackend } from '../dist/index.js';
 
 const args = Object.fromEntries(
@@ -19,13 +19,13 @@ const ae = mnistAutoencoder({ seed: 0 });
 const graph = ae.graph;
 
 const backend = tfjsBackend({ engine });
-const model = await backend.compile(graph, { loss: resolveLoss('binaryCrossentropy', graph), optimizer: resolveOptimizer('adam') });
+const model = await backend.compile(graph, trainingSpec(graph, 'binaryCrossentropy', 'adam'));
 await model.setWeights(ae.getWeights());
 // MNIST-like input: mostly blank background, some strokes in [0, 1].
 const x = randomUniform([batch, 28, 28, 1], { seed: 1 });
 for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data[i];
 
-await model.trainStep(x, x); // warm-up: kernel setup, XNNPACK operator creation
+await model.trainStep([x], [x]); // warm-up: kernel setup, XNNPACK operator creation
 // Wall time and this process's CPU time: wasm runs on one thread, so CPU time per step is close to the wall
 // time of an idle machine, while wall time on a shared machine includes waiting for a core.
 const times = [];
@@ -33,7 +33,7 @@ const cpuTimes = [];
 for (let s = 0; s < steps; s++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  await model.trainStep(x, x);
+  await model.trainStep([x], [x]);
   const c = process.cpuUsage(c0);
   times.push(performance.now() - t0);
   cpuTimes.push((c.user + c.system) / 1000);
@@ -44,7 +44,7 @@ console.log(
     `CPU median ${median(cpuTimes).toFixed(1)} ms/step over ${steps} steps; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
 );
 
-const profile = await tf.profile(() => model.trainStep(x, x));
+const profile = await tf.profile(() => model.trainStep([x], [x]));
 const byKernel = new Map();
 for (const k of profile.kernels) {
   const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -87,7 +87,7 @@ for (const config of originals) {
 }
 const cpuSteps = 3;
 const c0 = cpuNow();
-for (let s = 0; s < cpuSteps; s++) await model.trainStep(x, x);
+for (let s = 0; s < cpuSteps; s++) await model.trainStep([x], [x]);
 const stepCpu = (cpuNow() - c0) / cpuSteps;
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);

@@ -14,9 +14,9 @@ export const DEFAULT_CHUNK_BYTES: { readonly [E in EngineName]: number } = {
   tensorflow: 2 * 2 ** 30,
 };
 
-/** Live float32 bytes per sample: the input and every node's output (×3 when training keeps activations and gradients). */
+/** Live float32 bytes per sample: every input and every node's output (×3 when training keeps activations and gradients). */
 export function bytesPerSample(graph: ModelGraph, training: boolean): number {
-  const floats = sizeOfShape(graph.inputShape) + graph.nodes.reduce((n, node) => n + sizeOfShape(node.outputShape), 0);
+  const floats = graph.inputs.reduce((n, input) => n + sizeOfShape(input.shape), 0) + graph.nodes.reduce((n, node) => n + sizeOfShape(node.outputShape), 0);
   return floats * 4 * (training ? 3 : 1);
 }
 

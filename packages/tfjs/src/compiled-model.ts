@@ -2,21 +2,28 @@ import * as tf from '@tensorflow/tfjs';
 import {
   BackendError,
   ShapeError,
-  assertTensor,
+  checkInputs,
+  checkInputsAndTargets,
+  checkOptimizerState,
+  checkWeightList,
   firstNonFinite,
-  formatShape,
-  graphOutputShape,
+  graphOutputShapes,
+  graphReaders,
+  nodeWeights,
+  nodesOnOutputPaths,
   optimizerSlots,
-  shapesEqual,
   sizeOfShape,
   slice,
   type CompiledModel,
+  type GraphNode,
   type Gradients,
+  type Losses,
   type ModelGraph,
   type OptimizerState,
   type Tensor,
   type TrainingSpec,
 } from '@araboza/core';
+import { applyActivation } from './activations.js';
 import { chunkRanges, chunkRows } from './chunking.js';
 import { activateEngine, selectEngine, type EngineName } from './engines.js';
 import { computeLoss } from './losses.js';
@@ -32,11 +39,55 @@ export interface CompiledModelSettings {
   readonly chunkBytes: number;
 }
 
-/** Loss (float64 sum of chunk means weighted by chunk size) and kept gradient tensors. */
-interface LossAndGrads {
-  loss: number;
+/** Per-output losses (float64 sums of chunk means weighted by chunk size) and kept gradient tensors. */
+interface LossesAndGrads {
+  outputLosses: number[];
+  /** One gradient per graph weight, in graph order. */
   weights: tf.Tensor[];
-  input: Float32Array | null;
+  /** One gradient per graph input when asked for. */
+  inputs: Float32Array[] | null;
+}
+
+/**
+ * What the graph needs, worked out once: the nodes some output depends on,
+ * which graph inputs and weights they read (only those are differentiated:
+ * tfjs refuses a gradient with respect to a tensor the loss does not use),
+ * and, per node, whether the loss reads its logits.
+ */
+interface GraphPlan {
+  /** Nodes on some output's path, in graph (topological) order. */
+  readonly nodes: readonly GraphNode[];
+  /** Indices of the graph inputs the outputs depend on. */
+  readonly liveInputs: readonly number[];
+  /** Indices (graph weight order) of the weights the outputs depend on. */
+  readonly liveWeights: readonly number[];
+  /** Output nodes whose loss is computed from their logits. */
+  readonly logitNodes: ReadonlySet<string>;
+  /** Of those, the ones whose activated value is still needed (another node or a non-logit loss reads it). */
+  readonly activatedToo: ReadonlySet<string>;
+}
+
+function planGraph(graph: ModelGraph, training: TrainingSpec | undefined): GraphPlan {
+  const onPath = nodesOnOutputPaths(graph);
+  const nodes = graph.nodes.filter((n) => onPath.has(n.name));
+  const read = new Set([...graph.outputs, ...nodes.flatMap((n) => n.inputs)]);
+  const liveInputs = graph.inputs.flatMap((input, i) => (read.has(input.name) ? [i] : []));
+  const liveLayers = new Set(nodes.map((n) => n.layer));
+  const liveWeights = graph.weights.flatMap((w, i) => (liveLayers.has(w.layer) ? [i] : []));
+  const logitNodes = new Set<string>();
+  const activatedToo = new Set<string>();
+  if (training) {
+    graph.outputs.forEach((o, i) => {
+      if (training.losses[i].fromLogits && onPath.has(o)) logitNodes.add(o);
+    });
+    const readers = graphReaders(graph);
+    for (const name of logitNodes) {
+      const readByNode = (readers.get(name) ?? []).some((r) => onPath.has(r.name));
+      const readAsIs = graph.outputs.some((o, i) => o === name && !training.losses[i].fromLogits);
+      if (readByNode || readAsIs) activatedToo.add(name);
+    }
+  }
+  return { nodes, liveInputs, liveWeights, logitNodes, activatedToo };
 }
 
 function hostTensor(t: tf.Tensor): Tensor {
@@ -48,8 +99,8 @@ function hostTensor(t: tf.Tensor): Tensor {
 export class TfjsCompiledModel implements CompiledModel {
   private readonly weights: tf.Variable[];
   private readonly slots: tf.Variable[][];
-  private readonly weightOffsets: number[];
-  private readonly outputShape: readonly number[];
+  private readonly outputShapes: (readonly number[])[];
+  private readonly plan: GraphPlan;
   private step = 0;
   private disposed = false;
 
@@ -58,14 +109,14 @@ export class TfjsCompiledModel implements CompiledModel {
     private readonly training: TrainingSpec | undefined,
     private readonly settings: CompiledModelSettings,
   ) {
-    this.outputShape = graphOutputShape(graph);
-    this.weightOffsets = [];
-    let offset = 0;
-    for (const node of graph.nodes) {
-      this.weightOffsets.push(offset);
-      offset += node.weights.length;
+    if (training && (training.losses.length !== graph.outputs.length || training.lossWeights.length !== graph.outputs.length)) {
+      throw new BackendError(
+        `compile: the graph has ${graph.outputs.length} outputs but the training spec has ${training.losses.length} losses and ${training.lossWeights.length} loss weights`,
+      );
     }
-    const specs = graph.nodes.flatMap((n) => n.weights);
+    this.outputShapes = graphOutputShapes(graph);
+    this.plan = planGraph(graph, training);
+    const specs = graph.weights.map((w) => w.spec);
     const slotCount = training ? optimizerSlots(training.optimizer).length : 0;
     // tidy frees the zeros once the variables hold their own reference.
     this.weights = tf.tidy(() => specs.map((s) => tf.variable(tf.zeros([...s.shape]), true)));
@@ -73,20 +124,43 @@ export class TfjsCompiledModel implements CompiledModel {
   }
 
   /**
-   * Runs the graph on a batch. With `forLoss`, the output node yields logits when the loss is computed
-   * from them; with `training`, ops that tfjs differentiates slowly are replaced (see lowerings).
+   * Runs the graph on a batch; one tensor per graph output. With `forLoss`, an output whose loss is
+   * computed from logits yields its node's logits; with `training`, ops that tfjs differentiates
+   * slowly are replaced (see lowerings).
    */
-  private forward(x: tf.Tensor, weights: readonly tf.Tensor[], forLoss: boolean, training = false): tf.Tensor {
-    const values = new Map<string, tf.Tensor>();
-    const logits = forLoss && this.training?.loss.fromLogits;
-    this.graph.nodes.forEach((node, i) => {
-      const input = node.input === null ? x : values.get(node.input);
-      if (!input) throw new BackendError(`${node.name}: input ${node.input} is not computed before it (graph is not in topological order)`);
-      const ws = weights.slice(this.weightOffsets[i], this.weightOffsets[i] + node.weights.length);
-      const activation = logits && node.name === this.graph.output ? 'linear' : nodeActivation(node);
-      values.set(node.name, lowerNode(input, node, ws, activation, training));
-    });
-    return values.get(this.graph.output) ?? x;
+  private forward(inputs: readonly tf.Tensor[], weights: readonly tf.Tensor[], forLoss: boolean, training = false): tf.Tensor[] {
+    const values = new Map<string, tf.Tensor>(this.graph.inputs.map((input, i) => [input.name, inputs[i]]));
+    const logits = new Map<string, tf.Tensor>();
+    for (const node of this.plan.nodes) {
+      const xs = node.inputs.map((name) => values.get(name)!);
+      const ws = nodeWeights(node, weights);
+      const activation = nodeActivation(node);
+      if (forLoss && this.plan.logitNodes.has(node.name)) {
+        const z = lowerNode(xs, node, ws, 'linear', training);
+        logits.set(node.name, z);
+        if (this.plan.activatedToo.has(node.name)) values.set(node.name, applyActivation(z, activation));
+      } else {
+        values.set(node.name, lowerNode(xs, node, ws, activation, training));
+      }
+    }
+    return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fromLogits ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
+  }
+
+  /** Each output's loss on a batch (logit outputs from `forward(…, forLoss = true)`). */
+  private outputLosses(spec: TrainingSpec, outputs: readonly tf.Tensor[], targets: readonly tf.Tensor[]): tf.Scalar[] {
+    return outputs.map((out, i) => computeLoss(spec.losses[i], out, targets[i]));
+  }
+
+  /** The training loss Σ lossWeights[i]·loss_i (a single output of weight 1 is its own loss, no extra op). */
+  private weightedLoss(spec: TrainingSpec, losses: readonly tf.Scalar[]): tf.Scalar {
+    if (losses.length === 1 && spec.lossWeights[0] === 1) return losses[0];
+    return tf.addN(losses.map((l, i) => tf.mul(l, spec.lossWeights[i]))) as tf.Scalar;
+  }
+
+  /** The host total: Σ lossWeights[i]·outputLosses[i] in float64, so it equals the reported parts exactly. */
+  private total(outputLosses: readonly number[]): number {
+    const w = this.training!.lossWeights;
+    return outputLosses.length === 1 && w[0] === 1 ? outputLosses[0] : outputLosses.reduce((s, l, i) => s + w[i] * l, 0);
   }
 
   private live(who: string): void {
@@ -98,151 +172,215 @@ export class TfjsCompiledModel implements CompiledModel {
     return this.training;
   }
 
-  /** Checks `[batch, ...inner]` and, when asked, finiteness; returns the batch size. */
-  private checkBatch(t: unknown, inner: readonly number[], who: string, what: string): number {
-    assertTensor(t, who);
-    const ok = t.shape.length === inner.length + 1 && t.shape[0] >= 1 && shapesEqual(t.shape.slice(1), inner);
-    if (!ok) throw new ShapeError(`${who}: expected ${what} of shape ${`[batch${inner.map((d) => `, ${d}`).join('')}]`}, got ${formatShape(t.shape)}`);
-    if (this.settings.checkFinite) {
+  /** With `checkFinite`, rejects a NaN or ±Infinity in any tensor, naming it. */
+  private checkFiniteData(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): void {
+    if (!this.settings.checkFinite) return;
+    const named = [
+      ...inputs.map((t, i) => ({ t, what: `input '${this.graph.inputs[i].name}'` })),
+      ...targets.map((t, i) => ({ t, what: `target of output '${this.graph.outputs[i]}'` })),
+    ];
+    for (const { t, what } of named) {
       const at = firstNonFinite(t);
-      if (at >= 0) throw new ShapeError(`${who}: ${what} holds ${t.data[at]} at flat index ${at}; inputs must be finite`);
+      if (at >= 0) throw new ShapeError(`${who}: ${what} holds ${t.data[at]} at flat index ${at}; inputs and targets must be finite`);
     }
-    return t.shape[0];
   }
 
-  private checkPair(x: Tensor, y: Tensor, who: string): number {
-    const b = this.checkBatch(x, this.graph.inputShape, who, 'x');
-    const by = this.checkBatch(y, this.outputShape, who, 'y');
-    if (b !== by) throw new ShapeError(`${who}: x has ${b} samples but y has ${by}`);
-    return b;
+  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size. */
+  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
+    const batch = checkInputsAndTargets(this.graph, inputs, targets, who);
+    this.checkFiniteData(inputs, targets, who);
+    return batch;
   }
 
   private toEngine(t: Tensor): tf.Tensor {
     return tf.tensor(t.data, [...t.shape], 'float32');
   }
 
-  async predict(x: Tensor): Promise<Tensor> {
+  async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.live('predict');
-    const batch = this.checkBatch(x, this.graph.inputShape, 'predict', 'x');
+    const batch = checkInputs(this.graph, inputs, 'predict');
+    this.checkFiniteData(inputs, [], 'predict');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const outSize = sizeOfShape(this.outputShape);
-    const result = new Float32Array(batch * outSize);
+    const sizes = this.outputShapes.map(sizeOfShape);
+    const results = sizes.map((s) => new Float32Array(batch * s));
     for (const { start, size } of chunkRanges(batch, chunkRows(this.graph, false, this.settings.chunkBytes))) {
-      const out = tf.tidy(() => this.forward(this.toEngine(slice(x, start, size)), this.weights, false));
+      const outs = tf.tidy(() =>
+        this.forward(
+          inputs.map((t) => this.toEngine(slice(t, start, size))),
+          this.weights,
+          false,
+        ),
+      );
       try {
-        result.set(out.dataSync() as Float32Array, start * outSize);
+        outs.forEach((out, i) => results[i].set(out.dataSync() as Float32Array, start * sizes[i]));
       } finally {
-        out.dispose();
+        tf.dispose(outs);
       }
     }
-    return { shape: [batch, ...this.outputShape], data: result };
+    return results.map((data, i) => ({ shape: [batch, ...this.outputShapes[i]], data }));
   }
 
-  /** Loss and gradients over the batch, chunked when the batch is too big for one pass. */
-  private lossAndGrads(x: Tensor, y: Tensor, batch: number, withInput: boolean): LossAndGrads {
+  /**
+   * One chunk's per-output losses and the gradients of the training loss with respect to the live
+   * inputs `xLive`, then the live weights, scaled by `share` (the chunk's part of the batch).
+   */
+  private chunkLossesAndGrads(
+    spec: TrainingSpec,
+    inputs: readonly Tensor[],
+    targets: readonly Tensor[],
+    { start, size }: { start: number; size: number },
+    xLive: readonly number[],
+    share: number,
+  ): { values: ArrayLike<number>; grads: tf.Tensor[] } {
+    const wLive = this.plan.liveWeights;
+    // The per-output losses outlive the gradient's own tidy only when kept.
+    const kept: tf.Tensor[] = [];
+    try {
+      const part = tf.tidy(() => {
+        const xs = inputs.map((t) => this.toEngine(slice(t, start, size)));
+        const ys = targets.map((t) => this.toEngine(slice(t, start, size)));
+        const lossOf = (args: readonly tf.Tensor[]): tf.Scalar => {
+          const xIn = [...xs];
+          xLive.forEach((i, k) => (xIn[i] = args[k]));
+          const ws: tf.Tensor[] = [...this.weights];
+          wLive.forEach((i, k) => (ws[i] = args[xLive.length + k]));
+          const losses = this.outputLosses(spec, this.forward(xIn, ws, true, true), ys);
+          losses.forEach((l) => kept.push(tf.keep(l)));
+          return this.weightedLoss(spec, losses);
+        };
+        const args = [...xLive.map((i) => xs[i]), ...wLive.map((i) => this.weights[i])];
+        // A graph without weights still trains (the contract): its step only computes the loss.
+        const r = args.length === 0 ? { value: lossOf([]), grads: [] as tf.Tensor[] } : tf.valueAndGrads((...a: tf.Tensor[]) => lossOf(a))(args);
+        const grads = share === 1 ? r.grads : r.grads.map((g) => tf.mul(g, share));
+        return { values: kept.length === 1 ? kept[0] : tf.stack(kept), grads };
+      });
+      try {
+        return { values: part.values.dataSync(), grads: part.grads };
+      } catch (e) {
+        tf.dispose(part.grads);
+        throw e;
+      } finally {
+        part.values.dispose();
+      }
+    } finally {
+      tf.dispose(kept);
+    }
+  }
+
+  /** Per-output losses and gradients over the batch, chunked when the batch is too big for one pass. */
+  private lossesAndGrads(inputs: readonly Tensor[], targets: readonly Tensor[], batch: number, withInputs: boolean): LossesAndGrads {
     const spec = this.requireTraining('gradients');
     const ranges = chunkRanges(batch, chunkRows(this.graph, true, this.settings.chunkBytes));
-    let loss = 0;
-    let sums: tf.Tensor[] = [];
-    const input = withInput ? new Float32Array(x.data.length) : null;
-    const rowSize = sizeOfShape(this.graph.inputShape);
+    // Differentiate by the inputs only when asked: an input gradient can cost a backward convolution.
+    const xLive = withInputs ? this.plan.liveInputs : [];
+    const sums = this.graph.outputs.map(() => 0);
+    let gradSums: tf.Tensor[] = [];
+    const inputGrads = withInputs ? this.graph.inputs.map((input) => new Float32Array(batch * sizeOfShape(input.shape))) : null;
     try {
       for (const { start, size } of ranges) {
-        const share = size / batch;
-        const part = tf.tidy(() => {
-          const xs = this.toEngine(slice(x, start, size));
-          const ys = this.toEngine(slice(y, start, size));
-          const lossOf = (xIn: tf.Tensor, ws: tf.Tensor[]) => computeLoss(spec.loss, this.forward(xIn, ws, true, true), ys);
-          // Differentiate by the input only when asked: its gradient costs a backward convolution.
-          // A graph without weights still trains (the contract): its step only computes the loss.
-          const r = withInput
-            ? tf.valueAndGrads((...args: tf.Tensor[]) => lossOf(args[0], args.slice(1)))([xs, ...this.weights])
-            : this.weights.length === 0
-              ? { value: lossOf(xs, []), grads: [] as tf.Tensor[] }
-              : tf.valueAndGrads((...ws: tf.Tensor[]) => lossOf(xs, ws))(this.weights);
-          const scaled = ranges.length === 1 ? r.grads : r.grads.map((g) => tf.mul(g, share));
-          return { value: r.value, grads: scaled };
-        });
+        const share = ranges.length === 1 ? 1 : size / batch;
+        const part = this.chunkLossesAndGrads(spec, inputs, targets, { start, size }, xLive, share);
+        const values = part.values;
         let grads = part.grads;
         try {
-          loss += (part.value.dataSync()[0] as number) * share;
-          if (withInput) {
-            input!.set(grads[0].dataSync() as Float32Array, start * rowSize);
-            grads[0].dispose();
-            grads = grads.slice(1);
-          }
+          sums.forEach((_, i) => (sums[i] += values[i] * (size / batch)));
+          xLive.forEach((i, k) => inputGrads![i].set(grads[k].dataSync() as Float32Array, start * sizeOfShape(this.graph.inputs[i].shape)));
+          tf.dispose(grads.slice(0, xLive.length));
+          grads = grads.slice(xLive.length);
         } catch (e) {
           tf.dispose(grads);
           throw e;
-        } finally {
-          part.value.dispose();
         }
-        if (sums.length === 0) sums = grads;
+        if (gradSums.length === 0) gradSums = grads;
         else {
-          const next = tf.tidy(() => sums.map((s, i) => tf.add(s, grads[i])));
-          tf.dispose([...sums, ...grads]);
-          sums = next;
+          const next = tf.tidy(() => gradSums.map((s, i) => tf.add(s, grads[i])));
+          tf.dispose([...gradSums, ...grads]);
+          gradSums = next;
         }
       }
     } catch (e) {
-      tf.dispose(sums);
+      tf.dispose(gradSums);
       throw e;
     }
-    return { loss: ranges.length === 1 ? loss : Math.fround(loss), weights: sums, input };
+    // Weights no output depends on get zero gradients.
+    const byIndex = new Map(this.plan.liveWeights.map((i, k) => [i, gradSums[k]]));
+    const weights = this.graph.weights.map((w, i) => byIndex.get(i) ?? tf.zeros([...w.spec.shape]));
+    return { outputLosses: sums.map((s) => (ranges.length === 1 ? s : Math.fround(s))), weights, inputs: inputGrads };
   }
 
-  async trainStep(x: Tensor, y: Tensor): Promise<number> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.live('trainStep');
     const spec = this.requireTraining('trainStep');
-    const batch = this.checkPair(x, y, 'trainStep');
+    const batch = this.checkPair(inputs, targets, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const { loss, weights: grads } = this.lossAndGrads(x, y, batch, false);
+    const { outputLosses, weights: grads } = this.lossesAndGrads(inputs, targets, batch, false);
+    const loss = this.total(outputLosses);
     try {
-      // A non-finite loss or gradient leaves weights and optimizer state as they were (core's NaN
-      // stop relies on it). The gradients need their own check: wasm's clip turns a NaN probability
-      // into ε, so a 0/0 in categorical cross-entropy gives a finite loss with NaN gradients.
-      if (!Number.isFinite(loss)) return loss;
-      if (!gradientsFinite(grads)) return Number.NaN;
-      applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1);
+      // A non-finite loss, gradient or update leaves weights and optimizer state as they were (core's
+      // NaN stop relies on it). The update is checked, not only the loss: wasm's clip turns a NaN
+      // probability into ε, so a 0/0 in categorical cross-entropy gives a finite loss with NaN
+      // gradients, and an overflowing learning rate or a NaN slot gives finite gradients with a
+      // non-finite update; a non-finite gradient makes the update non-finite in every optimizer.
+      if (!Number.isFinite(loss)) return { loss, outputLosses };
+      if (!applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1)) return { loss: Number.NaN, outputLosses };
       this.step += 1;
     } finally {
       tf.dispose(grads);
     }
-    return loss;
+    return { loss, outputLosses };
   }
 
-  async evaluate(x: Tensor, y: Tensor): Promise<number> {
+  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.live('evaluate');
     const spec = this.requireTraining('evaluate');
-    const batch = this.checkPair(x, y, 'evaluate');
+    const batch = this.checkPair(inputs, targets, 'evaluate');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const ranges = chunkRanges(batch, chunkRows(this.graph, false, this.settings.chunkBytes));
-    let loss = 0;
+    const sums = this.graph.outputs.map(() => 0);
     for (const { start, size } of ranges) {
-      const value = tf.tidy(() => computeLoss(spec.loss, this.forward(this.toEngine(slice(x, start, size)), this.weights, true), this.toEngine(slice(y, start, size))));
+      const value = tf.tidy(() => {
+        const outs = this.forward(
+          inputs.map((t) => this.toEngine(slice(t, start, size))),
+          this.weights,
+          true,
+        );
+        const losses = this.outputLosses(
+          spec,
+          outs,
+          targets.map((t) => this.toEngine(slice(t, start, size))),
+        );
+        return losses.length === 1 ? losses[0] : tf.stack(losses);
+      });
       try {
-        loss += (value.dataSync()[0] as number) * (size / batch);
+        const values = value.dataSync();
+        sums.forEach((_, i) => (sums[i] += values[i] * (size / batch)));
       } finally {
         value.dispose();
       }
     }
-    return ranges.length === 1 ? loss : Math.fround(loss);
+    const outputLosses = sums.map((s) => (ranges.length === 1 ? s : Math.fround(s)));
+    return { loss: this.total(outputLosses), outputLosses };
   }
 
-  async gradients(x: Tensor, y: Tensor): Promise<Gradients> {
+  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.live('gradients');
     this.requireTraining('gradients');
-    const batch = this.checkPair(x, y, 'gradients');
+    const batch = this.checkPair(inputs, targets, 'gradients');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const { loss, weights, input } = this.lossAndGrads(x, y, batch, true);
+    const r = this.lossesAndGrads(inputs, targets, batch, true);
     try {
-      return { loss, input: { shape: [...x.shape], data: input! }, weights: weights.map(hostTensor) };
+      return {
+        loss: this.total(r.outputLosses),
+        outputLosses: r.outputLosses,
+        inputs: r.inputs!.map((data, i) => ({ shape: [...inputs[i].shape], data })),
+        weights: r.weights.map(hostTensor),
+      };
     } finally {
-      tf.dispose(weights);
+      tf.dispose(r.weights);
     }
   }
 
@@ -251,20 +389,9 @@ export class TfjsCompiledModel implements CompiledModel {
     return this.weights.map(hostTensor);
   }
 
-  private checkLayout(tensors: readonly Tensor[], who: string): void {
-    const specs = this.graph.nodes.flatMap((n) => n.weights.map((w) => ({ node: n.name, ...w })));
-    if (tensors.length !== specs.length) throw new ShapeError(`${who}: expected ${specs.length} tensors, got ${tensors.length}`);
-    specs.forEach((s, i) => {
-      assertTensor(tensors[i], `${who}: ${s.node}/${s.name}`);
-      if (!shapesEqual(tensors[i].shape, s.shape)) {
-        throw new ShapeError(`${who}: ${s.node}/${s.name} must have shape ${formatShape(s.shape)}, got ${formatShape(tensors[i].shape)}`);
-      }
-    });
-  }
-
   async setWeights(weights: readonly Tensor[]): Promise<void> {
     this.live('setWeights');
-    this.checkLayout(weights, 'setWeights');
+    checkWeightList(this.graph, weights, 'setWeights');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     tf.tidy(() => this.weights.forEach((w, i) => w.assign(this.toEngine(weights[i]))));
@@ -279,22 +406,7 @@ export class TfjsCompiledModel implements CompiledModel {
   async setOptimizerState(state: OptimizerState): Promise<void> {
     this.live('setOptimizerState');
     const spec = this.requireTraining('setOptimizerState');
-    if (!state || !Number.isInteger(state.step) || state.step < 0) throw new ShapeError(`setOptimizerState: step must be a non-negative integer, got ${JSON.stringify(state?.step)}`);
-    const names = optimizerSlots(spec.optimizer);
-    if (!Array.isArray(state.slots) || state.slots.length !== this.weights.length) {
-      throw new ShapeError(`setOptimizerState: expected slots for ${this.weights.length} weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`);
-    }
-    state.slots.forEach((ss, i) => {
-      if (!Array.isArray(ss) || ss.length !== names.length) {
-        throw new ShapeError(`setOptimizerState: weight ${i} needs ${names.length} slots (${names.join(', ') || 'none'}), got ${Array.isArray(ss) ? ss.length : typeof ss}`);
-      }
-      ss.forEach((t, j) => {
-        assertTensor(t, `setOptimizerState: weight ${i} slot ${names[j]}`);
-        if (!shapesEqual(t.shape, this.weights[i].shape)) {
-          throw new ShapeError(`setOptimizerState: weight ${i} slot ${names[j]} must have shape ${formatShape(this.weights[i].shape)}, got ${formatShape(t.shape)}`);
-        }
-      });
-    });
+    checkOptimizerState(this.graph, spec.optimizer, state, 'setOptimizerState');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     tf.tidy(() => state.slots.forEach((ss, i) => ss.forEach((t, j) => this.slots[i][j].assign(this.toEngine(t)))));
@@ -305,16 +417,5 @@ export class TfjsCompiledModel implements CompiledModel {
     if (this.disposed) return;
     this.disposed = true;
     tf.dispose([...this.weights, ...this.slots.flat()]);
-  }
-}
-
-/** Whether every gradient value is finite: one sum per gradient, one read. */
-function gradientsFinite(grads: readonly tf.Tensor[]): boolean {
-  if (grads.length === 0) return true;
-  const total = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(g))));
-  try {
-    return Number.isFinite(total.dataSync()[0]);
-  } finally {
-    total.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PROBABILITY_EPSILON, type LossName, type ResolvedLoss } from '@araboza/core';
+import { accurateMean } from './reductions.js';
 
 /**
  * Binary cross-entropy from logits z, mean over every element:
@@ -12,7 +13,7 @@ const binaryCrossentropyFromLogits = tf.customGrad((...args: (tf.Tensor | tf.Gra
   const [z, y, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([z, y]);
   const n = z.size;
-  const value = tf.mean(tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))));
+  const value = accurateMean(tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))));
   return {
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -28,14 +29,14 @@ const LOSSES: { readonly [L in LossName]: (out: tf.Tensor, y: tf.Tensor, fromLog
   binaryCrossentropy: (out, y, fromLogits) => {
     if (fromLogits) return binaryCrossentropyFromLogits(out, y) as tf.Scalar;
     const p = tf.clipByValue(out, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
-    return tf.neg(tf.mean(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p)))))) as tf.Scalar;
+    return tf.neg(accurateMean(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p)))))) as tf.Scalar;
   },
-  meanSquaredError: (out, y) => tf.mean(tf.squaredDifference(out, y)) as tf.Scalar,
+  meanSquaredError: (out, y) => accurateMean(tf.squaredDifference(out, y)),
   categoricalCrossentropy: (out, y, fromLogits) => {
     const logP = fromLogits
       ? tf.logSoftmax(out, -1)
       : tf.log(tf.clipByValue(tf.div(out, tf.sum(out, -1, true)), PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON));
-    return tf.neg(tf.mean(tf.sum(tf.mul(y, logP), -1))) as tf.Scalar;
+    return tf.neg(accurateMean(tf.sum(tf.mul(y, logP), -1))) as tf.Scalar;
   },
 };
 

@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { convAxisPadding, deconvAxisPadding, deconvOutputLength, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
+import { concatAxis, convAxisPadding, deconvAxisPadding, deconvOutputLength, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
+import { accurateSum } from './reductions.js';
 
-/** One graph node lowered to tfjs ops on a batch `x` (NHWC), with its weights (Keras layout). */
+/**
+ * One graph node lowered to tfjs ops on a batch (NHWC), with its weights
+ * (Keras layout). `inputs` holds one tensor per node input, in the node's
+ * order: a single one for every kind but the merge layers.
+ */
 export type Lowering<K extends LayerKind> = (
-  x: tf.Tensor,
+  inputs: readonly tf.Tensor[],
   node: Extract<GraphNode, { kind: K }>,
   weights: readonly tf.Tensor[],
   /** The activation to apply: the node's own, or `linear` when the loss wants its logits. */
@@ -94,7 +99,7 @@ function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | unde
  */
 function biasGrad(g: tf.Tensor, channels: number): tf.Tensor {
   const rows = g.size / channels;
-  if (channels === 1) return tf.reshape(tf.sum(g), [1]);
+  if (channels === 1) return tf.reshape(accurateSum(g), [1]);
   const batch = g.shape[0]!;
   const inner = rows / batch;
   let perSample = tf.reshape(g, [batch, inner, 1, channels]) as tf.Tensor4D;
@@ -228,11 +233,22 @@ function averagePoolKeras(x: tf.Tensor4D, pool: Pair, strides: Pair, padding: Pa
 }
 
 /**
+ * The element-wise maximum or minimum of several tensors, reduced pairwise
+ * from the left. tfjs's Maximum/Minimum gradient (tfjs-core, the same on
+ * every engine) gives a tie wholly to the first operand (`>=`/`<=`, as
+ * TensorFlow), so a left fold gives a tie among any inputs to the
+ * lowest-index one, TensorFlow's rule for Keras's merge layers.
+ */
+function tiedToFirst(xs: readonly tf.Tensor[], pair: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): tf.Tensor {
+  return xs.slice(1).reduce((acc, x) => pair(acc, x), xs[0]);
+}
+
+/**
  * The forward of every core layer kind with tfjs ops. Typed by `LayerKind`,
  * so a kind added to core without a lowering here is a compile-time error.
  */
 export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
-  dense: (x, node, [kernel, bias], activation, training) => {
+  dense: ([x], node, [kernel, bias], activation, training) => {
     const inner = x.shape[x.shape.length - 1];
     const rows = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inner]) as tf.Tensor2D);
     const useBias = node.config.useBias;
@@ -245,7 +261,7 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     }
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), node.config.units]);
   },
-  conv1d: (x, node, [kernel, bias], activation, training) => {
+  conv1d: ([x], node, [kernel, bias], activation, training) => {
     const c = node.config;
     // A 1-D convolution is a 2-D one over a height of 1 (Keras same padding adds nothing on that axis).
     const x4 = tf.expandDims(x, 1) as tf.Tensor4D;
@@ -253,11 +269,11 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     const y = conv2dKeras(x4, k4, c.useBias ? bias : undefined, [1, c.strides], [1, c.dilationRate], c.padding, activation, training);
     return tf.squeeze(y, [1]);
   },
-  conv2d: (x, node, [kernel, bias], activation, training) => {
+  conv2d: ([x], node, [kernel, bias], activation, training) => {
     const c = node.config;
     return conv2dKeras(x as tf.Tensor4D, kernel as tf.Tensor4D, c.useBias ? bias : undefined, c.strides, c.dilationRate, c.padding, activation, training);
   },
-  conv2dTranspose: (x, node, [kernel, bias], activation) => {
+  conv2dTranspose: ([x], node, [kernel, bias], activation) => {
     const c = node.config;
     const [oh, ow, filters] = node.outputShape;
     // tfjs's conv2dTranspose is the input gradient of a conv2d over the Keras output shape; that conv2d's
@@ -277,18 +293,26 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     const y = tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, [x.shape[0], oh, ow, filters], [c.strides[0], c.strides[1]], c.padding);
     return biasActivation(y, c.useBias ? bias : undefined, activation);
   },
-  maxPooling2d: (x, node) => {
+  maxPooling2d: ([x], node) => {
     const c = node.config;
     return tf.maxPool(x as tf.Tensor4D, [c.poolSize[0], c.poolSize[1]], [c.strides[0], c.strides[1]], c.padding);
   },
-  averagePooling2d: (x, node) => averagePoolKeras(x as tf.Tensor4D, node.config.poolSize, node.config.strides, node.config.padding),
-  upSampling2d: (x, node) => upSampleNearest(x as tf.Tensor4D, node.config.size),
-  flatten: (x) => tf.reshape(x, [x.shape[0], -1]),
-  reshape: (x, node) => tf.reshape(x, [x.shape[0]!, ...node.outputShape]),
-  activation: (x, _node, _weights, activation) => applyActivation(x, activation),
+  averagePooling2d: ([x], node) => averagePoolKeras(x as tf.Tensor4D, node.config.poolSize, node.config.strides, node.config.padding),
+  upSampling2d: ([x], node) => upSampleNearest(x as tf.Tensor4D, node.config.size),
+  flatten: ([x]) => tf.reshape(x, [x.shape[0], -1]),
+  reshape: ([x], node) => tf.reshape(x, [x.shape[0]!, ...node.outputShape]),
+  activation: ([x], _node, _weights, activation) => applyActivation(x, activation),
+  add: (xs) => (xs.length === 2 ? tf.add(xs[0], xs[1]) : tf.addN([...xs])),
+  subtract: ([a, b]) => tf.sub(a, b),
+  multiply: (xs) => xs.slice(1).reduce((acc, x) => tf.mul(acc, x), xs[0]),
+  // Keras sums, then divides by the count.
+  average: (xs) => tf.div(xs.length === 2 ? tf.add(xs[0], xs[1]) : tf.addN([...xs]), xs.length),
+  maximum: (xs) => tiedToFirst(xs, tf.maximum),
+  minimum: (xs) => tiedToFirst(xs, tf.minimum),
+  concatenate: (xs, node) => tf.concat([...xs], concatAxis(node.config.axis, node.inputShape.length, node.name) + 1),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */
-export function lowerNode(x: tf.Tensor, node: GraphNode, weights: readonly tf.Tensor[], activation: ActivationName, training: boolean): tf.Tensor {
-  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(x, node as never, weights, activation, training);
+export function lowerNode(inputs: readonly tf.Tensor[], node: GraphNode, weights: readonly tf.Tensor[], activation: ActivationName, training: boolean): tf.Tensor {
+  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training);
 }

@@ -38,16 +38,34 @@ export function slotCount(spec: OptimizerSpec): number {
   return optimizerSlots(spec).length;
 }
 
+/** Whether every value of every tensor is finite: one concatenation, one sum, one read. */
+export function allFinite(tensors: readonly tf.Tensor[]): boolean {
+  if (tensors.length === 0) return true;
+  const total = tf.tidy(() => tf.sum(tensors.length === 1 ? tensors[0] : tf.concat(tensors.map((t) => tf.reshape(t, [-1])))));
+  try {
+    return Number.isFinite(total.dataSync()[0]);
+  } finally {
+    total.dispose();
+  }
+}
+
 /**
- * Applies one optimizer step in place: assigns the new value of every weight
- * and slot variable. `step` is the new step count (≥ 1).
+ * Applies one optimizer step: computes the new value of every weight and
+ * slot and assigns them only when all are finite (an overflowing learning
+ * rate or a NaN slot must not reach the weights). `step` is the new step
+ * count (≥ 1). Returns whether the step was applied.
  */
-export function applyOptimizerStep(spec: OptimizerSpec, weights: readonly tf.Variable[], grads: readonly tf.Tensor[], slots: readonly (readonly tf.Variable[])[], step: number): void {
-  tf.tidy(() => {
+export function applyOptimizerStep(spec: OptimizerSpec, weights: readonly tf.Variable[], grads: readonly tf.Tensor[], slots: readonly (readonly tf.Variable[])[], step: number): boolean {
+  const updates = tf.tidy(() => weights.map((w, i) => (UPDATES[spec.kind] as Update<OptimizerSpec>)(spec, w, grads[i], slots[i], step)));
+  const all = updates.flatMap((u) => [u.weight, ...u.slots]);
+  try {
+    if (!allFinite(all)) return false;
     weights.forEach((w, i) => {
-      const update = (UPDATES[spec.kind] as Update<OptimizerSpec>)(spec, w, grads[i], slots[i], step);
-      w.assign(update.weight);
-      update.slots.forEach((s, j) => slots[i][j].assign(s));
+      w.assign(updates[i].weight);
+      updates[i].slots.forEach((s, j) => slots[i][j].assign(s));
     });
-  });
+    return true;
+  } finally {
+    tf.dispose(all);
+  }
 }

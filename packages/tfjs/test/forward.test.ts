@@ -13,7 +13,7 @@ async function runLayer(layer: Layer, x: Tensor, weights: Tensor[], backend = wa
   const compiled = await backend.compile(graph);
   try {
     await compiled.setWeights(weights);
-    return await compiled.predict(x);
+    return (await compiled.predict([x]))[0];
   } finally {
     compiled.dispose();
   }
@@ -198,7 +198,7 @@ describe('cpu engine agrees with wasm on every kind', () => {
       const graph = chainGraph([18, 4], ls);
       const compiled = await backend.compile(graph);
       await compiled.setWeights(ls.flatMap((l, i) => (l.initializeWeights(), l.getWeights().map((w) => ({ ...w, data: w.data.map((v) => v + 0.01 * i) })))));
-      results.push(await compiled.predict(x));
+      results.push((await compiled.predict([x]))[0]);
       compiled.dispose();
     }
     expect(results[0].shape).toEqual([2, 3]);

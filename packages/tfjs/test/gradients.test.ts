@@ -35,7 +35,7 @@ async function gradientsOn(backend: typeof wasm, name: string, loss: string) {
     const x = data([3, ...spec.input], 1);
     const outShape = graph.nodes[graph.nodes.length - 1].outputShape;
     const y = data([3, ...outShape], 2, 0, 1);
-    return await compiled.gradients(x, y);
+    return await compiled.gradients([x], [y]);
   } finally {
     compiled.dispose();
   }
@@ -45,11 +45,11 @@ describe('gradients of every layer kind on wasm equal those on cpu', () => {
   it.each(Object.keys(MODELS))('%s', async (name) => {
     const [a, b] = [await gradientsOn(wasm, name, 'meanSquaredError'), await gradientsOn(cpu, name, 'meanSquaredError')];
     expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-6);
-    expect(maxRelDiff(a.input, b.input)).toBeLessThan(1e-5);
+    expect(maxRelDiff(a.inputs[0], b.inputs[0])).toBeLessThan(1e-5);
     expect(a.weights.length).toBe(b.weights.length);
     a.weights.forEach((w, i) => expect(maxRelDiff(w, b.weights[i])).toBeLessThan(1e-5));
     // Something must flow: a zero gradient everywhere would also "match".
-    expect(a.input.data.some((v) => v !== 0)).toBe(true);
+    expect(a.inputs[0].data.some((v) => v !== 0)).toBe(true);
   });
 });
 
@@ -81,15 +81,15 @@ describe('gradients agree with central differences (MSE of a linear layer is qua
       await compiled.setWeights(weights);
       const x = data([2, ...input], 3);
       const y = data([2, ...graph.nodes[graph.nodes.length - 1].outputShape], 4);
-      const grads = await compiled.gradients(x, y);
+      const grads = await compiled.gradients([x], [y]);
       const h = 1e-2;
       const n = weights[0].data.length;
       for (const index of [0, Math.min(5, n - 2), n - 1]) {
         const shifted = (delta: number) => weights.map((w, i) => (i === 0 ? { shape: w.shape, data: w.data.map((v, j) => (j === index ? v + delta : v)) } : w));
         await compiled.setWeights(shifted(h));
-        const up = await compiled.evaluate(x, y);
+        const { loss: up } = await compiled.evaluate([x], [y]);
         await compiled.setWeights(shifted(-h));
-        const down = await compiled.evaluate(x, y);
+        const { loss: down } = await compiled.evaluate([x], [y]);
         expect((up - down) / (2 * h)).toBeCloseTo(grads.weights[0].data[index], 3);
       }
     } finally {
@@ -104,7 +104,7 @@ describe('gradient details', () => {
     const graph = chainGraph([1], [l]);
     const compiled = await wasm.compile(graph, trainingSpec(graph, 'meanSquaredError'));
     await compiled.setWeights([tensor([1], [1, 1]), tensor([0], [1])]);
-    const g = await compiled.gradients(tensor([0], [1, 1]), tensor([1], [1, 1]));
+    const g = await compiled.gradients([tensor([0], [1, 1])], [tensor([1], [1, 1])]);
     compiled.dispose();
     expect(g.loss).toBe(1);
     expect(Array.from(g.weights[1].data)).toEqual([0]);
@@ -114,11 +114,11 @@ describe('gradient details', () => {
     const l = layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' });
     const graph = chainGraph([4, 4, 1], [l]);
     const spec = trainingSpec(graph, 'binaryCrossentropy');
-    expect(spec.loss.fromLogits).toBe(true);
+    expect(spec.losses[0].fromLogits).toBe(true);
     const compiled = await wasm.compile(graph, spec);
     await compiled.setWeights(chainWeights([l]));
     const y = data([2, 4, 4, 1], 5, 0, 1);
-    const g = await compiled.gradients({ shape: [2, 4, 4, 1], data: new Float32Array(32) }, y);
+    const g = await compiled.gradients([{ shape: [2, 4, 4, 1], data: new Float32Array(32) }], [y]);
     compiled.dispose();
     expect(g.loss).toBeCloseTo(Math.log(2), 6);
     const expected = y.data.reduce((s, v) => s + (0.5 - v), 0) / 32;
@@ -129,11 +129,11 @@ describe('gradient details', () => {
     const l = layers.dense({ units: 1, useBias: false });
     const graph = chainGraph([1], [l]);
     const spec = trainingSpec(graph, 'binaryCrossentropy');
-    expect(spec.loss.fromLogits).toBe(false);
+    expect(spec.losses[0].fromLogits).toBe(false);
     const compiled = await wasm.compile(graph, spec);
     await compiled.setWeights([tensor([1], [1, 1])]);
     // p = 0 for y = 1: −log(1e-7).
-    const loss = await compiled.evaluate(tensor([0], [1, 1]), tensor([1], [1, 1]));
+    const { loss } = await compiled.evaluate([tensor([0], [1, 1])], [tensor([1], [1, 1])]);
     compiled.dispose();
     expect(loss).toBeCloseTo(-Math.log(1e-7), 3);
   });
@@ -144,7 +144,7 @@ describe('gradient details', () => {
     const spec = trainingSpec(graph, 'categoricalCrossentropy');
     const compiled = await wasm.compile(graph, spec);
     await compiled.setWeights([tensor([1, 2, 3, 0, -1, 1], [2, 3])]);
-    const loss = await compiled.evaluate(tensor([1, 1], [1, 2]), tensor([0, 1, 0], [1, 3]));
+    const { loss } = await compiled.evaluate([tensor([1, 1], [1, 2])], [tensor([0, 1, 0], [1, 3])]);
     compiled.dispose();
     const z = [1, 1, 4];
     expect(loss).toBeCloseTo(-(z[1] - Math.log(z.reduce((s, v) => s + Math.exp(v), 0))), 5);

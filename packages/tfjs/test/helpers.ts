@@ -1,8 +1,9 @@
 import {
-  resolveLoss,
-  resolveOptimizer,
   randomUniform,
+  trainingSpec as coreTrainingSpec,
+  type OptimizerLike,
   type GraphNode,
+  type GraphWeight,
   type Layer,
   type ModelGraph,
   type Tensor,
@@ -12,23 +13,29 @@ import {
 /** A chain graph of layers (what `sequential` builds), with the layers named `l0`, `l1`, … unless named. */
 export function chainGraph(inputShape: readonly number[], layers: readonly Layer[]): ModelGraph {
   const nodes: GraphNode[] = [];
+  const weights: GraphWeight[] = [];
   let shape = [...inputShape];
   layers.forEach((layer, i) => {
     layer.assignName(`l${i}_${layer.kind}`);
     layer.build(shape);
     const outputShape = layer.computeOutputShape(shape);
+    const specs = layer.weightSpecs(shape);
     nodes.push({
       name: layer.name,
+      layer: layer.name,
       kind: layer.kind,
       config: layer.config,
-      input: i === 0 ? null : nodes[i - 1].name,
+      inputs: [i === 0 ? 'input' : nodes[i - 1].name],
+      inputShapes: [shape],
       inputShape: shape,
       outputShape,
-      weights: layer.weightSpecs(shape),
+      weights: specs,
+      weightIndex: weights.length,
     } as GraphNode);
+    for (const spec of specs) weights.push({ layer: layer.name, node: layer.name, spec });
     shape = outputShape;
   });
-  return { inputName: 'input', inputShape: [...inputShape], nodes, output: nodes[nodes.length - 1].name };
+  return { inputs: [{ name: 'input', shape: [...inputShape] }], nodes, outputs: [nodes[nodes.length - 1].name], weights };
 }
 
 /** Initial (seeded Glorot) weights of a chain's layers, in graph order. */
@@ -39,9 +46,9 @@ export function chainWeights(layers: readonly Layer[]): Tensor[] {
   });
 }
 
-/** A training spec with a loss name and optimizer resolved against a graph. */
-export function trainingSpec(graph: ModelGraph, loss: string, optimizer: unknown = 'adam'): TrainingSpec {
-  return { loss: resolveLoss(loss, graph), optimizer: resolveOptimizer(optimizer) };
+/** Core's {@link coreTrainingSpec} with Adam unless an optimizer is given. */
+export function trainingSpec(graph: ModelGraph, loss: string | readonly string[], optimizer: unknown = 'adam', lossWeights?: readonly number[]): TrainingSpec {
+  return coreTrainingSpec(graph, loss, optimizer as OptimizerLike, lossWeights);
 }
 
 /** Seeded uniform data of a shape. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { layers, zeros } from '@araboza/core';
-import { chunkRows } from '../src/chunking.js';
+import { input, layers, model, zeros } from '@araboza/core';
+import { bytesPerSample, chunkRows } from '../src/chunking.js';
 import { DEFAULT_CHUNK_BYTES, tfjsBackend } from '../src/index.js';
 import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';
 
@@ -39,14 +39,55 @@ describe('batches larger than one pass runs in chunks', () => {
       const graph = chainGraph([8, 8, 2], ls);
       const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes }).compile(graph, trainingSpec(graph, 'meanSquaredError'));
       await compiled.setWeights(chainWeights(ls));
-      results.push({ predict: await compiled.predict(x), loss: await compiled.evaluate(x, y), grads: await compiled.gradients(x, y) });
+      results.push({ predict: await compiled.predict([x]), loss: (await compiled.evaluate([x], [y])).loss, grads: await compiled.gradients([x], [y]) });
       compiled.dispose();
     }
     const [whole, chunked] = results;
     expect(chunked.predict).toEqual(whole.predict);
     expect(chunked.loss).toBeCloseTo(whole.loss, 6);
     expect(chunked.grads.loss).toBeCloseTo(whole.grads.loss, 6);
-    chunked.grads.input.data.forEach((v, i) => expect(v).toBeCloseTo(whole.grads.input.data[i], 6));
+    chunked.grads.inputs[0].data.forEach((v, i) => expect(v).toBeCloseTo(whole.grads.inputs[0].data[i], 6));
+    chunked.grads.weights.forEach((w, j) => w.data.forEach((v, i) => expect(v).toBeCloseTo(whole.grads.weights[j].data[i], 5)));
+  });
+
+  it('bytes per sample count every input and every node output', () => {
+    const a = input({ shape: [5], name: 'a' });
+    const b = input({ shape: [2, 3], name: 'b' });
+    const h = layers.dense({ units: 4 }).apply(a);
+    const f = layers.flatten().apply(b);
+    const m = model({ inputs: [a, b], outputs: [h, layers.concatenate().apply([h, f])] });
+    // Inputs 5 + 6, nodes 4 (dense) + 6 (flatten) + 10 (concatenate): 31 floats.
+    expect(bytesPerSample(m.graph, false)).toBe(31 * 4);
+    expect(bytesPerSample(m.graph, true)).toBe(31 * 4 * 3);
+  });
+
+  it('a two-input, two-output model in chunks gives the one-pass predictions, losses and gradients', async () => {
+    const build = () => {
+      const a = input({ shape: [4], name: 'a' });
+      const b = input({ shape: [3], name: 'b' });
+      const ha = layers.dense({ units: 3, activation: 'relu' }).apply(a);
+      const hb = layers.dense({ units: 3, activation: 'tanh' }).apply(b);
+      const p = layers.dense({ units: 1, activation: 'sigmoid' }).apply(layers.multiply().apply([ha, hb]));
+      return model({ inputs: [a, b], outputs: [p, layers.concatenate().apply([ha, hb])], seed: 4 });
+    };
+    const xs = [data([7, 4], 5), data([7, 3], 6)];
+    const ys = [data([7, 1], 7, 0, 1), data([7, 6], 8)];
+    const results = [];
+    // 128 bytes: one sample at a time.
+    for (const maxChunkBytes of [undefined, 128]) {
+      const m = build();
+      const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes }).compile(m.graph, trainingSpec(m.graph, ['binaryCrossentropy', 'meanSquaredError'], 'sgd', [1, 0.25]));
+      await compiled.setWeights(m.getWeights());
+      results.push({ predict: await compiled.predict(xs), losses: await compiled.evaluate(xs, ys), grads: await compiled.gradients(xs, ys) });
+      compiled.dispose();
+    }
+    const [whole, chunked] = results;
+    expect(chunkRows(build().graph, true, 128)).toBe(1);
+    expect(chunked.predict).toEqual(whole.predict);
+    chunked.losses.outputLosses.forEach((l, i) => expect(l).toBeCloseTo(whole.losses.outputLosses[i], 6));
+    chunked.grads.outputLosses.forEach((l, i) => expect(l).toBeCloseTo(whole.grads.outputLosses[i], 6));
+    expect(chunked.grads.loss).toBeCloseTo(whole.grads.loss, 6);
+    chunked.grads.inputs.forEach((g, j) => g.data.forEach((v, i) => expect(v).toBeCloseTo(whole.grads.inputs[j].data[i], 6)));
     chunked.grads.weights.forEach((w, j) => w.data.forEach((v, i) => expect(v).toBeCloseTo(whole.grads.weights[j].data[i], 5)));
   });
 });

@@ -127,3 +127,108 @@ export function maxPoolGradReference(x: Tensor, dy: Tensor, pool: [number, numbe
         }
   return { shape: [...x.shape], data: out };
 }
+
+/** An element-wise merge kind, as the reference computes it. */
+export type ElementwiseKind = 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'minimum';
+
+/** Float64 element-wise merge of equally shaped tensors (Keras's Add, Subtract, …). */
+export function elementwiseMergeReference(kind: ElementwiseKind, xs: readonly Tensor[]): Float64Array {
+  const out = new Float64Array(xs[0].data.length);
+  for (let e = 0; e < out.length; e++) {
+    const v = xs.map((x) => x.data[e]);
+    switch (kind) {
+      case 'add':
+        out[e] = v.reduce((s, a) => s + a, 0);
+        break;
+      case 'subtract':
+        out[e] = v[0] - v[1];
+        break;
+      case 'multiply':
+        out[e] = v.reduce((s, a) => s * a, 1);
+        break;
+      case 'average':
+        out[e] = v.reduce((s, a) => s + a, 0) / v.length;
+        break;
+      case 'maximum':
+        out[e] = Math.max(...v);
+        break;
+      case 'minimum':
+        out[e] = Math.min(...v);
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Float64 gradients of an element-wise merge with respect to each input,
+ * given the gradient `dy` at its output. A tie of `maximum`/`minimum` gives
+ * the whole gradient to the lowest-index tied input (TensorFlow's rule).
+ */
+export function elementwiseMergeGradReference(kind: ElementwiseKind, xs: readonly Tensor[], dy: ArrayLike<number>): Float64Array[] {
+  const grads = xs.map(() => new Float64Array(dy.length));
+  for (let e = 0; e < dy.length; e++) {
+    const v = xs.map((x) => x.data[e]);
+    switch (kind) {
+      case 'add':
+        v.forEach((_, i) => (grads[i][e] = dy[e]));
+        break;
+      case 'subtract':
+        grads[0][e] = dy[e];
+        grads[1][e] = -dy[e];
+        break;
+      case 'multiply':
+        v.forEach((_, i) => (grads[i][e] = dy[e] * v.reduce((p, a, j) => (j === i ? p : p * a), 1)));
+        break;
+      case 'average':
+        v.forEach((_, i) => (grads[i][e] = dy[e] / v.length));
+        break;
+      case 'maximum':
+      case 'minimum': {
+        const best = kind === 'maximum' ? Math.max(...v) : Math.min(...v);
+        grads[v.indexOf(best)][e] = dy[e];
+        break;
+      }
+    }
+  }
+  return grads;
+}
+
+/** Float64 concatenation along per-sample axis `axis` (batch axis excluded) of tensors `[batch, ...shape]`. */
+export function concatenateReference(xs: readonly Tensor[], axis: number): { shape: number[]; data: Float64Array } {
+  const a = axis + 1;
+  const outer = xs[0].shape.slice(0, a).reduce((p, d) => p * d, 1);
+  const inner = xs.map((x) => x.shape.slice(a).reduce((p, d) => p * d, 1));
+  const shape = [...xs[0].shape];
+  shape[a] = xs.reduce((n, x) => n + x.shape[a], 0);
+  const data = new Float64Array(outer * inner.reduce((n, k) => n + k, 0));
+  let at = 0;
+  for (let o = 0; o < outer; o++)
+    xs.forEach((x, i) => {
+      for (let k = 0; k < inner[i]; k++) data[at++] = x.data[o * inner[i] + k];
+    });
+  return { shape, data };
+}
+
+/** Float64 mean squared error and its gradient with respect to the prediction. */
+export function mseReference(prediction: ArrayLike<number>, target: ArrayLike<number>): { loss: number; grad: Float64Array } {
+  const n = prediction.length;
+  let loss = 0;
+  const grad = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = prediction[i] - target[i];
+    loss += d * d;
+    grad[i] = (2 * d) / n;
+  }
+  return { loss: loss / n, grad };
+}
+
+/** Float64 binary cross-entropy of probabilities (clipped to [1e-7, 1 − 1e-7], as core defines it). */
+export function bceReference(probability: ArrayLike<number>, target: ArrayLike<number>): number {
+  let loss = 0;
+  for (let i = 0; i < probability.length; i++) {
+    const p = Math.min(Math.max(probability[i], 1e-7), 1 - 1e-7);
+    loss -= target[i] * Math.log(p) + (1 - target[i]) * Math.log(1 - p);
+  }
+  return loss / probability.length;
+}

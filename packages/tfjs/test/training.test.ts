@@ -60,8 +60,8 @@ describe('optimizer updates follow core’s formulas', () => {
     let weights = (await compiled.getWeights()).map((w) => Array.from(w.data, Number));
     let slots = weights.map((w) => optimizerSlots(spec).map(() => w.map(() => 0)));
     for (let t = 1; t <= 3; t++) {
-      const g = await compiled.gradients(x, y);
-      const loss = await compiled.trainStep(x, y);
+      const g = await compiled.gradients([x], [y]);
+      const { loss } = await compiled.trainStep([x], [y]);
       expect(loss).toBe(g.loss);
       const next = weights.map((w, i) => referenceStep(spec, w, Array.from(g.weights[i].data, Number), slots[i], t));
       weights = next.map((n) => n.w);
@@ -86,12 +86,12 @@ describe('optimizer updates follow core’s formulas', () => {
     const x = data([4, 3], 3);
     const y = data([4, 2], 4);
     const a = await make();
-    await a.trainStep(x, y);
-    await a.trainStep(x, y);
+    await a.trainStep([x], [y]);
+    await a.trainStep([x], [y]);
     const b = await make();
     await b.setWeights(await a.getWeights());
     await b.setOptimizerState(await a.getOptimizerState());
-    expect(await b.trainStep(x, y)).toBe(await a.trainStep(x, y));
+    expect(await b.trainStep([x], [y])).toEqual(await a.trainStep([x], [y]));
     expect(await b.getWeights()).toEqual(await a.getWeights());
     expect((await b.getOptimizerState()).step).toBe(3);
     a.dispose();
@@ -107,12 +107,12 @@ describe('non-finite loss', () => {
     await compiled.setWeights(chainWeights([l]));
     const x = data([2, 2], 5);
     const y = data([2, 1], 6);
-    await compiled.trainStep(x, y);
+    await compiled.trainStep([x], [y]);
     const weights = await compiled.getWeights();
     const state = await compiled.getOptimizerState();
     const bad: Tensor = tensor([1, NaN, 2, 3], [2, 2]);
-    expect(Number.isNaN(await compiled.trainStep(bad, y))).toBe(true);
-    expect(await compiled.trainStep(x, tensor([Infinity, 0], [2, 1]))).toBe(Infinity);
+    expect(Number.isNaN((await compiled.trainStep([bad], [y])).loss)).toBe(true);
+    expect((await compiled.trainStep([x], [tensor([Infinity, 0], [2, 1])])).loss).toBe(Infinity);
     expect(await compiled.getWeights()).toEqual(weights);
     expect(await compiled.getOptimizerState()).toEqual(state);
     compiled.dispose();
@@ -133,9 +133,9 @@ describe('training', () => {
       const graph = chainGraph([6, 6, 1], ls);
       const compiled = await tfjsBackend({ engine }).compile(graph, trainingSpec(graph, 'binaryCrossentropy', { kind: 'adam', learningRate: 0.05 }));
       await compiled.setWeights(chainWeights(ls));
-      const first = await compiled.trainStep(x, x);
-      for (let i = 0; i < 8; i++) await compiled.trainStep(x, x);
-      expect(await compiled.evaluate(x, x)).toBeLessThan(first);
+      const first = await compiled.trainStep([x], [x]);
+      for (let i = 0; i < 8; i++) await compiled.trainStep([x], [x]);
+      expect((await compiled.evaluate([x], [x])).loss).toBeLessThan(first.loss);
       compiled.dispose();
     }
   });

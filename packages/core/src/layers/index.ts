@@ -11,6 +11,13 @@ import { MaxPooling2D } from './max-pooling2d.js';
 import { AveragePooling2D } from './average-pooling2d.js';
 import { Reshape } from './reshape.js';
 import { UpSampling2D } from './up-sampling2d.js';
+import { Add } from './add.js';
+import { Subtract } from './subtract.js';
+import { Multiply } from './multiply.js';
+import { Average } from './average.js';
+import { Maximum } from './maximum.js';
+import { Minimum } from './minimum.js';
+import { Concatenate } from './concatenate.js';
 
 const CONSTRUCTORS: { [K in LayerKind]: new (options: never) => Layer<K> } = {
   dense: Dense,
@@ -23,6 +30,13 @@ const CONSTRUCTORS: { [K in LayerKind]: new (options: never) => Layer<K> } = {
   flatten: Flatten,
   reshape: Reshape,
   activation: Activation,
+  add: Add,
+  subtract: Subtract,
+  multiply: Multiply,
+  average: Average,
+  maximum: Maximum,
+  minimum: Minimum,
+  concatenate: Concatenate,
 };
 
 /**

@@ -7,6 +7,8 @@ import type { FlattenConfig } from './flatten.js';
 import type { Pooling2dConfig } from './pooling2d.js';
 import type { ReshapeConfig } from './reshape.js';
 import type { UpSampling2dConfig } from './up-sampling2d.js';
+import type { MergeConfig } from './merge.js';
+import type { ConcatenateConfig } from './concatenate.js';
 
 /** Resolved configuration of each layer kind; the key set is every kind core defines. */
 export interface LayerConfigs {
@@ -20,6 +22,13 @@ export interface LayerConfigs {
   flatten: FlattenConfig;
   reshape: ReshapeConfig;
   activation: ActivationConfig;
+  add: MergeConfig;
+  subtract: MergeConfig;
+  multiply: MergeConfig;
+  average: MergeConfig;
+  maximum: MergeConfig;
+  minimum: MergeConfig;
+  concatenate: ConcatenateConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */
@@ -37,7 +46,17 @@ export const LAYER_KINDS: readonly LayerKind[] = [
   'flatten',
   'reshape',
   'activation',
+  'add',
+  'subtract',
+  'multiply',
+  'average',
+  'maximum',
+  'minimum',
+  'concatenate',
 ];
+
+/** The kinds that read several values (merge layers); every other kind reads one. */
+export const MERGE_KINDS: readonly LayerKind[] = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum', 'concatenate'];
 
 /** Keras's default (snake_case) name of each kind; models number repeats (`conv2d_1`). */
 export const DEFAULT_LAYER_NAMES: { readonly [K in LayerKind]: string } = {
@@ -51,4 +70,11 @@ export const DEFAULT_LAYER_NAMES: { readonly [K in LayerKind]: string } = {
   flatten: 'flatten',
   reshape: 'reshape',
   activation: 'activation',
+  add: 'add',
+  subtract: 'subtract',
+  multiply: 'multiply',
+  average: 'average',
+  maximum: 'maximum',
+  minimum: 'minimum',
+  concatenate: 'concatenate',
 };

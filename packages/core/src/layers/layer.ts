@@ -1,6 +1,6 @@
 import { ShapeError, ConfigError } from '../errors.js';
 import { Random } from '../random.js';
-import { formatBatchShape, formatShape, MAX_TENSOR_VALUES, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
+import { formatBatchShape, formatShape, MAX_SAMPLE_VALUES, MAX_TENSOR_VALUES, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
 import type { Backend } from '../backend.js';
 import { DEFAULT_LAYER_NAMES, type LayerKind, type LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
@@ -34,26 +34,36 @@ export interface SpatialMap {
   readonly dilation: readonly number[];
 }
 
+let symbolicTensorsCreated = 0;
+
 /**
  * A tensor in a model being defined: its shape without the batch axis and
- * the layer that produced it (none for a model input).
+ * the layer application that produced it (none for a model input).
  */
 export class SymbolicTensor {
   /** Shape without the batch axis (the batch size is `None` in Keras's terms). */
   readonly shape: readonly number[];
   /** Layer that produced this tensor, or `null` for a model input. */
   readonly producer: Layer | null;
-  /** The tensor the producer was applied to, or `null` for a model input. */
-  readonly parent: SymbolicTensor | null;
+  /** The tensors the producer was applied to, in order (empty for a model input). */
+  readonly inputs: readonly SymbolicTensor[];
   /** Name of the input (for model inputs) or of the producing layer. */
   readonly name: string;
+  /** @internal creation order: a tensor is always created after the tensors it reads, so this orders a graph topologically. */
+  readonly order: number;
 
   /** @internal use {@link input} and {@link Layer.apply} instead. */
-  constructor(shape: readonly number[], producer: Layer | null, parent: SymbolicTensor | null, name: string) {
+  constructor(shape: readonly number[], producer: Layer | null, inputs: readonly SymbolicTensor[], name: string) {
+    this.order = symbolicTensorsCreated++;
     this.shape = shape;
     this.producer = producer;
-    this.parent = parent;
+    this.inputs = inputs;
     this.name = name;
+  }
+
+  /** The first tensor the producer was applied to, or `null` for a model input. */
+  get parent(): SymbolicTensor | null {
+    return this.inputs[0] ?? null;
   }
 }
 
@@ -86,9 +96,8 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
   /** Seed of the initial weights, when the user gave one. */
   readonly seed: number | undefined;
   private layerName: string | undefined;
-  private builtInputShape: number[] | null = null;
+  private builtInputShapes: number[][] | null = null;
   private weightValues: Tensor[] | null = null;
-  private applied = false;
 
   protected constructor(config: LayerConfigs[K], options: BaseLayerOptions) {
     this.config = config;
@@ -121,6 +130,16 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
    */
   abstract computeOutputShape(inputShape: Shape): number[];
 
+  /**
+   * Output shape for the shapes of every input (without the batch axis).
+   * Layers reading one value take exactly one; merge layers override this.
+   * @throws ConfigError for a wrong number of inputs, ShapeError for wrong shapes.
+   */
+  outputShapeFor(inputShapes: readonly Shape[]): number[] {
+    if (inputShapes.length !== 1) throw new ConfigError(`${this.name}: takes exactly one input, got ${inputShapes.length}`);
+    return this.computeOutputShape(inputShapes[0]);
+  }
+
   /** Weights this layer creates for an input shape (none by default). */
   weightSpecs(_inputShape: Shape): WeightSpec[] {
     return [];
@@ -131,14 +150,19 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     return null;
   }
 
-  /** Input shape (without batch) the layer was built for, or `null`. */
+  /** Shape (without batch) of the first input the layer was built for, or `null`. */
   get inputShape(): readonly number[] | null {
-    return this.builtInputShape;
+    return this.builtInputShapes?.[0] ?? null;
+  }
+
+  /** Shapes (without batch) of every input the layer was built for, or `null`. */
+  get inputShapes(): readonly (readonly number[])[] | null {
+    return this.builtInputShapes;
   }
 
   /** Output shape (without batch), or `null` before the layer is built. */
   get outputShape(): readonly number[] | null {
-    return this.builtInputShape ? this.computeOutputShape(this.builtInputShape) : null;
+    return this.builtInputShapes ? this.outputShapeFor(this.builtInputShapes) : null;
   }
 
   /**
@@ -147,22 +171,38 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
    * @throws ShapeError if the shape does not suit the layer, or the layer was built for another shape.
    */
   build(inputShape: Shape): void {
-    if (this.builtInputShape) {
-      if (!shapesEqual(this.builtInputShape, inputShape)) {
+    this.buildFor([inputShape]);
+  }
+
+  /**
+   * Fixes the shapes of every input (without the batch axis). A shared layer
+   * is built once: every later application must bring the same shapes.
+   * @throws ShapeError if the shapes do not suit the layer, or differ from those it was built for.
+   */
+  buildFor(inputShapes: readonly Shape[]): void {
+    if (this.builtInputShapes) {
+      const built = this.builtInputShapes;
+      if (built.length !== inputShapes.length || built.some((s, i) => !shapesEqual(s, inputShapes[i]))) {
         throw new ShapeError(
-          `${this.name}: layer was built for input shape ${formatBatchShape(this.builtInputShape)}, got ${formatBatchShape(inputShape)}`,
+          `${this.name}: layer was built for input shape ${built.map((s) => formatBatchShape(s)).join(' and ')}, got ${inputShapes.map((s) => formatBatchShape(s)).join(' and ')}`,
         );
       }
       return;
     }
-    this.computeOutputShape(inputShape);
+    const output = this.outputShapeFor(inputShapes);
+    const inputShape = inputShapes[0];
     for (const spec of this.weightSpecs(inputShape)) {
       const n = sizeOfShape(spec.shape);
       if (n > MAX_TENSOR_VALUES) {
         throw new ShapeError(`${this.name}: ${spec.name} of shape ${formatShape(spec.shape)} would hold ${n} values, more than one tensor can (${MAX_TENSOR_VALUES})`);
       }
     }
-    this.builtInputShape = [...inputShape];
+    // Every backend holds a layer's output (and its gradient) for a whole batch: a per-sample
+    // output beyond this cap can only end in an allocation failure minutes later.
+    if (sizeOfShape(output) > MAX_SAMPLE_VALUES) {
+      throw new ShapeError(`${this.name}: output ${formatBatchShape(output)} would hold ${sizeOfShape(output)} values per sample, more than the ${MAX_SAMPLE_VALUES} (1 GiB of float32) a layer may produce`);
+    }
+    this.builtInputShapes = inputShapes.map((s) => [...s]);
   }
 
   /**
@@ -178,8 +218,8 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
   }
 
   private requireBuilt(what: string): readonly number[] {
-    if (!this.builtInputShape) throw new ShapeError(`${this.name}: ${what} needs the layer to be built (apply it first)`);
-    return this.builtInputShape;
+    if (!this.builtInputShapes) throw new ShapeError(`${this.name}: ${what} needs the layer to be built (apply it first)`);
+    return this.builtInputShapes[0];
   }
 
   /** Number of weights (all trainable). Requires the layer to be built. */
@@ -212,21 +252,25 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     this.weightValues = weights.map((w) => ({ shape: [...w.shape], data: Float32Array.from(w.data) }));
   }
 
-  /** Applies the layer to a symbolic tensor while defining a model. */
-  apply(x: SymbolicTensor): SymbolicTensor;
-  /** Runs the layer on real data with a backend (builds it for `x.shape` minus the batch axis). */
-  apply(x: Tensor, options: EagerApplyOptions): Promise<Tensor>;
-  apply(x: SymbolicTensor | Tensor, options?: EagerApplyOptions): SymbolicTensor | Promise<Tensor> {
-    if (x instanceof SymbolicTensor) {
-      if (this.applied) {
-        throw new ConfigError(`${this.name}: layer is already applied in a model; create a new layer instead of sharing one`);
-      }
-      this.build(x.shape);
-      this.applied = true;
-      return new SymbolicTensor(this.computeOutputShape(x.shape), this, x, this.name);
+  /**
+   * Applies the layer to a symbolic tensor (or, for merge layers, a list of
+   * them) while defining a model. Applying one layer several times shares
+   * its weights (a siamese branch): every application must bring the shapes
+   * of the first.
+   */
+  apply(x: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  /** Runs the layer on real data with a backend (builds it for the shapes minus the batch axis). */
+  apply(x: Tensor | readonly Tensor[], options: EagerApplyOptions): Promise<Tensor>;
+  apply(x: SymbolicTensor | readonly SymbolicTensor[] | Tensor | readonly Tensor[], options?: EagerApplyOptions): SymbolicTensor | Promise<Tensor> {
+    const list = Array.isArray(x) ? (x as readonly unknown[]) : [x];
+    if (list.length > 0 && list.every((t) => t instanceof SymbolicTensor)) {
+      const inputs = list as readonly SymbolicTensor[];
+      this.buildFor(inputs.map((t) => t.shape));
+      return new SymbolicTensor(this.outputShapeFor(inputs.map((t) => t.shape)), this, inputs, this.name);
     }
+    if (list.some((t) => t instanceof SymbolicTensor)) throw new ConfigError(`${this.name}: apply() takes symbolic tensors or real tensors, not a mix`);
     if (!options?.backend) throw new ConfigError(`${this.name}: apply() on a tensor needs {backend}`);
-    return runLayerEagerly(this, x, options.backend);
+    return runLayerEagerly(this, list as readonly Tensor[], options.backend);
   }
 
   /** JSON-able description: kind, name and resolved config (used by `save`). */

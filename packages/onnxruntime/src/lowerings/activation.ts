@@ -11,10 +11,10 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const activationLowering: ForwardLowering<'activation'> = {
   inputLayout: 'any',
   weightPerms: () => [],
-  emit({ b }, node, x) {
+  emit({ b }, node, [x]) {
     return { z: { ...x, name: b.op('Identity', [x.name], layoutShape(x.perSample, x.layout), {}, `${node.name}/input`) } };
   },
 };
 
 /** activation layer gradient: the identity (the activation's own gradient is applied by the generator). */
-export const activationGradient: GradientRule<'activation'> = ({ dZ, needInputGrad }) => ({ dX: needInputGrad ? dZ : null, dWeights: [] });
+export const activationGradient: GradientRule<'activation'> = ({ dZ, needInputGrad }) => ({ dXs: [needInputGrad ? dZ : null], dWeights: [] });

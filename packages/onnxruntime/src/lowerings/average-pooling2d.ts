@@ -7,7 +7,7 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const averagePooling2dLowering: ForwardLowering<'averagePooling2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: () => [],
-  emit({ b }, node, x) {
+  emit({ b }, node, [x]) {
     const g = pooling2dGeometry(node);
     const z = b.op('AveragePool', [x.name], channelsFirstShape(node.inputShape[2], g.output), {
       kernel_shape: intsAttr(node.config.poolSize),
@@ -25,7 +25,7 @@ export const averagePooling2dLowering: ForwardLowering<'averagePooling2d'> = {
  * ConvTranspose with a kernel of ones.
  */
 export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, node, dZ, needInputGrad }) => {
-  if (!needInputGrad) return { dX: null, dWeights: [] };
+  if (!needInputGrad) return { dXs: [null], dWeights: [] };
   const g = pooling2dGeometry(node);
   const [kh, kw] = node.config.poolSize;
   const [h, w, c] = node.inputShape;
@@ -45,5 +45,5 @@ export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, 
     output_padding: intsAttr(outputPadding),
     group: intAttr(c),
   }, 'avgpool_dx');
-  return { dX, dWeights: [] };
+  return { dXs: [dX], dWeights: [] };
 };

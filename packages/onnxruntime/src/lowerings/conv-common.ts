@@ -1,6 +1,7 @@
 import { convAxisPadding, deconvAxisPadding, type Padding } from '@araboza/core';
 import type { Value } from '../layout.js';
 import { intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
+import { emitAccurateSum } from '../reductions.js';
 
 /** Geometry of a convolution along its spatial axes (1 or 2 of them). */
 export interface ConvGeometry {
@@ -238,7 +239,7 @@ export function cropSpatial(b: OnnxGraphBuilder, value: string, lead: readonly D
 /** dLoss/dbias of a channels-first layer: dz summed over batch and spatial axes. */
 export function emitChannelBiasGrad(b: OnnxGraphBuilder, dZ: string, spatialRank: number, filters: number): string {
   const axes = [0, ...Array.from({ length: spatialRank }, (_, i) => i + 2)];
-  return b.op('ReduceSum', [dZ, b.ints(axes)], [filters], { keepdims: intAttr(0) }, 'bias_grad');
+  return emitAccurateSum(b, dZ, b.shapeOf(dZ), axes, [filters], 'bias_grad');
 }
 
 /** Geometry of a transposed convolution (Keras's deconv_output_length and crop). */

@@ -15,7 +15,7 @@ function conv2dTransposeGeometry(node: NodeOf<'conv2dTranspose'>) {
 export const conv2dTransposeLowering: ForwardLowering<'conv2dTranspose'> = {
   inputLayout: 'channelsFirst',
   weightPerms: (node) => (node.config.useBias ? [[3, 2, 0, 1], null] : [[3, 2, 0, 1]]),
-  emit({ b }, node, x, [kernel, bias]) {
+  emit({ b }, node, [x], [kernel, bias]) {
     const g = conv2dTransposeGeometry(node);
     const z = b.op('ConvTranspose', bias ? [x.name, kernel, bias] : [x.name, kernel], channelsFirstShape(node.config.filters, g.output), {
       strides: intsAttr(g.strides),
@@ -32,7 +32,7 @@ export const conv2dTransposeLowering: ForwardLowering<'conv2dTranspose'> = {
  * `[cin, N, ...]` as its kernel, dilated by the stride, cropped and
  * transposed to `[cin, out, kh, kw]`.
  */
-export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, node, x, weights, dZ, dZTotals, needInputGrad }) => {
+export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, node, xs: [x], weights, dZ, dZTotals, needInputGrad }) => {
   const g = conv2dTransposeGeometry(node);
   const cin = node.inputShape[2];
   const filters = node.config.filters;
@@ -48,5 +48,5 @@ export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, no
   const dX = needInputGrad
     ? b.op('Conv', [dZ, weights[0]], channelsFirstShape(cin, g.input), { strides: intsAttr(g.strides), pads }, 'deconv_dx')
     : null;
-  return { dX, dWeights };
+  return { dXs: [dX], dWeights };
 };

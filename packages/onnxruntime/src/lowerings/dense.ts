@@ -1,4 +1,5 @@
 import { intAttr, intsAttr } from '../onnx-graph.js';
+import { emitAccurateSum } from '../reductions.js';
 import type { ForwardLowering, GradientRule } from './types.js';
 
 /**
@@ -8,7 +9,7 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const denseLowering: ForwardLowering<'dense'> = {
   inputLayout: 'keras',
   weightPerms: (node) => (node.config.useBias ? [null, null] : [null]),
-  emit({ b }, node, x, [kernel, bias]) {
+  emit({ b }, node, [x], [kernel, bias]) {
     const shape = ['N' as const, ...node.outputShape];
     let z: string;
     if (node.inputShape.length === 1) {
@@ -26,7 +27,7 @@ export const denseLowering: ForwardLowering<'dense'> = {
  * leading axis (batched MatMul then ReduceSum for rank > 2, one Gemm for rank 2);
  * dbias = dz summed over every axis but the last.
  */
-export const denseGradient: GradientRule<'dense'> = ({ b, node, x, weights, dZ, needInputGrad }) => {
+export const denseGradient: GradientRule<'dense'> = ({ b, node, xs: [x], weights, dZ, needInputGrad }) => {
   const inputs = node.inputShape[node.inputShape.length - 1];
   const units = node.config.units;
   const lead = node.inputShape.length; // number of axes before the feature axis, batch included
@@ -42,7 +43,7 @@ export const denseGradient: GradientRule<'dense'> = ({ b, node, x, weights, dZ, 
   }
   const dWeights = [dKernel];
   if (node.config.useBias) {
-    dWeights.push(b.op('ReduceSum', [dZ, b.ints(Array.from({ length: lead }, (_, i) => i))], [units], { keepdims: intAttr(0) }, 'dense_db'));
+    dWeights.push(emitAccurateSum(b, dZ, b.shapeOf(dZ), Array.from({ length: lead }, (_, i) => i), [units], 'dense_db'));
   }
   let dX: string | null = null;
   if (needInputGrad) {
@@ -51,5 +52,5 @@ export const denseGradient: GradientRule<'dense'> = ({ b, node, x, weights, dZ, 
       ? b.op('Gemm', [dZ, weights[0]], shape, { transB: intAttr(1) }, 'dense_dx')
       : b.op('MatMul', [dZ, b.op('Transpose', [weights[0]], [units, inputs], { perm: intsAttr([1, 0]) }, 'dense_wT')], shape, {}, 'dense_dx');
   }
-  return { dX, dWeights };
+  return { dXs: [dX], dWeights };
 };

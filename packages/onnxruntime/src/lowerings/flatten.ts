@@ -4,7 +4,7 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const flattenLowering: ForwardLowering<'flatten'> = {
   inputLayout: 'keras',
   weightPerms: () => [],
-  emit({ b }, node, x) {
+  emit({ b }, node, [x]) {
     const z = b.op('Reshape', [x.name, b.ints([0, -1])], ['N', ...node.outputShape], {}, `${node.name}/flatten`);
     return { z: { name: z, perSample: node.outputShape, layout: 'keras' } };
   },
@@ -12,6 +12,6 @@ export const flattenLowering: ForwardLowering<'flatten'> = {
 
 /** flatten gradient: dz reshaped back to the input shape. */
 export const flattenGradient: GradientRule<'flatten'> = ({ b, node, dZ, needInputGrad }) => ({
-  dX: needInputGrad ? b.op('Reshape', [dZ, b.ints([0, ...node.inputShape])], ['N', ...node.inputShape], {}, 'flatten_dx') : null,
+  dXs: [needInputGrad ? b.op('Reshape', [dZ, b.ints([0, ...node.inputShape])], ['N', ...node.inputShape], {}, 'flatten_dx') : null],
   dWeights: [],
 });

@@ -6,11 +6,32 @@ import { conv2dTransposeGradient, conv2dTransposeLowering } from './conv2d-trans
 import { denseGradient, denseLowering } from './dense.js';
 import { flattenGradient, flattenLowering } from './flatten.js';
 import { maxPooling2dGradient, maxPooling2dLowering } from './max-pooling2d.js';
+import {
+  addGradient,
+  addLowering,
+  averageGradient,
+  averageLowering,
+  concatenateGradient,
+  concatenateLowering,
+  maximumGradient,
+  maximumLowering,
+  minimumGradient,
+  minimumLowering,
+  multiplyGradient,
+  multiplyLowering,
+  subtractGradient,
+  subtractLowering,
+} from './merge.js';
+import { pooledConv2dGradient, pooledConv2dLowering } from './pooled-conv2d.js';
 import { reshapeGradient, reshapeLowering } from './reshape.js';
 import type { ForwardLoweringTable, GradientRuleTable } from './types.js';
 import { upSampling2dGradient, upSampling2dLowering } from './up-sampling2d.js';
+import { upsampledConv2dGradient, upsampledConv2dLowering } from './upsampled-conv2d.js';
 
-/** Forward lowering of every layer kind (typed so that a kind core adds is a compile error until lowered). */
+/**
+ * Forward lowering of every layer kind (typed so that a kind core adds is a
+ * compile error until lowered) and of the fused kinds the fusion pass makes.
+ */
 export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   dense: denseLowering,
   conv1d: conv1dLowering,
@@ -22,9 +43,18 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   flatten: flattenLowering,
   reshape: reshapeLowering,
   activation: activationLowering,
+  add: addLowering,
+  subtract: subtractLowering,
+  multiply: multiplyLowering,
+  average: averageLowering,
+  maximum: maximumLowering,
+  minimum: minimumLowering,
+  concatenate: concatenateLowering,
+  pooledConv2d: pooledConv2dLowering,
+  upsampledConv2d: upsampledConv2dLowering,
 };
 
-/** Gradient rule of every layer kind, standard ONNX ops only. */
+/** Gradient rule of every layer kind and fused kind, standard ONNX ops only. */
 export const GRADIENT_RULES: GradientRuleTable = {
   dense: denseGradient,
   conv1d: conv1dGradient,
@@ -36,6 +66,15 @@ export const GRADIENT_RULES: GradientRuleTable = {
   flatten: flattenGradient,
   reshape: reshapeGradient,
   activation: activationGradient,
+  add: addGradient,
+  subtract: subtractGradient,
+  multiply: multiplyGradient,
+  average: averageGradient,
+  maximum: maximumGradient,
+  minimum: minimumGradient,
+  concatenate: concatenateGradient,
+  pooledConv2d: pooledConv2dGradient,
+  upsampledConv2d: upsampledConv2dGradient,
 };
 
 export type * from './types.js';

@@ -17,7 +17,7 @@ export const maxPooling2dLowering: ForwardLowering<'maxPooling2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: () => [],
   selectsInput: true,
-  emit({ b, forTraining }, node, x) {
+  emit({ b, forTraining }, node, [x]) {
     const g = pooling2dGeometry(node);
     const shape = channelsFirstShape(node.inputShape[2], g.output);
     const attrs = { kernel_shape: intsAttr(node.config.poolSize), strides: intsAttr(g.strides), pads: intsAttr(onnxPads(g)) };
@@ -38,15 +38,15 @@ export const maxPooling2dLowering: ForwardLowering<'maxPooling2d'> = {
  * provider (which has no MaxUnpool kernel), use the summing
  * ScatterElements(add) on flat copies.
  */
-export const maxPooling2dGradient: GradientRule<'maxPooling2d'> = ({ b, node, x, forward, dZ, needInputGrad, provider }) => {
-  if (!needInputGrad) return { dX: null, dWeights: [] };
+export const maxPooling2dGradient: GradientRule<'maxPooling2d'> = ({ b, node, xs: [x], forward, dZ, needInputGrad, provider }) => {
+  if (!needInputGrad) return { dXs: [null], dWeights: [] };
   const [h, w, c] = node.inputShape;
   const inShape = channelsFirstShape(c, [h, w]);
   const indices = forward.saved!.indices;
   const g = pooling2dGeometry(node);
   if (provider === 'cpu' && g.strides.every((s, i) => s >= g.kernel[i])) {
     const attrs = { kernel_shape: intsAttr(node.config.poolSize), strides: intsAttr(g.strides), pads: intsAttr(onnxPads(g)) };
-    return { dX: b.op('MaxUnpool', [dZ, indices, b.op('Shape', [x.name], [4], {}, 'pool_shape')], inShape, attrs, 'pool_dx'), dWeights: [] };
+    return { dXs: [b.op('MaxUnpool', [dZ, indices, b.op('Shape', [x.name], [4], {}, 'pool_shape')], inShape, attrs, 'pool_dx')], dWeights: [] };
   }
   const [ho, wo] = node.outputShape;
   const flatIn = `N*${h * w * c}` as const;
@@ -57,5 +57,5 @@ export const maxPooling2dGradient: GradientRule<'maxPooling2d'> = ({ b, node, x,
   const updates = b.op('Reshape', [dZ, b.ints([-1])], [flatOut], {}, 'pool_dz');
   const scattered = b.op('ScatterElements', [zeros, flatIndices, updates], [flatIn], { axis: intAttr(0), reduction: stringAttr('add') }, 'pool_scatter');
   const dX = b.op('Reshape', [scattered, b.op('Shape', [x.name], [4], {}, 'pool_shape')], inShape, {}, 'pool_dx');
-  return { dX, dWeights: [] };
+  return { dXs: [dX], dWeights: [] };
 };

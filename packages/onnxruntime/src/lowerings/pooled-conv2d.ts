@@ -1,9 +1,9 @@
 import type { ActivationName } from '@araboza/core';
-import type { Value } from '../layout.js';
 import { intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
 import { channelsFirstShape, convGeometry, emitChannelBiasGrad, emitConvInputGrad, emitInputTapRows, type ConvGeometry } from './conv-common.js';
+import { conv2dLowering } from './conv2d.js';
 import { pooling2dGeometry } from './max-pooling2d.js';
-import type { GradientResult, LoweredForward, NodeOf } from './types.js';
+import type { ForwardLowering, GradientRule, NodeOf } from './types.js';
 
 /**
  * Activations that commute with a maximum (elementwise and non-decreasing:
@@ -30,7 +30,7 @@ const MAX_FUSED_ROWS = 64;
  * phase, with a phase kernel per (a, c) (the kernel shifted by (a, c) in
  * that window, zeros elsewhere).
  */
-interface PooledPlan {
+export interface PooledPlan {
   /** Pool size (= strides) per axis. */
   readonly pool: readonly [number, number];
   /** Geometry of the phase windows on the conv input; its output is the pooled grid. */
@@ -57,17 +57,17 @@ function plan(conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPooling2d'>): PooledPlan 
 }
 
 /**
- * Whether `conv` followed by `pool` (its only reader) runs as one fused
- * lowering ({@link emitPooledConv2d}): training models only (inference keeps
- * ONNX Runtime's Conv with its fused relu and the vectorised MaxPool without
- * `Indices`), a stride-1 undilated conv with a monotone activation, a pool
- * whose windows tile the conv output without padding, and a small im2col
- * ({@link MAX_FUSED_ROWS}).
+ * The plan of `conv` followed by `pool` (its only reader) as one
+ * `pooledConv2d` node ({@link pooledConv2dLowering}), or null when the pair
+ * is not fused: training models only (inference keeps ONNX Runtime's Conv
+ * with its fused relu and the vectorised MaxPool without `Indices`), a
+ * stride-1 undilated conv with a monotone activation, a pool whose windows
+ * tile the conv output without padding, and a small im2col ({@link MAX_FUSED_ROWS}).
  */
-export function canFusePooledConv2d(conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPooling2d'>, forTraining: boolean): boolean {
-  if (!forTraining) return false;
+export function pooledConv2dPlan(conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPooling2d'>, forTraining: boolean): PooledPlan | null {
+  if (!forTraining) return null;
   const p = plan(conv, pool);
-  return p !== null && p.cin * p.g.kernel[0] * p.g.kernel[1] <= MAX_FUSED_ROWS;
+  return p !== null && p.cin * p.g.kernel[0] * p.g.kernel[1] <= MAX_FUSED_ROWS ? p : null;
 }
 
 /** The phase kernels as `[phases, O, C·window]` rows, and the constant 0/1 matrix that builds them from the kernel's taps. */
@@ -113,38 +113,38 @@ const maxKey = (lo: number, hi: number) => (hi - lo === 1 ? `phase${lo}` : `max$
  * bias and (applied by the caller) the activation at the pooled size: both
  * commute with the maximum. Same values as the two layers without the
  * full-size conv output, and without MaxPool's `Indices` output, which ONNX
- * Runtime computes in a scalar loop (on the MNIST autoencoder's first
- * layer, 256×16×28×28: MaxPool about 4.6 ms and MaxUnpool 2.9 ms per step;
- * with this lowering a train step takes about 5 % less time, same-process
- * A/B on random and on MNIST batches). Returns the pooled pre-activation as `z`.
+ * Runtime computes in a scalar loop. Returns the pooled pre-activation as `z`.
  */
-export function emitPooledConv2d(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPooling2d'>, x: Value, kernel: string, bias: string | undefined): LoweredForward {
-  const p = plan(conv, pool)!;
-  const [ho, wo] = p.g.output;
-  const flat: Dim[] = ['N', p.filters, ho * wo];
-  const xRows = emitInputTapRows(b, x.name, p.g, p.cin);
-  const { rows, matrix } = emitPhaseKernels(b, p, kernel, conv.name);
-  const saved: Record<string, string> = { xRows, kernelRows: rows, place: matrix };
-  const phases = p.pool[0] * p.pool[1];
-  for (let k = 0; k < phases; k++) {
-    const phaseRows = b.op('Slice', [rows, b.ints([k]), b.ints([k + 1]), b.ints([0])], [1, p.filters, b.shapeOf(rows)[2]], {}, 'pooled_phase_kernel');
-    saved[maxKey(k, k + 1)] = b.op('MatMul', [phaseRows, xRows], flat, {}, `${conv.name}/phase_conv`);
-  }
-  const maximum = (lo: number, hi: number): string => {
-    if (hi - lo === 1) return saved[maxKey(lo, hi)];
-    const [l, mid, h] = halves(lo, hi);
-    const m = b.op('Max', [maximum(l, mid), maximum(mid, h)], flat, {}, `${pool.name}/phase_max`);
-    saved[maxKey(lo, hi)] = m;
-    return m;
-  };
-  let z = maximum(0, phases);
-  if (bias) z = b.op('Add', [z, b.op('Reshape', [bias, b.ints([p.filters, 1])], [p.filters, 1], {}, 'bias_column')], flat, {}, `${pool.name}/bias`);
-  const shape = channelsFirstShape(p.filters, p.g.output);
-  return { z: { name: b.op('Reshape', [z, b.ints([0, p.filters, ho, wo])], shape, {}, `${pool.name}/pooled_conv`), perSample: pool.outputShape, layout: 'channelsFirst' }, saved };
-}
+export const pooledConv2dLowering: ForwardLowering<'pooledConv2d'> = {
+  inputLayout: 'channelsFirst',
+  weightPerms: (node) => conv2dLowering.weightPerms(node.conv),
+  emit({ b }, { conv, pool, plan: p }, [x], [kernel, bias]) {
+    const [ho, wo] = p.g.output;
+    const flat: Dim[] = ['N', p.filters, ho * wo];
+    const xRows = emitInputTapRows(b, x.name, p.g, p.cin);
+    const { rows, matrix } = emitPhaseKernels(b, p, kernel, conv.name);
+    const saved: Record<string, string> = { xRows, kernelRows: rows, place: matrix };
+    const phases = p.pool[0] * p.pool[1];
+    for (let k = 0; k < phases; k++) {
+      const phaseRows = b.op('Slice', [rows, b.ints([k]), b.ints([k + 1]), b.ints([0])], [1, p.filters, b.shapeOf(rows)[2]], {}, 'pooled_phase_kernel');
+      saved[maxKey(k, k + 1)] = b.op('MatMul', [phaseRows, xRows], flat, {}, `${conv.name}/phase_conv`);
+    }
+    const maximum = (lo: number, hi: number): string => {
+      if (hi - lo === 1) return saved[maxKey(lo, hi)];
+      const [l, mid, h] = halves(lo, hi);
+      const m = b.op('Max', [maximum(l, mid), maximum(mid, h)], flat, {}, `${pool.name}/phase_max`);
+      saved[maxKey(lo, hi)] = m;
+      return m;
+    };
+    let z = maximum(0, phases);
+    if (bias) z = b.op('Add', [z, b.op('Reshape', [bias, b.ints([p.filters, 1])], [p.filters, 1], {}, 'bias_column')], flat, {}, `${pool.name}/bias`);
+    const shape = channelsFirstShape(p.filters, p.g.output);
+    return { z: { name: b.op('Reshape', [z, b.ints([0, p.filters, ho, wo])], shape, {}, `${pool.name}/pooled_conv`), perSample: pool.outputShape, layout: 'channelsFirst' }, saved };
+  },
+};
 
 /**
- * Gradient of {@link emitPooledConv2d}: dz (at the pooled size) walks the
+ * Gradient of {@link pooledConv2dLowering}: dz (at the pooled size) walks the
  * comparison tree back: at each Max the right operand gets dz where it is
  * strictly greater, the left the rest (dz·g and dz − dz·g with g the
  * comparison as 0/1: exact, and ONNX Runtime's Where is a scalar loop).
@@ -154,16 +154,8 @@ export function emitPooledConv2d(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, po
  * phase kernels (stride = pool size). The bias gradient sums dz at the
  * pooled size.
  */
-export function emitPooledConv2dGrad(
-  b: OnnxGraphBuilder,
-  conv: NodeOf<'conv2d'>,
-  pool: NodeOf<'maxPooling2d'>,
-  forward: LoweredForward,
-  dZ: string,
-  dZTotals: string | undefined,
-  needInputGrad: boolean,
-): GradientResult {
-  const p = plan(conv, pool)!;
+export const pooledConv2dGradient: GradientRule<'pooledConv2d'> = ({ b, node, forward, dZ, dZTotals, needInputGrad }) => {
+  const { conv, plan: p } = node;
   const saved = forward.saved!;
   const [ho, wo] = p.g.output;
   const [wh, ww] = p.g.kernel;
@@ -194,9 +186,9 @@ export function emitPooledConv2dGrad(
   const tapRows = b.op('Gemm', [placedRows, saved.place], [p.filters * p.cin, p.kh * p.kw], { transB: intAttr(1) }, 'pooled_dw_taps');
   const dWeights = [b.op('Reshape', [tapRows, b.ints([p.filters, p.cin, p.kh, p.kw])], [p.filters, p.cin, p.kh, p.kw], {}, 'pooled_dw')];
   if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, p.filters));
-  if (!needInputGrad) return { dX: null, dWeights };
+  if (!needInputGrad) return { dXs: [null], dWeights };
   const dZPhases = b.op('Concat', phaseGrads, ['N', phases * p.filters, ho * wo], { axis: intAttr(1) }, 'pooled_dz_phases');
   const dZGrid = b.op('Reshape', [dZPhases, b.ints([0, phases * p.filters, ho, wo])], channelsFirstShape(phases * p.filters, p.g.output), {}, 'pooled_dz_grid');
   const phaseKernel = b.op('Reshape', [saved.kernelRows, b.ints([phases * p.filters, p.cin, wh, ww])], [phases * p.filters, p.cin, wh, ww], {}, 'pooled_phase_kernel');
-  return { dX: emitConvInputGrad(b, dZGrid, phaseKernel, p.g, p.cin, phases * p.filters), dWeights };
-}
+  return { dXs: [emitConvInputGrad(b, dZGrid, phaseKernel, p.g, p.cin, phases * p.filters)], dWeights };
+};

@@ -4,7 +4,7 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const reshapeLowering: ForwardLowering<'reshape'> = {
   inputLayout: 'keras',
   weightPerms: () => [],
-  emit({ b }, node, x) {
+  emit({ b }, node, [x]) {
     const z = b.op('Reshape', [x.name, b.ints([0, ...node.outputShape])], ['N', ...node.outputShape], {}, `${node.name}/reshape`);
     return { z: { name: z, perSample: node.outputShape, layout: 'keras' } };
   },
@@ -12,6 +12,6 @@ export const reshapeLowering: ForwardLowering<'reshape'> = {
 
 /** reshape gradient: dz reshaped back to the input shape. */
 export const reshapeGradient: GradientRule<'reshape'> = ({ b, node, dZ, needInputGrad }) => ({
-  dX: needInputGrad ? b.op('Reshape', [dZ, b.ints([0, ...node.inputShape])], ['N', ...node.inputShape], {}, 'reshape_dx') : null,
+  dXs: [needInputGrad ? b.op('Reshape', [dZ, b.ints([0, ...node.inputShape])], ['N', ...node.inputShape], {}, 'reshape_dx') : null],
   dWeights: [],
 });

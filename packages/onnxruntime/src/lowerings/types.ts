@@ -1,10 +1,58 @@
-import type { GraphNode, LayerKind } from '@araboza/core';
+import type { ActivationName, GraphNode } from '@araboza/core';
 import type { ResolvedDevice } from '../device.js';
 import type { Layout, Value } from '../layout.js';
 import type { OnnxGraphBuilder } from '../onnx-graph.js';
+import type { PooledPlan } from './pooled-conv2d.js';
+import type { SubpixelPlan } from './upsampled-conv2d.js';
 
-/** The graph node of one kind. */
-export type NodeOf<K extends LayerKind> = Extract<GraphNode, { kind: K }>;
+/** What a fused node shares with a graph node: it reads values, produces one and applies one layer's weights. */
+interface FusedNodeBase {
+  /** The value it produces (the name of the pair's last node). */
+  readonly name: string;
+  /** The layer whose weights it applies (the convolution's). */
+  readonly layer: string;
+  readonly inputs: readonly string[];
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly weights: GraphNode['weights'];
+  readonly weightIndex: number;
+  /** The convolution's activation, applied to the fused output. */
+  readonly config: { readonly activation: ActivationName };
+}
+
+/**
+ * Backend-internal: a stride-1 conv2d and the max pooling that is its only
+ * reader, lowered as one (see pooled-conv2d.ts); made by the fusion pass
+ * (fusion.ts) before lowering, with its plan.
+ */
+export interface PooledConv2dNode extends FusedNodeBase {
+  readonly kind: 'pooledConv2d';
+  readonly conv: Extract<GraphNode, { kind: 'conv2d' }>;
+  readonly pool: Extract<GraphNode, { kind: 'maxPooling2d' }>;
+  readonly plan: PooledPlan;
+}
+
+/**
+ * Backend-internal: a nearest upsampling and the stride-1 conv2d that is
+ * its only reader, lowered as one sub-pixel convolution (see
+ * upsampled-conv2d.ts); made by the fusion pass before lowering, with its plan.
+ */
+export interface UpsampledConv2dNode extends FusedNodeBase {
+  readonly kind: 'upsampledConv2d';
+  readonly up: Extract<GraphNode, { kind: 'upSampling2d' }>;
+  readonly conv: Extract<GraphNode, { kind: 'conv2d' }>;
+  readonly plan: SubpixelPlan;
+}
+
+/** What the lowering walks: core's graph nodes and this backend's fused kinds. */
+export type LoweringNode = GraphNode | PooledConv2dNode | UpsampledConv2dNode;
+
+/** Every kind with a lowering: core's layer kinds and the fused kinds. */
+export type LoweringKind = LoweringNode['kind'];
+
+/** The node of one kind. */
+export type NodeOf<K extends LoweringKind> = Extract<LoweringNode, { kind: K }>;
 
 /** What a forward lowering produced: the pre-activation output and values its gradient rule reuses. */
 export interface LoweredForward {
@@ -22,8 +70,12 @@ export interface ForwardContext {
 }
 
 /** One kind's forward lowering: the input layout it needs, its weights' layout, and the emitter. */
-export interface ForwardLowering<K extends LayerKind> {
-  /** Layout the input must be in; `any` accepts either (element-wise kinds). */
+export interface ForwardLowering<K extends LoweringKind> {
+  /**
+   * Layout the inputs must be in; `any` accepts either (element-wise kinds):
+   * then every input is given in the layout of the first, so a merge never
+   * combines values laid out differently.
+   */
   readonly inputLayout: Layout | 'any';
   /**
    * Per weight (kernel, bias), the axis permutation from the Keras layout to
@@ -39,16 +91,19 @@ export interface ForwardLowering<K extends LayerKind> {
    * gradient also keeps dz's total: every dx sums to what dz sums to.
    */
   readonly selectsInput?: boolean;
-  /** Emits the layer's ops on `x` (in {@link inputLayout}); `weights` are ONNX-layout value names. */
-  emit(ctx: ForwardContext, node: NodeOf<K>, x: Value, weights: readonly string[]): LoweredForward;
+  /**
+   * Emits the layer's ops on its inputs `xs` (one per `node.inputs`, all in
+   * {@link inputLayout}); `weights` are ONNX-layout value names.
+   */
+  emit(ctx: ForwardContext, node: NodeOf<K>, xs: readonly Value[], weights: readonly string[]): LoweredForward;
 }
 
 /** Everything a gradient rule sees. */
-export interface GradientContext<K extends LayerKind> {
+export interface GradientContext<K extends LoweringKind> {
   readonly b: OnnxGraphBuilder;
   readonly node: NodeOf<K>;
-  /** The input as the forward lowering received it. */
-  readonly x: Value;
+  /** The inputs as the forward lowering received them. */
+  readonly xs: readonly Value[];
   /** The forward result. */
   readonly forward: LoweredForward;
   /** ONNX-layout weight value names. */
@@ -62,7 +117,7 @@ export interface GradientContext<K extends LayerKind> {
    * Bias gradients sum this instead of dZ.
    */
   readonly dZTotals?: string;
-  /** Whether dLoss/dx is needed (false for the first layer of a training step). */
+  /** Whether dLoss/dx is needed for any input (false for the first layer of a training step). */
   readonly needInputGrad: boolean;
   /**
    * The execution provider the model is generated for: where two formulations
@@ -73,17 +128,20 @@ export interface GradientContext<K extends LayerKind> {
   readonly provider: ResolvedDevice;
 }
 
-/** A gradient rule's result: dLoss/dx (x's layout; null when not needed) and dLoss/dweight per weight (ONNX layout). */
+/**
+ * A gradient rule's result: dLoss/dx per input (each in its input's layout;
+ * null when not needed) and dLoss/dweight per weight (ONNX layout).
+ */
 export interface GradientResult {
-  readonly dX: string | null;
+  readonly dXs: readonly (string | null)[];
   readonly dWeights: readonly string[];
 }
 
 /** One kind's gradient rule. */
-export type GradientRule<K extends LayerKind> = (ctx: GradientContext<K>) => GradientResult;
+export type GradientRule<K extends LoweringKind> = (ctx: GradientContext<K>) => GradientResult;
 
-/** The forward lowering table: one entry per layer kind, so a missing kind fails to compile. */
-export type ForwardLoweringTable = { readonly [K in LayerKind]: ForwardLowering<K> };
+/** The forward lowering table: one entry per kind (layer and fused), so a missing kind fails to compile. */
+export type ForwardLoweringTable = { readonly [K in LoweringKind]: ForwardLowering<K> };
 
-/** The gradient rule table: one entry per layer kind. */
-export type GradientRuleTable = { readonly [K in LayerKind]: GradientRule<K> };
+/** The gradient rule table: one entry per kind (layer and fused). */
+export type GradientRuleTable = { readonly [K in LoweringKind]: GradientRule<K> };

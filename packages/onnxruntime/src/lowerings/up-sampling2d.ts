@@ -6,7 +6,7 @@ import type { ForwardLowering, GradientRule } from './types.js';
 export const upSampling2dLowering: ForwardLowering<'upSampling2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: () => [],
-  emit({ b }, node, x) {
+  emit({ b }, node, [x]) {
     const [sh, sw] = node.config.size;
     const scales = b.floatConstant(`${node.name}/scales`, [4], Float32Array.of(1, 1, sh, sw));
     const [h, w, c] = node.outputShape;
@@ -21,10 +21,10 @@ export const upSampling2dLowering: ForwardLowering<'upSampling2d'> = {
 
 /** upSampling2d gradient: dz reshaped to `[N, C, H, sh, W, sw]` and summed over each pixel's copies. */
 export const upSampling2dGradient: GradientRule<'upSampling2d'> = ({ b, node, dZ, needInputGrad }) => {
-  if (!needInputGrad) return { dX: null, dWeights: [] };
+  if (!needInputGrad) return { dXs: [null], dWeights: [] };
   const [sh, sw] = node.config.size;
   const [h, w, c] = node.inputShape;
   const blocks = b.op('Reshape', [dZ, b.ints([0, c, h, sh, w, sw])], ['N', c, h, sh, w, sw], {}, 'upsample_blocks');
   const dX = b.op('ReduceSum', [blocks, b.ints([3, 5])], channelsFirstShape(c, [h, w]), { keepdims: intAttr(0) }, 'upsample_dx');
-  return { dX, dWeights: [] };
+  return { dXs: [dX], dWeights: [] };
 };

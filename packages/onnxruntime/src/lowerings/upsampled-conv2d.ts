@@ -1,7 +1,7 @@
 import { intAttr, intsAttr, stringAttr, type OnnxGraphBuilder } from '../onnx-graph.js';
-import type { Value } from '../layout.js';
 import { channelsFirstShape, convGeometry, convGradsReplicateInput, emitChannelBiasGrad, emitConvForwardFromRows, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
-import type { GradientResult, LoweredForward, NodeOf } from './types.js';
+import { conv2dLowering } from './conv2d.js';
+import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './types.js';
 
 /**
  * Largest channel count of the fused convolution (filters × factor²) in
@@ -41,18 +41,19 @@ function axisFusion(lowInput: number, factor: number, kernel: number, before: nu
 }
 
 /**
- * Whether `conv` applied to the output of `up` can run as one convolution
- * on the low-resolution input followed by DepthToSpace (a sub-pixel
- * convolution): stride and dilation 1, the same factor on both axes,
- * output lengths divisible by it, and at most 16 fused channels (64 in
- * training models, see {@link MAX_FUSED_CHANNELS_TRAINING}).
+ * The plan of `conv` applied to the output of `up` as one `upsampledConv2d`
+ * node ({@link upsampledConv2dLowering}: one convolution on the
+ * low-resolution input followed by DepthToSpace, a sub-pixel convolution),
+ * or null when the pair is not fused. Fused: stride and dilation 1, the
+ * same factor on both axes, output lengths divisible by it, and at most 16
+ * fused channels (64 in training models, see {@link MAX_FUSED_CHANNELS_TRAINING}).
  */
-export function canFuseUpsampledConv2d(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, forTraining: boolean): boolean {
+export function subpixelPlan(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, forTraining: boolean): SubpixelPlan | null {
   const [sh, sw] = up.config.size;
   // Worth it only for few filters in inference: ONNX Runtime's blocked Conv then wastes most of a channel block,
   // while its DepthToSpace is a plain 6-D transpose that costs more than the upsampling it replaces on wide outputs.
-  if (conv.config.filters * sh * sw > (forTraining ? MAX_FUSED_CHANNELS_TRAINING : MAX_FUSED_CHANNELS)) return false;
-  return plan(up, conv) !== null;
+  if (conv.config.filters * sh * sw > (forTraining ? MAX_FUSED_CHANNELS_TRAINING : MAX_FUSED_CHANNELS)) return null;
+  return plan(up, conv) === null ? null : fusedPair(up, conv);
 }
 
 function plan(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
@@ -65,8 +66,24 @@ function plan(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
   return { factor: sh, axes: axes as AxisFusion[] };
 }
 
-/** What both the lowering and the gradient of a fusable pair need: factor, kernel, axis plans, channels, low-resolution geometry. */
-function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
+/** What both the lowering and the gradient of a fused pair need: factor, kernel, axis plans, channels, low-resolution geometry. */
+export interface SubpixelPlan {
+  /** The upsampling factor (both axes). */
+  readonly s: number;
+  /** The original kernel's size. */
+  readonly kh: number;
+  readonly kw: number;
+  /** Per axis, how the original taps land on the low-resolution kernel. */
+  readonly ay: AxisFusion;
+  readonly ax: AxisFusion;
+  readonly filters: number;
+  /** Input channels. */
+  readonly cin: number;
+  /** Geometry of the convolution on the low-resolution input. */
+  readonly g: ConvGeometry;
+}
+
+function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>): SubpixelPlan {
   const p = plan(up, conv)!;
   const [ay, ax] = p.axes;
   const [kh, kw] = conv.config.kernelSize;
@@ -87,8 +104,15 @@ function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>) {
  * builds the low-resolution input's im2col, the convolution is a MatMul
  * over it instead (kept in `saved.xRows` for the gradient).
  */
-export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>, xLow: Value, kernel: string, bias: string | undefined, forTraining: boolean): LoweredForward {
-  const { s, kh, kw, ay, ax, filters, cin, g } = fusedPair(up, conv);
+export const upsampledConv2dLowering: ForwardLowering<'upsampledConv2d'> = {
+  inputLayout: 'channelsFirst',
+  weightPerms: (node) => conv2dLowering.weightPerms(node.conv),
+  emit: ({ b, forTraining }, { conv, plan }, [xLow], [kernel, bias]) => emitSubpixelConv(b, conv, plan, xLow.name, kernel, bias, forTraining),
+};
+
+/** The sub-pixel convolution of {@link upsampledConv2dLowering}, on the low-resolution input `xLow` (NCHW). */
+function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: SubpixelPlan, xLow: string, kernel: string, bias: string | undefined, forTraining: boolean): LoweredForward {
+  const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   // combine[t, (a_h, a_w, δ_h, δ_w)] = 1 when original tap t lands on low-resolution tap δ in phase a.
   const cols = s * s * ay.kernel * ax.kernel;
   const combine = new Float32Array(kh * kw * cols);
@@ -115,12 +139,12 @@ export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2
   if (forTraining && convGradsReplicateInput(g, cin, s * s * filters, true)) {
     // The kernel gradient builds the input's im2col anyway; the forward reuses it as one MatMul. Its output
     // goes to DepthToSpace, so a Conv could not fuse an activation either, and on these small
-    // low-resolution images ONNX Runtime's per-image Conv is the slower of the two (MNIST autoencoder's
-    // 8→64-channel phase conv: about 2.2 against 3.9 ms).
-    xRows = emitInputTapRows(b, xLow.name, g, cin);
+    // low-resolution images ONNX Runtime's per-image Conv is the slower of the two (measured on the
+    // MNIST autoencoder's 8→64-channel phase conv).
+    xRows = emitInputTapRows(b, xLow, g, cin);
     z = emitConvForwardFromRows(b, xRows, fusedKernel, phaseBias, g, cin, s * s * filters, `${conv.name}/subpixel_conv`);
   } else {
-    const inputs = phaseBias ? [xLow.name, fusedKernel, phaseBias] : [xLow.name, fusedKernel];
+    const inputs = phaseBias ? [xLow, fusedKernel, phaseBias] : [xLow, fusedKernel];
     z = b.op('Conv', inputs, channelsFirstShape(s * s * filters, lowOut), { pads: intsAttr([ay.before, ax.before, ay.after, ax.after]) }, `${conv.name}/subpixel_conv`);
   }
   const full = b.op('DepthToSpace', [z], channelsFirstShape(filters, conv.outputShape.slice(0, 2)), { blocksize: intAttr(s), mode: stringAttr('DCR') }, `${conv.name}/depth_to_space`);
@@ -135,16 +159,8 @@ export function emitUpsampledConv2d(b: OnnxGraphBuilder, up: NodeOf<'upSampling2
  * matrix. The upsampling's own gradient (a sum over each pixel's copies) is
  * part of it.
  */
-export function emitUpsampledConv2dGrad(
-  b: OnnxGraphBuilder,
-  up: NodeOf<'upSampling2d'>,
-  conv: NodeOf<'conv2d'>,
-  xLow: Value,
-  forward: LoweredForward,
-  dZ: string,
-  needInputGrad: boolean,
-): GradientResult {
-  const { s, kh, kw, ay, ax, filters, cin, g } = fusedPair(up, conv);
+export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, node: { conv, plan }, xs: [xLow], forward, dZ, needInputGrad }) => {
+  const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   const fusedFilters = s * s * filters;
   const lowOut = g.output;
   const dZLow = b.op('SpaceToDepth', [dZ], channelsFirstShape(fusedFilters, lowOut), { blocksize: intAttr(s) }, 'subpixel_dz');
@@ -156,5 +172,5 @@ export function emitUpsampledConv2dGrad(
   const tapRows = b.op('Gemm', [phaseRows, forward.saved!.combine], [filters * cin, kh * kw], { transB: intAttr(1) }, 'subpixel_dw_taps');
   const dWeights = [b.op('Reshape', [tapRows, b.ints([filters, cin, kh, kw])], [filters, cin, kh, kw], {}, 'subpixel_dw')];
   if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, filters));
-  return { dX: fusedGrads.dX, dWeights };
-}
+  return { dXs: [fusedGrads.dX], dWeights };
+};

@@ -1,0 +1,533 @@
+#!/usr/bin/python3
+"""Golden vectors of training semantics and of the layers' edge cases.
+
+Written by this script into conformance/fixtures/training/:
+
+- optimizers.json: every optimizer core defines, several steps of a fixed
+  dense(3) model under MSE, with the weights, the slots and the step count
+  after each step. The input has an all-zero column (its kernel row gets an
+  exact zero gradient at every step) and a column of size 1e-4 (kernel-row
+  gradients of size 1e-4, where epsilon's placement decides the update).
+- chains.json: short layer chains a backend may lower together (a conv2d
+  then a max pooling), with the MSE gradients of the input and every weight.
+- losses.json: binary and categorical cross-entropy on the probability path
+  (predictions 0, 1, 1e-9, just below 1: clipped, zero gradient) and the
+  logits path (sigmoid/softmax outputs 0, 1, 1e-9, 1 - 1e-9, logits 0),
+  and MSE, each through an identity dense layer so a training step must move
+  its kernel by x^T.g.
+
+and into conformance/fixtures/edges/<kind>.json, in the golden layer format
+of generate_golden.py: exact ties in max pooling (integer windows, a
+saturated digit patch), exact zeros before relu (also through dense/conv
+without bias on zero input), dilation 3 with even kernels.
+
+Semantics are core's (packages/core/src/optimizers.ts and losses.ts, which
+follow Keras 3), computed in float64 from float32-exact inputs; where a
+float32 backend's result is fixed by float32 constants (the clip bounds
+float32(1e-7) and float32(1 - 1e-7)), those constants are used, as Keras in
+float32 does. Run it from the repository root:
+
+    /usr/bin/python3 conformance/scripts/generate_golden_training.py
+"""
+
+import json
+import math
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import generate_golden as gg  # noqa: E402
+
+GENERATOR = "conformance/scripts/generate_golden_training.py"
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+TRAINING_DIR = os.path.join(ROOT, "training")
+EDGES_DIR = os.path.join(ROOT, "edges")
+DTYPE = gg.DTYPE
+EPSILON = 1e-7
+# The clip bounds as a float32 backend holds them.
+CLIP_LO = float(torch.tensor(EPSILON, dtype=torch.float32))
+CLIP_HI = float(torch.tensor(1 - EPSILON, dtype=torch.float32))
+OPTIMIZER_STEPS = 5
+
+
+def t64(values):
+    return gg.f32(torch.tensor(values, dtype=DTYPE))
+
+
+def tensor_json(t):
+    return gg.tensor_json(t)
+
+
+# --------------------------------------------------------------------------
+# Optimizers (core's formulas, optimizers.ts)
+# --------------------------------------------------------------------------
+
+def optimizer_slots(spec):
+    kind = spec["kind"]
+    if kind == "sgd":
+        return ["velocity"] if spec["momentum"] > 0 else []
+    return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"]}[kind]
+
+
+def optimizer_update(spec, w, g, slots, t):
+    """One update of weight w with gradient g; slots in optimizer_slots order; t is the step after incrementing."""
+    kind, lr = spec["kind"], spec["learningRate"]
+    if kind == "sgd":
+        if spec["momentum"] == 0:
+            return w - lr * g, []
+        v = spec["momentum"] * slots[0] - lr * g
+        return w + v, [v]
+    if kind == "adam":
+        b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
+        m = b1 * slots[0] + (1 - b1) * g
+        v = b2 * slots[1] + (1 - b2) * g * g
+        alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        return w - alpha * m / (torch.sqrt(v) + eps), [m, v]
+    if kind == "adadelta":
+        rho, eps = spec["rho"], spec["epsilon"]
+        a = rho * slots[0] + (1 - rho) * g * g
+        delta = torch.sqrt(slots[1] + eps) / torch.sqrt(a + eps) * g
+        d = rho * slots[1] + (1 - rho) * delta * delta
+        return w - lr * delta, [a, d]
+    if kind == "rmsprop":
+        rho, eps = spec["rho"], spec["epsilon"]
+        v = rho * slots[0] + (1 - rho) * g * g
+        return w - lr * g / torch.sqrt(v + eps), [v]
+    raise ValueError(kind)
+
+
+OPTIMIZER_CASES = [
+    ("sgd", {"kind": "sgd", "learningRate": 0.1, "momentum": 0}),
+    ("sgd-momentum", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9}),
+    ("adam", {"kind": "adam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("adam-b0.8-0.99-eps1e-4", {"kind": "adam", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
+    ("adadelta", {"kind": "adadelta", "learningRate": 1.0, "rho": 0.95, "epsilon": 1e-7}),
+    ("adadelta-rho0.7-eps1e-3", {"kind": "adadelta", "learningRate": 0.5, "rho": 0.7, "epsilon": 1e-3}),
+    ("rmsprop", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.9, "epsilon": 1e-7}),
+    ("rmsprop-rho0.5-eps1e-4", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.5, "epsilon": 1e-4}),
+]
+
+
+def optimizer_problem():
+    """dense(3, bias) on 4 features, batch 4, MSE. Column 1 is zero, column 2 is of size 1e-4."""
+    gen = torch.Generator().manual_seed(1515)
+    x = gg.draw([4, 4], gen)
+    x[:, 1] = 0.0
+    x[:, 2] = gg.f32(x[:, 2] * 1e-4)
+    y = gg.draw([4, 3], gen)
+    kernel = gg.draw([4, 3], gen, 0.5)
+    bias = gg.draw([3], gen, 0.5)
+    return x, y, kernel, bias
+
+
+def mse_and_grads(x, y, weights):
+    wg = [w.clone().requires_grad_(True) for w in weights]
+    out = torch.matmul(x, wg[0]) + wg[1]
+    loss = ((out - y) ** 2).mean()
+    grads = torch.autograd.grad(loss, wg)
+    return loss.item(), [g.detach() for g in grads]
+
+
+def run_optimizer(spec, x, y, weights, steps, dtype):
+    """The whole sequence in `dtype`; returns one record per step."""
+    x, y = x.to(dtype), y.to(dtype)
+    weights = [w.to(dtype) for w in weights]
+    slots = [[torch.zeros_like(w) for _ in optimizer_slots(spec)] for w in weights]
+    records = []
+    for t in range(1, steps + 1):
+        loss, grads = mse_and_grads(x, y, weights)
+        new = [optimizer_update(spec, w, g, s, t) for w, g, s in zip(weights, grads, slots)]
+        weights = [n[0] for n in new]
+        slots = [n[1] for n in new]
+        records.append({"loss": loss, "gradients": grads, "weights": weights, "slots": slots})
+    return records
+
+
+def relative_gap(a, e):
+    scale = e.abs().max().item()
+    return ((a - e).abs() / (e.abs() + scale + 1e-30)).max().item()
+
+
+def optimizer_case(name, spec):
+    x, y, kernel, bias = optimizer_problem()
+    weights = [kernel, bias]
+    exact = run_optimizer(spec, x, y, weights, OPTIMIZER_STEPS, DTYPE)
+    # A float32 run of the same sequence must stay well inside the suite's
+    # tolerances, or the case is ill-conditioned for a float32 backend.
+    single = run_optimizer(spec, x, y, weights, OPTIMIZER_STEPS, torch.float32)
+    for k, (e, s) in enumerate(zip(exact, single)):
+        for w0, we, ws in zip(weights, e["weights"], s["weights"]):
+            gap = relative_gap((w0.float() - ws).double(), w0 - we)
+            assert gap < 1e-4, (name, k, "update", gap)
+        for se, ss in zip(e["slots"], s["slots"]):
+            for a, b in zip(se, ss):
+                assert relative_gap(b.double(), a) < 1e-5, (name, k, "slot")
+    assert (exact[0]["gradients"][0][1] == 0).all(), "kernel row 1 must get exact zero gradients"
+    tiny = exact[0]["gradients"][0][2].abs()
+    assert 1e-6 < tiny.max().item() < 1e-3, ("kernel row 2 gradients must be of size 1e-4", tiny)
+    names = ["kernel", "bias"]
+    slot_names = optimizer_slots(spec)
+    return {
+        "id": name,
+        "optimizer": spec,
+        "input": tensor_json(x),
+        "target": tensor_json(y),
+        "weights": [{"name": n, **tensor_json(w)} for n, w in zip(names, weights)],
+        "slotNames": slot_names,
+        "steps": [
+            {
+                "step": k + 1,
+                "loss": gg.F32Number(r["loss"]),
+                "gradients": [{"name": n, **tensor_json(g)} for n, g in zip(names, r["gradients"])],
+                "weights": [{"name": n, **tensor_json(w)} for n, w in zip(names, r["weights"])],
+                "slots": [[{"name": sn, **tensor_json(s)} for sn, s in zip(slot_names, ws)] for ws in r["slots"]],
+            }
+            for k, r in enumerate(exact)
+        ],
+    }
+
+
+# --------------------------------------------------------------------------
+# Losses (core's formulas, losses.ts), through an identity dense layer
+# --------------------------------------------------------------------------
+
+def bce_probabilities(p, y):
+    pc = torch.clamp(p, CLIP_LO, CLIP_HI)
+    return -(y * torch.log(pc) + (1 - y) * torch.log(1 - pc)).mean()
+
+
+def bce_logits(z, y):
+    # torch's own op: its gradient is sigmoid(z) - y everywhere, z = 0 included.
+    return F.binary_cross_entropy_with_logits(z, y, reduction="mean")
+
+
+def cce_probabilities(p, y):
+    q = torch.clamp(p / p.sum(-1, keepdim=True), CLIP_LO, CLIP_HI)
+    return -(y * torch.log(q)).sum(-1).mean()
+
+
+def cce_logits(z, y):
+    return -(y * torch.log_softmax(z, -1)).sum(-1).mean()
+
+
+def mse(p, y):
+    return ((p - y) ** 2).mean()
+
+
+SIGMOID_OF = {"0": -50.0, "1": 50.0, "1e-9": math.log(1e-9 / (1 - 1e-9)), "1-1e-9": math.log((1 - 1e-9) / 1e-9)}
+# The largest float32 below 1: above the clip bound float32(1 - 1e-7).
+BELOW_ONE = 1 - 2 ** -24
+
+
+def loss_cases():
+    z = SIGMOID_OF
+    return [
+        # Probability path: the layer before the loss is linear.
+        ("binaryCrossentropy/probabilities-extremes", "binaryCrossentropy", "linear",
+         [[0.0, 1.0, 1e-9, BELOW_ONE, 0.3, 0.999, 1e-3, 0.5],
+          [0.0, 1.0, 1e-9, BELOW_ONE, 0.7, 2e-3, 0.9, 0.25]],
+         [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5],
+          [0.0, 1.0, 0.0, 1.0, 0.2, 1.0, 0.0, 0.5]]),
+        ("binaryCrossentropy/logits-extremes", "binaryCrossentropy", "sigmoid",
+         [[z["0"], z["1"], z["1e-9"], z["1-1e-9"], 0.0, 1.5, -3.0, 0.25],
+          [z["0"], z["1"], z["1e-9"], z["1-1e-9"], 0.0, -0.75, 4.0, -20.0]],
+         [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5],
+          [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.3, 1.0]]),
+        # Rank 3: the categorical reduction is a sum over the last axis, then a mean over the other two.
+        ("categoricalCrossentropy/probabilities-extremes", "categoricalCrossentropy", "linear",
+         [[[0.7, 0.2, 0.1, 0.0], [1.0, 0.0, 0.0, 0.0]],
+          [[1e-9, 0.5, 0.25, 0.25], [2.0, 1.0, 0.5, 0.5]],
+          [[BELOW_ONE, 1e-9, 1e-9, 1e-9], [0.1, 0.2, 0.3, 0.4]]],
+         [[[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]],
+          [[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]],
+          [[0.0, 1.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.5]]]),
+        ("categoricalCrossentropy/logits-extremes", "categoricalCrossentropy", "softmax",
+         [[[50.0, 0.0, -50.0, 1.0], [0.0, 0.0, 0.0, 0.0]],
+          [[z["1e-9"], 0.0, 0.0, 0.0], [3.0, -1.0, 0.5, 2.0]],
+          [[-40.0, 40.0, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]]],
+         [[[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]],
+          [[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]],
+          [[1.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.5]]]),
+        ("meanSquaredError/rank3", "meanSquaredError", "linear",
+         [[[0.5, -1.0], [2.0, 0.0], [0.25, 3.0]], [[-0.5, 1.5], [0.0, 0.0], [1.0, -2.0]]],
+         [[[0.5, 0.0], [1.0, 0.0], [-0.25, 1.0]], [[0.5, 1.5], [0.0, 1.0], [0.0, 0.0]]]),
+    ]
+
+
+LOSS_FUNCTIONS = {
+    ("binaryCrossentropy", "linear"): bce_probabilities,
+    ("binaryCrossentropy", "sigmoid"): bce_logits,
+    ("categoricalCrossentropy", "linear"): cce_probabilities,
+    ("categoricalCrossentropy", "softmax"): cce_logits,
+    ("meanSquaredError", "linear"): mse,
+}
+
+
+def loss_case(case_id, loss, activation, x, y):
+    x, y = t64(x), t64(y)
+    c = x.shape[-1]
+    kernel = torch.eye(c, dtype=DTYPE)
+    bias = torch.zeros(c, dtype=DTYPE)
+    xg, kg, bg = (t.clone().requires_grad_(True) for t in (x, kernel, bias))
+    out = torch.matmul(xg, kg) + bg
+    value = LOSS_FUNCTIONS[(loss, activation)](out, y)
+    grads = torch.autograd.grad(value, [xg, kg, bg])
+    assert math.isfinite(value.item()) and all(torch.isfinite(g).all() for g in grads), case_id
+    if activation == "linear" and loss != "meanSquaredError":
+        clipped = (x < CLIP_LO) | (x > CLIP_HI) if loss == "binaryCrossentropy" else None
+        if clipped is not None:
+            assert clipped.any() and (grads[0][clipped] == 0).all(), f"{case_id}: a clipped prediction must get a zero gradient"
+    predictions = activation_of(out.detach(), activation)
+    return {
+        "id": case_id,
+        "loss": loss,
+        "activation": activation,
+        "input": tensor_json(x),
+        "target": tensor_json(y),
+        "predictions": tensor_json(predictions),
+        "value": gg.F32Number(value.item()),
+        "gradients": {
+            "input": tensor_json(grads[0]),
+            "weights": [{"name": "kernel", **tensor_json(grads[1])}, {"name": "bias", **tensor_json(grads[2])}],
+        },
+    }
+
+
+def activation_of(x, name):
+    return gg.activate(x, name)
+
+
+# --------------------------------------------------------------------------
+# Layer edge cases (the golden layer format): ties, relu at 0, dilation 3
+# --------------------------------------------------------------------------
+
+def first_max_pool_gradient(x, o, upstream):
+    """dLoss/dx of max pooling by the rule every backend must follow: each window's first maximum in row-major order gets the gradient."""
+    n, h, wd, ch = x.shape
+    k = gg.pair(o.get("poolSize", 2))
+    s = gg.pair(o.get("strides", o.get("poolSize", 2)))
+    padding = o.get("padding", "valid")
+    ph, pw = gg.axis_padding(h, k[0], s[0], 1, padding), gg.axis_padding(wd, k[1], s[1], 1, padding)
+    oh, ow = upstream.shape[1], upstream.shape[2]
+    grad = torch.zeros_like(x)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for c in range(ch):
+                    best = None
+                    for r in range(i * s[0] - ph[0], i * s[0] - ph[0] + k[0]):
+                        for q in range(j * s[1] - pw[0], j * s[1] - pw[0] + k[1]):
+                            if 0 <= r < h and 0 <= q < wd and (best is None or x[b, r, q, c] > x[best[0], best[1], best[2], c]):
+                                best = (b, r, q)
+                    grad[best[0], best[1], best[2], c] += upstream[b, i, j, c]
+    return grad
+
+
+def saturated_patch():
+    """A 7x7 patch of a digit stroke as the MNIST loader gives it (pixel/255), with its saturated 255s: ties of 1.0."""
+    rows = [
+        [0, 0, 38, 254, 255, 255, 125],
+        [0, 19, 221, 255, 255, 255, 255],
+        [0, 128, 255, 255, 198, 255, 255],
+        [37, 252, 255, 81, 0, 170, 255],
+        [121, 255, 255, 0, 0, 57, 255],
+        [255, 255, 143, 0, 0, 0, 0],
+        [255, 255, 0, 0, 0, 0, 0],
+    ]
+    return [[[v / 255.0] for v in row] for row in rows]
+
+
+def edge_grid():
+    gen = torch.Generator().manual_seed(15)
+    ints = lambda shape, hi: torch.randint(0, hi, shape, generator=gen).to(DTYPE)  # noqa: E731
+    cases = []
+
+    def add(kind, name, options, x, weights=None):
+        cases.append((f"{kind}/{name}", kind, options, x, weights or {}))
+
+    # Max pooling on integer-valued windows: many exact ties, overlapping windows, same padding.
+    add("maxPooling2d", "ties-int-p2-valid-6x6", {"poolSize": 2}, ints([2, 6, 6, 2], 3))
+    add("maxPooling2d", "ties-int-p3-s2-same-7x7", {"poolSize": 3, "strides": 2, "padding": "same"}, ints([2, 7, 7, 2], 3))
+    add("maxPooling2d", "ties-int-p2-s1-same-5x5", {"poolSize": 2, "strides": 1, "padding": "same"}, ints([2, 5, 5, 1], 2))
+    add("maxPooling2d", "ties-all-equal-p2x3-s1x2-6x6", {"poolSize": [2, 3], "strides": [1, 2]}, torch.ones(1, 6, 6, 2, dtype=DTYPE))
+    patch = gg.f32(torch.tensor([saturated_patch()], dtype=DTYPE))
+    add("maxPooling2d", "ties-saturated-digit-p2-same-7x7", {"poolSize": 2, "padding": "same"}, patch)
+    add("maxPooling2d", "ties-saturated-digit-p3-s1-valid-7x7", {"poolSize": 3, "strides": 1}, patch)
+
+    # relu at exactly 0: zeros in the activation's input, and pre-activations that are 0 because the input is.
+    zx = gg.f32(torch.tensor([[0.0, -1.5, 0.0, 2.0, 0.0], [0.0, 0.0, -0.25, 0.0, 0.75]], dtype=DTYPE))
+    add("activation", "relu-exact-zeros-r2", {"activation": "relu"}, zx)
+    zx4 = ints([2, 3, 3, 2], 3) - 1.0
+    add("activation", "relu-exact-zeros-r4", {"activation": "relu"}, zx4)
+    dx = gg.draw([3, 4], gen)
+    dx[1] = 0.0
+    add("dense", "relu-nobias-zero-row", {"units": 3, "useBias": False, "activation": "relu"}, dx)
+    cx = gg.draw([2, 7, 2], gen)
+    cx[0, 2:6] = 0.0
+    add("conv1d", "relu-nobias-zero-span-k3-same", {"filters": 2, "kernelSize": 3, "padding": "same", "useBias": False, "activation": "relu"}, cx)
+    c2 = gg.draw([2, 6, 6, 2], gen)
+    c2[0, 1:5, 1:5] = 0.0
+    c2[1] = 0.0
+    add("conv2d", "relu-nobias-zero-patch-k3-same", {"filters": 2, "kernelSize": 3, "padding": "same", "useBias": False, "activation": "relu"}, c2)
+
+    # Dilation 3 with even kernels: `same` pads (k-1)*3 = 3 or 9, an odd total, so the sides differ.
+    for k, length, padding in [(2, 9, "same"), (4, 10, "same"), (2, 9, "valid"), (4, 12, "valid")]:
+        add("conv1d", f"k{k}-d3-{padding}-L{length}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, length, 2], gen))
+    for k, size, padding in [(2, 8, "same"), ([4, 2], 9, "same"), (2, 8, "valid"), ([2, 4], 10, "valid")]:
+        kname = f"{k[0]}x{k[1]}" if isinstance(k, list) else str(k)
+        add("conv2d", f"k{kname}-d3-{padding}-{size}x{size}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, size, size, 2], gen))
+    return cases
+
+
+def edge_case(case_id, kind, options, x, _weights):
+    seed = sum(map(ord, case_id))
+    gen = torch.Generator().manual_seed(seed)
+    input_shape = list(x.shape)
+    weights = {}
+    for name, shape in gg.weight_shapes(kind, input_shape, options):
+        fan_in = math.prod(shape[:-1]) if name == "kernel" else 1
+        weights[name] = gg.draw(shape, gen, 1.0 / math.sqrt(fan_in) if name == "kernel" else 0.5)
+    xg = x.clone().requires_grad_(True)
+    wg = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
+    y = gg.forward(kind, xg, wg, options)
+    target = gg.draw(list(y.shape), gen)
+    loss = ((y - target) ** 2).mean()
+    grads = torch.autograd.grad(loss, [xg, *wg.values()])
+    if kind == "maxPooling2d":
+        upstream = 2 * (y.detach() - target) / y.numel()
+        expected = first_max_pool_gradient(x, options, upstream)
+        assert torch.allclose(grads[0], expected, atol=1e-15), f"{case_id}: torch's tie rule differs from first-maximum"
+        assert gg.kink_distance(kind, x, weights, options) == 0, f"{case_id}: no exact tie"
+    elif options.get("activation") == "relu":
+        pre = x if kind == "activation" else gg.PRE_ACTIVATION[kind](x, weights, options)
+        assert (pre == 0).any(), f"{case_id}: no exact zero before relu"
+    else:
+        gg.check_finite_differences(case_id, kind, options, x, weights, target, grads)
+    return {
+        "id": case_id,
+        "kind": kind,
+        "options": options,
+        "input": tensor_json(x),
+        "weights": [{"name": n, **tensor_json(v)} for n, v in weights.items()],
+        "output": tensor_json(y.detach()),
+        "target": tensor_json(target),
+        "loss": gg.F32Number(loss.item()),
+        "gradients": {
+            "input": tensor_json(grads[0]),
+            "weights": [{"name": n, **tensor_json(g)} for n, g in zip(weights, grads[1:])],
+        },
+    }
+
+
+# Layer chains: pairs a backend may lower together (e.g. fuse), so a one-layer case never reaches their code.
+CHAIN_CASES = [
+    # A stride-1 conv with an even kernel (same: padding 0 before, 1 after) and fewer filters than
+    # channels, then a 1x1 max pooling: a conv+pool fusion computes dx with the conv's pads.
+    ("conv2d-k2-same-f1-then-maxpool-p1", [
+        ("conv2d", {"filters": 1, "kernelSize": 2, "padding": "same", "activation": "relu"}),
+        ("maxPooling2d", {"poolSize": 1}),
+    ], [2, 5, 5, 3]),
+    ("conv2d-k2x4-same-f2-then-maxpool-p2", [
+        ("conv2d", {"filters": 2, "kernelSize": [2, 4], "padding": "same", "activation": "linear"}),
+        ("maxPooling2d", {"poolSize": 2}),
+    ], [2, 6, 6, 3]),
+]
+
+
+def chain_case(case_id, chain, input_shape):
+    gen = torch.Generator().manual_seed(sum(map(ord, case_id)))
+    for _ in range(100):
+        x = gg.draw(input_shape, gen)
+        weights, shape = [], input_shape
+        for n, (kind, o) in enumerate(chain):
+            w = {}
+            for name, wshape in gg.weight_shapes(kind, shape, o):
+                fan_in = math.prod(wshape[:-1]) if name == "kernel" else 1
+                w[name] = gg.draw(wshape, gen, 1.0 / math.sqrt(fan_in) if name == "kernel" else 0.5)
+            weights.append(w)
+            shape = list(gg.forward(kind, torch.zeros(shape, dtype=DTYPE), w, o).shape)
+        # Away from relu's kink and max-pool ties, as the random one-layer cases.
+        h, near = x, math.inf
+        for (kind, o), w in zip(chain, weights):
+            if not (kind == "maxPooling2d" and gg.pair(o["poolSize"]) == (1, 1)):  # a one-element window cannot tie
+                near = min(near, gg.kink_distance(kind, h, w, o))
+            h = gg.forward(kind, h, w, o)
+        if near > gg.KINK_MARGIN:
+            break
+    else:
+        raise RuntimeError(f"{case_id}: no draw away from the kinks")
+    # Kernels as contiguous [out, in, kh, kw] leaves (torch's conv weight-gradient kernel wants that layout), viewed in Keras's.
+    keras = lambda t: t.permute(2, 3, 1, 0) if t.dim() == 4 else t  # noqa: E731
+    leaves = [x.clone().requires_grad_(True)] + [(v.permute(3, 2, 0, 1) if v.dim() == 4 else v).contiguous().requires_grad_(True) for w in weights for v in w.values()]
+    h, i = leaves[0], 1
+    for (kind, o), w in zip(chain, weights):
+        wl = {}
+        for name in w:
+            wl[name] = keras(leaves[i])
+            i += 1
+        h = gg.forward(kind, h, wl, o)
+    target = gg.draw(list(h.shape), gen)
+    loss = ((h - target) ** 2).mean()
+    grads = [torch.autograd.grad(loss, leaves[0], retain_graph=True)[0]] + [keras(g) for g in torch.autograd.grad(loss, leaves[1:])]
+    names = [f"{n}/{name}" for n, w in enumerate(weights) for name in w]
+    flat = [v for w in weights for v in w.values()]
+    return {
+        "id": case_id,
+        "layers": [{"kind": kind, "options": o} for kind, o in chain],
+        "input": tensor_json(x),
+        "weights": [{"name": n, **tensor_json(v)} for n, v in zip(names, flat)],
+        "output": tensor_json(h.detach()),
+        "target": tensor_json(target),
+        "loss": gg.F32Number(loss.item()),
+        "gradients": {"input": tensor_json(grads[0]), "weights": [{"name": n, **tensor_json(g)} for n, g in zip(names, grads[1:])]},
+    }
+
+
+def check_known_answers():
+    # Dilation 3, even kernel, same on 5: total pad (2-1)*3 = 3, one before and two after.
+    assert gg.same_padding(5, 2, 1, 3) == (1, 2)
+    x = torch.tensor([1.0, 2, 3, 4, 5], dtype=DTYPE).reshape(1, 5, 1)
+    w = {"kernel": torch.tensor([1.0, 10.0], dtype=DTYPE).reshape(2, 1, 1)}
+    y = gg.conv1d_pre(x, w, {"kernelSize": 2, "dilationRate": 3, "padding": "same", "useBias": False})
+    # out[i] = x[i-1] + 10*x[i+2] (zeros outside).
+    assert y.flatten().tolist() == [30, 41, 52, 3, 4], y
+    # First maximum in row-major order.
+    tie = torch.tensor([[1.0, 2.0], [2.0, 0.0]], dtype=DTYPE).reshape(1, 2, 2, 1)
+    g = first_max_pool_gradient(tie, {"poolSize": 2}, torch.ones(1, 1, 1, 1, dtype=DTYPE))
+    assert g.flatten().tolist() == [0, 1, 0, 0], g
+    # Optimizers: one Adam step from zero slots moves every weight by lr*sign(g) (up to epsilon).
+    w1, _ = optimizer_update({"kind": "adam", "learningRate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-12},
+                             torch.tensor([1.0, 1.0], dtype=DTYPE), torch.tensor([3.0, -1e-4], dtype=DTYPE), [torch.zeros(2, dtype=DTYPE)] * 2, 1)
+    assert torch.allclose(w1, torch.tensor([0.9, 1.1], dtype=DTYPE), atol=1e-6), w1
+    # The clip bounds a float32 backend holds.
+    assert CLIP_HI == 1 - 2 ** -23 and BELOW_ONE > CLIP_HI and float(torch.tensor(BELOW_ONE, dtype=torch.float32)) == BELOW_ONE
+
+
+def write_doc(path, doc):
+    text = gg.encode(doc) + "\n"
+    json.loads(text)
+    gg.write_atomically(path, text)
+    print(f"{os.path.relpath(path):50s} {len(text.encode()) / 1024:7.1f} KiB")
+
+
+def main():
+    torch.set_num_threads(1)
+    check_known_answers()
+    os.makedirs(TRAINING_DIR, exist_ok=True)
+    os.makedirs(EDGES_DIR, exist_ok=True)
+    header = {"generator": GENERATOR, "torch": torch.__version__}
+    write_doc(os.path.join(TRAINING_DIR, "optimizers.json"), {**header, "cases": [optimizer_case(n, s) for n, s in OPTIMIZER_CASES]})
+    write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases()]})
+    write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES]})
+    by_kind = {}
+    for case_id, kind, options, x, weights in edge_grid():
+        by_kind.setdefault(kind, []).append(edge_case(case_id, kind, options, gg.f32(x), weights))
+    for kind, cases in by_kind.items():
+        write_doc(os.path.join(EDGES_DIR, f"{kind}.json"), {**header, "kind": kind, "cases": cases})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

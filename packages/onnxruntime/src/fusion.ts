@@ -1,0 +1,109 @@
+import { graphReaders, nodesOnOutputPaths, type GraphNode, type ModelGraph } from '@araboza/core';
+import { pooledConv2dPlan } from './lowerings/pooled-conv2d.js';
+import type { LoweringNode, NodeOf, PooledConv2dNode, UpsampledConv2dNode } from './lowerings/types.js';
+import { subpixelPlan } from './lowerings/upsampled-conv2d.js';
+
+/** Options of {@link fuseForLowering}. */
+export interface FusionOptions {
+  /** Whether a backward pass follows (the generated model trains). */
+  readonly forTraining: boolean;
+  /** Whether to fuse at all (false: every node is lowered on its own). */
+  readonly fuse: boolean;
+}
+
+/**
+ * The graph rewrite that runs before lowering: the nodes some output needs,
+ * in topological order, with pairs that lower better together replaced by
+ * one backend-internal fused node carrying its plan (computed here, once):
+ *
+ * - an upsampling whose only reader is a conv2d that can absorb it becomes,
+ *   with that conv, an `upsampledConv2d` (sub-pixel convolution; see upsampled-conv2d.ts);
+ * - in training models, a conv2d whose only reader is a max pooling it can
+ *   be fused with becomes, with that pooling, a `pooledConv2d` (see pooled-conv2d.ts);
+ *   not a conv that already absorbs an upsampling.
+ *
+ * A fused pair's first node is never a model output and has no other reader
+ * (on an output path), so its value is needed nowhere else. The fused node
+ * takes the first node's inputs and the second's name, so the nodes reading
+ * the pair read it unchanged; both kinds apply the conv's layer and weights.
+ */
+export function fuseForLowering(graph: ModelGraph, options: FusionOptions): LoweringNode[] {
+  const needed = nodesOnOutputPaths(graph);
+  const nodes = graph.nodes.filter((n) => needed.has(n.name));
+  if (!options.fuse) return nodes;
+  const readers = new Map<string, GraphNode[]>();
+  for (const [value, list] of graphReaders(graph)) readers.set(value, list.filter((n) => needed.has(n.name)));
+  /** The only reader of `node` on an output path, when it has one and is not itself an output. */
+  const soleReader = (node: GraphNode): GraphNode | null => {
+    const r = readers.get(node.name);
+    return !graph.outputs.includes(node.name) && r?.length === 1 ? r[0] : null;
+  };
+  // Second node of a pair → the fused node replacing the pair; first nodes are dropped.
+  const replaced = new Map<string, LoweringNode>();
+  const absorbed = new Set<string>();
+  const paired = (n: GraphNode) => replaced.has(n.name) || absorbed.has(n.name);
+  for (const rule of FUSION_RULES) {
+    for (const first of nodes) {
+      if (first.kind !== rule.first || paired(first)) continue;
+      const second = soleReader(first);
+      if (second?.kind !== rule.second || paired(second)) continue;
+      const fused = rule.fuse(first, second, options.forTraining);
+      if (!fused) continue;
+      replaced.set(second.name, fused);
+      absorbed.add(first.name);
+    }
+  }
+  return nodes.filter((n) => !absorbed.has(n.name)).map((n) => replaced.get(n.name) ?? n);
+}
+
+/** One fusion: the kinds of the pair (the first read only by the second) and the fused node, or null when the pair does not fuse. */
+interface FusionRule {
+  readonly first: GraphNode['kind'];
+  readonly second: GraphNode['kind'];
+  fuse(first: GraphNode, second: GraphNode, forTraining: boolean): LoweringNode | null;
+}
+
+/** The fusions, in the order they claim nodes (a conv absorbing an upsampling is not also fused with its pooling). */
+const FUSION_RULES: readonly FusionRule[] = [
+  {
+    first: 'upSampling2d',
+    second: 'conv2d',
+    fuse: (up, conv, forTraining) => withPlan(subpixelPlan(up as NodeOf<'upSampling2d'>, conv as NodeOf<'conv2d'>, forTraining), (plan): UpsampledConv2dNode => ({
+      ...fusedBase(up, conv),
+      kind: 'upsampledConv2d',
+      up: up as NodeOf<'upSampling2d'>,
+      conv: conv as NodeOf<'conv2d'>,
+      plan,
+    })),
+  },
+  {
+    first: 'conv2d',
+    second: 'maxPooling2d',
+    fuse: (conv, pool, forTraining) => withPlan(pooledConv2dPlan(conv as NodeOf<'conv2d'>, pool as NodeOf<'maxPooling2d'>, forTraining), (plan): PooledConv2dNode => ({
+      ...fusedBase(conv, pool),
+      kind: 'pooledConv2d',
+      conv: conv as NodeOf<'conv2d'>,
+      pool: pool as NodeOf<'maxPooling2d'>,
+      plan,
+    })),
+  },
+];
+
+/** `make(plan)`, or null without a plan. */
+const withPlan = <P, N>(plan: P | null, make: (plan: P) => N): N | null => (plan === null ? null : make(plan));
+
+/** What a fused node takes from its pair: the first node's inputs, the second's output, the conv's layer and weights. */
+function fusedBase(first: GraphNode, second: GraphNode) {
+  const conv = (first.kind === 'conv2d' ? first : second) as NodeOf<'conv2d'>;
+  return {
+    name: second.name,
+    layer: conv.layer,
+    inputs: first.inputs,
+    inputShapes: first.inputShapes,
+    inputShape: first.inputShape,
+    outputShape: second.outputShape,
+    weights: conv.weights,
+    weightIndex: conv.weightIndex,
+    config: { activation: conv.config.activation },
+  };
+}
