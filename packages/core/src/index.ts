@@ -36,7 +36,7 @@ export * from './layers/average.js';
 export * from './layers/maximum.js';
 export * from './layers/minimum.js';
 export * from './layers/concatenate.js';
-export { layerFromJSON } from './layers/index.js';
+export { layerFromJSON, LAYER_CLASSES, LAYER_KINDS, MERGE_KINDS, type LayerClass } from './layers/index.js';
 export * as layers from './layers/factories.js';
 export { Model, model, sequential, input } from './model.js';
 export type { InputOptions, CompileOptions, BatchOptions, ModelOptions, SequentialOptions, ModelData, LossSpec } from './model.js';

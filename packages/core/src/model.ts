@@ -1,7 +1,6 @@
 import { assertBackendSupports, checkWeightList, type Backend, type CompiledModel, type Losses, type OptimizerState } from './backend.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, type ModelGraph } from './graph.js';
-import { DEFAULT_LAYER_NAMES } from './layers/kinds.js';
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
@@ -167,7 +166,7 @@ export class Model {
     const counts = new Map<string, number>();
     for (const layer of layers) {
       if (!layer.hasName) {
-        const base = DEFAULT_LAYER_NAMES[layer.kind];
+        const base = layer.defaultName;
         let n = counts.get(base) ?? 0;
         let candidate = n === 0 ? base : `${base}_${n}`;
         while (used.has(candidate)) candidate = `${base}_${++n}`;

@@ -18,8 +18,19 @@ import { Average } from './average.js';
 import { Maximum } from './maximum.js';
 import { Minimum } from './minimum.js';
 import { Concatenate } from './concatenate.js';
+import { MergeLayer } from './merge.js';
 
-const CONSTRUCTORS: { [K in LayerKind]: new (options: never) => Layer<K> } = {
+/** A layer class: constructed from its options (as `loadModel` does from a saved config). */
+export type LayerClass<K extends LayerKind> = new (options: never) => Layer<K>;
+
+/**
+ * The registry of layer kinds: one entry per kind core defines, its class.
+ * Everything else core knows about a kind — the kind list, which kinds merge
+ * several values, the default name — is derived from here, so adding a kind
+ * is its layer file, its config type in `LayerConfigs`, its factory and this
+ * entry.
+ */
+export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   dense: Dense,
   conv1d: Conv1D,
   conv2d: Conv2D,
@@ -39,15 +50,21 @@ const CONSTRUCTORS: { [K in LayerKind]: new (options: never) => Layer<K> } = {
   concatenate: Concatenate,
 };
 
+/** Every layer kind core defines, in the registry's (stable) order. */
+export const LAYER_KINDS: readonly LayerKind[] = Object.keys(LAYER_CLASSES) as LayerKind[];
+
+/** The kinds that read several values (merge layers); every other kind reads one. */
+export const MERGE_KINDS: readonly LayerKind[] = LAYER_KINDS.filter((k) => LAYER_CLASSES[k].prototype instanceof MergeLayer);
+
 /**
  * Recreates a layer from its `toJSON()` description (used by `loadModel`).
  * The config is validated again by the layer's constructor.
  * @throws FormatError for an unknown kind.
  */
 export function layerFromJSON(json: { kind: string; name: string; config: unknown }): Layer {
-  if (!Object.prototype.hasOwnProperty.call(CONSTRUCTORS, json.kind)) {
-    throw new FormatError(`unknown layer kind ${JSON.stringify(json.kind)} (known: ${Object.keys(CONSTRUCTORS).join(', ')})`);
+  if (!Object.prototype.hasOwnProperty.call(LAYER_CLASSES, json.kind)) {
+    throw new FormatError(`unknown layer kind ${JSON.stringify(json.kind)} (known: ${LAYER_KINDS.join(', ')})`);
   }
-  const Ctor = CONSTRUCTORS[json.kind as LayerKind] as unknown as new (options: object) => Layer;
+  const Ctor = LAYER_CLASSES[json.kind as LayerKind] as unknown as new (options: object) => Layer;
   return new Ctor({ ...(json.config as object), name: json.name });
 }

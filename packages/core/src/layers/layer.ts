@@ -2,7 +2,7 @@ import { ShapeError, ConfigError } from '../errors.js';
 import { Random } from '../random.js';
 import { formatBatchShape, formatShape, MAX_SAMPLE_VALUES, MAX_TENSOR_VALUES, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
 import type { Backend } from '../backend.js';
-import { DEFAULT_LAYER_NAMES, type LayerKind, type LayerConfigs } from './kinds.js';
+import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
 
 /** How a weight's initial values are drawn. */
@@ -32,6 +32,18 @@ export interface SpatialMap {
   readonly kernel: readonly number[];
   readonly strides: readonly number[];
   readonly dilation: readonly number[];
+}
+
+/**
+ * Keras's default layer name for a class name: its snake_case form by
+ * Keras's own rule (`MaxPooling2D` → `max_pooling2d`, `Conv2DTranspose` →
+ * `conv2d_transpose`), so a model's names match what Keras would print.
+ */
+export function kerasDefaultName(className: string): string {
+  return className
+    .replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 let symbolicTensorsCreated = 0;
@@ -110,7 +122,12 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
 
   /** The layer's name (Keras's snake_case default, e.g. `max_pooling2d`, until a model numbers it). */
   get name(): string {
-    return this.layerName ?? DEFAULT_LAYER_NAMES[this.kind];
+    return this.layerName ?? this.defaultName;
+  }
+
+  /** Keras's default name of this layer's class (`Conv2DTranspose` → `conv2d_transpose`); models number repeats. */
+  get defaultName(): string {
+    return kerasDefaultName(this.className);
   }
 
   /** Whether the user or a model gave this layer a name. */
