@@ -9,7 +9,7 @@
 export type MutantBackend = 'onnxruntime' | 'tfjs';
 
 /** The kinds of bug the issue asks the suite to catch. */
-export type MutantKind = 'optimizer formula' | 'optimizer state' | 'loss path' | 'gradient scale' | 'reduction' | 'tie rule' | 'relu at 0' | 'padding side' | 'kernel layout';
+export type MutantKind = 'optimizer formula' | 'optimizer state' | 'loss path' | 'gradient scale' | 'reduction' | 'tie rule' | 'relu at 0' | 'padding side' | 'kernel layout' | 'graph gradient';
 
 /** One mutant: `find` must occur exactly once in `file`; it is replaced by `replace`. */
 export interface Mutant {
@@ -403,5 +403,51 @@ export const MUTANTS: readonly Mutant[] = [
     find: 'weightPerms: (node) => (node.config.useBias ? [[3, 2, 0, 1], null] : [[3, 2, 0, 1]]),',
     replace: 'weightPerms: (node) => (node.config.useBias ? [[3, 2, 1, 0], null] : [[3, 2, 1, 0]]),',
     description: "conv2d's kernel mapped with height and width swapped",
+  },
+  // ---- graphs: merge layers, values with several readers, shared layers
+  {
+    id: 'tfjs/maximum-ties-last-input',
+    backend: 'tfjs',
+    kind: 'tie rule',
+    file: 'packages/tfjs/src/lowerings.ts',
+    find: 'return xs.slice(1).reduce((acc, x) => pair(acc, x), xs[0]);',
+    replace: 'return xs.slice(0, -1).reduceRight((acc, x) => pair(acc, x), xs[xs.length - 1]);',
+    description: 'maximum/minimum folded from the right, so a tie goes to the last input instead of the first',
+  },
+  {
+    id: 'tfjs/concatenate-axis-without-batch',
+    backend: 'tfjs',
+    kind: 'kernel layout',
+    file: 'packages/tfjs/src/lowerings.ts',
+    find: 'concatAxis(node.config.axis, node.inputShape.length, node.name) + 1)',
+    replace: 'Math.max(1, concatAxis(node.config.axis, node.inputShape.length, node.name)))',
+    description: "concatenate's per-sample axis used as a batch-tensor axis without the batch offset (clamped past the batch axis)",
+  },
+  {
+    id: 'onnxruntime/skip-gradient-not-summed',
+    backend: 'onnxruntime',
+    kind: 'graph gradient',
+    file: 'packages/onnxruntime/src/model-gen.ts',
+    find: "grads.set(value.name, prev ? b.op('Add', [prev, g], layoutShape(value.perSample, value.layout), {}, 'grad_sum') : g);",
+    replace: 'grads.set(value.name, prev ?? g);',
+    description: 'a value read by several nodes (a skip) keeps only its first reader\'s gradient',
+  },
+  {
+    id: 'onnxruntime/shared-layer-gradient-not-summed',
+    backend: 'onnxruntime',
+    kind: 'graph gradient',
+    file: 'packages/onnxruntime/src/model-gen.ts',
+    find: "dWeights.set(index, prev ? b.op('Add', [prev, g], b.shapeOf(g), {}, 'grad_shared') : g);",
+    replace: 'dWeights.set(index, prev ?? g);',
+    description: "a shared layer's weights get one application's gradient instead of the sum over its uses",
+  },
+  {
+    id: 'onnxruntime/subtract-gradient-sign',
+    backend: 'onnxruntime',
+    kind: 'gradient scale',
+    file: 'packages/onnxruntime/src/lowerings/merge.ts',
+    find: "return { dXs: [dZ, b.op('Neg', [dZ], layoutShape(node.outputShape, xs[0].layout), {}, 'subtract_dx')], dWeights: [] };",
+    replace: 'return { dXs: [dZ, dZ], dWeights: [] };',
+    description: "subtract's second input gets +dz instead of −dz",
   },
 ];
