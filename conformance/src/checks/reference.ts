@@ -93,7 +93,7 @@ async function convFullHd(ctx: CaseContext): Promise<void> {
   assertAllEqual(out, 0, 'dense output of zeros');
 }
 
-/** Output shape (without batch) of each autoencoder layer, from DESIGN.md. */
+/** Output shape (without batch) of each autoencoder layer (Keras's shape rules). */
 const AUTOENCODER_SHAPES = [
   [28, 28, 16], [14, 14, 16], [14, 14, 8], [7, 7, 8], [7, 7, 4], [4, 4, 4],
   [4, 4, 4], [8, 8, 4], [8, 8, 8], [16, 16, 8], [14, 14, 16], [28, 28, 16], [28, 28, 1],
@@ -134,7 +134,7 @@ async function conv1dNote(ctx: CaseContext): Promise<void> {
   }
 }
 
-/** The reference experiments of DESIGN.md, run eagerly on real data. */
+/** The reference experiments (the study note's four, see the root README), run eagerly on real data. */
 export function referenceCases(): ConformanceCase[] {
   return [
     { id: 'reference/linear-two-steps', tags: ['reference'], timeoutMs: 60_000, run: linearTwoSteps },

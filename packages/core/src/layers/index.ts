@@ -26,9 +26,9 @@ export type LayerClass<K extends LayerKind> = new (options: never) => Layer<K>;
 /**
  * The registry of layer kinds: one entry per kind core defines, its class.
  * Everything else core knows about a kind — the kind list, which kinds merge
- * several values, the default name — is derived from here, so adding a kind
- * is its layer file, its config type in `LayerConfigs`, its factory and this
- * entry.
+ * several values, the default name — is derived from here. Every file a new
+ * kind touches (core, each backend, conformance, bench, reliability) is
+ * listed in docs/architecture.md.
  */
 export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   dense: Dense,
