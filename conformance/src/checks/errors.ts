@@ -81,6 +81,8 @@ async function trainWithoutSpec(ctx: CaseContext): Promise<void> {
   await withSmall(ctx.backend, null, async (m) => {
     await assertRejects(() => m.trainStep([X], [Y]), 'BackendError', 'trainStep on a model compiled without {loss, optimizer}');
     await assertRejects(() => m.gradients([X], [Y]), 'BackendError', 'gradients on a model compiled without {loss, optimizer}');
+    await assertRejects(() => m.getOptimizerState(), 'BackendError', 'getOptimizerState on a model compiled without {loss, optimizer}');
+    await assertRejects(() => m.setOptimizerState({ step: 0, slots: [] }), 'BackendError', 'setOptimizerState on a model compiled without {loss, optimizer}');
     await assertStillUsable(m, false, 'after training without a spec');
   });
 }

@@ -103,9 +103,15 @@ export interface CompiledModel {
   getWeights(): Promise<Tensor[]>;
   /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
-  /** Current optimizer state (zeros and step 0 before the first step). */
+  /**
+   * Current optimizer state (zeros and step 0 before the first step).
+   * @throws BackendError when compiled without a {@link TrainingSpec}: there is no optimizer to have a state.
+   */
   getOptimizerState(): Promise<OptimizerState>;
-  /** Replaces the optimizer state (same layout as {@link getOptimizerState}; check with {@link checkOptimizerState}). */
+  /**
+   * Replaces the optimizer state (same layout as {@link getOptimizerState}; check with {@link checkOptimizerState}).
+   * @throws BackendError when compiled without a {@link TrainingSpec}.
+   */
   setOptimizerState(state: OptimizerState): Promise<void>;
   /** Releases every engine resource; the object is unusable afterwards. */
   dispose(): void;

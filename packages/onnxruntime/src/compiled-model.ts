@@ -307,6 +307,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
 
   async getOptimizerState(): Promise<OptimizerState> {
     this.alive('getOptimizerState');
+    this.needTraining('getOptimizerState');
     return {
       step: this.stepCount,
       slots: this.entries.map((e, i) => this.slots.map((s) => onnxToKeras(e, { shape: e.onnxShape, data: this.slotPart(s, i) }))),
