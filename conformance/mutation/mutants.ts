@@ -307,9 +307,10 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'onnxruntime/step-counts-twice',
     backend: 'onnxruntime',
     kind: 'optimizer state',
-    file: ORT_OPT,
-    find: `const newStep = b.op('Add', [step, s(1)], [], {}, 'step_next');`,
-    replace: `const newStep = b.op('Add', [step, s(spec.kind === 'adam' ? 1 : 2)], [], {}, 'step_next');`,
+    // The step count lives on the host (float64, exact past 2^24); the graph only reads it.
+    file: 'packages/onnxruntime/src/compiled-model.ts',
+    find: 'this.stepCount += 1;',
+    replace: "this.stepCount += this.training?.optimizer.kind === 'adam' ? 1 : 2;",
     description: 'the step count advances by 2 for optimizers other than Adam (their formulas do not read it)',
   },
   // ---- onnxruntime: losses
