@@ -5,7 +5,7 @@
 // losses of each and the largest weight difference after the same steps. Usage (after `pnpm build`):
 //   node scripts/ab-step.mjs /path/to/other/dist [--steps 10]
 // tfjs has one kernel registry, so each build's wasm kernels are swapped in before its own steps.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

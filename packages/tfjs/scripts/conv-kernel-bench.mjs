@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Times the convolution kernels of the autoencoder's layers on wasm (batch 256), one line per layer:
 // forward Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput (best of 7 runs). Usage: node scripts/conv-kernel-bench.mjs [batch]
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { activateEngine } from '../dist/index.js';
 
 await activateEngine('wasm');

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compares the filter-gradient formulations on wasm for the autoencoder's layer shapes (batch 256),
 // interleaved, best of N (the machine is shared: minima are the fairest). Usage: node scripts/filter-grad-bench.mjs [reps]
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { activateEngine } from '../dist/index.js';
 import { conv2dFilterGradByInput, conv2dFilterGradByOutput, conv2dFilterGradOneChannel } from '../dist/kernels/conv-grad-math.js';
 import { KernelScope } from '../dist/kernels/kernel-scope.js';

@@ -3,7 +3,7 @@
 // and prints tfjs's per-kernel profile of one step. Usage (after `pnpm build`):
 //   node scripts/step-time.mjs [--engine wasm|cpu|tensorflow|auto] [--batch 256] [--steps 10]
 // The cpu engine takes ~21 s per step of 256 here: use --batch 32 --steps 1 there.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
 import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
 import { tfjsBackend } from '../dist/index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationName } from '@araboza/core';
 
 /** Activations tfjs's fused kernels can apply together with the bias. */

@@ -1,9 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '@araboza/core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
+import { initialiseCpu, initialiseTensorflow, initialiseWasm } from './engine-setup.js';
 
 /** A tfjs engine araboza can run on. */
 export type EngineName = 'wasm' | 'cpu' | 'tensorflow';
@@ -16,41 +15,11 @@ export const ENGINE_REQUESTS: readonly EngineRequest[] = ['wasm', 'cpu', 'tensor
 
 const require = createRequire(import.meta.url);
 const initialised = new Map<EngineName, Promise<void>>();
-const TFJS_NODE = '@tensorflow/tfjs-node';
 
 /** The folder holding the installed wasm binaries, as a file path with a trailing separator. */
 export function wasmBinaryFolder(): string {
   const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
   return path.join(path.dirname(pkg), 'dist') + path.sep;
-}
-
-async function initialiseWasm(): Promise<void> {
-  // Binaries come from the installed package; tfjs would otherwise try to fetch them.
-  setWasmPaths(wasmBinaryFolder());
-  registerWasmKernels();
-  if (!(await tf.setBackend('wasm'))) throw new BackendError('tfjs engine wasm failed to initialise (see the warning tfjs printed above)');
-}
-
-async function initialiseCpu(): Promise<void> {
-  registerCpuKernels();
-  if (!(await tf.setBackend('cpu'))) throw new BackendError('tfjs engine cpu failed to initialise');
-}
-
-async function initialiseTensorflow(): Promise<void> {
-  try {
-    await import(TFJS_NODE);
-  } catch (e) {
-    throw new BackendError(
-      `tfjs engine 'tensorflow' needs @tensorflow/tfjs-node, which is not installed (${(e as Error).message.split('\n')[0]}); ` +
-        `install it with \`npm install @tensorflow/tfjs-node@4.22.0\` (it downloads libtensorflow), or use engine 'wasm'`,
-    );
-  }
-  if (!tf.findBackendFactory('tensorflow')) {
-    throw new BackendError(
-      "@tensorflow/tfjs-node is installed but registered its backend in another copy of @tensorflow/tfjs-core; install the version matching @tensorflow/tfjs 4.22.0 so there is a single copy",
-    );
-  }
-  if (!(await tf.setBackend('tensorflow'))) throw new BackendError('tfjs engine tensorflow failed to initialise');
 }
 
 /** Initialises an engine once per process. */
@@ -59,7 +28,7 @@ function initialise(engine: EngineName): Promise<void> {
   if (!ready) {
     ready =
       engine === 'wasm'
-        ? initialiseWasm()
+        ? initialiseWasm(wasmBinaryFolder())
         : engine === 'tensorflow'
           ? initialiseTensorflow()
           : initialiseCpu();

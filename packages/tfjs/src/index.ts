@@ -8,5 +8,6 @@
 export { tfjsBackend, createBackend, TFJS_KINDS, type TfjsBackendOptions } from './backend.js';
 export { ENGINE_REQUESTS, activateEngine, wasmBinaryFolder, type EngineName, type EngineRequest } from './engines.js';
 export { DEFAULT_CHUNK_BYTES } from './chunking.js';
-export { LOWERINGS, type Lowering } from './lowerings.js';
-export { registerWasmKernels, registerCpuKernels, conv2dBackpropFilterKernel, conv2dBackpropInputKernel, sharingIdentityKernel, WASM_KERNELS } from './kernels/register.js';
+// Lowering tables and kernel configs stay internal: their types are tfjs's,
+// and a public .d.ts naming them would make users' type checks read tfjs.
+export { registerWasmKernels, registerCpuKernels, WASM_KERNELS } from './kernels/register.js';

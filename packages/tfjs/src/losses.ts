@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { PROBABILITY_EPSILON, type LossName, type ResolvedLoss } from '@araboza/core';
 import { accurateMean } from './reductions.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { concatAxis, convAxisPadding, deconvAxisPadding, deconvOutputLength, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
 import { accurateSum } from './reductions.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Values one float32 partial sum adds up sequentially. */
 const CHUNK = 32;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, checkInputs, checkInputsAndTargets, input, layers, model, validateGraph, type GraphNode, type Model, type ModelGraph, type Tensor } from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 import { data, maxRelDiff, trainingSpec } from './helpers.js';

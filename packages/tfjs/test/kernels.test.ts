@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Random, convAxisPadding, type Padding, type Tensor } from '@araboza/core';
 import { activateEngine } from '../src/engines.js';
 import { conv2dFilterGradByInput, conv2dFilterGradByOutput, conv2dFilterGradOneChannel, conv2dInputGrad, type Conv2dGeometry } from '../src/kernels/conv-grad-math.js';

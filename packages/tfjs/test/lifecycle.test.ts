@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, ConfigError, LAYER_KINDS, ShapeError, checkInputs, checkInputsAndTargets, checkOptimizerState, checkWeightList, layers, tensor } from '@araboza/core';
 import { createBackend, tfjsBackend } from '../src/index.js';
 import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { input, layers, mnistAutoencoder, model, randomUniform } from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 

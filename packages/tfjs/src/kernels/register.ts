@@ -29,7 +29,7 @@ function withScope(backend: tf.KernelBackend, backendName: string, body: (scope:
  * has a slow one (cpu): the filter gradient as one forward `Conv2D` (XNNPACK
  * on wasm) or matrix product, see {@link conv2dFilterGrad}.
  */
-export function conv2dBackpropFilterKernel(backendName: string): tf.KernelConfig {
+function conv2dBackpropFilterKernel(backendName: string): tf.KernelConfig {
   return {
     kernelName: tf.Conv2DBackpropFilter,
     backendName,
@@ -56,7 +56,7 @@ export function conv2dBackpropFilterKernel(backendName: string): tf.KernelConfig
  * `Conv2D` over the zero-inserted output gradient, see {@link conv2dInputGrad};
  * replaces wasm's scalar loop, which dominated training time.
  */
-export function conv2dBackpropInputKernel(backendName: string): tf.KernelConfig {
+function conv2dBackpropInputKernel(backendName: string): tf.KernelConfig {
   return {
     kernelName: tf.Conv2DBackpropInput,
     backendName,
@@ -85,7 +85,7 @@ export function conv2dBackpropInputKernel(backendName: string): tf.KernelConfig 
  * each saved activation once more per step. Safe because tfjs never writes
  * a tensor's data in place.
  */
-export function sharingIdentityKernel(backendName: string): tf.KernelConfig {
+function sharingIdentityKernel(backendName: string): tf.KernelConfig {
   return {
     kernelName: tf.Identity,
     backendName,
@@ -109,7 +109,7 @@ export function sharingIdentityKernel(backendName: string): tf.KernelConfig {
  *
  * The kept `setupFunc` is the original's, which binds its wasm function.
  */
-export function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
+function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
   const backendName = original.backendName;
   return {
     ...original,

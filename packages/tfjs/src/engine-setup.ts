@@ -1,0 +1,46 @@
+/**
+ * Starting tfjs's engines. This module holds every side-effect import of tfjs
+ * (backend and gradient registration); the public modules import only its
+ * functions, so that their declaration files, which keep side-effect
+ * imports, never lead a user's type check into tfjs's types.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import './gradients.js';
+import { BackendError } from '@araboza/core';
+import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
+
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+/** Registers araboza's wasm kernels and starts tfjs's wasm backend on the binaries in `binaryFolder`. */
+export async function initialiseWasm(binaryFolder: string): Promise<void> {
+  // Binaries come from the installed package; tfjs would otherwise try to fetch them.
+  setWasmPaths(binaryFolder);
+  registerWasmKernels();
+  if (!(await tf.setBackend('wasm'))) throw new BackendError('tfjs engine wasm failed to initialise (see the warning tfjs printed above)');
+}
+
+/** Registers araboza's cpu kernels and starts tfjs's cpu backend. */
+export async function initialiseCpu(): Promise<void> {
+  registerCpuKernels();
+  if (!(await tf.setBackend('cpu'))) throw new BackendError('tfjs engine cpu failed to initialise');
+}
+
+/** Loads `@tensorflow/tfjs-node` (the user's install) and starts its backend. */
+export async function initialiseTensorflow(): Promise<void> {
+  try {
+    await import(TFJS_NODE);
+  } catch (e) {
+    throw new BackendError(
+      `tfjs engine 'tensorflow' needs @tensorflow/tfjs-node, which is not installed (${(e as Error).message.split('\n')[0]}); ` +
+        `install it with \`npm install @tensorflow/tfjs-node@4.22.0\` (it downloads libtensorflow), or use engine 'wasm'`,
+    );
+  }
+  if (!tf.findBackendFactory('tensorflow')) {
+    throw new BackendError(
+      "@tensorflow/tfjs-node is installed but registered its backend in another copy of @tensorflow/tfjs-core; install @tensorflow/tfjs-node 4.22.0, the version matching @tensorflow/tfjs-core 4.22.0, so there is a single copy",
+    );
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new BackendError('tfjs engine tensorflow failed to initialise');
+}
