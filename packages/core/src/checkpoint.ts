@@ -1,13 +1,13 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OptimizerState } from './backend.js';
+import type { CompiledModel, OptimizerState } from './backend.js';
+import type { BatchLogs, Callbacks, History } from './callbacks.js';
 import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
 import { loadModel, saveModel } from './io.js';
 import type { Model } from './model.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
 import { sizeOfShape, type Tensor } from './tensor.js';
-import type { History } from './training.js';
 
 /** Options of `fit`'s checkpoints. */
 export interface CheckpointOptions {
@@ -259,5 +259,79 @@ function checkHistory(dir: string, history: History, epoch: number): void {
   // A model with several outputs also records each output's loss (`<output>_loss`, `val_<output>_loss`).
   for (const [key, values] of Object.entries(h.history)) {
     if (!numbers(values, epoch) && !numbers(values, 0)) fail(dir, `history.${key} must hold ${epoch} finite numbers or none`);
+  }
+}
+
+/** What the training loop shares with its checkpoint writer: where it stands right now. */
+export interface LoopPosition {
+  /** Loss sum × batch size over the current epoch's steps so far. */
+  readonly lossSum: number;
+  /** Each output's loss sum, for a model with several outputs. */
+  readonly outputLossSums: readonly number[] | null;
+  /** The shuffle generator's state at the start of the current epoch. */
+  readonly epochRngState: number[];
+  /** The shuffle generator's state now. */
+  readonly rngState: () => number[];
+  /** The finished epochs' metrics. */
+  readonly history: History;
+}
+
+/**
+ * `fit`'s checkpoint writing as a built-in callback (as Keras's
+ * `ModelCheckpoint`, but for exact resume): after every `every` steps of
+ * this call and after every epoch, the weights, optimizer state and
+ * training position go to a new checkpoint folder (see {@link writeCheckpoint}).
+ */
+export class CheckpointWriter implements Callbacks {
+  private steps = 0;
+
+  /**
+   * @param options the `fit` checkpoint option (checked).
+   * @param run the run the checkpoints belong to.
+   * @param compiled the compiled model being trained.
+   * @param position the loop's state at the moment a hook runs.
+   */
+  constructor(
+    private readonly options: CheckpointOptions,
+    private readonly model: Model,
+    private readonly optimizer: OptimizerSpec,
+    private readonly run: CheckpointRun,
+    private readonly compiled: () => CompiledModel,
+    private readonly position: () => LoopPosition,
+  ) {}
+
+  private async save(position: TrainingPosition, tag: string): Promise<void> {
+    await this.model.syncWeightsFromBackend();
+    await writeCheckpoint(this.options.dir, this.model, this.optimizer, await this.compiled().getOptimizerState(), position, tag, this.run);
+  }
+
+  private epoch = 0;
+
+  /** Notes the epoch the following steps belong to. */
+  onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** Every `every` finite steps of this call: a mid-epoch checkpoint. */
+  async onBatchEnd(batch: number, logs: BatchLogs): Promise<void> {
+    const every = this.options.every ?? 'epoch';
+    // A non-finite step changed nothing; it is not a position to resume from.
+    if (typeof every !== 'number' || !Number.isFinite(logs.loss)) return;
+    this.steps++;
+    if (this.steps % every !== 0) return;
+    const p = this.position();
+    await this.save(
+      { epoch: this.epoch, step: batch + 1, lossSum: p.lossSum, ...(p.outputLossSums ? { outputLossSums: [...p.outputLossSums] } : {}), rngState: p.epochRngState, history: p.history },
+      `e${this.epoch}-s${batch + 1}`,
+    );
+  }
+
+  /** After every epoch: a checkpoint that resumes at the next one. */
+  async onEpochEnd(epoch: number): Promise<void> {
+    const p = this.position();
+    await this.save(
+      { epoch: epoch + 1, step: 0, lossSum: 0, ...(p.outputLossSums ? { outputLossSums: p.outputLossSums.map(() => 0) } : {}), rngState: p.rngState(), history: p.history },
+      `e${epoch + 1}-s0`,
+    );
   }
 }

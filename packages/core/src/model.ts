@@ -118,6 +118,11 @@ export class Model {
   readonly graph: ModelGraph;
   /** Whether the model was made by {@link sequential} (affects `summary()` only). */
   readonly isSequential: boolean;
+  /**
+   * Set to true (from a callback) to end `fit` after the current batch, as
+   * Keras's `model.stop_training`; `fit` resets it when it starts.
+   */
+  stopTraining = false;
   private compilation: Compilation | null = null;
   /** The training call in progress (`fit`, `trainOnBatch`), if any. */
   private running: string | null = null;

@@ -1,21 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BackendError, ConfigError, conv2d, dense, NonFiniteLossError, randomUniform, sequential, ShapeError, tensor, type Tensor } from '../src/index.js';
-import { linearTestBackend, type Recording } from './fake-backend.js';
-
-function problem(n: number): { x: Tensor; y: Tensor } {
-  const x = randomUniform([n, 3], { seed: 1, minval: -1, maxval: 1 });
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) y[i] = 2 * x.data[i * 3] - x.data[i * 3 + 1] + 0.5 * x.data[i * 3 + 2] + 0.25;
-  return { x, y: tensor(y, [n, 1]) };
-}
-
-function setup(losses?: Map<number, number>) {
-  const recording: Recording = { batches: [], setWeightsCalls: 0 };
-  const m = sequential({ inputShape: [3], layers: [dense({ units: 1 })] });
-  m.compile({ backend: linearTestBackend(recording, losses), optimizer: { kind: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' });
-  return { m, recording };
-}
+import { BackendError, ConfigError, conv2d, dense, NonFiniteLossError, sequential, ShapeError, tensor } from '../src/index.js';
+import { linearProblem as problem, linearSetup as setup, linearTestBackend } from './fake-backend.js';
 
 const silent = { verbose: 0 as const };
 
