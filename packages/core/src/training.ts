@@ -128,8 +128,8 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const checkpoint = fit.checkpoint
     ? new CheckpointWriter(fit.checkpoint, model, model.optimizer!, run, () => compiled, () => ({ lossSum, outputLossSums: keys.length > 0 ? outputSums : null, epochRngState, rngState: () => rng.getState(), history }))
     : null;
-  // As Keras's defaults: the progress display first, then (our) checkpoints, then the user's callbacks.
-  const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...(checkpoint ? [checkpoint] : []), ...fit.callbacks];
+  // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
+  const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
   const metrics = ['loss', ...keys, ...(fit.validation ? ['valLoss', ...keys.map((k) => `val_${k}`)] : [])];
   const params: FitParams = { epochs, initialEpoch: start.epoch, steps, samples: n, batchSize, verbose: fit.verbose, metrics };
