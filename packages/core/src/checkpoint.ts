@@ -1,12 +1,12 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledModel, OptimizerState } from './backend.js';
 import type { BatchLogs, Callbacks, History } from './callbacks.js';
 import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
-import { loadModel, saveModel } from './io.js';
 import type { Model } from './model.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
+import { checkFileSize, checkManifest, checkWeightsFileSize, MODEL_FORMAT_VERSION, modelTopology, readModelJson, readWeightsFile, saveModel, type SavedModel } from './saved-model.js';
 import { sizeOfShape, type Tensor } from './tensor.js';
 
 /** Options of `fit`'s checkpoints. */
@@ -167,8 +167,13 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   }
   if (typeof latest.checkpoint !== 'string' || !/^checkpoint-[A-Za-z0-9_-]+$/.test(latest.checkpoint)) fail(dir, `${LATEST} is malformed`);
   const folder = join(dir, latest.checkpoint);
-  const saved = await loadModel(folder);
-  if (JSON.stringify(saved.graph) !== JSON.stringify(model.graph)) fail(dir, 'the checkpoint was written by a model with another architecture');
+  const saved = await readModelJson(folder);
+  await checkWeightsFileSize(folder, saved);
+  // The saved topology is compared with this model's instead of being rebuilt as a model: checkpoints stay below the model class.
+  if (saved.version !== MODEL_FORMAT_VERSION || canonical(pickTopology(saved)) !== canonical(modelTopology(model))) {
+    fail(dir, 'the checkpoint was written by a model with another architecture');
+  }
+  checkManifest(folder, saved, model.graph.weights);
   let json: CheckpointJson;
   try {
     json = JSON.parse(await readFile(join(folder, 'checkpoint.json'), 'utf8')) as CheckpointJson;
@@ -198,20 +203,11 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   if (json.outputLossSums !== undefined && (!Array.isArray(json.outputLossSums) || json.outputLossSums.length !== model.graph.outputs.length || !json.outputLossSums.every((v) => Number.isFinite(v)))) {
     fail(dir, `outputLossSums must hold one finite number per output (${model.graph.outputs.length})`);
   }
-  const weights = saved.getWeights();
+  const weights = await readWeightsFile(folder, saved, model.graph.weights);
   const slots = slotNames;
   const expectedBytes = weights.reduce((n, w) => n + sizeOfShape(w.shape) * 4 * slots.length, 0);
   if (json.optimizerBytes !== expectedBytes) fail(dir, `optimizer state has ${json.optimizerBytes} bytes, the model needs ${expectedBytes}`);
-  let size: number;
-  try {
-    const info = await stat(join(folder, 'optimizer.bin'));
-    if (!info.isFile()) fail(dir, 'optimizer.bin is not a regular file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof FormatError) throw err;
-    fail(dir, `cannot read optimizer.bin (${(err as Error).message})`);
-  }
-  if (size !== expectedBytes) fail(dir, `optimizer.bin has ${size} bytes, expected ${expectedBytes} (truncated or foreign file)`);
+  await checkFileSize(folder, 'optimizer.bin', expectedBytes, (what) => fail(dir, what));
   const bin = await readFile(join(folder, 'optimizer.bin'));
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   let o = 0;
@@ -229,6 +225,18 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
     position: { epoch: json.epoch, step: json.step, lossSum: json.lossSum, outputLossSums: json.outputLossSums, rngState: json.rngState, history: json.history },
     ...(json.run ? { run: json.run } : {}),
   };
+}
+
+/** The fields of a saved model that {@link modelTopology} gives for a live one. */
+function pickTopology(saved: SavedModel): Pick<SavedModel, 'inputs' | 'layers' | 'nodes' | 'outputs'> {
+  return { inputs: saved.inputs, layers: saved.layers, nodes: saved.nodes, outputs: saved.outputs };
+}
+
+/** JSON with sorted keys, so two values compare equal whatever order their keys were written in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function checkRun(dir: string, run: unknown): asserts run is CheckpointRun {

@@ -7,6 +7,7 @@ import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
+import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
 import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
@@ -585,7 +586,6 @@ export class Model {
   /** Saves topology and weights to a folder (see `saveModel`). */
   async save(dir: string): Promise<void> {
     await this.syncWeightsFromBackend();
-    const { saveModel } = await import('./io.js');
     await saveModel(this, dir);
   }
 
