@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -248,6 +249,21 @@ describe('csvLogger', () => {
     const { m, recording } = setup();
     await expect(m.fit(x, y, { ...silent, callbacks: csvLogger(path) })).rejects.toThrow(FileError);
     expect(recording.batches).toHaveLength(0);
+  });
+
+  it('refuses a FIFO at its path without blocking on it, leaving it a FIFO', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    await expect(setup().m.fit(x, y, { ...silent, callbacks: csvLogger(fifo) })).rejects.toThrow(/it is a FIFO \(named pipe\), not a regular file/);
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+  });
+
+  it('leaves an existing file untouched when training fails before the first epoch ends', async () => {
+    const path = join(dir, 'log.csv');
+    await writeFile(path, 'mine\n');
+    const crash = { onBatchEnd: () => Promise.reject(new Error('crash')) };
+    await expect(setup().m.fit(x, y, { ...silent, callbacks: [csvLogger(path), crash] })).rejects.toThrow('crash');
+    expect(await readFile(path, 'utf8')).toBe('mine\n');
   });
 
   it('refuses a separator with a line break', () => {

@@ -86,6 +86,15 @@ describe('fit', () => {
     expect(lines[1]).toMatch(/^2\/2 - [\d.]+s \d+ms\/step - loss: \d+\.\d{4}$/);
   });
 
+  it('shows the steps run on the line of an epoch cut by stopTraining', async () => {
+    const { m } = setup();
+    const { x, y } = problem(8);
+    let text = '';
+    const output = new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
+    await m.fit(x, y, { batchSize: 2, output, verbose: 2, callbacks: { onBatchEnd: () => void (m.stopTraining = true) } });
+    expect(text.trim().split('\n')[1]).toMatch(/^1\/4 - /);
+  });
+
   it('rejects NaN in the data before training', async () => {
     const { m, recording } = setup();
     const { x, y } = problem(4);
