@@ -291,7 +291,10 @@ export interface LoopPosition {
  * training position go to a new checkpoint folder (see {@link writeCheckpoint}).
  */
 export class CheckpointWriter implements Callbacks {
+  /** Steps of this `fit` call with a finite loss. */
   private steps = 0;
+  /** The epoch the current steps belong to. */
+  private epoch = 0;
 
   /**
    * @param options the `fit` checkpoint option (checked).
@@ -312,8 +315,6 @@ export class CheckpointWriter implements Callbacks {
     await this.model.syncWeightsFromBackend();
     await writeCheckpoint(this.options.dir, this.model, this.optimizer, await this.compiled().getOptimizerState(), position, tag, this.run);
   }
-
-  private epoch = 0;
 
   /** Notes the epoch the following steps belong to. */
   onEpochBegin(epoch: number): void {

@@ -4,7 +4,7 @@ import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type Fi
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError } from './errors.js';
 import { checkFolderTarget } from './files.js';
-import { resolveFitOptions, type ResolvedFit } from './fit-options.js';
+import { resolveFitOptions } from './fit-options.js';
 import type { Model, ModelData } from './model.js';
 import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
@@ -81,7 +81,7 @@ interface Start {
 }
 
 /** Restores a checkpoint into the model and the generator, after checking it belongs to this run. */
-async function resume(model: Model, fit: ResolvedFit, dir: string, rng: Random, run: CheckpointRun, steps: number): Promise<Start> {
+async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun, steps: number): Promise<Start> {
   const ck = await readCheckpoint(dir, model, model.optimizer!);
   if (ck.run) {
     const changed = (['batchSize', 'samples', 'shuffle', 'seed'] as const).filter((k) => ck.run![k] !== run[k]);
@@ -116,7 +116,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const rng = new Random(fit.seed);
   const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
   const fresh = { epoch: fit.initialEpoch, step: 0, lossSum: 0, outputLossSums: keys.map(() => 0), history: { epoch: [], history: { loss: [], valLoss: [], ...Object.fromEntries(keys.flatMap((k) => [[k, []], [`val_${k}`, []]])) } } };
-  const start: Start = fit.resumeFrom !== null ? await resume(model, fit, fit.resumeFrom, rng, run, steps) : { ...fresh, compiled: await model.compiled(true) };
+  const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps) : { ...fresh, compiled: await model.compiled(true) };
   const { compiled } = start;
 
   // The loop's state, shared with the checkpoint writer.
