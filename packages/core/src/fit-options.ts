@@ -101,10 +101,18 @@ function boolean(value: unknown, fallback: boolean, option: string, name: string
   return value;
 }
 
+/** A bad value for an error message: short, and never itself an error (a circular object, a BigInt). */
 function describe(v: unknown): string {
   if (typeof v === 'function') return 'a function';
   if (v === undefined) return 'undefined';
-  return JSON.stringify(v) ?? String(v);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  text ??= Object.prototype.toString.call(v);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
 /**
@@ -206,7 +214,7 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
   let validation: ResolvedFit['validation'] = null;
   const validationData = o.validationData;
   if (validationData !== undefined) {
-    if (!Array.isArray(validationData) || validationData.length !== 2) throw new ConfigError(`${name}: validationData must be [x, y]`);
+    if (!Array.isArray(validationData) || validationData.length !== 2) throw new ConfigError(`${name}: fit validationData must be [x, y], got ${describe(validationData)}`);
     validation = model.pairList(validationData[0] as ModelData, validationData[1] as ModelData, 'validationData');
   }
   // Checked before the split, so a flat index in the message is one of the caller's tensors.

@@ -56,6 +56,19 @@ describe('fit option checks', () => {
     expect((err as Error).message).toMatch(/fit output must be a writable stream, got "stdout"/);
   });
 
+  it('describes a value it cannot print as JSON by its type', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const { err } = await fitError({ output: circular });
+    expect((err as Error).message).toMatch(/fit output must be a writable stream, got \[object Object\]$/);
+  });
+
+  it('refuses validationData that is not [x, y]', async () => {
+    const { x } = problem(8);
+    const { err } = await fitError({ validationData: [x] });
+    expect((err as Error).message).toMatch(/fit validationData must be \[x, y\], got \[\{"shape":\[8,3\]/);
+  });
+
   it('refuses unknown keys in checkpoint', async () => {
     const { err } = await fitError({ checkpoint: { dir: '/tmp/x', evry: 2 } });
     expect((err as Error).message).toMatch(/checkpoint must be \{dir, every/);
