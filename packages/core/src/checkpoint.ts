@@ -1,13 +1,13 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OptimizerState } from './backend.js';
+import type { CompiledModel, OptimizerState } from './backend.js';
+import type { BatchLogs, Callbacks, History } from './callbacks.js';
 import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
-import { loadModel, saveModel } from './io.js';
 import type { Model } from './model.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
+import { checkFileSize, checkManifest, checkWeightsFileSize, MODEL_FORMAT_VERSION, modelTopology, readModelJson, readWeightsFile, saveModel, type SavedModel } from './saved-model.js';
 import { sizeOfShape, type Tensor } from './tensor.js';
-import type { History } from './training.js';
 
 /** Options of `fit`'s checkpoints. */
 export interface CheckpointOptions {
@@ -167,8 +167,13 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   }
   if (typeof latest.checkpoint !== 'string' || !/^checkpoint-[A-Za-z0-9_-]+$/.test(latest.checkpoint)) fail(dir, `${LATEST} is malformed`);
   const folder = join(dir, latest.checkpoint);
-  const saved = await loadModel(folder);
-  if (JSON.stringify(saved.graph) !== JSON.stringify(model.graph)) fail(dir, 'the checkpoint was written by a model with another architecture');
+  const saved = await readModelJson(folder);
+  await checkWeightsFileSize(folder, saved);
+  // The saved topology is compared with this model's instead of being rebuilt as a model: checkpoints stay below the model class.
+  if (saved.version !== MODEL_FORMAT_VERSION || canonical(pickTopology(saved)) !== canonical(modelTopology(model))) {
+    fail(dir, 'the checkpoint was written by a model with another architecture');
+  }
+  checkManifest(folder, saved, model.graph.weights);
   let json: CheckpointJson;
   try {
     json = JSON.parse(await readFile(join(folder, 'checkpoint.json'), 'utf8')) as CheckpointJson;
@@ -198,20 +203,11 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   if (json.outputLossSums !== undefined && (!Array.isArray(json.outputLossSums) || json.outputLossSums.length !== model.graph.outputs.length || !json.outputLossSums.every((v) => Number.isFinite(v)))) {
     fail(dir, `outputLossSums must hold one finite number per output (${model.graph.outputs.length})`);
   }
-  const weights = saved.getWeights();
+  const weights = await readWeightsFile(folder, saved, model.graph.weights);
   const slots = slotNames;
   const expectedBytes = weights.reduce((n, w) => n + sizeOfShape(w.shape) * 4 * slots.length, 0);
   if (json.optimizerBytes !== expectedBytes) fail(dir, `optimizer state has ${json.optimizerBytes} bytes, the model needs ${expectedBytes}`);
-  let size: number;
-  try {
-    const info = await stat(join(folder, 'optimizer.bin'));
-    if (!info.isFile()) fail(dir, 'optimizer.bin is not a regular file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof FormatError) throw err;
-    fail(dir, `cannot read optimizer.bin (${(err as Error).message})`);
-  }
-  if (size !== expectedBytes) fail(dir, `optimizer.bin has ${size} bytes, expected ${expectedBytes} (truncated or foreign file)`);
+  await checkFileSize(folder, 'optimizer.bin', expectedBytes, (what) => fail(dir, what));
   const bin = await readFile(join(folder, 'optimizer.bin'));
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   let o = 0;
@@ -229,6 +225,18 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
     position: { epoch: json.epoch, step: json.step, lossSum: json.lossSum, outputLossSums: json.outputLossSums, rngState: json.rngState, history: json.history },
     ...(json.run ? { run: json.run } : {}),
   };
+}
+
+/** The fields of a saved model that {@link modelTopology} gives for a live one. */
+function pickTopology(saved: SavedModel): Pick<SavedModel, 'inputs' | 'layers' | 'nodes' | 'outputs'> {
+  return { inputs: saved.inputs, layers: saved.layers, nodes: saved.nodes, outputs: saved.outputs };
+}
+
+/** JSON with sorted keys, so two values compare equal whatever order their keys were written in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function checkRun(dir: string, run: unknown): asserts run is CheckpointRun {
@@ -259,5 +267,80 @@ function checkHistory(dir: string, history: History, epoch: number): void {
   // A model with several outputs also records each output's loss (`<output>_loss`, `val_<output>_loss`).
   for (const [key, values] of Object.entries(h.history)) {
     if (!numbers(values, epoch) && !numbers(values, 0)) fail(dir, `history.${key} must hold ${epoch} finite numbers or none`);
+  }
+}
+
+/** What the training loop shares with its checkpoint writer: where it stands right now. */
+export interface LoopPosition {
+  /** Loss sum × batch size over the current epoch's steps so far. */
+  readonly lossSum: number;
+  /** Each output's loss sum, for a model with several outputs. */
+  readonly outputLossSums: readonly number[] | null;
+  /** The shuffle generator's state at the start of the current epoch. */
+  readonly epochRngState: number[];
+  /** The shuffle generator's state now. */
+  readonly rngState: () => number[];
+  /** The finished epochs' metrics. */
+  readonly history: History;
+}
+
+/**
+ * `fit`'s checkpoint writing as a built-in callback (as Keras's
+ * `ModelCheckpoint`, but for exact resume): after every `every` steps of
+ * this call and after every epoch, the weights, optimizer state and
+ * training position go to a new checkpoint folder (see {@link writeCheckpoint}).
+ */
+export class CheckpointWriter implements Callbacks {
+  /** Steps of this `fit` call with a finite loss. */
+  private steps = 0;
+  /** The epoch the current steps belong to. */
+  private epoch = 0;
+
+  /**
+   * @param options the `fit` checkpoint option (checked).
+   * @param run the run the checkpoints belong to.
+   * @param compiled the compiled model being trained.
+   * @param position the loop's state at the moment a hook runs.
+   */
+  constructor(
+    private readonly options: CheckpointOptions,
+    private readonly model: Model,
+    private readonly optimizer: OptimizerSpec,
+    private readonly run: CheckpointRun,
+    private readonly compiled: () => CompiledModel,
+    private readonly position: () => LoopPosition,
+  ) {}
+
+  private async save(position: TrainingPosition, tag: string): Promise<void> {
+    await this.model.syncWeightsFromBackend();
+    await writeCheckpoint(this.options.dir, this.model, this.optimizer, await this.compiled().getOptimizerState(), position, tag, this.run);
+  }
+
+  /** Notes the epoch the following steps belong to. */
+  onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** Every `every` finite steps of this call: a mid-epoch checkpoint. */
+  async onBatchEnd(batch: number, logs: BatchLogs): Promise<void> {
+    const every = this.options.every ?? 'epoch';
+    // A non-finite step changed nothing; it is not a position to resume from.
+    if (typeof every !== 'number' || !Number.isFinite(logs.loss)) return;
+    this.steps++;
+    if (this.steps % every !== 0) return;
+    const p = this.position();
+    await this.save(
+      { epoch: this.epoch, step: batch + 1, lossSum: p.lossSum, ...(p.outputLossSums ? { outputLossSums: [...p.outputLossSums] } : {}), rngState: p.epochRngState, history: p.history },
+      `e${this.epoch}-s${batch + 1}`,
+    );
+  }
+
+  /** After every epoch: a checkpoint that resumes at the next one. */
+  async onEpochEnd(epoch: number): Promise<void> {
+    const p = this.position();
+    await this.save(
+      { epoch: epoch + 1, step: 0, lossSum: 0, ...(p.outputLossSums ? { outputLossSums: p.outputLossSums.map(() => 0) } : {}), rngState: p.rngState(), history: p.history },
+      `e${epoch + 1}-s0`,
+    );
   }
 }

@@ -6,6 +6,7 @@ import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
+import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
 import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
@@ -117,6 +118,11 @@ export class Model {
   readonly graph: ModelGraph;
   /** Whether the model was made by {@link sequential} (affects `summary()` only). */
   readonly isSequential: boolean;
+  /**
+   * Set to true (from a callback) to end `fit` after the current batch, as
+   * Keras's `model.stop_training`; `fit` resets it when it starts.
+   */
+  stopTraining = false;
   private compilation: Compilation | null = null;
   /** The training call in progress (`fit`, `trainOnBatch`), if any. */
   private running: string | null = null;
@@ -579,7 +585,6 @@ export class Model {
   /** Saves topology and weights to a folder (see `saveModel`). */
   async save(dir: string): Promise<void> {
     await this.syncWeightsFromBackend();
-    const { saveModel } = await import('./io.js');
     await saveModel(this, dir);
   }
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, dense, FileError, FormatError, randomUniform, sequential, slice, writeCheckpoint, type FitOptions, type Tensor } from '../src/index.js';
+import { ConfigError, dense, FileError, FormatError, loadModel, randomUniform, sequential, slice, writeCheckpoint, type FitOptions, type Tensor } from '../src/index.js';
 import { linearTestBackend } from './fake-backend.js';
 
 let dir: string;
@@ -75,6 +75,16 @@ describe('checkpoints and exact resume', () => {
     const h = await again.fit(x, y, { ...base, resumeFrom: dir });
     expect(h.epoch).toEqual([0, 1, 2]);
     expect(again.getWeights()).toEqual(m.getWeights());
+  });
+
+  it('resumes into the same architecture rebuilt by loadModel', async () => {
+    await freshModel().fit(x, y, { ...base, epochs: 1, checkpoint: { dir } });
+    const saved = join(dir, 'copy');
+    await freshModel().save(saved);
+    const rebuilt = await loadModel(saved);
+    rebuilt.compile({ backend: linearTestBackend({ batches: [], setWeightsCalls: 0 }), optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 }, loss: 'meanSquaredError' });
+    const h = await rebuilt.fit(x, y, { ...base, epochs: 2, resumeFrom: dir });
+    expect(h.epoch).toEqual([0, 1]);
   });
 
   it('refuses a checkpoint of another architecture', async () => {

@@ -1,5 +1,10 @@
 import {
   BackendError,
+  dense,
+  randomUniform,
+  sequential,
+  tensor,
+  type Model,
   type Backend,
   type CompiledModel,
   type Gradients,
@@ -119,4 +124,20 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
       };
     },
   };
+}
+
+/** A linear regression problem for the test backend: y = 2·x0 − x1 + 0.5·x2 + 0.25 on n random samples. */
+export function linearProblem(n: number): { x: Tensor; y: Tensor } {
+  const x = randomUniform([n, 3], { seed: 1, minval: -1, maxval: 1 });
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = 2 * x.data[i * 3] - x.data[i * 3 + 1] + 0.5 * x.data[i * 3 + 2] + 0.25;
+  return { x, y: tensor(y, [n, 1]) };
+}
+
+/** A one-dense-layer model compiled on the test backend (SGD, learning rate 0.1, mean squared error), with its recording. */
+export function linearSetup(losses?: Map<number, number>): { m: Model; recording: Recording } {
+  const recording: Recording = { batches: [], setWeightsCalls: 0 };
+  const m = sequential({ inputShape: [3], layers: [dense({ units: 1 })] });
+  m.compile({ backend: linearTestBackend(recording, losses), optimizer: { kind: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' });
+  return { m, recording };
 }

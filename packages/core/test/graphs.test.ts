@@ -309,4 +309,23 @@ describe('fit on a model with two outputs', () => {
     expect(history.history.val_head2_loss).toEqual([20, 20]);
     expect(lines.join('')).toMatch(/loss: 2\.0000 - head1_loss: 1\.0000 - head2_loss: 2\.0000 - val_loss: 20\.0000 - val_head1_loss: 10\.0000 - val_head2_loss: 20\.0000/);
   });
+
+  /** The logs one batch hook last received in a one-batch fit with validation. */
+  async function lastLogs(hook: 'onBatchEnd' | 'onTestBatchEnd'): Promise<unknown> {
+    const m = dagModel();
+    m.compile({ backend: reportingBackend as never, optimizer: 'sgd', loss: 'mse' });
+    const x = [zeros([2, 4]), zeros([2, 4])];
+    const y = { head1: zeros([2, 1]), head2: zeros([2, 2]) };
+    let logs: unknown = null;
+    await m.fit(x, y, { batchSize: 2, verbose: 0, validationData: [x, y], callbacks: { [hook]: (_b: number, l: unknown) => void (logs = l) } });
+    return logs;
+  }
+
+  it('gives onBatchEnd each output loss, Keras-named', async () => {
+    expect(await lastLogs('onBatchEnd')).toEqual({ batch: 0, size: 2, loss: 3, head1_loss: 1, head2_loss: 2 });
+  });
+
+  it('gives onTestBatchEnd each output loss of the validation batch', async () => {
+    expect(await lastLogs('onTestBatchEnd')).toEqual({ batch: 0, size: 2, loss: 30, head1_loss: 10, head2_loss: 20 });
+  });
 });

@@ -1,21 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BackendError, ConfigError, conv2d, dense, NonFiniteLossError, randomUniform, sequential, ShapeError, tensor, type Tensor } from '../src/index.js';
-import { linearTestBackend, type Recording } from './fake-backend.js';
-
-function problem(n: number): { x: Tensor; y: Tensor } {
-  const x = randomUniform([n, 3], { seed: 1, minval: -1, maxval: 1 });
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) y[i] = 2 * x.data[i * 3] - x.data[i * 3 + 1] + 0.5 * x.data[i * 3 + 2] + 0.25;
-  return { x, y: tensor(y, [n, 1]) };
-}
-
-function setup(losses?: Map<number, number>) {
-  const recording: Recording = { batches: [], setWeightsCalls: 0 };
-  const m = sequential({ inputShape: [3], layers: [dense({ units: 1 })] });
-  m.compile({ backend: linearTestBackend(recording, losses), optimizer: { kind: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' });
-  return { m, recording };
-}
+import { BackendError, ConfigError, conv2d, dense, NonFiniteLossError, sequential, ShapeError, tensor } from '../src/index.js';
+import { linearProblem as problem, linearSetup as setup, linearTestBackend } from './fake-backend.js';
 
 const silent = { verbose: 0 as const };
 
@@ -98,6 +84,15 @@ describe('fit', () => {
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe('Epoch 1/2');
     expect(lines[1]).toMatch(/^2\/2 - [\d.]+s \d+ms\/step - loss: \d+\.\d{4}$/);
+  });
+
+  it('shows the steps run on the line of an epoch cut by stopTraining', async () => {
+    const { m } = setup();
+    const { x, y } = problem(8);
+    let text = '';
+    const output = new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
+    await m.fit(x, y, { batchSize: 2, output, verbose: 2, callbacks: { onBatchEnd: () => void (m.stopTraining = true) } });
+    expect(text.trim().split('\n')[1]).toMatch(/^1\/4 - /);
   });
 
   it('rejects NaN in the data before training', async () => {
