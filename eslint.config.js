@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // The syntax-error fixture is broken on purpose (the CLI's load-error test).
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', 'conformance/fixtures/**', 'conformance/test/fixtures/syntax-error-backend.mjs'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', 'conformance/fixtures/**', 'docs/api/**', 'conformance/test/fixtures/syntax-error-backend.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
