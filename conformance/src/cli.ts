@@ -47,7 +47,7 @@ export async function loadBackendFactory(spec: string, exportName: string, optio
   } catch (err) {
     const file = url.startsWith('file:') ? fileURLToPath(url) : url;
     const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    throw new Error(`--backend ${spec}: cannot load ${file}: ${what.split('\n')[0]}`);
+    throw new Error(`--backend ${spec}: cannot load ${file}: ${what.split('\n')[0]}`, { cause: err });
   }
   const factory = mod[exportName] ?? (exportName === 'createBackend' ? mod.default : undefined);
   if (typeof factory !== 'function') {

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { Backend } from '@araboza/core';
-import { coverageMatrix, countResults, formatCoverageMatrix, summaryLine, type CoverageMatrix } from './matrix.js';
+import { coverageMatrix, countResults, summaryLine, type CoverageMatrix } from './matrix.js';
 import { resolvePatterns, selectCase } from './patterns.js';
 import { CREATE_BACKEND_TIMEOUT_MS, assertPatternsMatch, assertSomethingRan, createBackendWithin } from './run-guards.js';
 import { conformanceCases } from './suite.js';

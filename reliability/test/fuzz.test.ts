@@ -2,8 +2,7 @@ import { onnxruntimeBackend } from '@araboza/onnxruntime';
 import { tfjsBackend } from '@araboza/tfjs';
 import type { Backend } from '@araboza/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkFuzzCase, drawFuzzCase, formatFuzzFailure, FORWARD_TOLERANCE, fuzzSeeds, GRADIENT_TOLERANCE, shrinkFuzzCase, type FuzzCase, type FuzzStats } from '../src/fuzz.js';
-import { knownBugsHit } from '../src/known-bugs.js';
+import { checkFuzzCase, drawFuzzCase, formatFuzzFailure, FORWARD_TOLERANCE, fuzzSeeds, GRADIENT_TOLERANCE, shrinkFuzzCase, type FuzzStats } from '../src/fuzz.js';
 
 /** Number of cases (default 200, the CI floor); any count via ARABOZA_FUZZ_CASES. */
 const CASES = Number(process.env.ARABOZA_FUZZ_CASES ?? 200);
@@ -19,23 +18,16 @@ const onnx = onnxruntimeBackend({ device: 'cpu' });
 const wasm = tfjsBackend({ engine: 'wasm' });
 const cpu = tfjsBackend({ engine: 'cpu' });
 
-/** The backends a case runs on: onnxruntime (the reference), tfjs-wasm, and tfjs-cpu for a share; minus a backend whose known bug the case hits. */
-function backendsFor(c: FuzzCase, index: number): { backends: Backend[]; skipped: string[] } {
-  const all = index % TFJS_CPU_EVERY === 0 ? [onnx, wasm, cpu] : [onnx, wasm];
-  const skipped: string[] = [];
-  const backends = all.filter((b) => {
-    const bugs = knownBugsHit(c, b.name);
-    if (bugs.length > 0) skipped.push(`${b.name} (${bugs.map((x) => x.id).join(', ')})`);
-    return bugs.length === 0;
-  });
-  return { backends, skipped };
+/** The backends a case runs on: onnxruntime (the reference), tfjs-wasm, and tfjs-cpu for a share. */
+function backendsFor(index: number): Backend[] {
+  return index % TFJS_CPU_EVERY === 0 ? [onnx, wasm, cpu] : [onnx, wasm];
 }
 
-const tally = { cases: 0, comparisons: 0, knownBugSkips: 0 };
+const tally = { cases: 0, comparisons: 0 };
 const stats: FuzzStats = { forward: 0, gradient: 0 };
 afterAll(() => {
   console.info(
-    `fuzz: ${tally.cases} cases from seed ${SEED}, ${tally.comparisons} backend comparisons, ${tally.knownBugSkips} backend runs left out for a known bug; ` +
+    `fuzz: ${tally.cases} cases from seed ${SEED}, ${tally.comparisons} backend comparisons; ` +
       `largest share of tolerance used: forward ${stats.forward.toFixed(3)} of atol ${FORWARD_TOLERANCE.atol} + rtol ${FORWARD_TOLERANCE.rtol}·max|ref|, ` +
       `gradients ${stats.gradient.toFixed(3)} of atol ${GRADIENT_TOLERANCE.atol} + rtol ${GRADIENT_TOLERANCE.rtol}·max|ref|`,
   );
@@ -45,9 +37,8 @@ describe(`differential fuzzing: ${CASES} random layer stacks from seed ${SEED}, 
   fuzzSeeds(SEED, CASES).forEach((seed, index) => {
     it(`case ${seed}`, async () => {
       const c = drawFuzzCase(seed);
-      const { backends, skipped } = backendsFor(c, index);
+      const backends = backendsFor(index);
       tally.cases++;
-      tally.knownBugSkips += skipped.length;
       tally.comparisons += backends.length - 1;
       const mismatch = await checkFuzzCase(c, backends, stats);
       if (mismatch) {

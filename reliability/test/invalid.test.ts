@@ -1,6 +1,5 @@
 import {
   activation,
-  ArabozaError,
   averagePooling2d,
   BackendError,
   ConfigError,

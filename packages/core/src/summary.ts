@@ -80,6 +80,7 @@ function formatField(rf: number[] | null | undefined): string {
  * cursor, recolour or clear the terminal that shows the summary.
  */
 function printable(name: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped
   return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

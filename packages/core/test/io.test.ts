@@ -94,6 +94,7 @@ describe('save is one unit (issue 16, item 1)', () => {
 });
 
 describe('hostile model files (issue 16, items 10 and 11)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests corrupt arbitrary fields of a parsed model.json
   async function editJson(edit: (json: any) => void): Promise<void> {
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     edit(json);

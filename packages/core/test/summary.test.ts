@@ -43,6 +43,7 @@ describe('summary escapes control characters in names (issue 16, item 14)', () =
     const m = model({ inputs: i, outputs: dense({ units: 1 }).apply(i), name: 'evil\u001b]0;title\u0007' });
     const text = m.summary({ print: () => undefined });
     // Only the table's own newlines remain.
+    // eslint-disable-next-line no-control-regex -- no control character may survive
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(text).toContain('Model: "evil\\u001b]0;title\\u0007"');
   });

@@ -189,7 +189,7 @@ function fusedConvForTraining(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tens
  */
 function upSampleNearest(x: tf.Tensor4D, size: readonly [number, number]): tf.Tensor {
   const [sh, sw] = size;
-  const [b, h, w, c] = x.shape;
+  const [, h, w] = x.shape;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor4D;
     return {
