@@ -50,6 +50,12 @@ LAYER_KINDS = [
     "activation",
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
+# Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
+MORE_ACTIVATIONS = ["elu", "selu", "gelu", "softplus", "softsign", "silu", "swish", "hardSigmoid", "relu6", "exponential"]
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+# Where each activation's derivative jumps: random draws stay KINK_MARGIN away.
+ACTIVATION_KINKS = {"relu": [0.0], "relu6": [0.0, 6.0], "hardSigmoid": [-3.0, 3.0]}
 # A relu pre-activation or the gap between a pooling window's two largest
 # values must exceed this, so a float32 backend cannot take the other branch.
 KINK_MARGIN = 1e-3
@@ -101,6 +107,25 @@ def activate(x, name):
         return torch.tanh(x)
     if name == "softmax":
         return torch.softmax(x, dim=-1)
+    if name == "elu":
+        return F.elu(x)
+    if name == "selu":
+        # Not F.selu: its derivative at exactly 0 is λα, TensorFlow's (and Keras's) is λ.
+        return torch.where(x >= 0, SELU_SCALE * x, SELU_SCALE * SELU_ALPHA * torch.expm1(x))
+    if name == "gelu":
+        return F.gelu(x)  # the exact erf form, Keras's default
+    if name == "softplus":
+        return F.softplus(x)
+    if name == "softsign":
+        return F.softsign(x)
+    if name in ("silu", "swish"):
+        return F.silu(x)
+    if name == "hardSigmoid":
+        return F.hardsigmoid(x)  # relu6(x + 3)/6 as in Keras 3; derivative 0 at ±3
+    if name == "relu6":
+        return F.relu6(x)  # derivative 0 at 0 and 6, as TensorFlow's
+    if name == "exponential":
+        return torch.exp(x)
     raise ValueError(f"unknown activation {name}")
 
 
@@ -406,6 +431,9 @@ def case_grid():
         [("r2", [2, 4]), ("r3", [2, 3, 4]), ("r4", [2, 2, 3, 4])], ACTIVATIONS, [True, False]
     ):
         add("dense", f"{rank_name}-u3-{act}-{'bias' if bias else 'nobias'}", {"units": 3, "useBias": bias, "activation": act}, shape)
+    # The other activations as a dense layer's option (see WIDE_INPUT_ACTIVATIONS for the input scale).
+    for act in MORE_ACTIVATIONS:
+        add("dense", f"r2-u3-{act}-bias", {"units": 3, "activation": act}, [2, 4])
 
     # conv1d: odd and even lengths, strides 1–2, valid/same, dilation 2, even kernel, bias off, activations.
     for length, k, s, d, padding in itertools.product([7, 8], [3, 2], [1, 2], [1, 2], ["valid", "same"]):
@@ -481,7 +509,7 @@ def case_grid():
     add("reshape", "3x4-to-2x3x2", {"targetShape": [2, 3, 2]}, [2, 3, 4])
 
     # activation layer: each activation on rank 2 and rank 4 (softmax over the last axis).
-    for act, (name, shape) in itertools.product(ACTIVATIONS, [("r2", [2, 5]), ("r4", [2, 3, 3, 4])]):
+    for act, (name, shape) in itertools.product(ACTIVATIONS + MORE_ACTIVATIONS, [("r2", [2, 5]), ("r4", [2, 3, 3, 4])]):
         add("activation", f"{act}-{name}", {"activation": act}, shape)
     add("activation", "softmax-r3", {"activation": "softmax"}, [2, 3, 6])
     return cases
@@ -508,10 +536,10 @@ def draw(shape, gen, scale=1.0):
 
 def kink_distance(kind, x, w, o):
     """How close the case is to a non-differentiable point (relu at 0, a tie in a max window); inf if none."""
-    if kind in PRE_ACTIVATION and o.get("activation") == "relu":
-        return PRE_ACTIVATION[kind](x, w, o).abs().min().item()
-    if kind == "activation" and o["activation"] == "relu":
-        return x.abs().min().item()
+    kinks = ACTIVATION_KINKS.get(o.get("activation"), [])
+    if kinks and (kind in PRE_ACTIVATION or kind == "activation"):
+        pre = PRE_ACTIVATION[kind](x, w, o) if kind in PRE_ACTIVATION else x
+        return min((pre - k).abs().min().item() for k in kinks)
     if kind == "maxPooling2d":
         k, s, pads = pool_geometry(x, o)
         xc = F.pad(x.permute(0, 3, 1, 2), pads, value=-math.inf)
@@ -521,11 +549,15 @@ def kink_distance(kind, x, w, o):
     return math.inf
 
 
+# Inputs drawn ×4 for these, so that both flat parts (relu6 above 6, hardSigmoid beyond ±3) are reached.
+WIDE_INPUT_ACTIVATIONS = {"relu6": 4.0, "hardSigmoid": 4.0}
+
+
 def make_case(case_id, kind, options, input_shape):
     seed = zlib.crc32(case_id.encode())
     for attempt in range(100):
         gen = torch.Generator().manual_seed(seed + attempt)
-        x = draw(input_shape, gen)
+        x = draw(input_shape, gen, WIDE_INPUT_ACTIVATIONS.get(options.get("activation"), 1.0))
         weights = {}
         for name, shape in weight_shapes(kind, input_shape, options):
             # Kernel values of a size that keeps outputs O(1); biases non-zero so they matter.

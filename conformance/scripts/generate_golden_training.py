@@ -373,6 +373,16 @@ def edge_grid():
     c2[1] = 0.0
     add("conv2d", "relu-nobias-zero-patch-k3-same", {"filters": 2, "kernelSize": 3, "padding": "same", "useBias": False, "activation": "relu"}, c2)
 
+    # The other kinks, exactly on them (TensorFlow's derivatives): relu6′ 0 at 0 and 6, hardSigmoid′ 0 at ±3,
+    # elu′(0) = 1, selu′(0) = λ.
+    kx = gg.f32(torch.tensor([[0.0, 6.0, -1.5, 3.0, 7.25], [6.0, 0.0, 2.5, -0.5, 0.0]], dtype=DTYPE))
+    add("activation", "relu6-exact-kinks-r2", {"activation": "relu6"}, kx)
+    hx = gg.f32(torch.tensor([[-3.0, 3.0, 0.0, -4.5, 1.25], [3.0, -3.0, 5.0, -0.75, 3.0]], dtype=DTYPE))
+    add("activation", "hardSigmoid-exact-kinks-r2", {"activation": "hardSigmoid"}, hx)
+    ex = gg.f32(torch.tensor([[0.0, -1.5, 0.0, 2.0, 0.0], [0.0, 0.0, -0.25, 0.0, 0.75]], dtype=DTYPE))
+    add("activation", "elu-exact-zeros-r2", {"activation": "elu"}, ex)
+    add("activation", "selu-exact-zeros-r2", {"activation": "selu"}, ex)
+
     # Dilation 3 with even kernels: `same` pads (k-1)*3 = 3 or 9, an odd total, so the sides differ.
     for k, length, padding in [(2, 9, "same"), (4, 10, "same"), (2, 9, "valid"), (4, 12, "valid")]:
         add("conv1d", f"k{k}-d3-{padding}-L{length}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, length, 2], gen))
@@ -404,6 +414,17 @@ def edge_case(case_id, kind, options, x, _weights):
     elif options.get("activation") == "relu":
         pre = x if kind == "activation" else gg.PRE_ACTIVATION[kind](x, weights, options)
         assert (pre == 0).any(), f"{case_id}: no exact zero before relu"
+    elif kind == "activation" and options["activation"] in ("relu6", "hardSigmoid", "elu", "selu"):
+        kinks = gg.ACTIVATION_KINKS.get(options["activation"], [0.0])
+        assert all((x == k).any() for k in kinks), f"{case_id}: not on every kink"
+        upstream = 2 * (y.detach() - target) / y.numel()
+        slopes = {
+            "relu6": ((x > 0) & (x < 6)).to(DTYPE),
+            "hardSigmoid": ((x > -3) & (x < 3)).to(DTYPE) / 6,
+            "elu": torch.where(x >= 0, torch.ones_like(x), torch.exp(x)),
+            "selu": torch.where(x >= 0, torch.full_like(x, gg.SELU_SCALE), gg.SELU_SCALE * gg.SELU_ALPHA * torch.exp(x)),
+        }
+        assert torch.allclose(grads[0], upstream * slopes[options["activation"]], atol=1e-15), f"{case_id}: torch's derivative differs from TensorFlow's at a kink"
     else:
         gg.check_finite_differences(case_id, kind, options, x, weights, target, grads)
     return {

@@ -17,7 +17,7 @@ export interface InvalidCase {
 export const BAD_INTEGERS: readonly unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -2, 0, 2.5, 1e-9, '3', true, {}, [2, [3]]];
 const BAD_WORDS: Record<string, readonly unknown[]> = {
   padding: ['full', 'SAME', 1, ''],
-  activation: ['gelu', 'Relu', 3, ''],
+  activation: ['mish', 'Relu', 3, ''],
   useBias: ['yes', 1, 0],
 };
 const INTEGER_OPTIONS = ['filters', 'units', 'kernelSize', 'strides', 'dilationRate', 'poolSize', 'size', 'targetShape'];

@@ -1,4 +1,4 @@
-import { LAYER_KINDS, MERGE_KINDS } from '@araboza/core';
+import { ACTIVATIONS, LAYER_KINDS, MERGE_KINDS } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { drawInvalidCase } from '../src/invalid-cases.js';
 import { compareScaled, drawFuzzCase, fuzzCaseShapes, fuzzSeeds, MAX_LAYERS, shrinkFuzzCase, type FuzzCase } from '../src/fuzz.js';
@@ -25,7 +25,7 @@ describe('fuzz case generator', () => {
     // The fuzzer draws chains; the merge kinds read several values and are covered by the graph tests.
     expect(new Set(layers.map((l) => l.kind))).toEqual(new Set(LAYER_KINDS.filter((k) => !MERGE_KINDS.includes(k))));
     expect(new Set(layers.map((l) => l.options.padding).filter(Boolean))).toEqual(new Set(['valid', 'same']));
-    expect(new Set(layers.map((l) => l.options.activation).filter(Boolean))).toEqual(new Set(['linear', 'relu', 'sigmoid', 'tanh', 'softmax']));
+    expect(new Set(layers.map((l) => l.options.activation).filter(Boolean))).toEqual(new Set(ACTIVATIONS));
     const above1 = (v: unknown) => (Array.isArray(v) ? v.some((x) => x > 1) : typeof v === 'number' && v > 1);
     expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.strides))).toBe(true);
     expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.dilationRate))).toBe(true);

@@ -67,6 +67,8 @@ describe('forward values, hand-checked', () => {
 const CASES: [string, number[], () => Layer[]][] = [
   ['dense rank 2, bias, relu', [5], () => [layers.dense({ units: 3, activation: 'relu' })]],
   ['dense rank 4, tanh', [2, 3, 4], () => [layers.dense({ units: 2, activation: 'tanh', useBias: false })]],
+  ['dense gelu → elu → selu → softsign → softplus', [4], () => (['gelu', 'elu', 'selu', 'softsign', 'softplus'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
+  ['dense silu → swish → hardSigmoid → relu6 → exponential', [4], () => (['silu', 'swish', 'hardSigmoid', 'relu6', 'exponential'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
   ['conv1d same stride 2', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' })]],
   ['conv1d valid dilation 2', [9, 2], () => [layers.conv1d({ filters: 2, kernelSize: 3, dilationRate: 2, activation: 'sigmoid' })]],
   ['conv2d same stride 2 (asymmetric pads)', [6, 7, 2], () => [layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: 2, padding: 'same' })]],

@@ -55,6 +55,9 @@ const CASES: [string, number[], () => Layer[]][] = [
   ['reshape → dense', [4, 3], () => [layers.reshape({ targetShape: [2, 6] }), layers.dense({ units: 2 })]],
   ['activation relu, sigmoid, tanh, softmax', [2, 4], () => ['relu', 'sigmoid', 'tanh', 'softmax'].map((a) => layers.activation({ activation: a as 'relu' }))],
   ['a lone linear activation layer', [3, 2], () => [layers.activation({ activation: 'linear' })]],
+  ['activation elu, selu, gelu, softplus, softsign', [2, 4], () => (['elu', 'selu', 'gelu', 'softplus', 'softsign'] as const).map((a) => layers.activation({ activation: a }))],
+  ['dense silu → dense swish → dense exponential', [3], () => [layers.dense({ units: 3, activation: 'silu' }), layers.dense({ units: 3, activation: 'swish' }), layers.dense({ units: 2, activation: 'exponential' })]],
+  ['dense hardSigmoid → dense relu6 (away from their kinks)', [3], () => [layers.dense({ units: 3, activation: 'hardSigmoid' }), layers.dense({ units: 2, activation: 'relu6' })]],
   ['conv → maxPool → upSampling → conv (autoencoder shape)', [4, 4, 1], () => [
     layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' }),
     layers.maxPooling2d({ poolSize: 2, padding: 'same' }),

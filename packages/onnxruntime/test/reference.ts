@@ -4,7 +4,7 @@
  * tricks), used to check the generated models' forward values and, through
  * central finite differences, their gradients.
  */
-import { concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
+import { SELU_ALPHA, SELU_SCALE, concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
 
 /** A float64 tensor. */
 export interface F64 {
@@ -14,6 +14,24 @@ export interface F64 {
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const f64 = (shape: number[]) => ({ shape, data: new Float64Array(size(shape)) });
+
+/** erf in float64: its Taylor series below 2.5 (relative error ~1e-14), erfc's continued fraction above. */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 80; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let fraction = a;
+  for (let k = 60; k >= 1; k--) fraction = a + k / 2 / fraction;
+  const erfc = Math.exp(-a * a) / Math.sqrt(Math.PI) / fraction;
+  return Math.sign(x) * (1 - erfc);
+}
 
 /** Applies an activation element-wise (softmax over the last axis). */
 export function refActivation(act: ActivationName, t: F64): F64 {
@@ -29,11 +47,23 @@ export function refActivation(act: ActivationName, t: F64): F64 {
     }
     return out;
   }
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const elu = (v: number) => (v > 0 ? v : Math.expm1(v));
   const f: Record<Exclude<ActivationName, 'softmax'>, (v: number) => number> = {
     linear: (v) => v,
     relu: (v) => Math.max(v, 0),
-    sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+    sigmoid,
     tanh: (v) => Math.tanh(v),
+    elu,
+    selu: (v) => SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)),
+    gelu: (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)),
+    softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
+    softsign: (v) => v / (1 + Math.abs(v)),
+    silu: (v) => v * sigmoid(v),
+    swish: (v) => v * sigmoid(v),
+    hardSigmoid: (v) => Math.min(Math.max(v + 3, 0), 6) / 6,
+    relu6: (v) => Math.min(Math.max(v, 0), 6),
+    exponential: (v) => Math.exp(v),
   };
   for (let i = 0; i < t.data.length; i++) out.data[i] = f[act](t.data[i]);
   return out;
