@@ -48,6 +48,13 @@ LAYER_KINDS = [
     "flatten",
     "reshape",
     "activation",
+    "leakyRelu",
+    "zeroPadding2d",
+    "cropping2d",
+    "globalAveragePooling2d",
+    "globalMaxPooling2d",
+    "globalAveragePooling1d",
+    "globalMaxPooling1d",
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 # Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
@@ -225,6 +232,37 @@ def activation_layer(x, w, o):
     return activate(x, o["activation"])
 
 
+def leaky_relu(x, w, o):
+    """Keras 3's LeakyReLU: x for x > 0, negativeSlope·x otherwise (default 0.3); derivative at 0 the slope."""
+    return F.leaky_relu(x, o.get("negativeSlope", 0.3))
+
+
+def side_pairs(v):
+    """Keras's ZeroPadding2D/Cropping2D amount: int, (rows, cols) or ((top, bottom), (left, right))."""
+    if isinstance(v, int):
+        return (v, v), (v, v)
+    if isinstance(v[0], int):
+        return (v[0], v[0]), (v[1], v[1])
+    return tuple(v[0]), tuple(v[1])
+
+
+def zero_padding2d(x, w, o):
+    (t, b), (l, r) = side_pairs(o.get("padding", 1))
+    return F.pad(x, (0, 0, l, r, t, b))
+
+
+def cropping2d(x, w, o):
+    (t, b), (l, r) = side_pairs(o.get("cropping", 0))
+    return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
+
+
+def global_pool(reduce, axes):
+    """Mean or maximum over the spatial axes; torch.amax splits the gradient evenly among ties, as TensorFlow's reduce_max."""
+    def pool(x, w, o):
+        return reduce(x, dim=axes, keepdim=o.get("keepdims", False))
+    return pool
+
+
 PRE_ACTIVATION = {
     "dense": dense_pre,
     "conv1d": conv1d_pre,
@@ -238,6 +276,13 @@ PARAMETER_FREE = {
     "flatten": flatten,
     "reshape": reshape,
     "activation": activation_layer,
+    "leakyRelu": leaky_relu,
+    "zeroPadding2d": zero_padding2d,
+    "cropping2d": cropping2d,
+    "globalAveragePooling2d": global_pool(torch.mean, (1, 2)),
+    "globalMaxPooling2d": global_pool(torch.amax, (1, 2)),
+    "globalAveragePooling1d": global_pool(torch.mean, (1,)),
+    "globalMaxPooling1d": global_pool(torch.amax, (1,)),
 }
 assert set(PRE_ACTIVATION) | set(PARAMETER_FREE) == set(LAYER_KINDS)
 
@@ -383,6 +428,15 @@ def check_known_answers():
     fl = flatten(torch.arange(12, dtype=DTYPE).reshape(1, 2, 3, 2), {}, {})
     assert fl.flatten().tolist() == list(range(12))  # channels-last, row-major
 
+    # Padding and cropping sides: [[top, bottom], [left, right]] on NHWC.
+    grid = torch.arange(6, dtype=DTYPE).reshape(1, 2, 3, 1)
+    padded = zero_padding2d(grid, {}, {"padding": [[1, 0], [0, 2]]})
+    assert padded[0, :, :, 0].tolist() == [[0, 0, 0, 0, 0], [0, 1, 2, 0, 0], [3, 4, 5, 0, 0]], padded
+    cropped = cropping2d(torch.arange(20, dtype=DTYPE).reshape(1, 4, 5, 1), {}, {"cropping": [[1, 2], [0, 3]]})
+    assert cropped[0, :, :, 0].tolist() == [[5, 6]], cropped
+    assert leaky_relu(torch.tensor([-2.0, 3.0], dtype=DTYPE), {}, {}).tolist() == [-2.0 * 0.3, 3.0]
+    assert list(global_pool(torch.amax, (1, 2))(grid, {}, {"keepdims": True}).shape) == [1, 1, 1, 1]
+
     # The torch layers against the slow loops, over padding/stride/dilation mixes.
     gen = torch.Generator().manual_seed(1234)
     for (h, wd, k, s, d, padding) in [
@@ -512,6 +566,28 @@ def case_grid():
     for act, (name, shape) in itertools.product(ACTIVATIONS + MORE_ACTIVATIONS, [("r2", [2, 5]), ("r4", [2, 3, 3, 4])]):
         add("activation", f"{act}-{name}", {"activation": act}, shape)
     add("activation", "softmax-r3", {"activation": "softmax"}, [2, 3, 6])
+
+    # leakyRelu: Keras 3's default slope, a small one, 0 (relu) and above 1, on ranks 2 and 4.
+    add("leakyRelu", "default-r2", {}, [2, 5])
+    add("leakyRelu", "slope0.1-r4", {"negativeSlope": 0.1}, [2, 3, 3, 2])
+    add("leakyRelu", "slope0-r2", {"negativeSlope": 0}, [2, 6])
+    add("leakyRelu", "slope1.5-r3", {"negativeSlope": 1.5}, [2, 3, 4])
+
+    # zeroPadding2d / cropping2d: int, pair and pair of pairs, uneven sides.
+    add("zeroPadding2d", "default-3x4", {}, [2, 3, 4, 2])
+    add("zeroPadding2d", "p2-3x3", {"padding": 2}, [2, 3, 3, 1])
+    add("zeroPadding2d", "rows1-cols2-3x4", {"padding": [1, 2]}, [2, 3, 4, 2])
+    add("zeroPadding2d", "t0b2-l3r1-4x3", {"padding": [[0, 2], [3, 1]]}, [2, 4, 3, 3])
+    add("cropping2d", "c1-5x6", {"cropping": 1}, [2, 5, 6, 2])
+    add("cropping2d", "rows2-cols0-6x4", {"cropping": [2, 0]}, [2, 6, 4, 2])
+    add("cropping2d", "t1b0-l0r2-4x5", {"cropping": [[1, 0], [0, 2]]}, [2, 4, 5, 3])
+    add("cropping2d", "t0b3-l2r1-5x5", {"cropping": [[0, 3], [2, 1]]}, [2, 5, 5, 1])
+
+    # Global pooling, with and without keepdims.
+    for kind, shapes in [("globalAveragePooling2d", [[2, 3, 4, 2], [2, 5, 5, 3]]), ("globalMaxPooling2d", [[2, 3, 4, 2], [2, 5, 5, 3]]),
+                         ("globalAveragePooling1d", [[2, 7, 3], [2, 4, 2]]), ("globalMaxPooling1d", [[2, 7, 3], [2, 4, 2]])]:
+        for shape, keep in zip(shapes, [False, True]):
+            add(kind, f"{'x'.join(map(str, shape[1:-1]))}x{shape[-1]}{'-keepdims' if keep else ''}", {"keepdims": keep} if keep else {}, shape)
     return cases
 
 
@@ -536,6 +612,12 @@ def draw(shape, gen, scale=1.0):
 
 def kink_distance(kind, x, w, o):
     """How close the case is to a non-differentiable point (relu at 0, a tie in a max window); inf if none."""
+    if kind == "leakyRelu":
+        return x.abs().min().item()
+    if kind in ("globalMaxPooling2d", "globalMaxPooling1d"):
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])
+        top2 = flat.topk(2, dim=1).values
+        return (top2[:, 0] - top2[:, 1]).min().item()
     kinks = ACTIVATION_KINKS.get(o.get("activation"), [])
     if kinks and (kind in PRE_ACTIVATION or kind == "activation"):
         pre = PRE_ACTIVATION[kind](x, w, o) if kind in PRE_ACTIVATION else x

@@ -389,6 +389,13 @@ def edge_grid():
     for k, size, padding in [(2, 8, "same"), ([4, 2], 9, "same"), (2, 8, "valid"), ([2, 4], 10, "valid")]:
         kname = f"{k[0]}x{k[1]}" if isinstance(k, list) else str(k)
         add("conv2d", f"k{kname}-d3-{padding}-{size}x{size}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, size, size, 2], gen))
+
+    # leakyRelu at exactly 0 (its derivative there is the slope, as TensorFlow's) and global max pooling
+    # with tied maxima (the gradient split evenly among them, as TensorFlow's reduce_max).
+    add("leakyRelu", "exact-zeros-r2", {"negativeSlope": 0.2}, zx)
+    add("globalMaxPooling2d", "ties-int-3x3", {}, ints([2, 3, 3, 2], 3))
+    add("globalMaxPooling2d", "ties-all-equal-keepdims-2x2", {"keepdims": True}, torch.ones(1, 2, 2, 3, dtype=DTYPE))
+    add("globalMaxPooling1d", "ties-int-5", {}, ints([2, 5, 2], 2))
     return cases
 
 
@@ -414,6 +421,18 @@ def edge_case(case_id, kind, options, x, _weights):
     elif options.get("activation") == "relu":
         pre = x if kind == "activation" else gg.PRE_ACTIVATION[kind](x, weights, options)
         assert (pre == 0).any(), f"{case_id}: no exact zero before relu"
+    elif kind == "leakyRelu":
+        assert (x == 0).any(), f"{case_id}: no exact zero"
+        upstream = 2 * (y.detach() - target) / y.numel()
+        slope = torch.where(x > 0, torch.ones_like(x), torch.full_like(x, options["negativeSlope"]))
+        assert torch.allclose(grads[0], upstream * slope, atol=1e-15), f"{case_id}: torch's leaky relu derivative at 0 differs"
+    elif kind in ("globalMaxPooling2d", "globalMaxPooling1d"):
+        assert gg.kink_distance(kind, x, weights, options) == 0, f"{case_id}: no exact tie"
+        upstream = (2 * (y.detach() - target) / y.numel()).reshape(x.shape[0], 1, x.shape[-1])
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])
+        ties = (flat == flat.amax(dim=1, keepdim=True)).to(DTYPE)
+        expected = (ties * upstream / ties.sum(dim=1, keepdim=True)).reshape(x.shape)
+        assert torch.allclose(grads[0], expected, atol=1e-15), f"{case_id}: torch's tie rule differs from an even split"
     elif kind == "activation" and options["activation"] in ("relu6", "hardSigmoid", "elu", "selu"):
         kinks = gg.ACTIVATION_KINKS.get(options["activation"], [0.0])
         assert all((x == k).any() for k in kinks), f"{case_id}: not on every kink"

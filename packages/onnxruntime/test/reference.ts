@@ -223,7 +223,56 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
       });
     return out;
   },
+  leakyRelu: (node, [x]) => {
+    const slope = (node as Extract<GraphNode, { kind: 'leakyRelu' }>).config.negativeSlope;
+    return { shape: [...x.shape], data: x.data.map((v) => (v > 0 ? v : slope * v)) };
+  },
+  zeroPadding2d: (node, [x]) => {
+    const [[t], [l]] = (node as Extract<GraphNode, { kind: 'zeroPadding2d' }>).config.padding;
+    return window2d(x, node.outputShape, -t, -l);
+  },
+  cropping2d: (node, [x]) => {
+    const [[t], [l]] = (node as Extract<GraphNode, { kind: 'cropping2d' }>).config.cropping;
+    return window2d(x, node.outputShape, t, l);
+  },
+  globalAveragePooling2d: (node, [x]) => globalPool(x, node.outputShape, false),
+  globalMaxPooling2d: (node, [x]) => globalPool(x, node.outputShape, true),
+  globalAveragePooling1d: (node, [x]) => globalPool(x, node.outputShape, false),
+  globalMaxPooling1d: (node, [x]) => globalPool(x, node.outputShape, true),
 };
+
+/** out[b, i, j, c] = x[b, i + top, j + left, c], 0 outside x (padding when top/left < 0, cropping when > 0). */
+function window2d(x: F64, outShape: readonly number[], top: number, left: number): F64 {
+  const [n, H, W, C] = x.shape;
+  const [oh, ow] = outShape;
+  const out = f64([n, oh, ow, C]);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        const [r, q] = [i + top, j + left];
+        if (r < 0 || r >= H || q < 0 || q >= W) continue;
+        for (let c = 0; c < C; c++) out.data[((b * oh + i) * ow + j) * C + c] = x.data[((b * H + r) * W + q) * C + c];
+      }
+  return out;
+}
+
+/** Mean or maximum over every axis but the batch and the channels. */
+function globalPool(x: F64, outShape: readonly number[], max: boolean): F64 {
+  const n = x.shape[0];
+  const C = x.shape[x.shape.length - 1];
+  const positions = x.data.length / n / C;
+  const out = f64([n, ...outShape]);
+  for (let b = 0; b < n; b++)
+    for (let c = 0; c < C; c++) {
+      let acc = max ? -Infinity : 0;
+      for (let p = 0; p < positions; p++) {
+        const v = x.data[(b * positions + p) * C + c];
+        acc = max ? Math.max(acc, v) : acc + v;
+      }
+      out.data[b * C + c] = max ? acc : acc / positions;
+    }
+  return out;
+}
 
 /** An element-wise merge of equal-shaped tensors. */
 function elementwise(xs: F64[], f: (values: number[]) => number): F64 {

@@ -9,6 +9,10 @@ import type { ReshapeConfig } from './reshape.js';
 import type { UpSampling2dConfig } from './up-sampling2d.js';
 import type { MergeConfig } from './merge.js';
 import type { ConcatenateConfig } from './concatenate.js';
+import type { LeakyReluConfig } from './leaky-relu.js';
+import type { ZeroPadding2dConfig } from './zero-padding2d.js';
+import type { Cropping2dConfig } from './cropping2d.js';
+import type { GlobalPoolingConfig } from './global-pooling.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -33,6 +37,13 @@ export interface LayerConfigs {
   maximum: MergeConfig;
   minimum: MergeConfig;
   concatenate: ConcatenateConfig;
+  leakyRelu: LeakyReluConfig;
+  zeroPadding2d: ZeroPadding2dConfig;
+  cropping2d: Cropping2dConfig;
+  globalAveragePooling2d: GlobalPoolingConfig;
+  globalMaxPooling2d: GlobalPoolingConfig;
+  globalAveragePooling1d: GlobalPoolingConfig;
+  globalMaxPooling1d: GlobalPoolingConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */
