@@ -54,6 +54,9 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   globalMaxPooling2d: noMacs,
   globalAveragePooling1d: noMacs,
   globalMaxPooling1d: noMacs,
+  maxPooling1d: noMacs,
+  averagePooling1d: noMacs,
+  upSampling1d: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

@@ -55,6 +55,9 @@ LAYER_KINDS = [
     "globalMaxPooling2d",
     "globalAveragePooling1d",
     "globalMaxPooling1d",
+    "maxPooling1d",
+    "averagePooling1d",
+    "upSampling1d",
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 # Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
@@ -263,6 +266,24 @@ def global_pool(reduce, axes):
     return pool
 
 
+def as_2d_pool(o):
+    """A 1-D pooling's options as the 2-D pooling over an image of height 1."""
+    k = o.get("poolSize", 2)
+    return {"poolSize": [1, k], "strides": [1, o.get("strides", k)], "padding": o.get("padding", "valid")}
+
+
+def max_pooling1d(x, w, o):
+    return max_pooling2d(x.unsqueeze(1), w, as_2d_pool(o)).squeeze(1)
+
+
+def average_pooling1d(x, w, o):
+    return average_pooling2d(x.unsqueeze(1), w, as_2d_pool(o)).squeeze(1)
+
+
+def up_sampling1d(x, w, o):
+    return x.repeat_interleave(o.get("size", 2), dim=1)
+
+
 PRE_ACTIVATION = {
     "dense": dense_pre,
     "conv1d": conv1d_pre,
@@ -283,6 +304,9 @@ PARAMETER_FREE = {
     "globalMaxPooling2d": global_pool(torch.amax, (1, 2)),
     "globalAveragePooling1d": global_pool(torch.mean, (1,)),
     "globalMaxPooling1d": global_pool(torch.amax, (1,)),
+    "maxPooling1d": max_pooling1d,
+    "averagePooling1d": average_pooling1d,
+    "upSampling1d": up_sampling1d,
 }
 assert set(PRE_ACTIVATION) | set(PARAMETER_FREE) == set(LAYER_KINDS)
 
@@ -437,6 +461,12 @@ def check_known_answers():
     assert leaky_relu(torch.tensor([-2.0, 3.0], dtype=DTYPE), {}, {}).tolist() == [-2.0 * 0.3, 3.0]
     assert list(global_pool(torch.amax, (1, 2))(grid, {}, {"keepdims": True}).shape) == [1, 1, 1, 1]
 
+    # 1-D pooling over a row: same on 5 with pool 2 pads one step after; average excludes it.
+    row = torch.tensor([1.0, -3, 2, 5, -4], dtype=DTYPE).reshape(1, 5, 1)
+    assert max_pooling1d(row, {}, {"padding": "same"}).flatten().tolist() == [1, 5, -4]
+    assert average_pooling1d(row, {}, {"padding": "same"}).flatten().tolist() == [-1, 3.5, -4]
+    assert up_sampling1d(row[:, :2], {}, {"size": 3}).flatten().tolist() == [1, 1, 1, -3, -3, -3]
+
     # The torch layers against the slow loops, over padding/stride/dilation mixes.
     gen = torch.Generator().manual_seed(1234)
     for (h, wd, k, s, d, padding) in [
@@ -588,6 +618,15 @@ def case_grid():
                          ("globalAveragePooling1d", [[2, 7, 3], [2, 4, 2]]), ("globalMaxPooling1d", [[2, 7, 3], [2, 4, 2]])]:
         for shape, keep in zip(shapes, [False, True]):
             add(kind, f"{'x'.join(map(str, shape[1:-1]))}x{shape[-1]}{'-keepdims' if keep else ''}", {"keepdims": keep} if keep else {}, shape)
+
+    # 1-D pooling: pool 2, 3 stride 2, 2 stride 1, valid/same on odd and even lengths; upSampling1d.
+    for kind in ["maxPooling1d", "averagePooling1d"]:
+        for (name, base), padding, length in itertools.product(
+            [("p2", {"poolSize": 2}), ("p3-s2", {"poolSize": 3, "strides": 2}), ("p2-s1", {"poolSize": 2, "strides": 1})], ["valid", "same"], [7, 6]
+        ):
+            add(kind, f"{name}-{padding}-L{length}", {**base, "padding": padding}, [2, length, 2])
+    add("upSampling1d", "default-L4", {}, [2, 4, 2])
+    add("upSampling1d", "s3-L3", {"size": 3}, [2, 3, 3])
     return cases
 
 
@@ -622,6 +661,8 @@ def kink_distance(kind, x, w, o):
     if kinks and (kind in PRE_ACTIVATION or kind == "activation"):
         pre = PRE_ACTIVATION[kind](x, w, o) if kind in PRE_ACTIVATION else x
         return min((pre - k).abs().min().item() for k in kinks)
+    if kind == "maxPooling1d":
+        return kink_distance("maxPooling2d", x.unsqueeze(1), w, as_2d_pool(o))
     if kind == "maxPooling2d":
         k, s, pads = pool_geometry(x, o)
         xc = F.pad(x.permute(0, 3, 1, 2), pads, value=-math.inf)

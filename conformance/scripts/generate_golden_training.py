@@ -396,6 +396,8 @@ def edge_grid():
     add("globalMaxPooling2d", "ties-int-3x3", {}, ints([2, 3, 3, 2], 3))
     add("globalMaxPooling2d", "ties-all-equal-keepdims-2x2", {"keepdims": True}, torch.ones(1, 2, 2, 3, dtype=DTYPE))
     add("globalMaxPooling1d", "ties-int-5", {}, ints([2, 5, 2], 2))
+    # 1-D max pooling with ties: each window's first maximum gets the gradient, as in 2-D.
+    add("maxPooling1d", "ties-int-p3-s1-same-L7", {"poolSize": 3, "strides": 1, "padding": "same"}, ints([2, 7, 2], 3))
     return cases
 
 
@@ -421,6 +423,11 @@ def edge_case(case_id, kind, options, x, _weights):
     elif options.get("activation") == "relu":
         pre = x if kind == "activation" else gg.PRE_ACTIVATION[kind](x, weights, options)
         assert (pre == 0).any(), f"{case_id}: no exact zero before relu"
+    elif kind == "maxPooling1d":
+        upstream = 2 * (y.detach() - target) / y.numel()
+        expected = first_max_pool_gradient(x.unsqueeze(1), gg.as_2d_pool(options), upstream.unsqueeze(1)).squeeze(1)
+        assert torch.allclose(grads[0], expected, atol=1e-15), f"{case_id}: torch's tie rule differs from first-maximum"
+        assert gg.kink_distance(kind, x, weights, options) == 0, f"{case_id}: no exact tie"
     elif kind == "leakyRelu":
         assert (x == 0).any(), f"{case_id}: no exact zero"
         upstream = 2 * (y.detach() - target) / y.numel()

@@ -14,6 +14,8 @@ import {
   type ConcatenateOptions,
   type Cropping2dOptions,
   type GlobalPoolingOptions,
+  type Pooling1dOptions,
+  type UpSampling1dOptions,
   type LeakyReluOptions,
   type ZeroPadding2dOptions,
   type Conv1dOptions,
@@ -71,6 +73,9 @@ interface FactoryOptions {
   globalMaxPooling2d: GlobalPoolingOptions;
   globalAveragePooling1d: GlobalPoolingOptions;
   globalMaxPooling1d: GlobalPoolingOptions;
+  maxPooling1d: Pooling1dOptions;
+  averagePooling1d: Pooling1dOptions;
+  upSampling1d: UpSampling1dOptions;
 }
 
 /**

@@ -72,6 +72,9 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   globalMaxPooling2d: (o) => layerFactories.globalMaxPooling2d(o),
   globalAveragePooling1d: (o) => layerFactories.globalAveragePooling1d(o),
   globalMaxPooling1d: (o) => layerFactories.globalMaxPooling1d(o),
+  maxPooling1d: (o) => layerFactories.maxPooling1d(o as Parameters<typeof layerFactories.maxPooling1d>[0]),
+  averagePooling1d: (o) => layerFactories.averagePooling1d(o as Parameters<typeof layerFactories.averagePooling1d>[0]),
+  upSampling1d: (o) => layerFactories.upSampling1d(o as Parameters<typeof layerFactories.upSampling1d>[0]),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -181,8 +184,16 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
     }
   }
   if (shape.length === 2) {
-    const choice = pick(rng, ['conv1d', 'conv1d', 'dense', 'activation', 'flatten', 'reshape', 'leakyRelu', 'globalAveragePooling1d', 'globalMaxPooling1d'] as const);
+    const choice = pick(rng, ['conv1d', 'conv1d', 'dense', 'activation', 'flatten', 'reshape', 'leakyRelu', 'globalAveragePooling1d', 'globalMaxPooling1d', 'maxPooling1d', 'averagePooling1d', 'upSampling1d'] as const);
     switch (choice) {
+      case 'maxPooling1d':
+      case 'averagePooling1d': {
+        const options: Record<string, unknown> = { poolSize: 1 + rng.int(3), padding: drawPadding(rng) };
+        if (rng.next() < 0.5) options.strides = 1 + rng.int(3);
+        return { kind: choice, options };
+      }
+      case 'upSampling1d':
+        return { kind: 'upSampling1d', options: { size: 1 + rng.int(3) } };
       case 'leakyRelu':
         return drawLeakyRelu(rng);
       case 'globalAveragePooling1d':

@@ -31,7 +31,7 @@ const BAD_BY_KIND: Record<string, Record<string, readonly unknown[]>> = {
   globalMaxPooling1d: { keepdims: ['no', 0] },
 };
 const INTEGER_OPTIONS = ['filters', 'units', 'kernelSize', 'strides', 'dilationRate', 'poolSize', 'size', 'targetShape'];
-const SPATIAL_KINDS = ['conv1d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'zeroPadding2d', 'cropping2d', 'globalAveragePooling2d', 'globalMaxPooling2d', 'globalAveragePooling1d', 'globalMaxPooling1d'];
+const SPATIAL_KINDS = ['conv1d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'zeroPadding2d', 'cropping2d', 'globalAveragePooling2d', 'globalMaxPooling2d', 'globalAveragePooling1d', 'globalMaxPooling1d', 'maxPooling1d', 'averagePooling1d', 'upSampling1d'];
 
 function pick<T>(rng: Random, items: readonly T[]): T {
   return items[rng.int(items.length)];

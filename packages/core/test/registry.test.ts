@@ -27,6 +27,9 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   globalMaxPooling2d: () => layers.globalMaxPooling2d(),
   globalAveragePooling1d: () => layers.globalAveragePooling1d(),
   globalMaxPooling1d: () => layers.globalMaxPooling1d(),
+  maxPooling1d: () => layers.maxPooling1d(),
+  averagePooling1d: () => layers.averagePooling1d(),
+  upSampling1d: () => layers.upSampling1d(),
 };
 
 describe('layer registry', () => {
@@ -70,6 +73,9 @@ describe('layer registry', () => {
       globalMaxPooling2d: 'global_max_pooling2d',
       globalAveragePooling1d: 'global_average_pooling1d',
       globalMaxPooling1d: 'global_max_pooling1d',
+      maxPooling1d: 'max_pooling1d',
+      averagePooling1d: 'average_pooling1d',
+      upSampling1d: 'up_sampling1d',
     });
   });
 

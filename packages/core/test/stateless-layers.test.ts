@@ -84,3 +84,20 @@ describe('save format', () => {
     }
   });
 });
+
+describe('1-D pooling and upsampling', () => {
+  it('compute Keras output lengths (strides default to the pool size)', () => {
+    expect(shapeOf(layers.maxPooling1d(), [7, 3])).toEqual([3, 3]);
+    expect(shapeOf(layers.averagePooling1d({ poolSize: 3, strides: 2, padding: 'same' }), [7, 3])).toEqual([4, 3]);
+    expect(shapeOf(layers.upSampling1d({ size: 3 }), [4, 2])).toEqual([12, 2]);
+  });
+
+  it('reject a pool longer than a valid input with a ShapeError naming the layer', () => {
+    expect(() => shapeOf(layers.maxPooling1d({ poolSize: 5, name: 'p' }), [3, 2])).toThrow(/^p: expected input shape \(None, ≥5, channels\)/);
+  });
+
+  it('reject non-positive sizes, naming the layer and option', () => {
+    expect(() => layers.averagePooling1d({ strides: 0 })).toThrow(/^average_pooling1d: strides must be a positive integer, got 0/);
+    expect(() => layers.upSampling1d({ size: 1.5 })).toThrow(/^up_sampling1d: size must be a positive integer, got 1.5/);
+  });
+});

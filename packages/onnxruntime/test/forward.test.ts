@@ -75,6 +75,12 @@ const CASES: [string, number[], () => Layer[]][] = [
   ['conv2d → globalMaxPooling2d keepdims → conv2d 1×1', [5, 4, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true }), layers.conv2d({ filters: 2, kernelSize: 1 })]],
   ['conv1d → globalMaxPooling1d → dense', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d(), layers.dense({ units: 2 })]],
   ['globalAveragePooling1d keepdims', [7, 3], () => [layers.globalAveragePooling1d({ keepdims: true })]],
+  ['conv1d → maxPooling1d 3 stride 2 same → averagePooling1d 2 same → upSampling1d 3', [9, 2], () => [
+    layers.conv1d({ filters: 3, kernelSize: 2 }),
+    layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
+    layers.averagePooling1d({ padding: 'same' }),
+    layers.upSampling1d({ size: 3 }),
+  ]],
   ['dense gelu → elu → selu → softsign → softplus', [4], () => (['gelu', 'elu', 'selu', 'softsign', 'softplus'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
   ['dense silu → swish → hardSigmoid → relu6 → exponential', [4], () => (['silu', 'swish', 'hardSigmoid', 'relu6', 'exponential'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
   ['conv1d same stride 2', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' })]],

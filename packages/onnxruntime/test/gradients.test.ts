@@ -62,6 +62,12 @@ const CASES: [string, number[], () => Layer[]][] = [
     layers.cropping2d({ cropping: [[0, 2], [1, 1]] }),
     layers.conv2d({ filters: 2, kernelSize: 2 }),
   ]],
+  ['conv1d → maxPooling1d 2 stride 1 same → averagePooling1d 3 stride 2 same → upSampling1d 2', [7, 2], () => [
+    layers.conv1d({ filters: 2, kernelSize: 2 }),
+    layers.maxPooling1d({ poolSize: 2, strides: 1, padding: 'same' }),
+    layers.averagePooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
+    layers.upSampling1d(),
+  ]],
   ['conv2d → globalAveragePooling2d → dense', [4, 4, 1], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling2d(), layers.dense({ units: 2 })]],
   ['conv2d → globalMaxPooling2d keepdims', [4, 4, 1], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true })]],
   ['conv1d → globalMaxPooling1d, globalAveragePooling1d keepdims', [6, 2], () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling1d({ keepdims: true }), layers.globalMaxPooling1d()]],

@@ -239,7 +239,43 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
   globalMaxPooling2d: (node, [x]) => globalPool(x, node.outputShape, true),
   globalAveragePooling1d: (node, [x]) => globalPool(x, node.outputShape, false),
   globalMaxPooling1d: (node, [x]) => globalPool(x, node.outputShape, true),
+  maxPooling1d: (node, [x]) => pool1d(node as Extract<GraphNode, { kind: 'maxPooling1d' }>, x, true),
+  averagePooling1d: (node, [x]) => pool1d(node as Extract<GraphNode, { kind: 'averagePooling1d' }>, x, false),
+  upSampling1d: (node, [x]) => {
+    const s = (node as Extract<GraphNode, { kind: 'upSampling1d' }>).config.size;
+    const [n, L, C] = x.shape;
+    const out = f64([n, L * s, C]);
+    for (let i = 0; i < out.data.length; i++) {
+      const c = i % C;
+      const step = Math.floor(i / C) % (L * s);
+      const b = Math.floor(i / C / (L * s));
+      out.data[i] = x.data[(b * L + Math.floor(step / s)) * C + c];
+    }
+    return out;
+  },
 };
+
+/** 1-D max (−∞ padding) or average (padding left out) pooling with Keras's `same` rule. */
+function pool1d(node: Extract<GraphNode, { kind: 'maxPooling1d' | 'averagePooling1d' }>, x: F64, max: boolean): F64 {
+  const { poolSize: k, strides: s, padding } = node.config;
+  const [n, L, C] = x.shape;
+  const { before } = convAxisPadding(L, k, s, 1, padding);
+  const out = f64([n, node.outputShape[0], C]);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < node.outputShape[0]; o++)
+      for (let c = 0; c < C; c++) {
+        let acc = max ? -Infinity : 0;
+        let count = 0;
+        for (let t = o * s - before; t < o * s - before + k; t++) {
+          if (t < 0 || t >= L) continue;
+          const v = x.data[(b * L + t) * C + c];
+          acc = max ? Math.max(acc, v) : acc + v;
+          count++;
+        }
+        out.data[(b * node.outputShape[0] + o) * C + c] = max ? acc : acc / count;
+      }
+  return out;
+}
 
 /** out[b, i, j, c] = x[b, i + top, j + left, c], 0 outside x (padding when top/left < 0, cropping when > 0). */
 function window2d(x: F64, outShape: readonly number[], top: number, left: number): F64 {

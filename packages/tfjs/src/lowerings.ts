@@ -346,6 +346,16 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
   globalMaxPooling2d: ([x], node) => maxSplittingTies(x, [1, 2], node.config.keepdims),
   globalAveragePooling1d: ([x], node) => tf.mean(x, [1], node.config.keepdims),
   globalMaxPooling1d: ([x], node) => maxSplittingTies(x, [1], node.config.keepdims),
+  // The 1-D kinds are the 2-D ones over an image of height 1.
+  maxPooling1d: ([x], node) => {
+    const c = node.config;
+    return tf.squeeze(tf.maxPool(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
+  },
+  averagePooling1d: ([x], node) => {
+    const c = node.config;
+    return tf.squeeze(averagePoolKeras(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
+  },
+  upSampling1d: ([x], node) => tf.squeeze(upSampleNearest(tf.expandDims(x, 1) as tf.Tensor4D, [1, node.config.size]), [1]),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */

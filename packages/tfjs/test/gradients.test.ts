@@ -31,6 +31,9 @@ const MODELS: Record<string, { input: number[]; layers: () => Layer[] }> = {
   globalMaxPooling2d: { input: [4, 5, 2], layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true })] },
   globalAveragePooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling1d({ keepdims: true })] },
   globalMaxPooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d()] },
+  maxPooling1d: { input: [7, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' })] },
+  averagePooling1d: { input: [7, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.averagePooling1d({ padding: 'same' })] },
+  upSampling1d: { input: [5, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.upSampling1d({ size: 3 })] },
 };
 
 async function gradientsOn(backend: typeof wasm, name: string, loss: string) {

@@ -26,3 +26,6 @@ export { globalAveragePooling2d } from './global-average-pooling2d.js';
 export { globalMaxPooling2d } from './global-max-pooling2d.js';
 export { globalAveragePooling1d } from './global-average-pooling1d.js';
 export { globalMaxPooling1d } from './global-max-pooling1d.js';
+export { maxPooling1d } from './max-pooling1d.js';
+export { averagePooling1d } from './average-pooling1d.js';
+export { upSampling1d } from './up-sampling1d.js';

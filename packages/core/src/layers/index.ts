@@ -26,6 +26,9 @@ import { GlobalAveragePooling2D } from './global-average-pooling2d.js';
 import { GlobalMaxPooling2D } from './global-max-pooling2d.js';
 import { GlobalAveragePooling1D } from './global-average-pooling1d.js';
 import { GlobalMaxPooling1D } from './global-max-pooling1d.js';
+import { MaxPooling1D } from './max-pooling1d.js';
+import { AveragePooling1D } from './average-pooling1d.js';
+import { UpSampling1D } from './up-sampling1d.js';
 
 /** A layer class: constructed from its options (as `loadModel` does from a saved config). */
 export type LayerClass<K extends LayerKind> = new (options: never) => Layer<K>;
@@ -62,6 +65,9 @@ export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   globalMaxPooling2d: GlobalMaxPooling2D,
   globalAveragePooling1d: GlobalAveragePooling1D,
   globalMaxPooling1d: GlobalMaxPooling1D,
+  maxPooling1d: MaxPooling1D,
+  averagePooling1d: AveragePooling1D,
+  upSampling1d: UpSampling1D,
 };
 
 /** Every layer kind core defines, in the registry's (stable) order. */

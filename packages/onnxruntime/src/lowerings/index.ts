@@ -26,6 +26,14 @@ import { leakyReluGradient, leakyReluLowering } from './leaky-relu.js';
 import { zeroPadding2dGradient, zeroPadding2dLowering } from './zero-padding2d.js';
 import { cropping2dGradient, cropping2dLowering } from './cropping2d.js';
 import {
+  averagePooling1dGradient,
+  averagePooling1dLowering,
+  maxPooling1dGradient,
+  maxPooling1dLowering,
+  upSampling1dGradient,
+  upSampling1dLowering,
+} from './one-d.js';
+import {
   globalAveragePooling1dGradient,
   globalAveragePooling1dLowering,
   globalAveragePooling2dGradient,
@@ -70,6 +78,9 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   globalMaxPooling2d: globalMaxPooling2dLowering,
   globalAveragePooling1d: globalAveragePooling1dLowering,
   globalMaxPooling1d: globalMaxPooling1dLowering,
+  maxPooling1d: maxPooling1dLowering,
+  averagePooling1d: averagePooling1dLowering,
+  upSampling1d: upSampling1dLowering,
   pooledConv2d: pooledConv2dLowering,
   upsampledConv2d: upsampledConv2dLowering,
 };
@@ -100,6 +111,9 @@ export const GRADIENT_RULES: GradientRuleTable = {
   globalMaxPooling2d: globalMaxPooling2dGradient,
   globalAveragePooling1d: globalAveragePooling1dGradient,
   globalMaxPooling1d: globalMaxPooling1dGradient,
+  maxPooling1d: maxPooling1dGradient,
+  averagePooling1d: averagePooling1dGradient,
+  upSampling1d: upSampling1dGradient,
   pooledConv2d: pooledConv2dGradient,
   upsampledConv2d: upsampledConv2dGradient,
 };
