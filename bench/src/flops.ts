@@ -47,6 +47,16 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   maximum: noMacs,
   minimum: noMacs,
   concatenate: noMacs,
+  leakyRelu: noMacs,
+  zeroPadding2d: noMacs,
+  cropping2d: noMacs,
+  globalAveragePooling2d: noMacs,
+  globalMaxPooling2d: noMacs,
+  globalAveragePooling1d: noMacs,
+  globalMaxPooling1d: noMacs,
+  maxPooling1d: noMacs,
+  averagePooling1d: noMacs,
+  upSampling1d: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

@@ -48,8 +48,24 @@ LAYER_KINDS = [
     "flatten",
     "reshape",
     "activation",
+    "leakyRelu",
+    "zeroPadding2d",
+    "cropping2d",
+    "globalAveragePooling2d",
+    "globalMaxPooling2d",
+    "globalAveragePooling1d",
+    "globalMaxPooling1d",
+    "maxPooling1d",
+    "averagePooling1d",
+    "upSampling1d",
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
+# Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
+MORE_ACTIVATIONS = ["elu", "selu", "gelu", "softplus", "softsign", "silu", "swish", "hardSigmoid", "relu6", "exponential"]
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+# Where each activation's derivative jumps: random draws stay KINK_MARGIN away.
+ACTIVATION_KINKS = {"relu": [0.0], "relu6": [0.0, 6.0], "hardSigmoid": [-3.0, 3.0]}
 # A relu pre-activation or the gap between a pooling window's two largest
 # values must exceed this, so a float32 backend cannot take the other branch.
 KINK_MARGIN = 1e-3
@@ -101,6 +117,25 @@ def activate(x, name):
         return torch.tanh(x)
     if name == "softmax":
         return torch.softmax(x, dim=-1)
+    if name == "elu":
+        return F.elu(x)
+    if name == "selu":
+        # Not F.selu: its derivative at exactly 0 is λα, TensorFlow's (and Keras's) is λ.
+        return torch.where(x >= 0, SELU_SCALE * x, SELU_SCALE * SELU_ALPHA * torch.expm1(x))
+    if name == "gelu":
+        return F.gelu(x)  # the exact erf form, Keras's default
+    if name == "softplus":
+        return F.softplus(x)
+    if name == "softsign":
+        return F.softsign(x)
+    if name in ("silu", "swish"):
+        return F.silu(x)
+    if name == "hardSigmoid":
+        return F.hardsigmoid(x)  # relu6(x + 3)/6 as in Keras 3; derivative 0 at ±3
+    if name == "relu6":
+        return F.relu6(x)  # derivative 0 at 0 and 6, as TensorFlow's
+    if name == "exponential":
+        return torch.exp(x)
     raise ValueError(f"unknown activation {name}")
 
 
@@ -200,6 +235,55 @@ def activation_layer(x, w, o):
     return activate(x, o["activation"])
 
 
+def leaky_relu(x, w, o):
+    """Keras 3's LeakyReLU: x for x > 0, negativeSlope·x otherwise (default 0.3); derivative at 0 the slope."""
+    return F.leaky_relu(x, o.get("negativeSlope", 0.3))
+
+
+def side_pairs(v):
+    """Keras's ZeroPadding2D/Cropping2D amount: int, (rows, cols) or ((top, bottom), (left, right))."""
+    if isinstance(v, int):
+        return (v, v), (v, v)
+    if isinstance(v[0], int):
+        return (v[0], v[0]), (v[1], v[1])
+    return tuple(v[0]), tuple(v[1])
+
+
+def zero_padding2d(x, w, o):
+    (t, b), (l, r) = side_pairs(o.get("padding", 1))
+    return F.pad(x, (0, 0, l, r, t, b))
+
+
+def cropping2d(x, w, o):
+    (t, b), (l, r) = side_pairs(o.get("cropping", 0))
+    return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
+
+
+def global_pool(reduce, axes):
+    """Mean or maximum over the spatial axes; torch.amax splits the gradient evenly among ties, as TensorFlow's reduce_max."""
+    def pool(x, w, o):
+        return reduce(x, dim=axes, keepdim=o.get("keepdims", False))
+    return pool
+
+
+def as_2d_pool(o):
+    """A 1-D pooling's options as the 2-D pooling over an image of height 1."""
+    k = o.get("poolSize", 2)
+    return {"poolSize": [1, k], "strides": [1, o.get("strides", k)], "padding": o.get("padding", "valid")}
+
+
+def max_pooling1d(x, w, o):
+    return max_pooling2d(x.unsqueeze(1), w, as_2d_pool(o)).squeeze(1)
+
+
+def average_pooling1d(x, w, o):
+    return average_pooling2d(x.unsqueeze(1), w, as_2d_pool(o)).squeeze(1)
+
+
+def up_sampling1d(x, w, o):
+    return x.repeat_interleave(o.get("size", 2), dim=1)
+
+
 PRE_ACTIVATION = {
     "dense": dense_pre,
     "conv1d": conv1d_pre,
@@ -213,6 +297,16 @@ PARAMETER_FREE = {
     "flatten": flatten,
     "reshape": reshape,
     "activation": activation_layer,
+    "leakyRelu": leaky_relu,
+    "zeroPadding2d": zero_padding2d,
+    "cropping2d": cropping2d,
+    "globalAveragePooling2d": global_pool(torch.mean, (1, 2)),
+    "globalMaxPooling2d": global_pool(torch.amax, (1, 2)),
+    "globalAveragePooling1d": global_pool(torch.mean, (1,)),
+    "globalMaxPooling1d": global_pool(torch.amax, (1,)),
+    "maxPooling1d": max_pooling1d,
+    "averagePooling1d": average_pooling1d,
+    "upSampling1d": up_sampling1d,
 }
 assert set(PRE_ACTIVATION) | set(PARAMETER_FREE) == set(LAYER_KINDS)
 
@@ -358,6 +452,21 @@ def check_known_answers():
     fl = flatten(torch.arange(12, dtype=DTYPE).reshape(1, 2, 3, 2), {}, {})
     assert fl.flatten().tolist() == list(range(12))  # channels-last, row-major
 
+    # Padding and cropping sides: [[top, bottom], [left, right]] on NHWC.
+    grid = torch.arange(6, dtype=DTYPE).reshape(1, 2, 3, 1)
+    padded = zero_padding2d(grid, {}, {"padding": [[1, 0], [0, 2]]})
+    assert padded[0, :, :, 0].tolist() == [[0, 0, 0, 0, 0], [0, 1, 2, 0, 0], [3, 4, 5, 0, 0]], padded
+    cropped = cropping2d(torch.arange(20, dtype=DTYPE).reshape(1, 4, 5, 1), {}, {"cropping": [[1, 2], [0, 3]]})
+    assert cropped[0, :, :, 0].tolist() == [[5, 6]], cropped
+    assert leaky_relu(torch.tensor([-2.0, 3.0], dtype=DTYPE), {}, {}).tolist() == [-2.0 * 0.3, 3.0]
+    assert list(global_pool(torch.amax, (1, 2))(grid, {}, {"keepdims": True}).shape) == [1, 1, 1, 1]
+
+    # 1-D pooling over a row: same on 5 with pool 2 pads one step after; average excludes it.
+    row = torch.tensor([1.0, -3, 2, 5, -4], dtype=DTYPE).reshape(1, 5, 1)
+    assert max_pooling1d(row, {}, {"padding": "same"}).flatten().tolist() == [1, 5, -4]
+    assert average_pooling1d(row, {}, {"padding": "same"}).flatten().tolist() == [-1, 3.5, -4]
+    assert up_sampling1d(row[:, :2], {}, {"size": 3}).flatten().tolist() == [1, 1, 1, -3, -3, -3]
+
     # The torch layers against the slow loops, over padding/stride/dilation mixes.
     gen = torch.Generator().manual_seed(1234)
     for (h, wd, k, s, d, padding) in [
@@ -406,6 +515,9 @@ def case_grid():
         [("r2", [2, 4]), ("r3", [2, 3, 4]), ("r4", [2, 2, 3, 4])], ACTIVATIONS, [True, False]
     ):
         add("dense", f"{rank_name}-u3-{act}-{'bias' if bias else 'nobias'}", {"units": 3, "useBias": bias, "activation": act}, shape)
+    # The other activations as a dense layer's option (see WIDE_INPUT_ACTIVATIONS for the input scale).
+    for act in MORE_ACTIVATIONS:
+        add("dense", f"r2-u3-{act}-bias", {"units": 3, "activation": act}, [2, 4])
 
     # conv1d: odd and even lengths, strides 1–2, valid/same, dilation 2, even kernel, bias off, activations.
     for length, k, s, d, padding in itertools.product([7, 8], [3, 2], [1, 2], [1, 2], ["valid", "same"]):
@@ -481,9 +593,40 @@ def case_grid():
     add("reshape", "3x4-to-2x3x2", {"targetShape": [2, 3, 2]}, [2, 3, 4])
 
     # activation layer: each activation on rank 2 and rank 4 (softmax over the last axis).
-    for act, (name, shape) in itertools.product(ACTIVATIONS, [("r2", [2, 5]), ("r4", [2, 3, 3, 4])]):
+    for act, (name, shape) in itertools.product(ACTIVATIONS + MORE_ACTIVATIONS, [("r2", [2, 5]), ("r4", [2, 3, 3, 4])]):
         add("activation", f"{act}-{name}", {"activation": act}, shape)
     add("activation", "softmax-r3", {"activation": "softmax"}, [2, 3, 6])
+
+    # leakyRelu: Keras 3's default slope, a small one, 0 (relu) and above 1, on ranks 2 and 4.
+    add("leakyRelu", "default-r2", {}, [2, 5])
+    add("leakyRelu", "slope0.1-r4", {"negativeSlope": 0.1}, [2, 3, 3, 2])
+    add("leakyRelu", "slope0-r2", {"negativeSlope": 0}, [2, 6])
+    add("leakyRelu", "slope1.5-r3", {"negativeSlope": 1.5}, [2, 3, 4])
+
+    # zeroPadding2d / cropping2d: int, pair and pair of pairs, uneven sides.
+    add("zeroPadding2d", "default-3x4", {}, [2, 3, 4, 2])
+    add("zeroPadding2d", "p2-3x3", {"padding": 2}, [2, 3, 3, 1])
+    add("zeroPadding2d", "rows1-cols2-3x4", {"padding": [1, 2]}, [2, 3, 4, 2])
+    add("zeroPadding2d", "t0b2-l3r1-4x3", {"padding": [[0, 2], [3, 1]]}, [2, 4, 3, 3])
+    add("cropping2d", "c1-5x6", {"cropping": 1}, [2, 5, 6, 2])
+    add("cropping2d", "rows2-cols0-6x4", {"cropping": [2, 0]}, [2, 6, 4, 2])
+    add("cropping2d", "t1b0-l0r2-4x5", {"cropping": [[1, 0], [0, 2]]}, [2, 4, 5, 3])
+    add("cropping2d", "t0b3-l2r1-5x5", {"cropping": [[0, 3], [2, 1]]}, [2, 5, 5, 1])
+
+    # Global pooling, with and without keepdims.
+    for kind, shapes in [("globalAveragePooling2d", [[2, 3, 4, 2], [2, 5, 5, 3]]), ("globalMaxPooling2d", [[2, 3, 4, 2], [2, 5, 5, 3]]),
+                         ("globalAveragePooling1d", [[2, 7, 3], [2, 4, 2]]), ("globalMaxPooling1d", [[2, 7, 3], [2, 4, 2]])]:
+        for shape, keep in zip(shapes, [False, True]):
+            add(kind, f"{'x'.join(map(str, shape[1:-1]))}x{shape[-1]}{'-keepdims' if keep else ''}", {"keepdims": keep} if keep else {}, shape)
+
+    # 1-D pooling: pool 2, 3 stride 2, 2 stride 1, valid/same on odd and even lengths; upSampling1d.
+    for kind in ["maxPooling1d", "averagePooling1d"]:
+        for (name, base), padding, length in itertools.product(
+            [("p2", {"poolSize": 2}), ("p3-s2", {"poolSize": 3, "strides": 2}), ("p2-s1", {"poolSize": 2, "strides": 1})], ["valid", "same"], [7, 6]
+        ):
+            add(kind, f"{name}-{padding}-L{length}", {**base, "padding": padding}, [2, length, 2])
+    add("upSampling1d", "default-L4", {}, [2, 4, 2])
+    add("upSampling1d", "s3-L3", {"size": 3}, [2, 3, 3])
     return cases
 
 
@@ -508,10 +651,18 @@ def draw(shape, gen, scale=1.0):
 
 def kink_distance(kind, x, w, o):
     """How close the case is to a non-differentiable point (relu at 0, a tie in a max window); inf if none."""
-    if kind in PRE_ACTIVATION and o.get("activation") == "relu":
-        return PRE_ACTIVATION[kind](x, w, o).abs().min().item()
-    if kind == "activation" and o["activation"] == "relu":
+    if kind == "leakyRelu":
         return x.abs().min().item()
+    if kind in ("globalMaxPooling2d", "globalMaxPooling1d"):
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])
+        top2 = flat.topk(2, dim=1).values
+        return (top2[:, 0] - top2[:, 1]).min().item()
+    kinks = ACTIVATION_KINKS.get(o.get("activation"), [])
+    if kinks and (kind in PRE_ACTIVATION or kind == "activation"):
+        pre = PRE_ACTIVATION[kind](x, w, o) if kind in PRE_ACTIVATION else x
+        return min((pre - k).abs().min().item() for k in kinks)
+    if kind == "maxPooling1d":
+        return kink_distance("maxPooling2d", x.unsqueeze(1), w, as_2d_pool(o))
     if kind == "maxPooling2d":
         k, s, pads = pool_geometry(x, o)
         xc = F.pad(x.permute(0, 3, 1, 2), pads, value=-math.inf)
@@ -521,11 +672,15 @@ def kink_distance(kind, x, w, o):
     return math.inf
 
 
+# Inputs drawn ×4 for these, so that both flat parts (relu6 above 6, hardSigmoid beyond ±3) are reached.
+WIDE_INPUT_ACTIVATIONS = {"relu6": 4.0, "hardSigmoid": 4.0}
+
+
 def make_case(case_id, kind, options, input_shape):
     seed = zlib.crc32(case_id.encode())
     for attempt in range(100):
         gen = torch.Generator().manual_seed(seed + attempt)
-        x = draw(input_shape, gen)
+        x = draw(input_shape, gen, WIDE_INPUT_ACTIVATIONS.get(options.get("activation"), 1.0))
         weights = {}
         for name, shape in weight_shapes(kind, input_shape, options):
             # Kernel values of a size that keeps outputs O(1); biases non-zero so they matter.

@@ -373,12 +373,31 @@ def edge_grid():
     c2[1] = 0.0
     add("conv2d", "relu-nobias-zero-patch-k3-same", {"filters": 2, "kernelSize": 3, "padding": "same", "useBias": False, "activation": "relu"}, c2)
 
+    # The other kinks, exactly on them (TensorFlow's derivatives): relu6′ 0 at 0 and 6, hardSigmoid′ 0 at ±3,
+    # elu′(0) = 1, selu′(0) = λ.
+    kx = gg.f32(torch.tensor([[0.0, 6.0, -1.5, 3.0, 7.25], [6.0, 0.0, 2.5, -0.5, 0.0]], dtype=DTYPE))
+    add("activation", "relu6-exact-kinks-r2", {"activation": "relu6"}, kx)
+    hx = gg.f32(torch.tensor([[-3.0, 3.0, 0.0, -4.5, 1.25], [3.0, -3.0, 5.0, -0.75, 3.0]], dtype=DTYPE))
+    add("activation", "hardSigmoid-exact-kinks-r2", {"activation": "hardSigmoid"}, hx)
+    ex = gg.f32(torch.tensor([[0.0, -1.5, 0.0, 2.0, 0.0], [0.0, 0.0, -0.25, 0.0, 0.75]], dtype=DTYPE))
+    add("activation", "elu-exact-zeros-r2", {"activation": "elu"}, ex)
+    add("activation", "selu-exact-zeros-r2", {"activation": "selu"}, ex)
+
     # Dilation 3 with even kernels: `same` pads (k-1)*3 = 3 or 9, an odd total, so the sides differ.
     for k, length, padding in [(2, 9, "same"), (4, 10, "same"), (2, 9, "valid"), (4, 12, "valid")]:
         add("conv1d", f"k{k}-d3-{padding}-L{length}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, length, 2], gen))
     for k, size, padding in [(2, 8, "same"), ([4, 2], 9, "same"), (2, 8, "valid"), ([2, 4], 10, "valid")]:
         kname = f"{k[0]}x{k[1]}" if isinstance(k, list) else str(k)
         add("conv2d", f"k{kname}-d3-{padding}-{size}x{size}", {"filters": 2, "kernelSize": k, "dilationRate": 3, "padding": padding}, gg.draw([2, size, size, 2], gen))
+
+    # leakyRelu at exactly 0 (its derivative there is the slope, as TensorFlow's) and global max pooling
+    # with tied maxima (the gradient split evenly among them, as TensorFlow's reduce_max).
+    add("leakyRelu", "exact-zeros-r2", {"negativeSlope": 0.2}, zx)
+    add("globalMaxPooling2d", "ties-int-3x3", {}, ints([2, 3, 3, 2], 3))
+    add("globalMaxPooling2d", "ties-all-equal-keepdims-2x2", {"keepdims": True}, torch.ones(1, 2, 2, 3, dtype=DTYPE))
+    add("globalMaxPooling1d", "ties-int-5", {}, ints([2, 5, 2], 2))
+    # 1-D max pooling with ties: each window's first maximum gets the gradient, as in 2-D.
+    add("maxPooling1d", "ties-int-p3-s1-same-L7", {"poolSize": 3, "strides": 1, "padding": "same"}, ints([2, 7, 2], 3))
     return cases
 
 
@@ -404,6 +423,34 @@ def edge_case(case_id, kind, options, x, _weights):
     elif options.get("activation") == "relu":
         pre = x if kind == "activation" else gg.PRE_ACTIVATION[kind](x, weights, options)
         assert (pre == 0).any(), f"{case_id}: no exact zero before relu"
+    elif kind == "maxPooling1d":
+        upstream = 2 * (y.detach() - target) / y.numel()
+        expected = first_max_pool_gradient(x.unsqueeze(1), gg.as_2d_pool(options), upstream.unsqueeze(1)).squeeze(1)
+        assert torch.allclose(grads[0], expected, atol=1e-15), f"{case_id}: torch's tie rule differs from first-maximum"
+        assert gg.kink_distance(kind, x, weights, options) == 0, f"{case_id}: no exact tie"
+    elif kind == "leakyRelu":
+        assert (x == 0).any(), f"{case_id}: no exact zero"
+        upstream = 2 * (y.detach() - target) / y.numel()
+        slope = torch.where(x > 0, torch.ones_like(x), torch.full_like(x, options["negativeSlope"]))
+        assert torch.allclose(grads[0], upstream * slope, atol=1e-15), f"{case_id}: torch's leaky relu derivative at 0 differs"
+    elif kind in ("globalMaxPooling2d", "globalMaxPooling1d"):
+        assert gg.kink_distance(kind, x, weights, options) == 0, f"{case_id}: no exact tie"
+        upstream = (2 * (y.detach() - target) / y.numel()).reshape(x.shape[0], 1, x.shape[-1])
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])
+        ties = (flat == flat.amax(dim=1, keepdim=True)).to(DTYPE)
+        expected = (ties * upstream / ties.sum(dim=1, keepdim=True)).reshape(x.shape)
+        assert torch.allclose(grads[0], expected, atol=1e-15), f"{case_id}: torch's tie rule differs from an even split"
+    elif kind == "activation" and options["activation"] in ("relu6", "hardSigmoid", "elu", "selu"):
+        kinks = gg.ACTIVATION_KINKS.get(options["activation"], [0.0])
+        assert all((x == k).any() for k in kinks), f"{case_id}: not on every kink"
+        upstream = 2 * (y.detach() - target) / y.numel()
+        slopes = {
+            "relu6": ((x > 0) & (x < 6)).to(DTYPE),
+            "hardSigmoid": ((x > -3) & (x < 3)).to(DTYPE) / 6,
+            "elu": torch.where(x >= 0, torch.ones_like(x), torch.exp(x)),
+            "selu": torch.where(x >= 0, torch.full_like(x, gg.SELU_SCALE), gg.SELU_SCALE * gg.SELU_ALPHA * torch.exp(x)),
+        }
+        assert torch.allclose(grads[0], upstream * slopes[options["activation"]], atol=1e-15), f"{case_id}: torch's derivative differs from TensorFlow's at a kink"
     else:
         gg.check_finite_differences(case_id, kind, options, x, weights, target, grads)
     return {

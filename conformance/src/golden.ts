@@ -12,6 +12,12 @@ import {
   type ActivationOptions,
   type BaseLayerOptions,
   type ConcatenateOptions,
+  type Cropping2dOptions,
+  type GlobalPoolingOptions,
+  type Pooling1dOptions,
+  type UpSampling1dOptions,
+  type LeakyReluOptions,
+  type ZeroPadding2dOptions,
   type Conv1dOptions,
   type Conv2dOptions,
   type Conv2dTransposeOptions,
@@ -60,6 +66,16 @@ interface FactoryOptions {
   maximum: BaseLayerOptions;
   minimum: BaseLayerOptions;
   concatenate: ConcatenateOptions;
+  leakyRelu: LeakyReluOptions;
+  zeroPadding2d: ZeroPadding2dOptions;
+  cropping2d: Cropping2dOptions;
+  globalAveragePooling2d: GlobalPoolingOptions;
+  globalMaxPooling2d: GlobalPoolingOptions;
+  globalAveragePooling1d: GlobalPoolingOptions;
+  globalMaxPooling1d: GlobalPoolingOptions;
+  maxPooling1d: Pooling1dOptions;
+  averagePooling1d: Pooling1dOptions;
+  upSampling1d: UpSampling1dOptions;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { LAYER_KINDS } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { backendModuleUrl, main } from '../src/cli.js';
 import { captureLog, restoreConsoleAfterEach } from './console-capture.js';
@@ -15,7 +16,8 @@ describe('araboza-conformance CLI', () => {
     expect(code).toBe(0);
     expect(out).toContain('coverage matrix of no-kinds-test:');
     expect(out).toMatch(/^conv2dTranspose\s+unsupported\s+unsupported\s+unsupported$/m);
-    expect(lines[lines.length - 1]).toMatch(/^18 passed, 0 failed, \d+ skipped$/);
+    // coverage/kinds, then one coverage/<kind> per kind (each passes by being refused).
+    expect(lines[lines.length - 1]).toMatch(new RegExp(`^${LAYER_KINDS.length + 1} passed, 0 failed, \\d+ skipped$`));
   });
 
   it('skips golden tests of unsupported kinds with the reason, and exits non-zero on a failure', async () => {

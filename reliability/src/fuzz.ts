@@ -65,6 +65,16 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   maximum: (o) => layerFactories.maximum(o),
   minimum: (o) => layerFactories.minimum(o),
   concatenate: (o) => layerFactories.concatenate(o),
+  leakyRelu: (o) => layerFactories.leakyRelu(o),
+  zeroPadding2d: (o) => layerFactories.zeroPadding2d(o),
+  cropping2d: (o) => layerFactories.cropping2d(o),
+  globalAveragePooling2d: (o) => layerFactories.globalAveragePooling2d(o),
+  globalMaxPooling2d: (o) => layerFactories.globalMaxPooling2d(o),
+  globalAveragePooling1d: (o) => layerFactories.globalAveragePooling1d(o),
+  globalMaxPooling1d: (o) => layerFactories.globalMaxPooling1d(o),
+  maxPooling1d: (o) => layerFactories.maxPooling1d(o as Parameters<typeof layerFactories.maxPooling1d>[0]),
+  averagePooling1d: (o) => layerFactories.averagePooling1d(o as Parameters<typeof layerFactories.averagePooling1d>[0]),
+  upSampling1d: (o) => layerFactories.upSampling1d(o as Parameters<typeof layerFactories.upSampling1d>[0]),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -96,12 +106,29 @@ function drawPadding(rng: Random): Padding {
   return pick(rng, ['valid', 'same'] as const);
 }
 
+/** A leaky relu with Keras 3's default slope or a drawn one in [0, 1). */
+function drawLeakyRelu(rng: Random): FuzzLayer {
+  return { kind: 'leakyRelu', options: rng.next() < 0.3 ? {} : { negativeSlope: Math.round(rng.next() * 100) / 100 } };
+}
+
 /** Draws one layer for an input of `shape` (no batch axis); the result may still be invalid for that shape. */
 function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
   const useBias = () => rng.next() < 0.7;
   if (shape.length === 3) {
-    const choice = pick(rng, ['conv2d', 'conv2d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'dense', 'activation', 'flatten', 'reshape'] as const);
+    const choice = pick(rng, [
+      'conv2d', 'conv2d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'dense', 'activation', 'flatten', 'reshape',
+      'leakyRelu', 'zeroPadding2d', 'cropping2d', 'globalAveragePooling2d', 'globalMaxPooling2d',
+    ] as const);
     switch (choice) {
+      case 'leakyRelu':
+        return drawLeakyRelu(rng);
+      case 'zeroPadding2d':
+        return { kind: 'zeroPadding2d', options: { padding: [[rng.int(3), rng.int(3)], [rng.int(3), rng.int(3)]] } };
+      case 'cropping2d':
+        return { kind: 'cropping2d', options: { cropping: [[rng.int(2), rng.int(2)], [rng.int(2), rng.int(2)]] } };
+      case 'globalAveragePooling2d':
+      case 'globalMaxPooling2d':
+        return { kind: choice, options: { keepdims: rng.next() < 0.5 } };
       case 'conv2d': {
         const filters = 1 + rng.int(3);
         // Keras rejects strides and dilation both above 1, so a layer gets one or the other.
@@ -157,8 +184,21 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
     }
   }
   if (shape.length === 2) {
-    const choice = pick(rng, ['conv1d', 'conv1d', 'dense', 'activation', 'flatten', 'reshape'] as const);
+    const choice = pick(rng, ['conv1d', 'conv1d', 'dense', 'activation', 'flatten', 'reshape', 'leakyRelu', 'globalAveragePooling1d', 'globalMaxPooling1d', 'maxPooling1d', 'averagePooling1d', 'upSampling1d'] as const);
     switch (choice) {
+      case 'maxPooling1d':
+      case 'averagePooling1d': {
+        const options: Record<string, unknown> = { poolSize: 1 + rng.int(3), padding: drawPadding(rng) };
+        if (rng.next() < 0.5) options.strides = 1 + rng.int(3);
+        return { kind: choice, options };
+      }
+      case 'upSampling1d':
+        return { kind: 'upSampling1d', options: { size: 1 + rng.int(3) } };
+      case 'leakyRelu':
+        return drawLeakyRelu(rng);
+      case 'globalAveragePooling1d':
+      case 'globalMaxPooling1d':
+        return { kind: choice, options: { keepdims: rng.next() < 0.5 } };
       case 'conv1d': {
         const filters = 1 + rng.int(3);
         const strided = rng.next() < 0.4;

@@ -28,6 +28,16 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
   maximum: layerFactories.maximum,
   minimum: layerFactories.minimum,
   concatenate: layerFactories.concatenate,
+  leakyRelu: layerFactories.leakyRelu,
+  zeroPadding2d: layerFactories.zeroPadding2d,
+  cropping2d: layerFactories.cropping2d,
+  globalAveragePooling2d: layerFactories.globalAveragePooling2d,
+  globalMaxPooling2d: layerFactories.globalMaxPooling2d,
+  globalAveragePooling1d: layerFactories.globalAveragePooling1d,
+  globalMaxPooling1d: layerFactories.globalMaxPooling1d,
+  maxPooling1d: layerFactories.maxPooling1d,
+  averagePooling1d: layerFactories.averagePooling1d,
+  upSampling1d: layerFactories.upSampling1d,
 };
 
 /**
@@ -35,7 +45,7 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
  * its default snake_case name, shape errors raised before the model names it
  * use its kind, e.g. `maxPooling2d`).
  */
-const NAMED = new RegExp(`^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|${Object.keys(FACTORY).join('|')})\\b`);
+const NAMED = new RegExp(`^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|leaky_re_lu|zero_padding2d|cropping2d|global_average_pooling2d|global_max_pooling2d|global_average_pooling1d|global_max_pooling1d|max_pooling1d|average_pooling1d|up_sampling1d|${Object.keys(FACTORY).join('|')})\\b`);
 
 describe(`${INVALID_CASES} random invalid configs (a valid fuzz case with one option, tuple element, input axis or input rank corrupted)`, () => {
   it.each(fuzzSeeds(900_000, INVALID_CASES).map((s) => [s]))('seed %i is rejected with a ConfigError or ShapeError naming the layer or the input', (seed) => {

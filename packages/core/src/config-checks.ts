@@ -48,3 +48,34 @@ export function layerName(value: unknown, fallback: string): string | undefined 
   if (typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(value)) return value;
   throw new ConfigError(`${fallback}: name must match /^[A-Za-z_][A-Za-z0-9_.-]*$/, got ${JSON.stringify(value)}`);
 }
+
+/** Checks a non-negative integer. */
+export function nonNegativeInt(value: unknown, option: string, layer: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${layer}: ${option} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks a 2-D amount given as Keras's ZeroPadding2D/Cropping2D accept it:
+ * one non-negative integer (all four sides), a pair `[rows, cols]` (both
+ * sides of each axis), or a pair of pairs `[[top, bottom], [left, right]]`.
+ */
+export function sidePairs(value: unknown, option: string, layer: string): [[number, number], [number, number]] {
+  if (typeof value === 'number') {
+    const v = nonNegativeInt(value, option, layer);
+    return [[v, v], [v, v]];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    if (value.every((v) => typeof v === 'number')) {
+      const [r, c] = value.map((v) => nonNegativeInt(v, option, layer));
+      return [[r, r], [c, c]];
+    }
+    if (value.every((v) => Array.isArray(v) && v.length === 2)) {
+      const [[t, b], [l, r]] = (value as unknown[][]).map((pair) => pair.map((v) => nonNegativeInt(v, option, layer)));
+      return [[t, b], [l, r]];
+    }
+  }
+  throw new ConfigError(`${layer}: ${option} must be a non-negative integer, a pair of them or a pair of pairs ([[top, bottom], [left, right]]), got ${JSON.stringify(value)}`);
+}

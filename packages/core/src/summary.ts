@@ -20,7 +20,8 @@ interface Field {
  * convolution or an upsampling divides the jump.
  */
 function throughLayer(layer: Layer, field: Field | null): Field | null {
-  if (!field || layer.kind === 'flatten' || layer.kind === 'reshape') return null;
+  // Global pooling, even with keepdims, leaves no spatial layout to trace.
+  if (!field || layer.kind === 'flatten' || layer.kind === 'reshape' || layer.kind.startsWith('global')) return null;
   const map = layer.spatialMap();
   if (!map) return field;
   const { rf, jump } = field;

@@ -20,6 +20,16 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   maximum: () => layers.maximum(),
   minimum: () => layers.minimum(),
   concatenate: () => layers.concatenate(),
+  leakyRelu: () => layers.leakyRelu(),
+  zeroPadding2d: () => layers.zeroPadding2d(),
+  cropping2d: () => layers.cropping2d(),
+  globalAveragePooling2d: () => layers.globalAveragePooling2d(),
+  globalMaxPooling2d: () => layers.globalMaxPooling2d(),
+  globalAveragePooling1d: () => layers.globalAveragePooling1d(),
+  globalMaxPooling1d: () => layers.globalMaxPooling1d(),
+  maxPooling1d: () => layers.maxPooling1d(),
+  averagePooling1d: () => layers.averagePooling1d(),
+  upSampling1d: () => layers.upSampling1d(),
 };
 
 describe('layer registry', () => {
@@ -56,6 +66,16 @@ describe('layer registry', () => {
       maximum: 'maximum',
       minimum: 'minimum',
       concatenate: 'concatenate',
+      leakyRelu: 'leaky_re_lu',
+      zeroPadding2d: 'zero_padding2d',
+      cropping2d: 'cropping2d',
+      globalAveragePooling2d: 'global_average_pooling2d',
+      globalMaxPooling2d: 'global_max_pooling2d',
+      globalAveragePooling1d: 'global_average_pooling1d',
+      globalMaxPooling1d: 'global_max_pooling1d',
+      maxPooling1d: 'max_pooling1d',
+      averagePooling1d: 'average_pooling1d',
+      upSampling1d: 'up_sampling1d',
     });
   });
 

@@ -69,6 +69,12 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Log: sameAsFirstInput,
   Sqrt: sameAsFirstInput,
   Softplus: sameAsFirstInput,
+  Softsign: sameAsFirstInput,
+  Elu: sameAsFirstInput,
+  Selu: sameAsFirstInput,
+  HardSigmoid: sameAsFirstInput,
+  Erf: sameAsFirstInput,
+  LeakyRelu: sameAsFirstInput,
   Clip: sameAsFirstInput,
   Not: sameAsFirstInput,
   Cast: sameAsFirstInput,
@@ -206,6 +212,13 @@ function poolRule(n: BuiltNode, x: readonly Dim[], y: readonly Dim[]): string | 
 
 function reduceRule(n: BuiltNode, ins: readonly (readonly Dim[])[], outs: readonly (readonly Dim[])[]): string | null {
   const keep = (n.attributes.keepdims?.value as number | undefined) ?? 1;
+  const axesAttr = n.attributes.axes?.value as readonly number[] | undefined;
+  if (axesAttr) {
+    // Opset 17's ReduceMean/ReduceMax take their axes as an attribute.
+    const norm = axesAttr.map((a) => (a < 0 ? a + ins[0].length : a));
+    const want = ins[0].flatMap((d, i) => (norm.includes(i) ? (keep ? [1] : []) : [d]));
+    return same(want, outs[0]) ? null : `reducing ${fmt(ins[0])} over [${axesAttr}] gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
+  }
   if (ins.length < 2) return keep === 0 ? (outs[0].length === 0 ? null : 'full reduction gives a scalar') : null;
   // The axes input is a constant recorded by the builder; its values are checked by the caller.
   return null;

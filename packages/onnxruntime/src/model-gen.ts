@@ -164,7 +164,7 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seeds: readonly Se
     let dZ = forward.z.name === y.name ? grads.get(y.name) : grads.get(forward.z.name);
     const dY = forward.z.name === y.name ? undefined : grads.get(y.name);
     if (dY) {
-      const fromY = emitActivationGrad(b, activationOf(node), y, dY);
+      const fromY = emitActivationGrad(b, activationOf(node), forward.z, y, dY);
       dZ = dZ ? b.op('Add', [dZ, fromY], layoutShape(y.perSample, y.layout), {}, 'grad_sum') : fromY;
     }
     if (!dZ) continue;

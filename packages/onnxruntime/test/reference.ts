@@ -4,7 +4,7 @@
  * tricks), used to check the generated models' forward values and, through
  * central finite differences, their gradients.
  */
-import { concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
+import { SELU_ALPHA, SELU_SCALE, concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
 
 /** A float64 tensor. */
 export interface F64 {
@@ -14,6 +14,24 @@ export interface F64 {
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const f64 = (shape: number[]) => ({ shape, data: new Float64Array(size(shape)) });
+
+/** erf in float64: its Taylor series below 2.5 (relative error ~1e-14), erfc's continued fraction above. */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 80; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let fraction = a;
+  for (let k = 60; k >= 1; k--) fraction = a + k / 2 / fraction;
+  const erfc = Math.exp(-a * a) / Math.sqrt(Math.PI) / fraction;
+  return Math.sign(x) * (1 - erfc);
+}
 
 /** Applies an activation element-wise (softmax over the last axis). */
 export function refActivation(act: ActivationName, t: F64): F64 {
@@ -29,11 +47,23 @@ export function refActivation(act: ActivationName, t: F64): F64 {
     }
     return out;
   }
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const elu = (v: number) => (v > 0 ? v : Math.expm1(v));
   const f: Record<Exclude<ActivationName, 'softmax'>, (v: number) => number> = {
     linear: (v) => v,
     relu: (v) => Math.max(v, 0),
-    sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+    sigmoid,
     tanh: (v) => Math.tanh(v),
+    elu,
+    selu: (v) => SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)),
+    gelu: (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)),
+    softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
+    softsign: (v) => v / (1 + Math.abs(v)),
+    silu: (v) => v * sigmoid(v),
+    swish: (v) => v * sigmoid(v),
+    hardSigmoid: (v) => Math.min(Math.max(v + 3, 0), 6) / 6,
+    relu6: (v) => Math.min(Math.max(v, 0), 6),
+    exponential: (v) => Math.exp(v),
   };
   for (let i = 0; i < t.data.length; i++) out.data[i] = f[act](t.data[i]);
   return out;
@@ -193,7 +223,92 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
       });
     return out;
   },
+  leakyRelu: (node, [x]) => {
+    const slope = (node as Extract<GraphNode, { kind: 'leakyRelu' }>).config.negativeSlope;
+    return { shape: [...x.shape], data: x.data.map((v) => (v > 0 ? v : slope * v)) };
+  },
+  zeroPadding2d: (node, [x]) => {
+    const [[t], [l]] = (node as Extract<GraphNode, { kind: 'zeroPadding2d' }>).config.padding;
+    return window2d(x, node.outputShape, -t, -l);
+  },
+  cropping2d: (node, [x]) => {
+    const [[t], [l]] = (node as Extract<GraphNode, { kind: 'cropping2d' }>).config.cropping;
+    return window2d(x, node.outputShape, t, l);
+  },
+  globalAveragePooling2d: (node, [x]) => globalPool(x, node.outputShape, false),
+  globalMaxPooling2d: (node, [x]) => globalPool(x, node.outputShape, true),
+  globalAveragePooling1d: (node, [x]) => globalPool(x, node.outputShape, false),
+  globalMaxPooling1d: (node, [x]) => globalPool(x, node.outputShape, true),
+  maxPooling1d: (node, [x]) => pool1d(node as Extract<GraphNode, { kind: 'maxPooling1d' }>, x, true),
+  averagePooling1d: (node, [x]) => pool1d(node as Extract<GraphNode, { kind: 'averagePooling1d' }>, x, false),
+  upSampling1d: (node, [x]) => {
+    const s = (node as Extract<GraphNode, { kind: 'upSampling1d' }>).config.size;
+    const [n, L, C] = x.shape;
+    const out = f64([n, L * s, C]);
+    for (let i = 0; i < out.data.length; i++) {
+      const c = i % C;
+      const step = Math.floor(i / C) % (L * s);
+      const b = Math.floor(i / C / (L * s));
+      out.data[i] = x.data[(b * L + Math.floor(step / s)) * C + c];
+    }
+    return out;
+  },
 };
+
+/** 1-D max (−∞ padding) or average (padding left out) pooling with Keras's `same` rule. */
+function pool1d(node: Extract<GraphNode, { kind: 'maxPooling1d' | 'averagePooling1d' }>, x: F64, max: boolean): F64 {
+  const { poolSize: k, strides: s, padding } = node.config;
+  const [n, L, C] = x.shape;
+  const { before } = convAxisPadding(L, k, s, 1, padding);
+  const out = f64([n, node.outputShape[0], C]);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < node.outputShape[0]; o++)
+      for (let c = 0; c < C; c++) {
+        let acc = max ? -Infinity : 0;
+        let count = 0;
+        for (let t = o * s - before; t < o * s - before + k; t++) {
+          if (t < 0 || t >= L) continue;
+          const v = x.data[(b * L + t) * C + c];
+          acc = max ? Math.max(acc, v) : acc + v;
+          count++;
+        }
+        out.data[(b * node.outputShape[0] + o) * C + c] = max ? acc : acc / count;
+      }
+  return out;
+}
+
+/** out[b, i, j, c] = x[b, i + top, j + left, c], 0 outside x (padding when top/left < 0, cropping when > 0). */
+function window2d(x: F64, outShape: readonly number[], top: number, left: number): F64 {
+  const [n, H, W, C] = x.shape;
+  const [oh, ow] = outShape;
+  const out = f64([n, oh, ow, C]);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        const [r, q] = [i + top, j + left];
+        if (r < 0 || r >= H || q < 0 || q >= W) continue;
+        for (let c = 0; c < C; c++) out.data[((b * oh + i) * ow + j) * C + c] = x.data[((b * H + r) * W + q) * C + c];
+      }
+  return out;
+}
+
+/** Mean or maximum over every axis but the batch and the channels. */
+function globalPool(x: F64, outShape: readonly number[], max: boolean): F64 {
+  const n = x.shape[0];
+  const C = x.shape[x.shape.length - 1];
+  const positions = x.data.length / n / C;
+  const out = f64([n, ...outShape]);
+  for (let b = 0; b < n; b++)
+    for (let c = 0; c < C; c++) {
+      let acc = max ? -Infinity : 0;
+      for (let p = 0; p < positions; p++) {
+        const v = x.data[(b * positions + p) * C + c];
+        acc = max ? Math.max(acc, v) : acc + v;
+      }
+      out.data[b * C + c] = max ? acc : acc / positions;
+    }
+  return out;
+}
 
 /** An element-wise merge of equal-shaped tensors. */
 function elementwise(xs: F64[], f: (values: number[]) => number): F64 {

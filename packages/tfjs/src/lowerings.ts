@@ -244,6 +244,28 @@ function tiedToFirst(xs: readonly tf.Tensor[], pair: (a: tf.Tensor, b: tf.Tensor
 }
 
 /**
+ * The maximum over `axes` with TensorFlow's `reduce_max` gradient: dy split
+ * evenly among the tied maxima. tfjs's own max gradient gives every tied
+ * element the whole dy.
+ */
+function maxSplittingTies(x: tf.Tensor, axes: number[], keepDims: boolean): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const kept = tf.max(input, axes, true);
+    save([input, kept]);
+    return {
+      value: keepDims ? kept : tf.max(input, axes, false),
+      gradFunc: (dy: tf.Tensor, [inp, max]: tf.Tensor[]) => {
+        const ties = tf.cast(tf.equal(inp, max), 'float32');
+        const share = tf.div(tf.reshape(dy, max.shape), tf.sum(ties, axes, true));
+        return tf.mul(ties, share);
+      },
+    };
+  });
+  return op(x);
+}
+
+/**
  * The forward of every core layer kind with tfjs ops. Typed by `LayerKind`,
  * so a kind added to core without a lowering here is a compile-time error.
  */
@@ -310,6 +332,30 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
   maximum: (xs) => tiedToFirst(xs, tf.maximum),
   minimum: (xs) => tiedToFirst(xs, tf.minimum),
   concatenate: (xs, node) => tf.concat([...xs], concatAxis(node.config.axis, node.inputShape.length, node.name) + 1),
+  // tfjs's LeakyRelu gradient is dy·slope for x ≤ 0: leakyRelu′(0) is the slope, as TensorFlow's.
+  leakyRelu: ([x], node) => tf.leakyRelu(x, node.config.negativeSlope),
+  zeroPadding2d: ([x], node) => {
+    const [rows, cols] = node.config.padding;
+    return tf.pad(x, [[0, 0], [rows[0], rows[1]], [cols[0], cols[1]], [0, 0]]);
+  },
+  cropping2d: ([x], node) => {
+    const [[top], [left]] = node.config.cropping;
+    return tf.slice(x, [0, top, left, 0], [-1, ...node.outputShape]);
+  },
+  globalAveragePooling2d: ([x], node) => tf.mean(x, [1, 2], node.config.keepdims),
+  globalMaxPooling2d: ([x], node) => maxSplittingTies(x, [1, 2], node.config.keepdims),
+  globalAveragePooling1d: ([x], node) => tf.mean(x, [1], node.config.keepdims),
+  globalMaxPooling1d: ([x], node) => maxSplittingTies(x, [1], node.config.keepdims),
+  // The 1-D kinds are the 2-D ones over an image of height 1.
+  maxPooling1d: ([x], node) => {
+    const c = node.config;
+    return tf.squeeze(tf.maxPool(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
+  },
+  averagePooling1d: ([x], node) => {
+    const c = node.config;
+    return tf.squeeze(averagePoolKeras(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
+  },
+  upSampling1d: ([x], node) => tf.squeeze(upSampleNearest(tf.expandDims(x, 1) as tf.Tensor4D, [1, node.config.size]), [1]),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */

@@ -170,6 +170,17 @@ describe('activation', () => {
       const z = row.reduce((s, r) => s + Math.exp(r), 0);
       return Math.exp(x.data[i]) / z;
     },
+    elu: (v) => (v > 0 ? v : Math.expm1(v)),
+    selu: (v) => 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * Math.expm1(v)),
+    // Φ(x) at these points, from float64 erf.
+    gelu: (v) => v * ({ '-2': 0.022750131948179195, '-0.5': 0.3085375387259869, '0': 0.5, '0.5': 0.6914624612740131, '2': 0.9772498680518208, '3': 0.9986501019683699 } as Record<string, number>)[String(v)],
+    softplus: (v) => Math.log1p(Math.exp(v)),
+    softsign: (v) => v / (1 + Math.abs(v)),
+    silu: (v) => v / (1 + Math.exp(-v)),
+    swish: (v) => v / (1 + Math.exp(-v)),
+    hardSigmoid: (v) => Math.min(Math.max(v + 3, 0), 6) / 6,
+    relu6: (v) => Math.min(Math.max(v, 0), 6),
+    exponential: (v) => Math.exp(v),
   };
   it.each(Object.keys(expected))('%s', async (name) => {
     const y = await runLayer(layers.activation({ activation: name as 'relu' }), x, []);

@@ -19,6 +19,16 @@ import { Maximum } from './maximum.js';
 import { Minimum } from './minimum.js';
 import { Concatenate } from './concatenate.js';
 import { MergeLayer } from './merge.js';
+import { LeakyReLU } from './leaky-relu.js';
+import { ZeroPadding2D } from './zero-padding2d.js';
+import { Cropping2D } from './cropping2d.js';
+import { GlobalAveragePooling2D } from './global-average-pooling2d.js';
+import { GlobalMaxPooling2D } from './global-max-pooling2d.js';
+import { GlobalAveragePooling1D } from './global-average-pooling1d.js';
+import { GlobalMaxPooling1D } from './global-max-pooling1d.js';
+import { MaxPooling1D } from './max-pooling1d.js';
+import { AveragePooling1D } from './average-pooling1d.js';
+import { UpSampling1D } from './up-sampling1d.js';
 
 /** A layer class: constructed from its options (as `loadModel` does from a saved config). */
 export type LayerClass<K extends LayerKind> = new (options: never) => Layer<K>;
@@ -48,6 +58,16 @@ export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   maximum: Maximum,
   minimum: Minimum,
   concatenate: Concatenate,
+  leakyRelu: LeakyReLU,
+  zeroPadding2d: ZeroPadding2D,
+  cropping2d: Cropping2D,
+  globalAveragePooling2d: GlobalAveragePooling2D,
+  globalMaxPooling2d: GlobalMaxPooling2D,
+  globalAveragePooling1d: GlobalAveragePooling1D,
+  globalMaxPooling1d: GlobalMaxPooling1D,
+  maxPooling1d: MaxPooling1D,
+  averagePooling1d: AveragePooling1D,
+  upSampling1d: UpSampling1D,
 };
 
 /** Every layer kind core defines, in the registry's (stable) order. */

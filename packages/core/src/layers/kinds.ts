@@ -9,6 +9,12 @@ import type { ReshapeConfig } from './reshape.js';
 import type { UpSampling2dConfig } from './up-sampling2d.js';
 import type { MergeConfig } from './merge.js';
 import type { ConcatenateConfig } from './concatenate.js';
+import type { LeakyReluConfig } from './leaky-relu.js';
+import type { ZeroPadding2dConfig } from './zero-padding2d.js';
+import type { Cropping2dConfig } from './cropping2d.js';
+import type { GlobalPoolingConfig } from './global-pooling.js';
+import type { Pooling1dConfig } from './pooling1d.js';
+import type { UpSampling1dConfig } from './up-sampling1d.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -33,6 +39,16 @@ export interface LayerConfigs {
   maximum: MergeConfig;
   minimum: MergeConfig;
   concatenate: ConcatenateConfig;
+  leakyRelu: LeakyReluConfig;
+  zeroPadding2d: ZeroPadding2dConfig;
+  cropping2d: Cropping2dConfig;
+  globalAveragePooling2d: GlobalPoolingConfig;
+  globalMaxPooling2d: GlobalPoolingConfig;
+  globalAveragePooling1d: GlobalPoolingConfig;
+  globalMaxPooling1d: GlobalPoolingConfig;
+  maxPooling1d: Pooling1dConfig;
+  averagePooling1d: Pooling1dConfig;
+  upSampling1d: UpSampling1dConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */

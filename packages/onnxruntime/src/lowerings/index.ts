@@ -22,6 +22,27 @@ import {
   subtractGradient,
   subtractLowering,
 } from './merge.js';
+import { leakyReluGradient, leakyReluLowering } from './leaky-relu.js';
+import { zeroPadding2dGradient, zeroPadding2dLowering } from './zero-padding2d.js';
+import { cropping2dGradient, cropping2dLowering } from './cropping2d.js';
+import {
+  averagePooling1dGradient,
+  averagePooling1dLowering,
+  maxPooling1dGradient,
+  maxPooling1dLowering,
+  upSampling1dGradient,
+  upSampling1dLowering,
+} from './one-d.js';
+import {
+  globalAveragePooling1dGradient,
+  globalAveragePooling1dLowering,
+  globalAveragePooling2dGradient,
+  globalAveragePooling2dLowering,
+  globalMaxPooling1dGradient,
+  globalMaxPooling1dLowering,
+  globalMaxPooling2dGradient,
+  globalMaxPooling2dLowering,
+} from './global-pooling.js';
 import { pooledConv2dGradient, pooledConv2dLowering } from './pooled-conv2d.js';
 import { reshapeGradient, reshapeLowering } from './reshape.js';
 import type { ForwardLoweringTable, GradientRuleTable } from './types.js';
@@ -50,6 +71,16 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   maximum: maximumLowering,
   minimum: minimumLowering,
   concatenate: concatenateLowering,
+  leakyRelu: leakyReluLowering,
+  zeroPadding2d: zeroPadding2dLowering,
+  cropping2d: cropping2dLowering,
+  globalAveragePooling2d: globalAveragePooling2dLowering,
+  globalMaxPooling2d: globalMaxPooling2dLowering,
+  globalAveragePooling1d: globalAveragePooling1dLowering,
+  globalMaxPooling1d: globalMaxPooling1dLowering,
+  maxPooling1d: maxPooling1dLowering,
+  averagePooling1d: averagePooling1dLowering,
+  upSampling1d: upSampling1dLowering,
   pooledConv2d: pooledConv2dLowering,
   upsampledConv2d: upsampledConv2dLowering,
 };
@@ -73,6 +104,16 @@ export const GRADIENT_RULES: GradientRuleTable = {
   maximum: maximumGradient,
   minimum: minimumGradient,
   concatenate: concatenateGradient,
+  leakyRelu: leakyReluGradient,
+  zeroPadding2d: zeroPadding2dGradient,
+  cropping2d: cropping2dGradient,
+  globalAveragePooling2d: globalAveragePooling2dGradient,
+  globalMaxPooling2d: globalMaxPooling2dGradient,
+  globalAveragePooling1d: globalAveragePooling1dGradient,
+  globalMaxPooling1d: globalMaxPooling1dGradient,
+  maxPooling1d: maxPooling1dGradient,
+  averagePooling1d: averagePooling1dGradient,
+  upSampling1d: upSampling1dGradient,
   pooledConv2d: pooledConv2dGradient,
   upsampledConv2d: upsampledConv2dGradient,
 };

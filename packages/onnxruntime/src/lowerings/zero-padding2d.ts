@@ -1,0 +1,42 @@
+import { layoutAxis, layoutShape, type Value } from '../layout.js';
+import type { OnnxGraphBuilder } from '../onnx-graph.js';
+import type { ForwardLowering, GradientRule } from './types.js';
+
+/**
+ * ONNX Pad's `pads` (all befores, then all afters) for `[[top, bottom],
+ * [left, right]]` on a `[h, w, c]` value in `layout`.
+ */
+export function sidePads(sides: readonly (readonly [number, number])[], v: Pick<Value, 'perSample' | 'layout'>): number[] {
+  const before = [0, 0, 0, 0];
+  const after = [0, 0, 0, 0];
+  sides.forEach(([lo, hi], axis) => {
+    const a = layoutAxis(3, axis, v.layout);
+    before[a] = lo;
+    after[a] = hi;
+  });
+  return [...before, ...after];
+}
+
+/** The rows and columns `[[top, bottom], [left, right]]` inside a `[h, w, c]` value: a Slice of it. */
+export function sliceSides(b: OnnxGraphBuilder, from: string, sides: readonly (readonly [number, number])[], v: Value, out: Value, hint: string): string {
+  const axes = [0, 1].map((axis) => layoutAxis(3, axis, v.layout));
+  const starts = sides.map(([lo]) => lo);
+  const ends = sides.map(([lo], axis) => lo + out.perSample[axis]);
+  return b.op('Slice', [from, b.ints(starts), b.ints(ends), b.ints(axes)], layoutShape(out.perSample, out.layout), {}, hint);
+}
+
+/** zeroPadding2d: ONNX Pad with zeros, in whatever layout the input has. */
+export const zeroPadding2dLowering: ForwardLowering<'zeroPadding2d'> = {
+  inputLayout: 'any',
+  weightPerms: () => [],
+  emit({ b }, node, [x]) {
+    const z = b.op('Pad', [x.name, b.ints(sidePads(node.config.padding, x))], layoutShape(node.outputShape, x.layout), {}, `${node.name}/pad`);
+    return { z: { name: z, perSample: node.outputShape, layout: x.layout } };
+  },
+};
+
+/** zeroPadding2d gradient: dz without the padded rows and columns (a Slice). */
+export const zeroPadding2dGradient: GradientRule<'zeroPadding2d'> = ({ b, node, xs: [x], forward, dZ, needInputGrad }) => ({
+  dXs: [needInputGrad ? sliceSides(b, dZ, node.config.padding, forward.z, x, 'unpad_dx') : null],
+  dWeights: [],
+});
