@@ -47,7 +47,7 @@ const hardSigmoid = withSlope(
 /** selu with Keras 3's constants; tfjs's gradient at 0 is λα, TensorFlow's λ. */
 const selu = withSlope(
   (x) => tf.mul(tf.elu(x), tf.where(tf.greater(x, 0), tf.scalar(SELU_SCALE), tf.scalar(SELU_SCALE * SELU_ALPHA))),
-  (x) => tf.where(tf.less(x, 0), tf.mul(tf.exp(x), SELU_SCALE * SELU_ALPHA), tf.onesLike(x).mul(SELU_SCALE)),
+  (x) => tf.where(tf.less(x, 0), tf.mul(tf.exp(x), SELU_SCALE * SELU_ALPHA), tf.mul(tf.onesLike(x), SELU_SCALE)),
 );
 
 /** tfjs forms of core's activations. */
