@@ -75,7 +75,7 @@ const activationOf = (node: LoweringNode) => ('activation' in node.config ? node
  * where a layer needs another layout (and cached, so each value is
  * transposed at most once per layout).
  */
-function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true): ForwardPass {
+function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true, provider: ResolvedDevice = 'cpu'): ForwardPass {
   const tape: TapeEntry[] = [];
   const values = new Map<string, Value>(graph.inputs.map((input, i) => [input.name, { name: inputs[i], perSample: input.shape, layout: 'keras' }]));
   const inputOnly = new Set<string>(inputs);
@@ -107,7 +107,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly st
     // Inputs after the first take its layout, so that element-wise kinds combine like with like.
     const xs = [first, ...node.inputs.slice(1).map((name) => convert(valueOf(node, name), lowering.inputLayout === 'any' ? first.layout : lowering.inputLayout))];
     const weights = weightNames.slice(node.weightIndex, node.weightIndex + node.weights.length);
-    const forward = lowering.emit({ b, forTraining }, node as never, xs, weights);
+    const forward = lowering.emit({ b, forTraining, provider }, node as never, xs, weights);
     const activation = activationOf(node);
     const y = emitActivation(b, activation, forward.z, node.name);
     if (xs.every((x) => inputOnly.has(x.name)) && node.weights.length === 0) {
@@ -346,7 +346,7 @@ function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
-  const pass = emitForward(b, graph, xs, weights, true);
+  const pass = emitForward(b, graph, xs, weights, true, true, provider);
   const emitted = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true));
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {
