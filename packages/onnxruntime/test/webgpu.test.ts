@@ -1,4 +1,4 @@
-import { layers, mnistAutoencoder, trainingSpec, type Model, type Tensor, type TrainingSpec } from '@araboza/core';
+import { layers, type Model, type Tensor, type TrainingSpec } from '@araboza/core';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cudaProviderLibraryPath } from '../src/device.js';
@@ -30,7 +30,7 @@ function expectClose(actual: Tensor, expected: Tensor, rtol: number, what: strin
   expect(worst, what).toBeLessThanOrEqual(rtol);
 }
 
-/** The loss and gradients of one batch on both devices. */
+/** The loss and gradients of one batch on both devices (the autoencoder's are compared in the conformance suite's agreement run on onnxruntime-webgpu). */
 async function gradientsOnBoth(m: Model, spec: TrainingSpec, x: Tensor, y: Tensor) {
   const results = [];
   for (const backend of [webgpu, cpu]) {
@@ -60,16 +60,6 @@ describe('device webgpu', () => {
     expect(webgpu.name).toBe('onnxruntime-webgpu');
     expect(webgpu.device).toBe('webgpu');
   });
-
-  it("gives the autoencoder's training loss and gradients of the CPU (rtol 1e-5 and 1e-4)", async (t) => {
-    needAdapter(t);
-    const m = mnistAutoencoder({ seed: 0 });
-    const x = uniform([2, 28, 28, 1], 3, 0, 1);
-    const { gpu, cpu: onCpu } = await gradientsOnBoth(m, trainingSpec(m.graph, 'binaryCrossentropy', 'adam'), x, x);
-    expect(Math.abs(gpu.loss - onCpu.loss)).toBeLessThanOrEqual(1e-5 * onCpu.loss);
-    onCpu.weights.forEach((g, i) => expectClose(gpu.weights[i], g, 1e-4, `dLoss/dweight ${i}`));
-    expectClose(gpu.inputs[0], onCpu.inputs[0], 1e-4, 'dLoss/dinput');
-  }, 300_000);
 
   it('sends max-pool gradients to the first maximum of each window (ties, overlapping windows, same padding)', async (t) => {
     needAdapter(t);
