@@ -164,7 +164,7 @@ export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, no
   const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   const fusedFilters = s * s * filters;
   const lowOut = g.output;
-  const dZLow = b.op('SpaceToDepth', [dZ], channelsFirstShape(fusedFilters, lowOut), { blocksize: intAttr(s) }, 'subpixel_dz');
+  const dZLow = emitSpaceToDepth(b, dZ, filters, lowOut, s, provider);
   const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, provider, forward.saved!.xRows);
   const cols = s * s * ay.kernel * ax.kernel;
   const phaseGrid = b.op('Reshape', [fusedGrads.dKernel, b.ints([s * s, filters, cin, ay.kernel, ax.kernel])], [s * s, filters, cin, ay.kernel, ax.kernel], {}, 'subpixel_dw_grid');
@@ -175,3 +175,19 @@ export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, no
   if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, filters));
   return { dXs: [fusedGrads.dX], dWeights };
 };
+
+/**
+ * ONNX SpaceToDepth of a `[N, C, h·s, w·s]` value: `[N, C·s², h, w]`, channel
+ * (a·s + b)·C + c holding pixel (i·s + a, j·s + b) of channel c. On WebGPU,
+ * which has no SpaceToDepth kernel (ONNX Runtime 1.30: it ran on the CPU,
+ * with a copy each way), the same as ONNX defines it: a reshape to
+ * `[N, C, h, s, w, s]`, a transpose and a reshape.
+ */
+function emitSpaceToDepth(b: OnnxGraphBuilder, value: string, channels: number, low: readonly number[], s: number, provider: ResolvedDevice): string {
+  const [h, w] = low;
+  const out = channelsFirstShape(s * s * channels, low);
+  if (provider !== 'webgpu') return b.op('SpaceToDepth', [value], out, { blocksize: intAttr(s) }, 'subpixel_dz');
+  const blocks = b.op('Reshape', [value, b.ints([-1, channels, h, s, w, s])], ['N', channels, h, s, w, s], {}, 'subpixel_dz_blocks');
+  const moved = b.op('Transpose', [blocks], ['N', s, s, channels, h, w], { perm: intsAttr([0, 3, 5, 1, 2, 4]) }, 'subpixel_dz_phase_major');
+  return b.op('Reshape', [moved, b.ints([-1, s * s * channels, h, w])], out, {}, 'subpixel_dz');
+}
