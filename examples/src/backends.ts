@@ -13,7 +13,7 @@ export interface BackendChoice {
   backend: BackendName;
   /** tfjs engine: `wasm`, `cpu`, `tensorflow` or `auto` (default). */
   engine?: string;
-  /** onnxruntime device: `cpu` (default), `cuda` or `auto`. */
+  /** onnxruntime device: `cpu` (default), `cuda`, `webgpu` or `auto`. */
   device?: string;
 }
 

@@ -2,7 +2,7 @@
 // Times the MNIST autoencoder (DESIGN.md experiment 4) on @araboza/onnxruntime:
 // one training step at batch 256 (binary cross-entropy, adam and adadelta) and
 // inference throughput on 10,000 images. Run after `pnpm build`:
-//   node scripts/step-time.mjs [--device cpu|cuda|auto] [--threads 2] [--steps 40]
+//   node scripts/step-time.mjs [--device cpu|cuda|webgpu|auto] [--threads 2] [--steps 40]
 // Inputs are seeded uniform noise shaped like MNIST (timing does not depend on the digits).
 // This measures; it asserts nothing. The machine is shared, so numbers are noisy:
 // the median of many steps is reported.

@@ -5,7 +5,11 @@ import { FORWARD_LOWERINGS } from './lowerings/index.js';
 
 /** Options of {@link onnxruntimeBackend}. */
 export interface OnnxruntimeBackendOptions {
-  /** `cpu` (default), `cuda` (error when the CUDA provider is missing) or `auto` (CUDA if it works, else CPU, said once). */
+  /**
+   * `cpu` (default), `cuda` (error when the CUDA provider is missing),
+   * `webgpu` (error when no GPU adapter is found) or `auto` (CUDA if it
+   * works, else WebGPU, else CPU, said once).
+   */
   device?: DeviceName;
   /** Intra-op threads per session (default: ONNX Runtime's, one per physical core). */
   threads?: number;
@@ -40,8 +44,8 @@ const OPTION_NAMES = ['device', 'threads', 'spinning', 'runBytes', 'logger'];
 /**
  * Creates the ONNX Runtime backend. Every compiled graph is turned into
  * generated ONNX models (inference, evaluation, train step, gradients) run
- * by onnxruntime-node on the CPU or, with the CUDA provider installed, on an
- * NVIDIA GPU.
+ * by onnxruntime-node on the CPU, on any GPU through the built-in WebGPU
+ * provider or, with the CUDA provider installed, on an NVIDIA GPU.
  * @throws ConfigError for an unknown option, device or a bad thread count.
  */
 export function onnxruntimeBackend(options: OnnxruntimeBackendOptions = {}): OnnxruntimeBackend {

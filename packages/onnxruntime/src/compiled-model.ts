@@ -194,7 +194,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.alive('predict');
     const n = checkInputs(this.graph, inputs, `${this.backendName}: predict`);
-    this.inference = this.versioned(this.inference, () => buildInferenceModel(this.graph, this.onnxWeightTensors()));
+    this.inference = this.versioned(this.inference, () => buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu' }));
     const session = await this.inference.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const outs = this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
@@ -216,7 +216,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
     const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: evaluate`);
-    this.evaluation = this.versioned(this.evaluation, () => buildEvalModel(this.graph, this.onnxWeightTensors(), training));
+    this.evaluation = this.versioned(this.evaluation, () => buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }));
     const session = await this.evaluation.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const chunk = this.rowsPerRun();

@@ -1,18 +1,50 @@
 import { BackendError } from '@araboza/core';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 
-/** Where generated models run: `cpu`, `cuda` (fails when unavailable) or `auto` (CUDA when it works, else CPU). */
-export type DeviceName = 'cpu' | 'cuda' | 'auto';
+/**
+ * Where generated models run: `cpu`, `cuda` or `webgpu` (each fails when
+ * unavailable), or `auto` (CUDA when it works, else WebGPU, else the CPU).
+ */
+export type DeviceName = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 
 /** The execution provider actually used. */
-export type ResolvedDevice = 'cpu' | 'cuda';
+export type ResolvedDevice = 'cpu' | 'cuda' | 'webgpu';
 
 /** Every device name {@link onnxruntimeBackend} accepts. */
-export const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'auto'];
+export const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu', 'auto'];
+
+/** How a user gets a WebGPU adapter (quoted in errors and the README). */
+export const WEBGPU_INSTALL_HINT =
+  "onnxruntime-node's WebGPU provider (built in, no download) needs a GPU adapter: on Linux a GPU driver with Vulkan support " +
+  '(e.g. Mesa\'s radv/anv or NVIDIA\'s driver, with the Vulkan loader libvulkan.so.1), on macOS Metal, on Windows Direct3D 12. ' +
+  "For testing without a GPU, SwiftShader's software Vulkan works: on Debian/Ubuntu `apt-get install chromium libvulkan1`, then run with " +
+  'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (or call useSwiftShader() first; slow: for tests, not training)';
+
+/** Where Debian's and Ubuntu's `chromium` package puts SwiftShader's Vulkan driver manifest. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * Points this process's Vulkan loader at SwiftShader (a software Vulkan
+ * device, see {@link SWIFTSHADER_ICD}) so that `device: 'webgpu'` runs
+ * without a GPU: for tests, not training (it is slow). Sets
+ * `VK_ICD_FILENAMES` and `VK_DRIVER_FILES` (the loader's old and new names)
+ * and, when unset, `XDG_RUNTIME_DIR`. The loader reads them when the first
+ * WebGPU session starts, so call this before that; afterwards it changes
+ * nothing. Where a GPU driver is installed, not calling it keeps the GPU.
+ * @returns whether the manifest exists (false: nothing was set).
+ */
+export function useSwiftShader(icd: string = SWIFTSHADER_ICD): boolean {
+  if (!existsSync(icd)) return false;
+  process.env.VK_ICD_FILENAMES = icd;
+  process.env.VK_DRIVER_FILES = icd;
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
+  return true;
+}
 
 /** How a GPU user installs onnxruntime-node's CUDA provider (quoted in errors and the README). */
 export const CUDA_INSTALL_HINT =
@@ -48,6 +80,12 @@ export interface SessionSettings {
   readonly spinning: boolean;
 }
 
+/** Why a probe failed, in one line, without the source location of onnxruntime's failed check (`…/file.cc:136 … was false.`). */
+function reasonOf(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+  return message.replace(/^\S+\.cc:\d+ .*? was false\. /, '');
+}
+
 /** Creates ONNX Runtime sessions on one resolved device. */
 export class SessionFactory {
   private resolved: Promise<ResolvedDevice> | null = null;
@@ -65,9 +103,10 @@ export class SessionFactory {
   }
 
   /**
-   * Resolves the device once: `cpu` directly; `cuda` and `auto` by creating
-   * a probe session with the CUDA provider. `auto` falls back to the CPU and
-   * logs which provider runs; `cuda` throws a BackendError naming the fix.
+   * Resolves the device once: `cpu` directly; `cuda` and `webgpu` by
+   * creating a probe session with that provider alone (a BackendError naming
+   * the fix when it fails); `auto` tries CUDA, then WebGPU, then settles on
+   * the CPU, and logs once which provider runs and why the others did not.
    */
   resolve(): Promise<ResolvedDevice> {
     this.resolved ??= this.doResolve().then((d) => (this.device = d));
@@ -76,31 +115,61 @@ export class SessionFactory {
 
   private async doResolve(): Promise<ResolvedDevice> {
     if (this.requested === 'cpu') return 'cpu';
-    try {
-      // Checking for the library first keeps onnxruntime's native error log out of the console on machines without it.
-      const library = cudaProviderLibraryPath();
-      if (!library) throw new Error(`onnxruntime-node has no CUDA build for ${process.platform}`);
-      if (!existsSync(library)) throw new Error(`onnxruntime-node's CUDA provider library is not installed: ${library} is missing`);
-      const probe = await ort.InferenceSession.create(probeModelBytes(), { executionProviders: ['cuda'], logSeverityLevel: 4 });
-      await probe.release();
-      if (this.requested === 'auto') this.log('@araboza/onnxruntime: device auto → running on CUDA (CUDAExecutionProvider)');
-      return 'cuda';
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (this.requested === 'cuda') {
-        this.resolved = null;
-        throw new BackendError(`onnxruntime backend: device 'cuda' is not available (${reason}). To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}.`);
-      }
-      this.log(`@araboza/onnxruntime: device auto → CUDA is not available (${reason}); running on CPU (CPUExecutionProvider). To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}.`);
-      return 'cpu';
+    if (this.requested === 'cuda' || this.requested === 'webgpu') {
+      const failure = await this.probe(this.requested);
+      if (failure === null) return this.requested;
+      this.resolved = null;
+      if (this.requested === 'cuda') throw new BackendError(`onnxruntime backend: device 'cuda' is not available (${failure}). To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}.`);
+      throw new BackendError(`onnxruntime backend: device 'webgpu' is not available (${failure}). ${WEBGPU_INSTALL_HINT}.`);
     }
+    const cuda = await this.probe('cuda');
+    if (cuda === null) {
+      this.log('@araboza/onnxruntime: device auto → running on CUDA (CUDAExecutionProvider)');
+      return 'cuda';
+    }
+    const webgpu = await this.probe('webgpu');
+    if (webgpu === null) {
+      this.log(`@araboza/onnxruntime: device auto → CUDA is not available (${cuda}); running on WebGPU (WebGpuExecutionProvider, CPU for the ops it lacks)`);
+      return 'webgpu';
+    }
+    this.log(
+      `@araboza/onnxruntime: device auto → CUDA is not available (${cuda}); WebGPU is not available (${webgpu}); running on CPU (CPUExecutionProvider). ` +
+        `To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}. To use any GPU through WebGPU, ${WEBGPU_INSTALL_HINT}.`,
+    );
+    return 'cpu';
+  }
+
+  /** Creates and releases a tiny session on one provider alone: null when it works, else why not. */
+  private async probe(device: 'cuda' | 'webgpu'): Promise<string | null> {
+    try {
+      if (device === 'cuda') {
+        // Checking for the library first keeps onnxruntime's native error log out of the console on machines without it.
+        const library = cudaProviderLibraryPath();
+        if (!library) throw new Error(`onnxruntime-node has no CUDA build for ${process.platform}`);
+        if (!existsSync(library)) throw new Error(`onnxruntime-node's CUDA provider library is not installed: ${library} is missing`);
+      }
+      const probe = await ort.InferenceSession.create(probeModelBytes(), { executionProviders: this.providers(device, true), logSeverityLevel: 4 });
+      await probe.release();
+      return null;
+    } catch (error) {
+      return reasonOf(error);
+    }
+  }
+
+  /**
+   * Execution providers for `device`: a GPU provider first, then the CPU for the nodes it has no kernel for
+   * (`alone`: the GPU provider only, so that a probe fails instead of
+   * falling back).
+   */
+  private providers(device: ResolvedDevice, alone = false): string[] {
+    return device === 'cpu' || alone ? [device] : [device, 'cpu'];
   }
 
   /** Creates a session for model bytes on the resolved device. */
   async create(bytes: Uint8Array): Promise<ort.InferenceSession> {
     const device = await this.resolve();
     const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      executionProviders: this.providers(device),
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       logSeverityLevel: 3,

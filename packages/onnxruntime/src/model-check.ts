@@ -225,10 +225,23 @@ function reduceRule(n: BuiltNode, ins: readonly (readonly Dim[])[], outs: readon
 }
 
 /**
+ * Attributes each op must carry explicitly, defaults included: providers
+ * differ on defaults left out (ONNX Runtime Web's WebGPU provider rejects a
+ * Conv without `dilations`), so generated models never rely on them.
+ */
+const EXPLICIT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  Conv: ['strides', 'dilations', 'pads', 'group'],
+  ConvTranspose: ['strides', 'dilations', 'pads', 'group', 'output_padding'],
+  MaxPool: ['kernel_shape', 'strides', 'pads', 'dilations'],
+  AveragePool: ['kernel_shape', 'strides', 'pads', 'count_include_pad'],
+};
+
+/**
  * Structural checks run on every generated model before it is encoded:
  * unique node names, single assignment of every value, every input produced
- * before use, every output produced, and the shape each op gives consistent
- * with the shape the generator recorded for it.
+ * before use, every output produced, the shape each op gives consistent
+ * with the shape the generator recorded for it, and convolutions and
+ * poolings with every attribute explicit ({@link EXPLICIT_ATTRIBUTES}).
  * @throws GeneratedModelError naming the first broken rule.
  */
 export function checkBuiltGraph(b: OnnxGraphBuilder, graphName: string): void {
@@ -256,6 +269,8 @@ export function checkBuiltGraph(b: OnnxGraphBuilder, graphName: string): void {
     const outs = n.outputs.map((o) => b.shapeOf(o));
     const problem = rule(n, ins, outs);
     if (problem) fail(`node ${n.name} (${n.opType}): ${problem}`);
+    const missing = (EXPLICIT_ATTRIBUTES[n.opType] ?? []).filter((a) => !(a in n.attributes));
+    if (missing.length > 0) fail(`node ${n.name} (${n.opType}) leaves ${missing.join(', ')} implicit`);
     if ((n.opType === 'ReduceSum' || n.opType === 'ReduceMean') && n.inputs[1]) {
       const axes = axesValues.get(n.inputs[1]);
       if (!axes) fail(`node ${n.name}: axes must be a constant`);

@@ -75,7 +75,7 @@ const activationOf = (node: LoweringNode) => ('activation' in node.config ? node
  * where a layer needs another layout (and cached, so each value is
  * transposed at most once per layout).
  */
-function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true): ForwardPass {
+function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true, provider: ResolvedDevice = 'cpu'): ForwardPass {
   const tape: TapeEntry[] = [];
   const values = new Map<string, Value>(graph.inputs.map((input, i) => [input.name, { name: inputs[i], perSample: input.shape, layout: 'keras' }]));
   const inputOnly = new Set<string>(inputs);
@@ -107,7 +107,7 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly st
     // Inputs after the first take its layout, so that element-wise kinds combine like with like.
     const xs = [first, ...node.inputs.slice(1).map((name) => convert(valueOf(node, name), lowering.inputLayout === 'any' ? first.layout : lowering.inputLayout))];
     const weights = weightNames.slice(node.weightIndex, node.weightIndex + node.weights.length);
-    const forward = lowering.emit({ b, forTraining }, node as never, xs, weights);
+    const forward = lowering.emit({ b, forTraining, provider }, node as never, xs, weights);
     const activation = activationOf(node);
     const y = emitActivation(b, activation, forward.z, node.name);
     if (xs.every((x) => inputOnly.has(x.name)) && node.weights.length === 0) {
@@ -254,6 +254,8 @@ export function inferenceOutputNames(graph: ModelGraph): string[] {
 export interface InferenceModelOptions {
   /** Run upsampling + few-filter conv2d pairs as one sub-pixel convolution (default true). */
   readonly fuseUpsampling?: boolean;
+  /** Execution provider the model will run on (default `cpu`): lowerings pick ops it has kernels for. */
+  readonly provider?: ResolvedDevice;
 }
 
 /**
@@ -269,7 +271,7 @@ export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Ten
   // A shared layer's k-th use is named `layer:k`, the shape of a generated value name.
   outputNames.forEach((name) => b.reserve(name));
   const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights });
-  const pass = emitForward(b, graph, inputs, weights, false, options.fuseUpsampling ?? true);
+  const pass = emitForward(b, graph, inputs, weights, false, options.fuseUpsampling ?? true, options.provider ?? 'cpu');
   // Renaming adds an Identity per output, so a value listed twice (or an input passed through) still gets distinct outputs.
   outputNames.forEach((name, i) => b.output(b.rename(toKeras(b, pass.outputs[i]), name)));
   return finish(b, 'araboza_inference');
@@ -318,12 +320,12 @@ export const outputLossName = (i: number) => `loss:out${i}`;
 export const MODEL_STEP = 'optimizer:step';
 
 /** The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS} and each {@link outputLossName}. */
-export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], training: Pick<TrainingSpec, 'losses' | 'lossWeights'>): Uint8Array {
+export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
-  const pass = emitForward(b, graph, xs, weights, false);
+  const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
   const losses = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss);
   outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
   return finish(b, 'araboza_eval');
@@ -346,7 +348,7 @@ function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
-  const pass = emitForward(b, graph, xs, weights, true);
+  const pass = emitForward(b, graph, xs, weights, true, true, provider);
   const emitted = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true));
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {

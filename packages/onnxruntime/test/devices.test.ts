@@ -9,6 +9,10 @@ import { modelOf, trainingFor, uniform } from './helpers.js';
 // on a GPU machine with the provider installed (scripts/gpu-check.sh) the CUDA path runs instead.
 const library = cudaProviderLibraryPath();
 const cudaInstalled = library !== null && existsSync(library);
+// No Vulkan driver is visible to this process (the loader reads these when the first WebGPU session starts), so
+// the WebGPU paths here are the no-adapter ones on every Linux machine; webgpu.test.ts runs WebGPU on SwiftShader.
+process.env.VK_ICD_FILENAMES = '/nonexistent/no-vulkan-driver.json';
+process.env.VK_DRIVER_FILES = '/nonexistent/no-vulkan-driver.json';
 
 describe('devices', () => {
   const m = modelOf([4], [layers.dense({ units: 2 })]);
@@ -54,13 +58,23 @@ describe('devices', () => {
     const a = await backend.compile(m.graph);
     const b = await backend.compile(m.graph);
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatch(/device auto → CUDA is not available .*running on CPU/);
+    expect(messages[0]).toMatch(/device auto → CUDA is not available .*; WebGPU is not available .*; running on CPU/);
     expect(backend.device).toBe('cpu');
     expect(backend.name).toBe('onnxruntime-cpu');
     await a.setWeights(m.getWeights());
     expect((await a.predict([uniform([3, 4], 1)]))[0].shape).toEqual([3, 2]);
     a.dispose();
     b.dispose();
+  });
+
+  it.runIf(process.platform === 'linux')("'webgpu' without a GPU adapter fails at compile with a BackendError naming the fix", async () => {
+    const backend = onnxruntimeBackend({ device: 'webgpu' });
+    const error = await backend.compile(m.graph).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/device 'webgpu' is not available \(.*adapter.*\)/);
+    expect(message).toContain('a GPU driver with Vulkan support');
+    expect(message).toContain('VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json');
   });
 
   it("'cpu' is the default and never mentions CUDA", async () => {
@@ -73,7 +87,7 @@ describe('devices', () => {
 
   it('an unknown device, option or thread count is a ConfigError before anything runs', () => {
     expect(() => onnxruntimeBackend({ device: 'tpu' as never })).toThrow(ConfigError);
-    expect(() => onnxruntimeBackend({ device: 'tpu' as never })).toThrow(/unknown device "tpu"; expected one of 'cpu', 'cuda', 'auto'/);
+    expect(() => onnxruntimeBackend({ device: 'tpu' as never })).toThrow(/unknown device "tpu"; expected one of 'cpu', 'cuda', 'webgpu', 'auto'/);
     expect(() => onnxruntimeBackend({ threads: 0 })).toThrow(/threads must be a positive integer/);
     expect(() => onnxruntimeBackend({ gpu: true } as never)).toThrow(/unknown option 'gpu'/);
     expect(() => onnxruntimeBackend({ spinning: 'no' as never })).toThrow(/spinning must be true or false, got "no"/);

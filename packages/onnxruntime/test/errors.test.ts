@@ -61,6 +61,13 @@ describe('structural checks of generated models', () => {
     b.output(b.rename(b.op('Transpose', [x], ['N', 4], { perm: { kind: 'ints', value: [0, 1] } }), 'y'));
     expect(() => checkBuiltGraph(b, 'bad')).toThrow(/perm \[0,1\] of \[N, 3\] gives \[N, 3\], recorded \[N, 4\]/);
   });
+  it('rejects a convolution leaving an attribute to its default', () => {
+    const b = new OnnxGraphBuilder();
+    const x = b.input('x', ['N', 1, 4, 4]);
+    const w = b.floatConstant('w', [1, 1, 3, 3], new Float32Array(9));
+    b.output(b.rename(b.op('Conv', [x, w], ['N', 1, 2, 2], { strides: { kind: 'ints', value: [1, 1] }, pads: { kind: 'ints', value: [0, 0, 0, 0] } }), 'y'));
+    expect(() => checkBuiltGraph(b, 'bad')).toThrow(/\(Conv\) leaves dilations, group implicit/);
+  });
   it('rejects an op without a shape rule', () => {
     const { b, x } = base();
     b.output(b.rename(b.op('Einsum', [x], ['N', 3]), 'y'));

@@ -68,3 +68,15 @@ describe('fusion pass', () => {
     await checkModelGradients(m, trainingFor(m, 'meanSquaredError'), [uniform([2, 4, 4, 1], 1), uniform([2, 4, 4, 1], 2)], [uniform([2, 2, 2, 2], 3)]);
   });
 });
+
+describe('fused upsampling + conv2d gradient per provider', () => {
+  const trainOps = (provider: 'cpu' | 'webgpu') => {
+    const m = mnistAutoencoder({ seed: 0 });
+    return onnxProto.onnx.ModelProto.decode(buildTrainStepModel(m.graph, trainingFor(m, 'binaryCrossentropy', 'adam'), { provider })).graph!.node!.map((n) => n.opType);
+  };
+
+  it('uses SpaceToDepth on the CPU and a reshape-transpose-reshape on WebGPU (which has no SpaceToDepth kernel)', () => {
+    expect(trainOps('cpu')).toContain('SpaceToDepth');
+    expect(trainOps('webgpu')).not.toContain('SpaceToDepth');
+  });
+});

@@ -68,11 +68,24 @@ describe('maxPooling2d gradient ops per provider', () => {
     const bytes = buildTrainStepModel(m.graph, trainingFor(m, 'meanSquaredError'), { provider });
     return new Set(onnxProto.onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType));
   };
+  const twoChannelNodes = (provider: ResolvedDevice) => {
+    const m = modelOf([6, 6, 2], [layers.dense({ units: 2 }), layers.maxPooling2d({ poolSize: 2, strides: 1 })]);
+    return onnxProto.onnx.ModelProto.decode(buildTrainStepModel(m.graph, trainingFor(m, 'meanSquaredError'), { provider })).graph!.node!;
+  };
+  const groupedConvs = (provider: ResolvedDevice) =>
+    twoChannelNodes(provider).filter((n) => n.opType!.startsWith('Conv') && n.attribute!.some((a) => a.name === 'group' && Number(a.i) > 1)).length;
 
   it('uses MaxUnpool on the CPU when windows cannot overlap', () => {
     const ops = trainStepOps('cpu', 2);
     expect(ops.has('MaxUnpool')).toBe(true);
     expect(ops.has('ScatterElements')).toBe(false);
+  });
+
+  it('keeps no Indices and scatters nothing on WebGPU, with no grouped convolution (wrong there for some shapes)', () => {
+    const ops = trainStepOps('webgpu', 1);
+    expect(ops.has('MaxUnpool') || ops.has('ScatterElements')).toBe(false);
+    expect(twoChannelNodes('webgpu').filter((n) => n.opType === 'MaxPool').map((n) => n.output!.length)).toEqual([1]);
+    expect(groupedConvs('webgpu')).toBe(0);
   });
 
   it('uses ScatterElements for overlapping windows and on CUDA (which has no MaxUnpool kernel)', () => {

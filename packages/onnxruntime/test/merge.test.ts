@@ -1,5 +1,7 @@
 import { input, layers, model, type Model, type SymbolicTensor } from '@araboza/core';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
+import { buildInferenceModel, type ResolvedDevice } from '../src/index.js';
 import { checkModelGradients } from './gradient-check.js';
 import { compileWithWeights, trainingFor, uniform } from './helpers.js';
 import { refForward, toF64 } from './reference.js';
@@ -124,5 +126,18 @@ describe('maximum and minimum gradients at ties (TensorFlow: the whole gradient 
       [1, -0.5, 0, 2],
       [0, 0, 0, 0],
     ]);
+  });
+});
+
+describe('merge ops per provider', () => {
+  const opsOf = (provider: ResolvedDevice) => {
+    const ins = [0, 1, 2].map((i) => input({ shape: [4], name: `x${i}` }));
+    const m = model({ inputs: ins, outputs: layers.average().apply(ins) });
+    return onnxProto.onnx.ModelProto.decode(buildInferenceModel(m.graph, [], { provider })).graph!.node!.map((n) => n.opType);
+  };
+
+  it('sums three inputs with one Sum on the CPU and with Adds on WebGPU (which has no Sum kernel)', () => {
+    expect(opsOf('cpu').filter((op) => op === 'Sum' || op === 'Add')).toEqual(['Sum']);
+    expect(opsOf('webgpu').filter((op) => op === 'Sum' || op === 'Add')).toEqual(['Add', 'Add']);
   });
 });

@@ -1,5 +1,5 @@
 import { intAttr, intsAttr } from '../onnx-graph.js';
-import { channelsFirstShape, onnxPads } from './conv-common.js';
+import { channelsFirstShape, emitPerChannelConvTranspose, onnxPads } from './conv-common.js';
 import { pooling2dGeometry } from './max-pooling2d.js';
 import type { ForwardLowering, GradientRule } from './types.js';
 
@@ -22,9 +22,9 @@ export const averagePooling2dLowering: ForwardLowering<'averagePooling2d'> = {
 /**
  * averagePooling2d gradient: dz divided by each window's count of real
  * (unpadded) inputs, spread back over the window by a depthwise
- * ConvTranspose with a kernel of ones.
+ * ConvTranspose with a kernel of ones ({@link emitPerChannelConvTranspose}).
  */
-export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, node, dZ, needInputGrad }) => {
+export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, node, dZ, needInputGrad, provider }) => {
   if (!needInputGrad) return { dXs: [null], dWeights: [] };
   const g = pooling2dGeometry(node);
   const [kh, kw] = node.config.poolSize;
@@ -36,14 +36,9 @@ export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, 
   };
   for (let i = 0; i < g.output[0]; i++) for (let j = 0; j < g.output[1]; j++) counts[i * g.output[1] + j] = 1 / (covered(i, 0) * covered(j, 1));
   const inverseCounts = b.floatConstant(`${node.name}/inverse_counts`, [1, 1, g.output[0], g.output[1]], counts);
-  const ones = b.floatConstant(`${node.name}/ones`, [c, 1, kh, kw], new Float32Array(c * kh * kw).fill(1));
   const scaled = b.op('Mul', [dZ, inverseCounts], channelsFirstShape(c, g.output), {}, 'avgpool_scaled');
   const outputPadding = g.input.map((n, i) => n - ((g.output[i] - 1) * g.strides[i] + node.config.poolSize[i] - g.before[i] - g.after[i]));
-  const dX = b.op('ConvTranspose', [scaled, ones], channelsFirstShape(c, [h, w]), {
-    strides: intsAttr(g.strides),
-    pads: intsAttr(onnxPads(g)),
-    output_padding: intsAttr(outputPadding),
-    group: intAttr(c),
-  }, 'avgpool_dx');
+  const ones = { shape: [1, 1, kh, kw], data: new Float32Array(kh * kw).fill(1) };
+  const dX = emitPerChannelConvTranspose(b, scaled, ones, c, { strides: g.strides, dilations: [1, 1], pads: onnxPads(g), outputPadding }, [h, w], provider, 'avgpool_dx');
   return { dXs: [dX], dWeights: [] };
 };

@@ -1,6 +1,7 @@
 import { convAxisPadding, deconvAxisPadding, type Padding } from '@araboza/core';
+import type { ResolvedDevice } from '../device.js';
 import type { Value } from '../layout.js';
-import { intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
+import { intAttr, intsAttr, type Attribute, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
 import { emitAccurateSum } from '../reductions.js';
 
 /** Geometry of a convolution along its spatial axes (1 or 2 of them). */
@@ -27,6 +28,28 @@ export function onnxPads(g: { before: readonly number[]; after: readonly number[
   return [...g.before, ...g.after];
 }
 
+/**
+ * Conv/ConvTranspose attributes with every default written out (strides
+ * and dilations 1, pads 0, group 1, no output padding): ONNX Runtime Web's
+ * WebGPU provider rejects a Conv without `dilations`, and the generated
+ * models are checked for them (model-check.ts).
+ */
+export function convAttrs(
+  spatialRank: number,
+  given: { strides?: readonly number[]; dilations?: readonly number[]; pads?: readonly number[]; group?: number; outputPadding?: readonly number[] },
+  transposed = false,
+): Record<string, Attribute> {
+  const ones = Array.from({ length: spatialRank }, () => 1);
+  const attrs: Record<string, Attribute> = {
+    strides: intsAttr(given.strides ?? ones),
+    dilations: intsAttr(given.dilations ?? ones),
+    pads: intsAttr(given.pads ?? [...ones, ...ones].map(() => 0)),
+    group: intAttr(given.group ?? 1),
+  };
+  if (transposed) attrs.output_padding = intsAttr(given.outputPadding ?? ones.map(() => 0));
+  return attrs;
+}
+
 /** `[N, channels, ...spatial]`. */
 export function channelsFirstShape(channels: number | Dim, spatial: readonly number[], batch: Dim = 'N'): Dim[] {
   return [batch, channels, ...spatial];
@@ -34,11 +57,7 @@ export function channelsFirstShape(channels: number | Dim, spatial: readonly num
 
 /** Forward convolution (ONNX Conv, kernel `[O, C, ...k]`), output channels-first. */
 export function emitConvForward(b: OnnxGraphBuilder, x: Value, kernel: string, bias: string | null, g: ConvGeometry, filters: number, hint: string): string {
-  return b.op('Conv', bias ? [x.name, kernel, bias] : [x.name, kernel], channelsFirstShape(filters, g.output), {
-    strides: intsAttr(g.strides),
-    dilations: intsAttr(g.dilations),
-    pads: intsAttr(onnxPads(g)),
-  }, hint);
+  return b.op('Conv', bias ? [x.name, kernel, bias] : [x.name, kernel], channelsFirstShape(filters, g.output), convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g) }), hint);
 }
 
 /** Reverses the spatial axes of a `[a, b, ...spatial]` tensor (a kernel flip). */
@@ -61,18 +80,13 @@ export function emitConvInputGrad(b: OnnxGraphBuilder, dZ: string, kernel: strin
   if (g.strides.every((s) => s === 1) && filters < channels) {
     const flipped = flipSpatial(b, kernel, [filters, channels, ...g.kernel]);
     const swapped = b.op('Transpose', [flipped], [channels, filters, ...g.kernel], { perm: intsAttr([1, 0, ...g.kernel.map((_, i) => i + 2)]) }, 'conv_w_flipped');
-    return b.op('Conv', [dZ, swapped], channelsFirstShape(channels, g.input), {
-      dilations: intsAttr(g.dilations),
-      pads: intsAttr([...reach.map((r, i) => r - g.before[i]), ...g.input.map((n, i) => n - g.output[i] + g.before[i])]),
-    }, 'conv_dx');
+    return b.op('Conv', [dZ, swapped], channelsFirstShape(channels, g.input), convAttrs(g.input.length, {
+      dilations: g.dilations,
+      pads: [...reach.map((r, i) => r - g.before[i]), ...g.input.map((n, i) => n - g.output[i] + g.before[i])],
+    }), 'conv_dx');
   }
   const outputPadding = g.input.map((n, i) => n - ((g.output[i] - 1) * g.strides[i] + reach[i] + 1 - g.before[i] - g.after[i]));
-  return b.op('ConvTranspose', [dZ, kernel], channelsFirstShape(channels, g.input), {
-    strides: intsAttr(g.strides),
-    dilations: intsAttr(g.dilations),
-    pads: intsAttr(onnxPads(g)),
-    output_padding: intsAttr(outputPadding),
-  }, 'conv_dx');
+  return b.op('ConvTranspose', [dZ, kernel], channelsFirstShape(channels, g.input), convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), outputPadding }, true), 'conv_dx');
 }
 
 /** dLoss/dx (null when not asked for) and dLoss/dkernel of a convolution. */
@@ -103,10 +117,10 @@ export function convGradsReplicateInput(g: ConvGeometry, channels: number, filte
  * The kernel gradient multiplies it with dz; a forward pass can multiply
  * it with the kernel (see {@link emitConvForwardFromRows}).
  */
-export function emitInputTapRows(b: OnnxGraphBuilder, x: string, g: ConvGeometry, channels: number): string {
+export function emitInputTapRows(b: OnnxGraphBuilder, x: string, g: ConvGeometry, channels: number, provider: ResolvedDevice): string {
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const outSize = g.output.reduce((a, v) => a * v, 1);
-  const views = emitTapCopies(b, x, channels, g.kernel, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false }, g.output);
+  const views = emitTapCopies(b, x, channels, g.kernel, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false }, g.output, provider);
   return b.op('Reshape', [views, b.ints([0, channels * taps, outSize])], ['N', channels * taps, outSize], {}, 'conv_x_rows');
 }
 
@@ -141,7 +155,7 @@ export function emitConvForwardFromRows(b: OnnxGraphBuilder, rows: string, kerne
  *   Always this one when the forward pass already built those taps (`xRows`).
  * The choice is {@link convGradsReplicateInput}'s. The sum over the batch is a ReduceSum; the result is reordered to `[O, C, ...k]`.
  */
-export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean, xRows?: string): ConvGrads {
+export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean, provider: ResolvedDevice, xRows?: string): ConvGrads {
   const spatialRank = g.input.length;
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const inSize = g.input.reduce((a, v) => a * v, 1);
@@ -152,7 +166,7 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
     // a one-hot Conv over dz with the taps reversed, padded by reach − before and reach − after.
     const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]);
     const pads = [...reach.map((r, i) => r - g.before[i]), ...reach.map((r, i) => r - g.after[i])];
-    const shifted = emitTapCopies(b, dZ, filters, g.kernel, { strides: g.strides, dilations: g.dilations, pads, reversed: true }, g.input);
+    const shifted = emitTapCopies(b, dZ, filters, g.kernel, { strides: g.strides, dilations: g.dilations, pads, reversed: true }, g.input, provider);
     const rows = b.op('Reshape', [shifted, b.ints([0, filters * taps, inSize])], ['N', filters * taps, inSize], {}, 'conv_dz_rows');
     const xFlat = b.op('Reshape', [x, b.ints([0, channels, inSize])], ['N', channels, inSize], {}, 'conv_x_flat');
     const xCols = b.op('Transpose', [xFlat], ['N', inSize, channels], { perm: intsAttr([0, 2, 1]) }, 'conv_x_cols');
@@ -168,7 +182,7 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
     const dXRows = b.op('MatMul', [kernelRows, rows], ['N', channels, inSize], {}, 'conv_dx_rows');
     return { dX: b.op('Reshape', [dXRows, b.ints([0, channels, ...g.input])], channelsFirstShape(channels, g.input), {}, 'conv_dx'), dKernel };
   }
-  const rows = xRows ?? emitInputTapRows(b, x, g, channels);
+  const rows = xRows ?? emitInputTapRows(b, x, g, channels, provider);
   const dzRows = b.op('Reshape', [dZ, b.ints([0, filters, outSize])], ['N', filters, outSize], {}, 'conv_dz_rows');
   const dzCols = b.op('Transpose', [dzRows], ['N', outSize, filters], { perm: intsAttr([0, 2, 1]) }, 'conv_dz_cols');
   const perSample = b.op('MatMul', [rows, dzCols], ['N', channels * taps, filters], {}, 'conv_dw_each');
@@ -188,25 +202,65 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
  * element makes its neighbours' copies NaN, but then the loss is not finite
  * either). ONNX Runtime runs the one Conv faster than k Slices and a Concat
  * (measured on the MNIST autoencoder: about a tenth of a training step).
+ * On WebGPU the channels go into the batch axis instead and the Conv has
+ * one group (see {@link emitPerChannelConvTranspose} for why).
  */
-function emitTapCopies(
+export function emitTapCopies(
   b: OnnxGraphBuilder,
   value: string,
   channels: number,
   kernel: readonly number[],
   conv: { strides: readonly number[]; dilations: readonly number[]; pads: readonly number[]; reversed: boolean },
   spatial: readonly number[],
+  provider: ResolvedDevice,
 ): string {
   const taps = kernel.reduce((a, v) => a * v, 1);
-  const oneHot = new Float32Array(channels * taps * taps);
-  for (let c = 0; c < channels; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + (conv.reversed ? taps - 1 - t : t)] = 1;
-  const weights = b.op('Mul', [b.floatConstant('tap_one_hot', [channels * taps, 1, ...kernel], oneHot), runtimeOne(b, value)], [channels * taps, 1, ...kernel], {}, 'tap_kernel');
-  return b.op('Conv', [value, weights], ['N', channels * taps, ...spatial], {
-    group: intAttr(channels),
-    strides: intsAttr(conv.strides),
-    dilations: intsAttr(conv.dilations),
-    pads: intsAttr(conv.pads),
-  }, 'conv_taps');
+  const attrs = { strides: conv.strides, dilations: conv.dilations, pads: conv.pads };
+  const folded = provider === 'webgpu' && channels > 1;
+  const kernelChannels = folded ? 1 : channels;
+  const oneHot = new Float32Array(kernelChannels * taps * taps);
+  for (let c = 0; c < kernelChannels; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + (conv.reversed ? taps - 1 - t : t)] = 1;
+  const weights = b.op('Mul', [b.floatConstant('tap_one_hot', [kernelChannels * taps, 1, ...kernel], oneHot), runtimeOne(b, value)], [kernelChannels * taps, 1, ...kernel], {}, 'tap_kernel');
+  if (!folded) return b.op('Conv', [value, weights], ['N', channels * taps, ...spatial], convAttrs(kernel.length, { ...attrs, group: channels }), 'conv_taps');
+  const inSpatial = b.shapeOf(value).slice(2) as number[];
+  const single = b.op('Reshape', [value, b.ints([-1, 1, ...inSpatial])], [`N*${channels}`, 1, ...inSpatial], {}, 'tap_channels_in_batch');
+  const copies = b.op('Conv', [single, weights], [`N*${channels}`, taps, ...spatial], convAttrs(kernel.length, attrs), 'conv_taps_each');
+  return b.op('Reshape', [copies, b.ints([-1, channels * taps, ...spatial])], ['N', channels * taps, ...spatial], {}, 'conv_taps');
+}
+
+/**
+ * A transposed convolution applying the same constant kernel to each of
+ * `channels` groups of `perGroup` input channels (one output channel per
+ * group): `x` is `[N, channels·perGroup, ...in]`, `kernel` the
+ * `[perGroup, 1, ...k]` kernel of one group. On the CPU and CUDA one
+ * ConvTranspose with group = channels; on WebGPU the groups go into the
+ * batch axis and the ConvTranspose has one group: ONNX Runtime 1.30's WebGPU
+ * Conv and ConvTranspose give wrong values for some grouped shapes (measured
+ * on SwiftShader: a 3×3 grouped Conv with 2 or 4 groups, a 2×2 grouped
+ * ConvTranspose with 2 groups, each off by O(1)).
+ */
+export function emitPerChannelConvTranspose(
+  b: OnnxGraphBuilder,
+  x: string,
+  kernel: { readonly shape: readonly number[]; readonly data: Float32Array },
+  channels: number,
+  attrs: { strides: readonly number[]; dilations: readonly number[]; pads: readonly number[]; outputPadding: readonly number[] },
+  outSpatial: readonly number[],
+  provider: ResolvedDevice,
+  hint: string,
+): string {
+  const [perGroup, , ...k] = kernel.shape;
+  if (provider !== 'webgpu' || channels === 1) {
+    const repeated = new Float32Array(channels * kernel.data.length);
+    for (let c = 0; c < channels; c++) repeated.set(kernel.data, c * kernel.data.length);
+    const weights = b.floatConstant(`${hint}_kernel`, [channels * perGroup, 1, ...k], repeated);
+    return b.op('ConvTranspose', [x, weights], channelsFirstShape(channels, outSpatial), convAttrs(k.length, { ...attrs, group: channels }, true), hint);
+  }
+  const inSpatial = b.shapeOf(x).slice(2) as number[];
+  const groups = b.op('Reshape', [x, b.ints([-1, perGroup, ...inSpatial])], [`N*${channels}`, perGroup, ...inSpatial], {}, `${hint}_groups_in_batch`);
+  const weights = b.floatConstant(`${hint}_kernel`, [perGroup, 1, ...k], kernel.data);
+  const each = b.op('ConvTranspose', [groups, weights], [`N*${channels}`, 1, ...outSpatial], convAttrs(k.length, attrs, true), `${hint}_each`);
+  return b.op('Reshape', [each, b.ints([-1, channels, ...outSpatial])], channelsFirstShape(channels, outSpatial), {}, hint);
 }
 
 const runtimeOnes = new WeakMap<OnnxGraphBuilder, string>();

@@ -1,6 +1,7 @@
 import { concatAxis, type ElementwiseMergeKind } from '@araboza/core';
 import { layoutAxis, layoutShape, type Value } from '../layout.js';
 import { intAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
+import type { ResolvedDevice } from '../device.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './types.js';
 
 /** The output value of a merge: its inputs' layout (they share one, see {@link ForwardLowering.inputLayout}). */
@@ -9,14 +10,14 @@ function merged(node: NodeOf<ElementwiseMergeKind | 'concatenate'>, xs: readonly
 }
 
 /** An element-wise merge: the ONNX op folding all inputs at once (variadic) or pairwise. */
-function elementwise<K extends ElementwiseMergeKind>(fold: (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string) => string): ForwardLowering<K> {
+function elementwise<K extends ElementwiseMergeKind>(fold: (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string, provider: ResolvedDevice) => string): ForwardLowering<K> {
   return {
     inputLayout: 'any',
     weightPerms: () => [],
-    emit({ b }, kindNode, xs) {
+    emit({ b, provider }, kindNode, xs) {
       const node = kindNode as NodeOf<ElementwiseMergeKind>;
       const shape = layoutShape(node.outputShape, xs[0].layout);
-      return merged(node, xs, fold(b, xs.map((x) => x.name), shape, `${node.name}/${node.kind}`));
+      return merged(node, xs, fold(b, xs.map((x) => x.name), shape, `${node.name}/${node.kind}`, provider));
     },
   };
 }
@@ -25,8 +26,12 @@ function elementwise<K extends ElementwiseMergeKind>(fold: (b: OnnxGraphBuilder,
 const pairwise = (op: string) => (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string) =>
   xs.slice(1).reduce((acc, x) => b.op(op, [acc, x], shape, {}, hint), xs[0]);
 
-/** Sum of every input: one Add for two, one variadic Sum for more. */
-const sum = (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string) => b.op(xs.length === 2 ? 'Add' : 'Sum', [...xs], shape, {}, hint);
+/**
+ * Sum of every input: one Add for two, one variadic Sum for more, except on
+ * WebGPU, which has no Sum kernel (ONNX Runtime 1.30): Adds left to right there.
+ */
+const sum = (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string, provider: ResolvedDevice) =>
+  xs.length === 2 || provider !== 'webgpu' ? b.op(xs.length === 2 ? 'Add' : 'Sum', [...xs], shape, {}, hint) : pairwise('Add')(b, xs, shape, hint);
 
 /** add: the element-wise sum. */
 export const addLowering: ForwardLowering<'add'> = elementwise(sum);
@@ -35,7 +40,7 @@ export const subtractLowering: ForwardLowering<'subtract'> = elementwise(pairwis
 /** multiply: the element-wise product. */
 export const multiplyLowering: ForwardLowering<'multiply'> = elementwise(pairwise('Mul'));
 /** average: the sum times 1/n. */
-export const averageLowering: ForwardLowering<'average'> = elementwise((b, xs, shape, hint) => b.op('Mul', [sum(b, xs, shape, hint), b.scalar(1 / xs.length)], shape, {}, hint));
+export const averageLowering: ForwardLowering<'average'> = elementwise((b, xs, shape, hint, provider) => b.op('Mul', [sum(b, xs, shape, hint, provider), b.scalar(1 / xs.length)], shape, {}, hint));
 /** maximum: ONNX's variadic Max. */
 export const maximumLowering: ForwardLowering<'maximum'> = elementwise((b, xs, shape, hint) => b.op('Max', [...xs], shape, {}, hint));
 /** minimum: ONNX's variadic Min. */

@@ -118,10 +118,10 @@ const maxKey = (lo: number, hi: number) => (hi - lo === 1 ? `phase${lo}` : `max$
 export const pooledConv2dLowering: ForwardLowering<'pooledConv2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: (node) => conv2dLowering.weightPerms(node.conv),
-  emit({ b }, { conv, pool, plan: p }, [x], [kernel, bias]) {
+  emit({ b, provider }, { conv, pool, plan: p }, [x], [kernel, bias]) {
     const [ho, wo] = p.g.output;
     const flat: Dim[] = ['N', p.filters, ho * wo];
-    const xRows = emitInputTapRows(b, x.name, p.g, p.cin);
+    const xRows = emitInputTapRows(b, x.name, p.g, p.cin, provider);
     const { rows, matrix } = emitPhaseKernels(b, p, kernel, conv.name);
     const saved: Record<string, string> = { xRows, kernelRows: rows, place: matrix };
     const phases = p.pool[0] * p.pool[1];

@@ -67,6 +67,8 @@ export interface ForwardContext {
   readonly b: OnnxGraphBuilder;
   /** Whether a backward pass follows (lowerings then keep what their gradient needs). */
   readonly forTraining: boolean;
+  /** The execution provider the model is generated for (see {@link GradientContext.provider}). */
+  readonly provider: ResolvedDevice;
 }
 
 /** One kind's forward lowering: the input layout it needs, its weights' layout, and the emitter. */
@@ -123,7 +125,7 @@ export interface GradientContext<K extends LoweringKind> {
    * The execution provider the model is generated for: where two formulations
    * give the same values, a rule picks the one that provider has a kernel for
    * (ONNX Runtime's CUDA provider lacks MaxUnpool, which would run on the CPU
-   * with copies both ways).
+   * with copies both ways; its WebGPU provider lacks MaxPool's `Indices`).
    */
   readonly provider: ResolvedDevice;
 }

@@ -1,6 +1,7 @@
 import { intAttr, intsAttr, stringAttr, type OnnxGraphBuilder } from '../onnx-graph.js';
-import { channelsFirstShape, convGeometry, convGradsReplicateInput, emitChannelBiasGrad, emitConvForwardFromRows, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
+import { channelsFirstShape, convAttrs, convGeometry, convGradsReplicateInput, emitChannelBiasGrad, emitConvForwardFromRows, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
 import { conv2dLowering } from './conv2d.js';
+import type { ResolvedDevice } from '../device.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './types.js';
 
 /**
@@ -107,11 +108,11 @@ function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>): Subpixel
 export const upsampledConv2dLowering: ForwardLowering<'upsampledConv2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: (node) => conv2dLowering.weightPerms(node.conv),
-  emit: ({ b, forTraining }, { conv, plan }, [xLow], [kernel, bias]) => emitSubpixelConv(b, conv, plan, xLow.name, kernel, bias, forTraining),
+  emit: ({ b, forTraining, provider }, { conv, plan }, [xLow], [kernel, bias]) => emitSubpixelConv(b, conv, plan, xLow.name, kernel, bias, forTraining, provider),
 };
 
 /** The sub-pixel convolution of {@link upsampledConv2dLowering}, on the low-resolution input `xLow` (NCHW). */
-function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: SubpixelPlan, xLow: string, kernel: string, bias: string | undefined, forTraining: boolean): LoweredForward {
+function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: SubpixelPlan, xLow: string, kernel: string, bias: string | undefined, forTraining: boolean, provider: ResolvedDevice): LoweredForward {
   const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   // combine[t, (a_h, a_w, δ_h, δ_w)] = 1 when original tap t lands on low-resolution tap δ in phase a.
   const cols = s * s * ay.kernel * ax.kernel;
@@ -141,11 +142,11 @@ function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: Sub
     // goes to DepthToSpace, so a Conv could not fuse an activation either, and on these small
     // low-resolution images ONNX Runtime's per-image Conv is the slower of the two (measured on the
     // MNIST autoencoder's 8→64-channel phase conv).
-    xRows = emitInputTapRows(b, xLow, g, cin);
+    xRows = emitInputTapRows(b, xLow, g, cin, provider);
     z = emitConvForwardFromRows(b, xRows, fusedKernel, phaseBias, g, cin, s * s * filters, `${conv.name}/subpixel_conv`);
   } else {
     const inputs = phaseBias ? [xLow, fusedKernel, phaseBias] : [xLow, fusedKernel];
-    z = b.op('Conv', inputs, channelsFirstShape(s * s * filters, lowOut), { pads: intsAttr([ay.before, ax.before, ay.after, ax.after]) }, `${conv.name}/subpixel_conv`);
+    z = b.op('Conv', inputs, channelsFirstShape(s * s * filters, lowOut), convAttrs(2, { pads: [ay.before, ax.before, ay.after, ax.after] }), `${conv.name}/subpixel_conv`);
   }
   const full = b.op('DepthToSpace', [z], channelsFirstShape(filters, conv.outputShape.slice(0, 2)), { blocksize: intAttr(s), mode: stringAttr('DCR') }, `${conv.name}/depth_to_space`);
   return { z: { name: full, perSample: conv.outputShape, layout: 'channelsFirst' }, saved: xRows ? { fusedKernel, combine: matrix, xRows } : { fusedKernel, combine: matrix } };
@@ -159,12 +160,12 @@ function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: Sub
  * matrix. The upsampling's own gradient (a sum over each pixel's copies) is
  * part of it.
  */
-export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, node: { conv, plan }, xs: [xLow], forward, dZ, needInputGrad }) => {
+export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, node: { conv, plan }, xs: [xLow], forward, dZ, needInputGrad, provider }) => {
   const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   const fusedFilters = s * s * filters;
   const lowOut = g.output;
-  const dZLow = b.op('SpaceToDepth', [dZ], channelsFirstShape(fusedFilters, lowOut), { blocksize: intAttr(s) }, 'subpixel_dz');
-  const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, forward.saved!.xRows);
+  const dZLow = emitSpaceToDepth(b, dZ, filters, lowOut, s, provider);
+  const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, provider, forward.saved!.xRows);
   const cols = s * s * ay.kernel * ax.kernel;
   const phaseGrid = b.op('Reshape', [fusedGrads.dKernel, b.ints([s * s, filters, cin, ay.kernel, ax.kernel])], [s * s, filters, cin, ay.kernel, ax.kernel], {}, 'subpixel_dw_grid');
   const phaseLast = b.op('Transpose', [phaseGrid], [filters, cin, s * s, ay.kernel, ax.kernel], { perm: intsAttr([1, 2, 0, 3, 4]) }, 'subpixel_dw_phase_last');
@@ -174,3 +175,19 @@ export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, no
   if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZ, 2, filters));
   return { dXs: [fusedGrads.dX], dWeights };
 };
+
+/**
+ * ONNX SpaceToDepth of a `[N, C, h·s, w·s]` value: `[N, C·s², h, w]`, channel
+ * (a·s + b)·C + c holding pixel (i·s + a, j·s + b) of channel c. On WebGPU,
+ * which has no SpaceToDepth kernel (ONNX Runtime 1.30: it ran on the CPU,
+ * with a copy each way), the same as ONNX defines it: a reshape to
+ * `[N, C, h, s, w, s]`, a transpose and a reshape.
+ */
+function emitSpaceToDepth(b: OnnxGraphBuilder, value: string, channels: number, low: readonly number[], s: number, provider: ResolvedDevice): string {
+  const [h, w] = low;
+  const out = channelsFirstShape(s * s * channels, low);
+  if (provider !== 'webgpu') return b.op('SpaceToDepth', [value], out, { blocksize: intAttr(s) }, 'subpixel_dz');
+  const blocks = b.op('Reshape', [value, b.ints([-1, channels, h, s, w, s])], ['N', channels, h, s, w, s], {}, 'subpixel_dz_blocks');
+  const moved = b.op('Transpose', [blocks], ['N', s, s, channels, h, w], { perm: intsAttr([0, 3, 5, 1, 2, 4]) }, 'subpixel_dz_phase_major');
+  return b.op('Reshape', [moved, b.ints([-1, s * s * channels, h, w])], out, {}, 'subpixel_dz');
+}
