@@ -46,7 +46,12 @@ export class ContenderProcess {
   private readonly stderrTail: string[] = [];
   private exited: string | null = null;
 
-  private constructor(readonly id: ContenderId, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  private constructor(
+    readonly id: ContenderId,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
     this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
@@ -65,7 +70,13 @@ export class ContenderProcess {
   /** Starts the worker of contender `id` (the PyTorch one with `python`). */
   static start(id: ContenderId, python: string): ContenderProcess {
     if (id === 'pytorch') {
-      return new ContenderProcess(id, python, [TORCH_WORKER], { ...process.env, ...PYTORCH_MALLOC_ENV, MNIST_DIR: mnistDataDir(), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' });
+      return new ContenderProcess(id, python, [TORCH_WORKER], {
+        ...process.env,
+        ...PYTORCH_MALLOC_ENV,
+        MNIST_DIR: mnistDataDir(),
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+      });
     }
     return new ContenderProcess(id, process.execPath, [NODE_WORKER, id], process.env);
   }

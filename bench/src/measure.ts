@@ -123,7 +123,9 @@ export class Alternation {
           if (reply.loss !== undefined) block.loss = reply.loss;
           if (req.cmd === 'inference' && req.images !== undefined) block.images = req.images;
           (record.blocks[measure] ??= []).push(block);
-          seen.push(`${record.id} ${median(block.ms).toFixed(1)} ms${block.foreignCores > FOREIGN_FLAG_CORES ? ` (others ${block.foreignCores.toFixed(2)} cores)` : ''}`);
+          seen.push(
+            `${record.id} ${median(block.ms).toFixed(1)} ms${block.foreignCores > FOREIGN_FLAG_CORES ? ` (others ${block.foreignCores.toFixed(2)} cores)` : ''}`,
+          );
         } catch (error) {
           this.fail(record, measure, error);
         }

@@ -48,7 +48,9 @@ const tail = (text: string, lines: number) => text.trim().split('\n').slice(-lin
  */
 export function measurePeakRss(command: string, args: readonly string[], timeoutMs: number): Promise<PeakRssRun> {
   const useTime = existsSync(GNU_TIME);
-  const child = useTime ? spawn(GNU_TIME, ['-v', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = useTime
+    ? spawn(GNU_TIME, ['-v', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const t0 = performance.now();
   let stdout = '';
   let stderr = '';

@@ -150,14 +150,28 @@ export function checkTargets(figures: readonly Figure[], rss: readonly RssFigure
   };
   const noTorch = options.torch ? null : 'PyTorch not available';
   const targets = [
-    ratioTarget('onnxruntime-cpu', 'epoch', "onnxruntime training epoch ≤ 0.67× PyTorch's time", (r) => r <= 0.67, noTorch ?? (options.full ? null : 'epochs are timed with --full')),
+    ratioTarget(
+      'onnxruntime-cpu',
+      'epoch',
+      "onnxruntime training epoch ≤ 0.67× PyTorch's time",
+      (r) => r <= 0.67,
+      noTorch ?? (options.full ? null : 'epochs are timed with --full'),
+    ),
     ratioTarget('onnxruntime-cpu', 'inference', "onnxruntime inference ≥ 1.5× PyTorch's throughput", (r) => r >= 1.5, noTorch),
     ratioTarget('tfjs-wasm', 'trainStep', "tfjs wasm training step ≤ 3× PyTorch's time", (r) => r <= 3, noTorch),
   ];
   for (const r of rss) {
     const text = `conv-fhd peak RSS ≤ 4 GB (${r.backend})`;
-    if (r.peakRssBytes === null) targets.push({ text, contender: r.backend, measure: 'convFhdPeakRss', status: 'not measured', detail: r.skipped ?? r.error ?? 'not run' });
-    else targets.push({ text, contender: r.backend, measure: 'convFhdPeakRss', status: r.peakRssBytes <= RSS_TARGET_BYTES ? 'met' : 'missed', detail: formatBytes(r.peakRssBytes) });
+    if (r.peakRssBytes === null)
+      targets.push({ text, contender: r.backend, measure: 'convFhdPeakRss', status: 'not measured', detail: r.skipped ?? r.error ?? 'not run' });
+    else
+      targets.push({
+        text,
+        contender: r.backend,
+        measure: 'convFhdPeakRss',
+        status: r.peakRssBytes <= RSS_TARGET_BYTES ? 'met' : 'missed',
+        detail: formatBytes(r.peakRssBytes),
+      });
   }
   return targets;
 }
@@ -198,7 +212,11 @@ export function tableRows(figures: readonly Figure[], rss: readonly RssFigure[],
     rows.push([
       MEASURE_LABELS.convFhdPeakRss,
       r.backend,
-      r.peakRssBytes === null ? (r.skipped ? 'skipped' : 'error') : `${formatBytes(r.peakRssBytes)}${r.wallMs !== undefined ? ` (${(r.wallMs / 1000).toFixed(1)} s)` : ''}`,
+      r.peakRssBytes === null
+        ? r.skipped
+          ? 'skipped'
+          : 'error'
+        : `${formatBytes(r.peakRssBytes)}${r.wallMs !== undefined ? ` (${(r.wallMs / 1000).toFixed(1)} s)` : ''}`,
       '–',
       '–',
       '–',
@@ -212,7 +230,11 @@ export function tableRows(figures: readonly Figure[], rss: readonly RssFigure[],
 /** The table as aligned plain text. */
 export function formatTextTable(rows: readonly string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...r[c]].length)));
-  const line = (r: readonly string[]) => r.map((cell, c) => cell + ' '.repeat(widths[c] - [...cell].length)).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((cell, c) => cell + ' '.repeat(widths[c] - [...cell].length))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 

@@ -36,7 +36,11 @@ async function convFhdPeaks(options: BenchOptions): Promise<RssFigure[]> {
     try {
       const r = await measurePeakRss(process.execPath, [cli, 'conv-fhd', ...run.args, '--json'], 600_000);
       if (r.exitCode !== 0) {
-        figures.push({ backend: run.backend, peakRssBytes: null, error: `conv-fhd exited with ${r.exitCode} after ${(r.wallMs / 1000).toFixed(1)} s (peak RSS ${(r.peakRssBytes / 1e9).toFixed(2)} GB): ${r.stderrTail}` });
+        figures.push({
+          backend: run.backend,
+          peakRssBytes: null,
+          error: `conv-fhd exited with ${r.exitCode} after ${(r.wallMs / 1000).toFixed(1)} s (peak RSS ${(r.peakRssBytes / 1e9).toFixed(2)} GB): ${r.stderrTail}`,
+        });
       } else {
         figures.push({ backend: run.backend, peakRssBytes: r.peakRssBytes, method: r.method, wallMs: r.wallMs });
       }
@@ -44,7 +48,9 @@ async function convFhdPeaks(options: BenchOptions): Promise<RssFigure[]> {
       figures.push({ backend: run.backend, peakRssBytes: null, error: (error as Error).message });
     }
     const f = figures[figures.length - 1];
-    log(`  conv-fhd on ${run.backend}: ${f.peakRssBytes === null ? `FAILED: ${f.error?.split('\n', 1)[0]}` : `peak RSS ${(f.peakRssBytes / 1e9).toFixed(2)} GB in ${((f.wallMs ?? 0) / 1000).toFixed(1)} s`}`);
+    log(
+      `  conv-fhd on ${run.backend}: ${f.peakRssBytes === null ? `FAILED: ${f.error?.split('\n', 1)[0]}` : `peak RSS ${(f.peakRssBytes / 1e9).toFixed(2)} GB in ${((f.wallMs ?? 0) / 1000).toFixed(1)} s`}`,
+    );
   }
   return figures;
 }
@@ -67,16 +73,25 @@ async function main(): Promise<number> {
   const fpc = fp32FlopsPerCycle(cpu);
   const gflopsPerCore = peakGflops(1, cpu.clockGHz, fpc.value);
   const graph = mnistAutoencoder({ seed: SEED }).graph;
-  const workload: Workload = { forwardMacsPerSample: forwardMacsPerSample(graph), batchSize: options.batchSize, trainImages: TRAIN_IMAGES, testImages: TEST_IMAGES };
+  const workload: Workload = {
+    forwardMacsPerSample: forwardMacsPerSample(graph),
+    batchSize: options.batchSize,
+    trainImages: TRAIN_IMAGES,
+    testImages: TEST_IMAGES,
+  };
   const mode = options.quick ? 'quick' : 'normal';
 
   log(`araboza bench (${mode}${options.full ? ', --full' : ''}) — ${started.toISOString()}`);
   log(`CPU: ${cpu.model}, ${cpu.logicalCpus} logical CPUs, ${cpu.clockGHz.toFixed(2)} GHz (from ${cpu.clockSource})`);
-  log(`fp32 peak assumed: ${fpc.assumption}; at ${cpu.clockGHz.toFixed(2)} GHz = ${gflopsPerCore.toFixed(1)} GFLOP/s per core, ` +
-    `${peakGflops(cpu.logicalCpus, cpu.clockGHz, fpc.value).toFixed(1)} for all ${cpu.logicalCpus} (nominal clock, no turbo); ` +
-    `each contender's share is of the cores it computes with`);
-  log(`model: MNIST autoencoder, ${workload.forwardMacsPerSample.toLocaleString('en-US')} multiply-adds per sample forward ` +
-    `(${FLOPS_PER_MAC} FLOPs each); a training step counted as ${TRAINING_FORWARD_MULTIPLE}× forward`);
+  log(
+    `fp32 peak assumed: ${fpc.assumption}; at ${cpu.clockGHz.toFixed(2)} GHz = ${gflopsPerCore.toFixed(1)} GFLOP/s per core, ` +
+      `${peakGflops(cpu.logicalCpus, cpu.clockGHz, fpc.value).toFixed(1)} for all ${cpu.logicalCpus} (nominal clock, no turbo); ` +
+      `each contender's share is of the cores it computes with`,
+  );
+  log(
+    `model: MNIST autoencoder, ${workload.forwardMacsPerSample.toLocaleString('en-US')} multiply-adds per sample forward ` +
+      `(${FLOPS_PER_MAC} FLOPs each); a training step counted as ${TRAINING_FORWARD_MULTIPLE}× forward`,
+  );
 
   const torchMissing = torchUnavailableReason(options.python);
   const records: ContenderRecord[] = CONTENDER_IDS.map((id) => ({ id, status: 'ready', blocks: {}, errors: {} }));
@@ -90,15 +105,25 @@ async function main(): Promise<number> {
   log(`setting up contenders (threads: ${options.threads} for PyTorch and onnxruntime; tfjs is single-threaded)`);
   const alternation = new Alternation(records, log, options.waitQuietS);
   try {
-    await alternation.setup(options.python, (id) => ({ cmd: 'setup', threads: options.threads, batchSize: options.batchSize, seed: SEED, training: id !== 'tfjs-cpu' }));
+    await alternation.setup(options.python, (id) => ({
+      cmd: 'setup',
+      threads: options.threads,
+      batchSize: options.batchSize,
+      seed: SEED,
+      training: id !== 'tfjs-cpu',
+    }));
     log(`training step: ${options.warmupSteps} warm-up steps, then ${options.rounds} rounds × ${options.stepsPerRound} steps per contender`);
     await alternation.warmUp('trainStep', () => ({ cmd: 'trainSteps', reps: options.warmupSteps }));
     await alternation.alternate('trainStep', options.rounds, () => ({ cmd: 'trainSteps', reps: options.stepsPerRound }));
-    log(`inference: ${options.warmupPasses} warm-up pass(es), then ${options.rounds} rounds × 1 pass over the ${TEST_IMAGES.toLocaleString('en-US')} test images`);
+    log(
+      `inference: ${options.warmupPasses} warm-up pass(es), then ${options.rounds} rounds × 1 pass over the ${TEST_IMAGES.toLocaleString('en-US')} test images`,
+    );
     const inference = (reps: number, id: ContenderId): WorkerRequest =>
       id === 'tfjs-cpu' && options.tfjsCpuImages < TEST_IMAGES ? { cmd: 'inference', reps, images: options.tfjsCpuImages } : { cmd: 'inference', reps };
-    log(`  (tfjs-cpu, the slow pure-JS engine, takes part in the first ${Math.min(options.tfjsCpuRounds, options.rounds)} round(s)` +
-      `${options.tfjsCpuImages < TEST_IMAGES ? `, over the first ${options.tfjsCpuImages.toLocaleString('en-US')} test images` : ''})`);
+    log(
+      `  (tfjs-cpu, the slow pure-JS engine, takes part in the first ${Math.min(options.tfjsCpuRounds, options.rounds)} round(s)` +
+        `${options.tfjsCpuImages < TEST_IMAGES ? `, over the first ${options.tfjsCpuImages.toLocaleString('en-US')} test images` : ''})`,
+    );
     // tfjs-cpu's setup batch warms it enough; a warm-up pass would cost it minutes.
     if (options.warmupPasses > 0) await alternation.warmUp('inference', (id) => (id === 'tfjs-cpu' ? null : inference(options.warmupPasses, id)));
     await alternation.alternate('inference', options.rounds, (_, id) => inference(1, id), { 'tfjs-cpu': options.tfjsCpuRounds });

@@ -7,15 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import {
-  mnistAutoencoder,
-  slice,
-  trainingSpec,
-  type Backend,
-  type CompiledModel,
-  type Model,
-  type Tensor,
-} from '@araboza/core';
+import { mnistAutoencoder, slice, trainingSpec, type Backend, type CompiledModel, type Model, type Tensor } from '@araboza/core';
 import { loadMnist } from '@araboza/datasets';
 import type { ContenderId, SetupReply, TimesReply, WorkerReply, WorkerRequest } from './protocol.js';
 import { dependencyVersion } from './versions.js';
@@ -113,7 +105,14 @@ async function handle(id: ArabozaContender, state: WorkerState | null, req: Work
       if (!train) throw new Error(`${id}: set up without training; it cannot time an epoch`);
       const t0 = performance.now();
       // checkInputs off: the NaN scan of 47M floats is input validation, not training, and PyTorch's loop has none.
-      const history = await state.model.fit(train, train, { epochs: 1, batchSize: state.batchSize, shuffle: true, seed: req.seed, verbose: 0, checkInputs: false });
+      const history = await state.model.fit(train, train, {
+        epochs: 1,
+        batchSize: state.batchSize,
+        shuffle: true,
+        seed: req.seed,
+        verbose: 0,
+        checkInputs: false,
+      });
       const ms = performance.now() - t0;
       return { state, reply: { ok: true, ms: [ms], loss: history.history.loss[0] } };
     }

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuSnapshot, foreignCores, fp32FlopsPerCycle, parseBusyTicks, parseCpuInfo, parseProcessTicks, peakGflops } from '../src/cpu.js';
 
 const CPUINFO = (model: string, flags: string, vendor = 'GenuineIntel') =>
-  [0, 1]
-    .map((i) => `processor\t: ${i}\nvendor_id\t: ${vendor}\nmodel name\t: ${model}\ncpu MHz\t\t: 2793.438\nflags\t\t: ${flags}\n`)
-    .join('\n');
+  [0, 1].map((i) => `processor\t: ${i}\nvendor_id\t: ${vendor}\nmodel name\t: ${model}\ncpu MHz\t\t: 2793.438\nflags\t\t: ${flags}\n`).join('\n');
 
 describe('parseCpuInfo', () => {
   it('reads the nominal clock from the model name and counts processors', () => {

@@ -37,16 +37,20 @@ const noTorch = torchUnavailableReason('/usr/bin/python3');
 
 describe('PyTorch worker', () => {
   // Skipped only where /usr/bin/python3 cannot import torch (the bench then skips PyTorch too, saying so).
-  it.skipIf(noTorch !== null)(`sets up the reference model and times steps and inference${noTorch ? ` (skipped: ${noTorch})` : ''}`, async () => {
-    const proc = ContenderProcess.start('pytorch', '/usr/bin/python3');
-    try {
-      expect(await proc.request(setup)).toMatchObject({ ok: true, params: 3369, threads: 1 });
-      const steps = await proc.request({ cmd: 'trainSteps', reps: 2 });
-      expect('ms' in steps && steps.ms).toHaveLength(2);
-      const pass = await proc.request({ cmd: 'inference', reps: 1, images: 128 });
-      expect('ms' in pass && pass.ms).toHaveLength(1);
-    } finally {
-      await proc.close();
-    }
-  }, 120_000);
+  it.skipIf(noTorch !== null)(
+    `sets up the reference model and times steps and inference${noTorch ? ` (skipped: ${noTorch})` : ''}`,
+    async () => {
+      const proc = ContenderProcess.start('pytorch', '/usr/bin/python3');
+      try {
+        expect(await proc.request(setup)).toMatchObject({ ok: true, params: 3369, threads: 1 });
+        const steps = await proc.request({ cmd: 'trainSteps', reps: 2 });
+        expect('ms' in steps && steps.ms).toHaveLength(2);
+        const pass = await proc.request({ cmd: 'inference', reps: 1, images: 128 });
+        expect('ms' in pass && pass.ms).toHaveLength(1);
+      } finally {
+        await proc.close();
+      }
+    },
+    120_000,
+  );
 });

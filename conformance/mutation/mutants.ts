@@ -9,7 +9,17 @@
 export type MutantBackend = 'onnxruntime' | 'tfjs';
 
 /** The kinds of bug the issue asks the suite to catch. */
-export type MutantKind = 'optimizer formula' | 'optimizer state' | 'loss path' | 'gradient scale' | 'reduction' | 'tie rule' | 'relu at 0' | 'padding side' | 'kernel layout' | 'graph gradient';
+export type MutantKind =
+  | 'optimizer formula'
+  | 'optimizer state'
+  | 'loss path'
+  | 'gradient scale'
+  | 'reduction'
+  | 'tie rule'
+  | 'relu at 0'
+  | 'padding side'
+  | 'kernel layout'
+  | 'graph gradient';
 
 /** One mutant: `find` must occur exactly once in `file`; it is replaced by `replace`. */
 export interface Mutant {
@@ -208,14 +218,14 @@ export const MUTANTS: readonly Mutant[] = [
       return [before, after] as [number, number];`,
     replace: `      const { before, after } = convAxisPadding(x.shape[a + 1], kernel.shape[a], 1, dilation[a], 'same');
       return [after, before] as [number, number];`,
-    description: "dilated `same` convolution padded with the larger half before (Keras puts it after)",
+    description: 'dilated `same` convolution padded with the larger half before (Keras puts it after)',
   },
   {
     id: 'tfjs/average-pool-counts-padding',
     backend: 'tfjs',
     kind: 'gradient scale',
     file: 'packages/tfjs/src/lowerings.ts',
-    find: "{ dy: tf.mul(dy, tf.tensor4d(scale, [1, counts[0].length, counts[1].length, 1])), input },",
+    find: '{ dy: tf.mul(dy, tf.tensor4d(scale, [1, counts[0].length, counts[1].length, 1])), input },',
     replace: '{ dy, input },',
     description: 'average-pool gradient divided by the whole window, padding included',
   },
@@ -431,7 +441,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'packages/onnxruntime/src/model-gen.ts',
     find: "grads.set(value.name, prev ? b.op('Add', [prev, g], layoutShape(value.perSample, value.layout), {}, 'grad_sum') : g);",
     replace: 'grads.set(value.name, prev ?? g);',
-    description: 'a value read by several nodes (a skip) keeps only its first reader\'s gradient',
+    description: "a value read by several nodes (a skip) keeps only its first reader's gradient",
   },
   {
     id: 'onnxruntime/shared-layer-gradient-not-summed',

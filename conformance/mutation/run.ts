@@ -53,7 +53,12 @@ function buildBackend(backend: MutantBackend): { ok: boolean; output: string } {
 }
 
 function runSuite(backend: MutantBackend): { code: number | null; output: string } {
-  const result = spawnSync(process.execPath, [cli, ...SUITE_ARGS[backend], '--quiet'], { cwd: join(ROOT, 'conformance'), encoding: 'utf8', timeout: SUITE_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(process.execPath, [cli, ...SUITE_ARGS[backend], '--quiet'], {
+    cwd: join(ROOT, 'conformance'),
+    encoding: 'utf8',
+    timeout: SUITE_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -69,14 +74,18 @@ function runMutant(m: Mutant): Outcome {
   const original = readFileSync(file, 'utf8');
   const count = occurrences(original, m.find);
   const seconds = () => (performance.now() - started) / 1000;
-  if (count !== 1) return { mutant: m, status: 'error', detail: [`stale mutant: its text occurs ${count} times in ${m.file}, expected once`], seconds: seconds() };
+  if (count !== 1)
+    return { mutant: m, status: 'error', detail: [`stale mutant: its text occurs ${count} times in ${m.file}, expected once`], seconds: seconds() };
   restore = () => writeFileSync(file, original);
   try {
     writeFileSync(file, original.replace(m.find, m.replace));
     const build = buildBackend(m.backend);
     if (!build.ok) return { mutant: m, status: 'error', detail: [`does not compile: ${build.output.trim().split('\n')[0]}`], seconds: seconds() };
     const suite = runSuite(m.backend);
-    const failed = suite.output.split('\n').filter((l) => /^(FAIL|XPASS)\s/.test(l)).map((l) => l.replace(/^(FAIL|XPASS)\s+/, '').slice(0, 160));
+    const failed = suite.output
+      .split('\n')
+      .filter((l) => /^(FAIL|XPASS)\s/.test(l))
+      .map((l) => l.replace(/^(FAIL|XPASS)\s+/, '').slice(0, 160));
     if (suite.code === 1 && failed.length > 0) return { mutant: m, status: 'killed', detail: failed, seconds: seconds() };
     if (suite.code === 0) return { mutant: m, status: 'survived', detail: [], seconds: seconds() };
     return { mutant: m, status: 'error', detail: [`suite exited ${suite.code}: ${suite.output.trim().split('\n').slice(-3).join(' | ')}`], seconds: seconds() };
@@ -111,7 +120,9 @@ function main(): number {
     const o = runMutant(m);
     outcomes.push(o);
     const first = o.detail.slice(0, 2).join('; ');
-    console.log(`${o.status.padEnd(8)} ${m.id} (${o.seconds.toFixed(0)} s)${first ? `: ${first}${o.detail.length > 2 ? ` (+${o.detail.length - 2} more)` : ''}` : ''}`);
+    console.log(
+      `${o.status.padEnd(8)} ${m.id} (${o.seconds.toFixed(0)} s)${first ? `: ${first}${o.detail.length > 2 ? ` (+${o.detail.length - 2} more)` : ''}` : ''}`,
+    );
   }
   for (const b of new Set(selected.map((m) => m.backend))) {
     const build = buildBackend(b);

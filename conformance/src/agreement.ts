@@ -89,13 +89,15 @@ function dagModel(): Model {
   const shared = layers.dense({ units: 4, activation: 'tanh', name: 'shared' });
   const a = shared.apply(layers.dense({ units: 4 }).apply(pooled));
   const b = shared.apply(side);
-  const mixed = layers.concatenate().apply([
-    layers.maximum().apply([a, b]),
-    layers.minimum().apply([a, b]),
-    layers.multiply().apply([a, b]),
-    layers.subtract().apply([a, b]),
-    layers.average().apply([a, b, side]),
-  ]);
+  const mixed = layers
+    .concatenate()
+    .apply([
+      layers.maximum().apply([a, b]),
+      layers.minimum().apply([a, b]),
+      layers.multiply().apply([a, b]),
+      layers.subtract().apply([a, b]),
+      layers.average().apply([a, b, side]),
+    ]);
   const label = layers.dense({ units: 1, activation: 'sigmoid', name: 'label' }).apply(mixed);
   const value = layers.dense({ units: 2, name: 'value' }).apply(mixed);
   return model({ inputs: [image, side], outputs: [label, value], seed: 5, name: 'dag' });
@@ -103,7 +105,7 @@ function dagModel(): Model {
 
 function oneHotRows(rows: number, classes: number, rng: Random): Tensor {
   const data = new Float32Array(rows * classes);
-  for (let r = 0; r < rows; r++) data[r * classes + Math.floor(rng.uniform(0, classes)) % classes] = 1;
+  for (let r = 0; r < rows; r++) data[r * classes + (Math.floor(rng.uniform(0, classes)) % classes)] = 1;
   return { shape: [rows, classes], data };
 }
 
@@ -183,14 +185,23 @@ export const AGREEMENT_MODELS: readonly AgreementModel[] = [
     optimizer: { kind: 'adam', learningRate: 0.01 },
     loss: ['binaryCrossentropy', 'meanSquaredError'],
     lossWeights: [1, 0.5],
-    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 50, minval: -1, maxval: 1 }), randomUniform([AGREEMENT_BATCH_SIZE, 4], { seed: 51, minval: -1, maxval: 1 })],
+    predictInput: () => [
+      randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: 50, minval: -1, maxval: 1 }),
+      randomUniform([AGREEMENT_BATCH_SIZE, 4], { seed: 51, minval: -1, maxval: 1 }),
+    ],
     batches: () => {
       const rng = new Random(52);
       const image = randomUniform([AGREEMENT_BATCH_SIZE, 6, 6, 2], { seed: rng, minval: -1, maxval: 1 });
       const side = randomUniform([AGREEMENT_BATCH_SIZE, 4], { seed: rng, minval: -1, maxval: 1 });
-      const label: Tensor = { shape: [AGREEMENT_BATCH_SIZE, 1], data: Float32Array.from({ length: AGREEMENT_BATCH_SIZE }, (_, i) => (side.data[i * 4] > 0 ? 1 : 0)) };
+      const label: Tensor = {
+        shape: [AGREEMENT_BATCH_SIZE, 1],
+        data: Float32Array.from({ length: AGREEMENT_BATCH_SIZE }, (_, i) => (side.data[i * 4] > 0 ? 1 : 0)),
+      };
       const value = randomUniform([AGREEMENT_BATCH_SIZE, 2], { seed: rng, minval: -1, maxval: 1 });
-      return Array.from({ length: AGREEMENT_STEPS }, () => [[image, side], [label, value]]);
+      return Array.from({ length: AGREEMENT_STEPS }, () => [
+        [image, side],
+        [label, value],
+      ]);
     },
   },
 ];
@@ -272,7 +283,9 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
           run: async (ctx) => {
             const { ref, got } = await both(ctx);
             check(got.predict.length === ref.predict.length, `${m.id}: ${got.predict.length} outputs on ${label}, ${ref.predict.length} on ${reference}`);
-            ref.predict.forEach((r, k) => assertClose(got.predict[k], r, AGREEMENT_PREDICT_TOLERANCE, `${m.id}: predict output ${k} on ${label} vs ${reference}`));
+            ref.predict.forEach((r, k) =>
+              assertClose(got.predict[k], r, AGREEMENT_PREDICT_TOLERANCE, `${m.id}: predict output ${k} on ${label} vs ${reference}`),
+            );
           },
         },
         {
@@ -287,13 +300,23 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
             ref.losses.forEach((e, i) => {
               const a = got.losses[i];
               const rtol = agreementLossTolerance(i);
-              check(Number.isFinite(a) && Math.abs(a - e) <= rtol * Math.abs(e), () => `${m.id}: step ${i + 1} loss ${a} on ${label} vs ${e} on ${reference} (rtol ${rtol.toExponential(1)}, |diff|/|ref| ${(Math.abs(a - e) / Math.abs(e)).toExponential(2)})`);
+              check(
+                Number.isFinite(a) && Math.abs(a - e) <= rtol * Math.abs(e),
+                () =>
+                  `${m.id}: step ${i + 1} loss ${a} on ${label} vs ${e} on ${reference} (rtol ${rtol.toExponential(1)}, |diff|/|ref| ${(Math.abs(a - e) / Math.abs(e)).toExponential(2)})`,
+              );
               ref.outputLosses[i].forEach((eo, k) => {
                 const ao = got.outputLosses[i]?.[k];
-                check(Number.isFinite(ao) && Math.abs(ao - eo) <= rtol * Math.abs(eo), () => `${m.id}: step ${i + 1} output ${k} loss ${ao} on ${label} vs ${eo} on ${reference} (rtol ${rtol.toExponential(1)})`);
+                check(
+                  Number.isFinite(ao) && Math.abs(ao - eo) <= rtol * Math.abs(eo),
+                  () => `${m.id}: step ${i + 1} output ${k} loss ${ao} on ${label} vs ${eo} on ${reference} (rtol ${rtol.toExponential(1)})`,
+                );
               });
             });
-            check(ref.losses[ref.losses.length - 1] < ref.losses[0], `${m.id}: the loss did not fall over ${AGREEMENT_STEPS} steps on ${reference} (${ref.losses[0]} → ${ref.losses[ref.losses.length - 1]}), so the comparison proves little`);
+            check(
+              ref.losses[ref.losses.length - 1] < ref.losses[0],
+              `${m.id}: the loss did not fall over ${AGREEMENT_STEPS} steps on ${reference} (${ref.losses[0]} → ${ref.losses[ref.losses.length - 1]}), so the comparison proves little`,
+            );
           },
         },
       ];
@@ -302,7 +325,9 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
 }
 
 /** Memoises backends and runs per label, so each model runs once per backend. */
-export function agreementContextFactory(backends: Readonly<Record<string, BackendFactory>>): (log: (msg: string) => void, skip: (reason: string) => never) => AgreementContext {
+export function agreementContextFactory(
+  backends: Readonly<Record<string, BackendFactory>>,
+): (log: (msg: string) => void, skip: (reason: string) => never) => AgreementContext {
   const created = new Map<string, Promise<Backend>>();
   const runs = new Map<string, Promise<AgreementRun | null>>();
   const backend = (label: string) => {

@@ -20,7 +20,10 @@ export function check(cond: boolean, message: string | (() => string)): asserts 
 
 /** Throws unless `t.shape` equals `shape`. */
 export function assertShape(t: Tensor, shape: readonly number[], what: string): void {
-  check(Array.isArray(t?.shape) && shapesEqual(t.shape, shape), () => `${what}: expected shape ${formatShape(shape)}, got ${t?.shape ? formatShape(t.shape) : String(t)}`);
+  check(
+    Array.isArray(t?.shape) && shapesEqual(t.shape, shape),
+    () => `${what}: expected shape ${formatShape(shape)}, got ${t?.shape ? formatShape(t.shape) : String(t)}`,
+  );
   check(t.data instanceof Float32Array, () => `${what}: data must be a Float32Array, got ${Object.prototype.toString.call(t.data)}`);
   check(t.data.length === shape.reduce((a, b) => a * b, 1), () => `${what}: shape ${formatShape(shape)} but ${t.data.length} values`);
 }
@@ -133,7 +136,8 @@ export async function assertRejects(
   } catch (err) {
     const names = errorClassNames(err);
     check(names.includes(errorClass), () => `${what}: expected a ${errorClass}, got ${names[0] ?? typeof err}: ${(err as Error)?.message ?? String(err)}`);
-    if (message) check(message.test((err as Error).message), () => `${what}: ${errorClass} message ${JSON.stringify((err as Error).message)} does not match ${message}`);
+    if (message)
+      check(message.test((err as Error).message), () => `${what}: ${errorClass} message ${JSON.stringify((err as Error).message)} does not match ${message}`);
     return err as Error;
   }
   throw new ConformanceFailure(`${what}: expected a ${errorClass}, but it succeeded (${describeValue(result)})`);

@@ -137,7 +137,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   }>();
   let patterns: { include: (string | RegExp)[]; exclude: (string | RegExp)[]; xfail: (string | RegExp)[]; training: TrainingMode };
   try {
-    patterns = { include: toPatterns(opts.include, 'include'), exclude: toPatterns(opts.exclude, 'exclude'), xfail: toPatterns(opts.xfail, 'xfail'), training: opts.training };
+    patterns = {
+      include: toPatterns(opts.include, 'include'),
+      exclude: toPatterns(opts.exclude, 'exclude'),
+      xfail: toPatterns(opts.xfail, 'xfail'),
+      training: opts.training,
+    };
     assertPatternsMatch(conformanceCases({ training: opts.training }), patterns);
   } catch (err) {
     console.error(`araboza-conformance: ${(err as Error).message}`);

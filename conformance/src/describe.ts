@@ -66,7 +66,8 @@ export function describeConformance(createBackend: BackendFactory, options: Conf
   const cases = conformanceCases({ training: options.training });
   assertPatternsMatch(cases, options);
   const patterns = resolvePatterns(options);
-  if (!cases.some((c) => selectCase(c, patterns).run)) throw new ConformanceRunError(`describeConformance: the patterns select none of the ${cases.length} tests: nothing would be checked`);
+  if (!cases.some((c) => selectCase(c, patterns).run))
+    throw new ConformanceRunError(`describeConformance: the patterns select none of the ${cases.length} tests: nothing would be checked`);
   const results: CaseResult[] = [];
   describe(options.name ?? 'conformance', () => {
     let backend: Backend | null = null;

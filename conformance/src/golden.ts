@@ -188,7 +188,11 @@ function parseTensor(v: Json, where: Where): Tensor {
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     const x = data[i];
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw where.at('data').at(i).error(`expected a finite number, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw where
+        .at('data')
+        .at(i)
+        .error(`expected a finite number, got ${JSON.stringify(x)}`);
     values[i] = x;
   }
   return { shape: [...(shape as number[])], data: values };
@@ -221,7 +225,9 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
   if (caseKind !== kind) throw w.at('kind').error(`expected "${kind}" (the file's kind), got ${JSON.stringify(caseKind)}`);
   const options = field(v, 'options', w);
   if (!isObject(options)) throw w.at('options').error('expected an object of layer options');
-  const inputs = Object.prototype.hasOwnProperty.call(v, 'inputs') ? parseTensorList(field(v, 'inputs', w), w.at('inputs')) : [parseTensor(field(v, 'input', w), w.at('input'))];
+  const inputs = Object.prototype.hasOwnProperty.call(v, 'inputs')
+    ? parseTensorList(field(v, 'inputs', w), w.at('inputs'))
+    : [parseTensor(field(v, 'input', w), w.at('input'))];
   const input = inputs[0];
   const weights = parseNamedTensors(field(v, 'weights', w), w.at('weights'));
   const output = parseTensor(field(v, 'output', w), w.at('output'));
@@ -230,11 +236,17 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
   const g = field(v, 'gradients', w);
   const gw = w.at('gradients');
   if (!isObject(g)) throw gw.error('expected {"input": {...}, "weights": [...]}');
-  const gradInputs = Object.prototype.hasOwnProperty.call(g, 'inputs') ? parseTensorList(field(g, 'inputs', gw), gw.at('inputs')) : [parseTensor(field(g, 'input', gw), gw.at('input'))];
+  const gradInputs = Object.prototype.hasOwnProperty.call(g, 'inputs')
+    ? parseTensorList(field(g, 'inputs', gw), gw.at('inputs'))
+    : [parseTensor(field(g, 'input', gw), gw.at('input'))];
   if (gradInputs.length !== inputs.length) throw gw.error(`expected ${inputs.length} input gradients (one per input), got ${gradInputs.length}`);
   const gradWeights = parseNamedTensors(field(g, 'weights', gw), gw.at('weights'));
   inputs.forEach((x, i) => {
-    if (x.shape.length < 2) throw w.at('inputs').at(i).error(`expected a batch axis and at least one more, got ${formatShape(x.shape)}`);
+    if (x.shape.length < 2)
+      throw w
+        .at('inputs')
+        .at(i)
+        .error(`expected a batch axis and at least one more, got ${formatShape(x.shape)}`);
     if (x.shape[0] !== input.shape[0]) throw w.at('inputs').at(i).error(`has ${x.shape[0]} samples, input 0 has ${input.shape[0]}`);
     expectShape(gradInputs[i], x.shape, gw.at('inputs').at(i), 'the input shape');
   });
@@ -310,10 +322,7 @@ export function loadGoldenFile<K extends LayerKind>(kind: K, options: LoadGolden
  * tensors, so a test may modify them.
  * @throws FormatError naming the file and the field when a fixture is missing or malformed.
  */
-export function loadGoldenCases<K extends LayerKind = LayerKind>(
-  kind?: K | readonly K[],
-  options: LoadGoldenOptions = {},
-): GoldenCase<K>[] {
+export function loadGoldenCases<K extends LayerKind = LayerKind>(kind?: K | readonly K[], options: LoadGoldenOptions = {}): GoldenCase<K>[] {
   const kinds = (kind === undefined ? LAYER_KINDS : typeof kind === 'string' ? [kind] : kind) as readonly K[];
   return kinds.flatMap((k) => loadGoldenFile(k, options).cases as GoldenCase<K>[]);
 }

@@ -93,14 +93,17 @@ export function loadGraphGoldenCases(): GraphGoldenCase[] {
       fail(at('topology'), 'expected {inputs, layers, nodes, outputs}');
     }
     const lossWeights = c.lossWeights as number[];
-    if (!Array.isArray(lossWeights) || lossWeights.length !== topology.outputs.length || !lossWeights.every(Number.isFinite)) fail(at('lossWeights'), 'expected one number per output');
+    if (!Array.isArray(lossWeights) || lossWeights.length !== topology.outputs.length || !lossWeights.every(Number.isFinite))
+      fail(at('lossWeights'), 'expected one number per output');
     const outputLosses = c.outputLosses as number[];
-    if (!Array.isArray(outputLosses) || outputLosses.length !== topology.outputs.length || !outputLosses.every(Number.isFinite)) fail(at('outputLosses'), 'expected one number per output');
+    if (!Array.isArray(outputLosses) || outputLosses.length !== topology.outputs.length || !outputLosses.every(Number.isFinite))
+      fail(at('outputLosses'), 'expected one number per output');
     if (typeof c.loss !== 'number' || !Number.isFinite(c.loss)) fail(at('loss'), 'expected a finite number');
     const g = c.gradients as Record<string, unknown>;
     const inputs = tensorsOf(c.inputs, at('inputs'));
     const gradInputs = tensorsOf(g?.inputs, at('gradients.inputs'));
-    if (inputs.length !== topology.inputs.length || gradInputs.length !== inputs.length) fail(at('inputs'), `expected ${topology.inputs.length} inputs and as many input gradients`);
+    if (inputs.length !== topology.inputs.length || gradInputs.length !== inputs.length)
+      fail(at('inputs'), `expected ${topology.inputs.length} inputs and as many input gradients`);
     const weights = weightsOf(c.weights, at('weights'));
     const gradWeights = weightsOf(g?.weights, at('gradients.weights'));
     if (gradWeights.length !== weights.length) fail(at('gradients.weights'), `expected ${weights.length} weight gradients`);

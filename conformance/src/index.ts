@@ -13,7 +13,14 @@
  */
 export { describeConformance, describeAgreement, registerCases } from './describe.js';
 export { runConformance, runCases, caseContext } from './runner.js';
-export { ConformanceRunError, CREATE_BACKEND_TIMEOUT_MS, unmatchedPatterns, assertPatternsMatch, assertSomethingRan, createBackendWithin } from './run-guards.js';
+export {
+  ConformanceRunError,
+  CREATE_BACKEND_TIMEOUT_MS,
+  unmatchedPatterns,
+  assertPatternsMatch,
+  assertSomethingRan,
+  createBackendWithin,
+} from './run-guards.js';
 export type { PatternSources } from './run-guards.js';
 export type { RunOptions, ConformanceReport } from './runner.js';
 export { conformanceCases } from './suite.js';
@@ -39,14 +46,4 @@ export * from './golden.js';
 export { loadGraphGoldenCases, graphGoldenModel, GRAPH_FIXTURE, GRAPH_GENERATOR } from './graph-golden.js';
 export type { GraphGoldenCase, GraphTopology, GraphWeight } from './graph-golden.js';
 export { SkipSignal, ConformanceFailure } from './types.js';
-export type {
-  Pattern,
-  MatrixAspect,
-  TrainingMode,
-  ConformanceOptions,
-  CaseContext,
-  ConformanceCase,
-  CaseStatus,
-  CaseResult,
-  BackendFactory,
-} from './types.js';
+export type { Pattern, MatrixAspect, TrainingMode, ConformanceOptions, CaseContext, ConformanceCase, CaseStatus, CaseResult, BackendFactory } from './types.js';

@@ -61,7 +61,11 @@ function cellText(c: MatrixCell): string {
 export function formatCoverageMatrix(matrix: CoverageMatrix, title?: string): string {
   const rows = [['layer kind', ...ASPECTS], ...LAYER_KINDS.map((k) => [k, ...ASPECTS.map((a) => cellText(matrix[k][a]))])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = rows.map(line);
   out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   return (title ? `${title}\n` : '') + out.join('\n');

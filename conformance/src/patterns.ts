@@ -35,7 +35,11 @@ export type Selection = { run: false; reason: string } | { run: true; xfail: boo
 
 /** Patterns from the environment: comma-separated lists in `ARABOZA_CONFORMANCE_INCLUDE`, `_EXCLUDE`, `_XFAIL`. */
 export function environmentPatterns(env: NodeJS.ProcessEnv = process.env): { include: string[]; exclude: string[]; xfail: string[] } {
-  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   return {
     include: list(env.ARABOZA_CONFORMANCE_INCLUDE),
     exclude: list(env.ARABOZA_CONFORMANCE_EXCLUDE),

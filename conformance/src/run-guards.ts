@@ -36,7 +36,11 @@ function describePattern(p: Pattern): string {
  * `…_EXCLUDE`, `…_XFAIL`) that matches no test id at all, each with where it
  * came from: a typo would otherwise silently run everything, or nothing.
  */
-export function unmatchedPatterns(cases: readonly Pick<ConformanceCase<unknown>, 'id' | 'tags'>[], options: PatternSources, env: NodeJS.ProcessEnv = process.env): string[] {
+export function unmatchedPatterns(
+  cases: readonly Pick<ConformanceCase<unknown>, 'id' | 'tags'>[],
+  options: PatternSources,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   const fromEnv = environmentPatterns(env);
   const sources: [string, Pattern[]][] = [
     ['include', patternList(options.include)],
@@ -62,7 +66,9 @@ export function unmatchedPatterns(cases: readonly Pick<ConformanceCase<unknown>,
 export function assertPatternsMatch(cases: readonly Pick<ConformanceCase<unknown>, 'id' | 'tags'>[], options: PatternSources): void {
   const unmatched = unmatchedPatterns(cases, options);
   if (unmatched.length > 0) {
-    throw new ConformanceRunError(`${unmatched.join(', ')} ${unmatched.length === 1 ? 'matches' : 'match'} no test id (of ${cases.length}; list them with --list)`);
+    throw new ConformanceRunError(
+      `${unmatched.join(', ')} ${unmatched.length === 1 ? 'matches' : 'match'} no test id (of ${cases.length}; list them with --list)`,
+    );
   }
 }
 

@@ -76,7 +76,10 @@ export async function runCases<C>(
       }
       const ms = performance.now() - started;
       if (error instanceof SkipSignal) result = { id: c.id, status: 'skipped', message: error.reason, ms };
-      else if (sel.xfail) result = error ? { id: c.id, status: 'xfail', message: errorMessage(error), ms } : { id: c.id, status: 'xpass', message: 'expected to fail (xfail) but passed', ms };
+      else if (sel.xfail)
+        result = error
+          ? { id: c.id, status: 'xfail', message: errorMessage(error), ms }
+          : { id: c.id, status: 'xpass', message: 'expected to fail (xfail) but passed', ms };
       else result = error ? { id: c.id, status: 'failed', message: errorMessage(error), ms } : { id: c.id, status: 'passed', ms };
     }
     results.push(result);

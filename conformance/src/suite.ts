@@ -21,7 +21,19 @@ export function conformanceCases(options: { training?: TrainingMode } = {}): Con
   if (training !== 'full' && training !== 'short') {
     throw new ConfigError(`conformance: training must be 'full' or 'short', got ${JSON.stringify(training)}`);
   }
-  const cases = [...coverageCases(), ...referenceCases(), ...goldenCases(), ...edgeCases(), ...chainCases(), ...graphCases(), ...optimizerCases(), ...lossCases(), ...errorCases(), ...trajectoryCases(), ...trainingCases(training)];
+  const cases = [
+    ...coverageCases(),
+    ...referenceCases(),
+    ...goldenCases(),
+    ...edgeCases(),
+    ...chainCases(),
+    ...graphCases(),
+    ...optimizerCases(),
+    ...lossCases(),
+    ...errorCases(),
+    ...trajectoryCases(),
+    ...trainingCases(training),
+  ];
   const seen = new Set<string>();
   for (const c of cases) {
     if (seen.has(c.id)) throw new Error(`conformance: duplicate test id ${c.id}`);

@@ -148,24 +148,33 @@ export function loadOptimizerGoldenCases(dir: string = TRAINING_FIXTURES_DIR): O
     const id = r.in('id').string(r.get(o, 'id'));
     const optimizer = resolveOptimizer(r.get(o, 'optimizer'));
     const weights = r.in('weights').namedList(r.get(o, 'weights'));
-    const slotNames = r.in('slotNames').array(r.get(o, 'slotNames')).map((s, j) => r.in('slotNames').in(j).string(s));
-    const steps = r.in('steps').array(r.get(o, 'steps')).map((rawStep, k): OptimizerGoldenStep => {
-      const rs = r.in('steps').in(k);
-      const s = rs.object(rawStep);
-      const stepWeights = rs.in('weights').namedList(rs.get(s, 'weights'));
-      stepWeights.forEach((w, j) => rs.in('weights').in(j).sameShape(w, weights[j], 'weight'));
-      const slots = rs.in('slots').array(rs.get(s, 'slots')).map((ws, j) => rs.in('slots').in(j).namedList(ws));
-      if (slots.length !== weights.length || slots.some((ws) => ws.length !== slotNames.length)) {
-        rs.in('slots').fail(`expected ${weights.length} lists (one per weight) of ${slotNames.length} slots (${slotNames.join(', ')})`);
-      }
-      return {
-        step: rs.in('step').number(rs.get(s, 'step')),
-        loss: rs.in('loss').number(rs.get(s, 'loss')),
-        gradients: rs.in('gradients').namedList(rs.get(s, 'gradients')),
-        weights: stepWeights,
-        slots,
-      };
-    });
+    const slotNames = r
+      .in('slotNames')
+      .array(r.get(o, 'slotNames'))
+      .map((s, j) => r.in('slotNames').in(j).string(s));
+    const steps = r
+      .in('steps')
+      .array(r.get(o, 'steps'))
+      .map((rawStep, k): OptimizerGoldenStep => {
+        const rs = r.in('steps').in(k);
+        const s = rs.object(rawStep);
+        const stepWeights = rs.in('weights').namedList(rs.get(s, 'weights'));
+        stepWeights.forEach((w, j) => rs.in('weights').in(j).sameShape(w, weights[j], 'weight'));
+        const slots = rs
+          .in('slots')
+          .array(rs.get(s, 'slots'))
+          .map((ws, j) => rs.in('slots').in(j).namedList(ws));
+        if (slots.length !== weights.length || slots.some((ws) => ws.length !== slotNames.length)) {
+          rs.in('slots').fail(`expected ${weights.length} lists (one per weight) of ${slotNames.length} slots (${slotNames.join(', ')})`);
+        }
+        return {
+          step: rs.in('step').number(rs.get(s, 'step')),
+          loss: rs.in('loss').number(rs.get(s, 'loss')),
+          gradients: rs.in('gradients').namedList(rs.get(s, 'gradients')),
+          weights: stepWeights,
+          slots,
+        };
+      });
     return { id, optimizer, input: r.in('input').tensor(r.get(o, 'input')), target: r.in('target').tensor(r.get(o, 'target')), weights, slotNames, steps };
   });
 }
@@ -185,7 +194,9 @@ export function loadLossGoldenCases(dir: string = TRAINING_FIXTURES_DIR): LossGo
     const loss = r.in('loss').string(r.get(o, 'loss'));
     const activation = r.in('activation').string(r.get(o, 'activation'));
     if (!LOSS_NAMES.includes(loss) || !LOSS_ACTIVATIONS.includes(activation)) {
-      throw new FormatError(`loss case ${i}: expected a loss in ${LOSS_NAMES.join(', ')} and an activation in ${LOSS_ACTIVATIONS.join(', ')}, got ${loss}, ${activation}`);
+      throw new FormatError(
+        `loss case ${i}: expected a loss in ${LOSS_NAMES.join(', ')} and an activation in ${LOSS_ACTIVATIONS.join(', ')}, got ${loss}, ${activation}`,
+      );
     }
     const input = r.in('input').tensor(r.get(o, 'input'));
     const target = r.in('target').tensor(r.get(o, 'target'));
@@ -251,18 +262,31 @@ export function loadAutoencoderTrajectory(dir: string = TRAINING_FIXTURES_DIR): 
   if (generator !== TRAJECTORY_GENERATOR) r.in('generator').fail(`expected "${TRAJECTORY_GENERATOR}", got "${generator}"`);
   const rd = r.in('digits');
   const d = rd.object(r.get(top, 'digits'));
-  const digits = { count: rd.in('count').number(rd.get(d, 'count')), batchSize: rd.in('batchSize').number(rd.get(d, 'batchSize')), crc32: rd.in('crc32').number(rd.get(d, 'crc32')) };
+  const digits = {
+    count: rd.in('count').number(rd.get(d, 'count')),
+    batchSize: rd.in('batchSize').number(rd.get(d, 'batchSize')),
+    crc32: rd.in('crc32').number(rd.get(d, 'crc32')),
+  };
   const initialWeights = r.in('initialWeights').namedList(r.get(top, 'initialWeights'));
-  const runs = r.in('runs').array(r.get(top, 'runs')).map((raw, i): TrajectoryRun => {
-    const rr = r.in('runs').in(i);
-    const o = rr.object(raw);
-    const losses = rr.in('losses').array(rr.get(o, 'losses')).map((v, k) => rr.in('losses').in(k).number(v));
-    if (losses.length * digits.batchSize > digits.count) rr.in('losses').fail(`${losses.length} steps of ${digits.batchSize} need ${losses.length * digits.batchSize} digits, the fixture names ${digits.count}`);
-    const weights = rr.in('weights').namedList(rr.get(o, 'weights'));
-    if (weights.length !== initialWeights.length) rr.in('weights').fail(`expected ${initialWeights.length} weights, got ${weights.length}`);
-    weights.forEach((w, k) => rr.in('weights').in(k).sameShape(w, initialWeights[k], `weight ${initialWeights[k].name}`));
-    return { id: rr.in('id').string(rr.get(o, 'id')), optimizer: resolveOptimizer(rr.get(o, 'optimizer')), losses, weights };
-  });
+  const runs = r
+    .in('runs')
+    .array(r.get(top, 'runs'))
+    .map((raw, i): TrajectoryRun => {
+      const rr = r.in('runs').in(i);
+      const o = rr.object(raw);
+      const losses = rr
+        .in('losses')
+        .array(rr.get(o, 'losses'))
+        .map((v, k) => rr.in('losses').in(k).number(v));
+      if (losses.length * digits.batchSize > digits.count)
+        rr.in('losses').fail(
+          `${losses.length} steps of ${digits.batchSize} need ${losses.length * digits.batchSize} digits, the fixture names ${digits.count}`,
+        );
+      const weights = rr.in('weights').namedList(rr.get(o, 'weights'));
+      if (weights.length !== initialWeights.length) rr.in('weights').fail(`expected ${initialWeights.length} weights, got ${weights.length}`);
+      weights.forEach((w, k) => rr.in('weights').in(k).sameShape(w, initialWeights[k], `weight ${initialWeights[k].name}`));
+      return { id: rr.in('id').string(rr.get(o, 'id')), optimizer: resolveOptimizer(rr.get(o, 'optimizer')), losses, weights };
+    });
   return { digits, initialWeights, runs };
 }
 
@@ -288,11 +312,14 @@ export function loadChainGoldenCases(dir: string = TRAINING_FIXTURES_DIR): Chain
   return cases.map((raw, i) => {
     const r = reader.in('cases').in(i);
     const o = r.object(raw);
-    const layers = r.in('layers').array(r.get(o, 'layers')).map((l, k) => {
-      const rl = r.in('layers').in(k);
-      const lo = rl.object(l);
-      return { kind: rl.in('kind').string(rl.get(lo, 'kind')), options: rl.in('options').object(rl.get(lo, 'options')) };
-    });
+    const layers = r
+      .in('layers')
+      .array(r.get(o, 'layers'))
+      .map((l, k) => {
+        const rl = r.in('layers').in(k);
+        const lo = rl.object(l);
+        return { kind: rl.in('kind').string(rl.get(lo, 'kind')), options: rl.in('options').object(rl.get(lo, 'options')) };
+      });
     const weights = r.in('weights').namedList(r.get(o, 'weights'));
     const g = r.in('gradients').object(r.get(o, 'gradients'));
     const gradWeights = r.in('gradients').in('weights').namedList(r.in('gradients').get(g, 'weights'));

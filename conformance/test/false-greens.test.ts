@@ -42,13 +42,17 @@ describe('the CLI never reports green without checking', () => {
     const started = performance.now();
     expect(await main(['node', 'araboza-conformance', '-b', fixture('never-settles-backend.mjs'), '--create-timeout', '0.2'])).toBe(1);
     expect(performance.now() - started).toBeLessThan(5000);
-    expect(lines).toEqual([expect.stringMatching(/^araboza-conformance: --backend .*never-settles-backend\.mjs: the backend factory did not settle within 0\.2 s$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^araboza-conformance: --backend .*never-settles-backend\.mjs: the backend factory did not settle within 0\.2 s$/),
+    ]);
   });
 
   it('reports a factory that throws in one line', async () => {
     const lines = captureLog();
     expect(await main(['node', 'araboza-conformance', '-b', fixture('throwing-backend.mjs')])).toBe(1);
-    expect(lines).toEqual([expect.stringMatching(/^araboza-conformance: --backend .*throwing-backend\.mjs: the backend factory failed: Error: cannot open the device$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^araboza-conformance: --backend .*throwing-backend\.mjs: the backend factory failed: Error: cannot open the device$/),
+    ]);
   });
 
   it('names the module file when it does not load', async () => {
@@ -65,7 +69,9 @@ describe('runConformance never reports green without checking', () => {
 
   it('rejects a pattern that matches nothing before creating the backend', async () => {
     const factory = vi.fn(() => backend);
-    await expect(runConformance(factory, { include: ['errors/no-such-test'] })).rejects.toThrow(new ConformanceRunError("include pattern 'errors/no-such-test' matches no test id (of " + conformanceCases().length + '; list them with --list)'));
+    await expect(runConformance(factory, { include: ['errors/no-such-test'] })).rejects.toThrow(
+      new ConformanceRunError("include pattern 'errors/no-such-test' matches no test id (of " + conformanceCases().length + '; list them with --list)'),
+    );
     expect(factory).not.toHaveBeenCalled();
   });
 

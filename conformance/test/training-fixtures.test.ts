@@ -14,7 +14,10 @@ describe('training fixtures', () => {
     expect(cases.some((c) => c.optimizer.kind === 'sgd' && c.optimizer.momentum > 0)).toBe(true);
     for (const c of cases) {
       expect(c.slotNames, c.id).toEqual(optimizerSlots(c.optimizer));
-      expect(c.steps.map((s) => s.step), c.id).toEqual([1, 2, 3, 4, 5]);
+      expect(
+        c.steps.map((s) => s.step),
+        c.id,
+      ).toEqual([1, 2, 3, 4, 5]);
     }
   });
 
@@ -31,13 +34,26 @@ describe('training fixtures', () => {
   it('cover both cross-entropies on the probability and the logits path, and MSE', () => {
     const paths = loadLossGoldenCases().map((c) => `${c.loss}:${c.activation}`);
     expect(paths).toEqual(
-      expect.arrayContaining(['binaryCrossentropy:linear', 'binaryCrossentropy:sigmoid', 'categoricalCrossentropy:linear', 'categoricalCrossentropy:softmax', 'meanSquaredError:linear']),
+      expect.arrayContaining([
+        'binaryCrossentropy:linear',
+        'binaryCrossentropy:sigmoid',
+        'categoricalCrossentropy:linear',
+        'categoricalCrossentropy:softmax',
+        'meanSquaredError:linear',
+      ]),
     );
   });
 
   it('put the edge cases on ties, relu zeros and dilation 3 with even kernels into the golden tests', () => {
     const ids = loadEdgeCases().map((c) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['maxPooling2d/ties-saturated-digit-p2-same-7x7', 'activation/relu-exact-zeros-r2', 'conv1d/k2-d3-same-L9', 'conv2d/k4x2-d3-same-9x9']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'maxPooling2d/ties-saturated-digit-p2-same-7x7',
+        'activation/relu-exact-zeros-r2',
+        'conv1d/k2-d3-same-L9',
+        'conv2d/k4x2-d3-same-9x9',
+      ]),
+    );
     const suite = conformanceCases().map((c) => c.id);
     expect(suite).toContain('golden/conv2d/k4x2-d3-same-9x9/gradients');
     expect(suite).toContain('optimizers/adam/resume');
@@ -58,7 +74,13 @@ describe('training fixtures', () => {
 
   it('reject a malformed fixture naming the file and the field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'araboza-training-fixtures-'));
-    writeFileSync(join(dir, 'losses.json'), JSON.stringify({ generator: TRAINING_GENERATOR, cases: [{ id: 'x', loss: 'meanSquaredError', activation: 'linear', input: { shape: [1, 2], data: [1] } }] }));
+    writeFileSync(
+      join(dir, 'losses.json'),
+      JSON.stringify({
+        generator: TRAINING_GENERATOR,
+        cases: [{ id: 'x', loss: 'meanSquaredError', activation: 'linear', input: { shape: [1, 2], data: [1] } }],
+      }),
+    );
     expect(() => loadLossGoldenCases(dir)).toThrow(`${join(dir, 'losses.json')}: cases[0].input.data: shape [1, 2] needs 2 values, got 1`);
   });
 });

@@ -1,5 +1,15 @@
 import { resolve } from 'node:path';
-import { checkFileTarget, checkFolderTarget, gather, mnistAutoencoder, resolveOptimizer, slice, type Backend, type OptimizerName, type Tensor } from '@araboza/core';
+import {
+  checkFileTarget,
+  checkFolderTarget,
+  gather,
+  mnistAutoencoder,
+  resolveOptimizer,
+  slice,
+  type Backend,
+  type OptimizerName,
+  type Tensor,
+} from '@araboza/core';
 import { loadMnist } from '@araboza/datasets';
 import { writeImageGrid } from './png.js';
 import type { Reporter } from './report.js';
@@ -45,7 +55,9 @@ export async function runAutoencoder(backend: Backend, options: AutoencoderOptio
   model.summary({ print: (text) => report.line(text) });
   model.compile({ backend, optimizer, loss: 'binaryCrossentropy' });
   if (optimizer.kind === 'adadelta' && optimizer.learningRate === 0.001) {
-    report.line('note: Keras\'s default Adadelta learning rate (0.001) barely moves the loss in the first epochs (PyTorch: 0.6922 after 1 epoch, vs 0.196 with Adam); the note trains it for 50 epochs');
+    report.line(
+      "note: Keras's default Adadelta learning rate (0.001) barely moves the loss in the first epochs (PyTorch: 0.6922 after 1 epoch, vs 0.196 with Adam); the note trains it for 50 epochs",
+    );
   }
   report.line(`training on ${backend.name}: ${options.epochs} epochs, batch ${options.batchSize}, ${optimizer.kind} (learning rate ${optimizer.learningRate})`);
   const started = performance.now();

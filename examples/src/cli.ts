@@ -26,7 +26,7 @@ function positiveNumber(value: string): number {
 }
 
 const program = new Command('araboza-example')
-  .description('The study note\'s experiments on any araboza backend')
+  .description("The study note's experiments on any araboza backend")
   .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet')
   .addOption(new Option('--backend <name>', 'backend package').choices([...BACKEND_NAMES]).default('onnxruntime'))
   .option('--engine <engine>', 'tfjs engine: wasm | cpu | tensorflow | auto', 'auto')
@@ -34,7 +34,7 @@ const program = new Command('araboza-example')
   .option('--json', 'print a JSON summary as the last line', false)
   .option('--epochs <n>', 'autoencoder, unet: training epochs (default 5 for the autoencoder, 1 for the U-Net)', positiveInt)
   .addOption(new Option('--optimizer <name>', 'autoencoder: optimizer (Keras defaults)').choices(['adam', 'adadelta', 'sgd', 'rmsprop']).default('adam'))
-  .option('--learning-rate <lr>', 'autoencoder: learning rate instead of the optimizer\'s default', positiveNumber)
+  .option('--learning-rate <lr>', "autoencoder: learning rate instead of the optimizer's default", positiveNumber)
   .option('--batch-size <n>', 'autoencoder, unet: images per step', positiveInt, 256)
   .option('--limit <n>', 'autoencoder, unet: use only the first n training images', positiveInt)
   .option('--seed <n>', 'autoencoder, unet: seed of weights, noise and shuffle', integer, 0)
@@ -82,7 +82,15 @@ const program = new Command('araboza-example')
       case 'unet':
         result = await runUnet(
           backend,
-          { epochs: opts.epochs ?? 1, batchSize: opts.batchSize, limit: opts.limit, out: opts.out ?? 'out/unet.png', save: opts.save, seed: opts.seed, verbose: opts.quiet ? 0 : 1 },
+          {
+            epochs: opts.epochs ?? 1,
+            batchSize: opts.batchSize,
+            limit: opts.limit,
+            out: opts.out ?? 'out/unet.png',
+            save: opts.save,
+            seed: opts.seed,
+            verbose: opts.quiet ? 0 : 1,
+          },
           report,
         );
         break;

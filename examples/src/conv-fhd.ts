@@ -13,7 +13,7 @@ export async function runConvFhd(backend: Backend, report: Reporter): Promise<ob
   // A fresh allocation is not resident until written; writing it makes the
   // experiment (and its peak-memory figure) hold the full 1.6 GB, as real frames would.
   x.data.fill(0);
-  report.line(`input ${shapeText(inputShape)} (${((x.data.byteLength / 1e9)).toFixed(2)} GB of float32)`);
+  report.line(`input ${shapeText(inputShape)} (${(x.data.byteLength / 1e9).toFixed(2)} GB of float32)`);
   const conv = conv2d({ filters: 16, kernelSize: 5, strides: 5, useBias: false });
   let c: ReturnType<typeof zeros> | null = await conv.apply(x, { backend });
   x = null; // let the 1.6 GB input go before the next layers allocate

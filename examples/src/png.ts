@@ -20,7 +20,7 @@ export async function writeImageGrid(images: Tensor, rows: number, columns: numb
         for (let x = 0; x < w * scale; x++) {
           const v = images.data[base + Math.floor(y / scale) * w + Math.floor(x / scale)];
           const g = Math.round(Math.min(1, Math.max(0, v)) * 255);
-          const o = (((r * h * scale + y) * columns * w * scale) + col * w * scale + x) * 4;
+          const o = ((r * h * scale + y) * columns * w * scale + col * w * scale + x) * 4;
           png.data[o] = g;
           png.data[o + 1] = g;
           png.data[o + 2] = g;

@@ -54,7 +54,9 @@ describe('autoencoder example (short run)', () => {
   });
 
   it('refuses --learning-rate 1e39 (Infinity in float32) instead of training to a NaN test loss (issue 16, item 5)', async () => {
-    await expect(runExample(['autoencoder', '--learning-rate', '1e39', '--out', join(dir, 'y.png')])).rejects.toThrow(/learningRate 1e\+39 is beyond float32's range/);
+    await expect(runExample(['autoencoder', '--learning-rate', '1e39', '--out', join(dir, 'y.png')])).rejects.toThrow(
+      /learningRate 1e\+39 is beyond float32's range/,
+    );
   });
 
   it('refuses a non-integer --seed and an --engine the chosen backend ignores (issue 16, item 14)', async () => {

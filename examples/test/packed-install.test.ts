@@ -81,11 +81,14 @@ console.log(JSON.stringify(out));
     }
   }, 180_000);
 
-  it.runIf(process.platform === 'linux' && process.arch === 'x64')('the .npmrc line keeps the CUDA provider out (linux x64 would download it by default)', () => {
-    const bin = join(app, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64');
-    expect(existsSync(join(bin, 'onnxruntime_binding.node'))).toBe(true);
-    expect(existsSync(join(bin, 'libonnxruntime_providers_cuda.so'))).toBe(false);
-  });
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')(
+    'the .npmrc line keeps the CUDA provider out (linux x64 would download it by default)',
+    () => {
+      const bin = join(app, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64');
+      expect(existsSync(join(bin, 'onnxruntime_binding.node'))).toBe(true);
+      expect(existsSync(join(bin, 'libonnxruntime_providers_cuda.so'))).toBe(false);
+    },
+  );
 
   it('a user file importing every public package type-checks under --strict with skipLibCheck false', async () => {
     await writeFile(
@@ -107,9 +110,11 @@ export const modules = [${PUBLIC_NAMES.map((_, i) => `m${i}`).join(', ')}];
     );
     // The workspace's TypeScript, run over the app's own node_modules.
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, timeout: 120_000 }).catch((e: { stdout?: string; message: string }) => ({
-      stdout: `failed: ${e.stdout ?? ''}${e.message}`,
-    }));
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, timeout: 120_000 }).catch(
+      (e: { stdout?: string; message: string }) => ({
+        stdout: `failed: ${e.stdout ?? ''}${e.message}`,
+      }),
+    );
     expect(result.stdout).toBe('');
   }, 180_000);
 });

@@ -14,7 +14,10 @@ describe.each(['onnxruntime', 'tfjs'])('U-Net example on %s (short run)', (backe
   it('trains the 14,625-parameter U-Net, reports the test loss, writes the 3×10 PNG and saves the model', async () => {
     const png = join(dir, `unet-${backend}.png`);
     const save = join(dir, `model-${backend}`);
-    const { json, stdout } = await runExample(['unet', '--backend', backend, '--limit', '512', '--batch-size', '128', '--out', png, '--save', save, '--quiet'], 300_000);
+    const { json, stdout } = await runExample(
+      ['unet', '--backend', backend, '--limit', '512', '--batch-size', '128', '--out', png, '--save', save, '--quiet'],
+      300_000,
+    );
     expect(stdout).toContain('Total params: 14,625');
     expect(stdout).toContain('Connected to');
     expect(json).toMatchObject({ example: 'unet', params: 14625, trainableParams: 14625, epochs: 1, png });

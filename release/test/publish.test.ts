@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The published packages, by folder; the fresh project installs all but datasets by name (conformance brings it). */
-const PUBLIC = { 'packages/core': '@araboza/core', 'packages/datasets': '@araboza/datasets', 'packages/tfjs': '@araboza/tfjs', 'packages/onnxruntime': '@araboza/onnxruntime', conformance: '@araboza/conformance' } as const;
+const PUBLIC = {
+  'packages/core': '@araboza/core',
+  'packages/datasets': '@araboza/datasets',
+  'packages/tfjs': '@araboza/tfjs',
+  'packages/onnxruntime': '@araboza/onnxruntime',
+  conformance: '@araboza/conformance',
+} as const;
 const FOLDERS = Object.keys(PUBLIC) as (keyof typeof PUBLIC)[];
 
 // The pnpm running these tests (a script for some installs, a native executable for others); npm is Node's own.
@@ -123,7 +129,10 @@ describe('release flow against a local registry', () => {
     const versions = new Map<string, string>();
     for (const folder of FOLDERS) versions.set(PUBLIC[folder], (await manifest(join(repo, folder))).version);
     for (const [name, version] of versions) {
-      const document = (await (await fetch(`${registry}${name.replace('/', '%2f')}`)).json()) as { 'dist-tags': { latest: string }; versions: Record<string, Manifest> };
+      const document = (await (await fetch(`${registry}${name.replace('/', '%2f')}`)).json()) as {
+        'dist-tags': { latest: string };
+        versions: Record<string, Manifest>;
+      };
       expect(document['dist-tags'].latest, name).toBe(version);
       const published = document.versions[version];
       for (const [dep, range] of Object.entries(published.dependencies ?? {})) {
@@ -188,7 +197,10 @@ console.log(JSON.stringify(out));
     it('araboza-conformance passes a small selection on the onnxruntime backend', async () => {
       // The bin npm linked, as a user's `npx araboza-conformance` runs it.
       const bin = join(app, 'node_modules/.bin/araboza-conformance');
-      const { stdout } = await run(bin, ['--backend', '@araboza/onnxruntime', '--include', 'golden/dense/*', '--include', 'reference/linear-*', '--quiet'], { cwd: app, timeout: 120_000 });
+      const { stdout } = await run(bin, ['--backend', '@araboza/onnxruntime', '--include', 'golden/dense/*', '--include', 'reference/linear-*', '--quiet'], {
+        cwd: app,
+        timeout: 120_000,
+      });
       expect(stdout).toMatch(/\n(\d+) passed, 0 failed/);
       expect(Number(/\n(\d+) passed/.exec(stdout)![1])).toBeGreaterThan(0);
     }, 120_000);

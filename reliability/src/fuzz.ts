@@ -116,16 +116,47 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
   const useBias = () => rng.next() < 0.7;
   if (shape.length === 3) {
     const choice = pick(rng, [
-      'conv2d', 'conv2d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'dense', 'activation', 'flatten', 'reshape',
-      'leakyRelu', 'zeroPadding2d', 'cropping2d', 'globalAveragePooling2d', 'globalMaxPooling2d',
+      'conv2d',
+      'conv2d',
+      'conv2d',
+      'conv2dTranspose',
+      'maxPooling2d',
+      'maxPooling2d',
+      'averagePooling2d',
+      'upSampling2d',
+      'dense',
+      'activation',
+      'flatten',
+      'reshape',
+      'leakyRelu',
+      'zeroPadding2d',
+      'cropping2d',
+      'globalAveragePooling2d',
+      'globalMaxPooling2d',
     ] as const);
     switch (choice) {
       case 'leakyRelu':
         return drawLeakyRelu(rng);
       case 'zeroPadding2d':
-        return { kind: 'zeroPadding2d', options: { padding: [[rng.int(3), rng.int(3)], [rng.int(3), rng.int(3)]] } };
+        return {
+          kind: 'zeroPadding2d',
+          options: {
+            padding: [
+              [rng.int(3), rng.int(3)],
+              [rng.int(3), rng.int(3)],
+            ],
+          },
+        };
       case 'cropping2d':
-        return { kind: 'cropping2d', options: { cropping: [[rng.int(2), rng.int(2)], [rng.int(2), rng.int(2)]] } };
+        return {
+          kind: 'cropping2d',
+          options: {
+            cropping: [
+              [rng.int(2), rng.int(2)],
+              [rng.int(2), rng.int(2)],
+            ],
+          },
+        };
       case 'globalAveragePooling2d':
       case 'globalMaxPooling2d':
         return { kind: choice, options: { keepdims: rng.next() < 0.5 } };
@@ -184,7 +215,20 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
     }
   }
   if (shape.length === 2) {
-    const choice = pick(rng, ['conv1d', 'conv1d', 'dense', 'activation', 'flatten', 'reshape', 'leakyRelu', 'globalAveragePooling1d', 'globalMaxPooling1d', 'maxPooling1d', 'averagePooling1d', 'upSampling1d'] as const);
+    const choice = pick(rng, [
+      'conv1d',
+      'conv1d',
+      'dense',
+      'activation',
+      'flatten',
+      'reshape',
+      'leakyRelu',
+      'globalAveragePooling1d',
+      'globalMaxPooling1d',
+      'maxPooling1d',
+      'averagePooling1d',
+      'upSampling1d',
+    ] as const);
     switch (choice) {
       case 'maxPooling1d':
       case 'averagePooling1d': {
@@ -272,8 +316,7 @@ function withinLimits(shape: readonly number[]): boolean {
 export function drawFuzzCase(seed: number): FuzzCase {
   const rng = new Random(seed);
   const rank = pick(rng, [1, 2, 3, 3, 3] as const);
-  const inputShape =
-    rank === 3 ? [2 + rng.int(9), 2 + rng.int(9), 1 + rng.int(3)] : rank === 2 ? [2 + rng.int(12), 1 + rng.int(3)] : [1 + rng.int(8)];
+  const inputShape = rank === 3 ? [2 + rng.int(9), 2 + rng.int(9), 1 + rng.int(3)] : rank === 2 ? [2 + rng.int(12), 1 + rng.int(3)] : [1 + rng.int(8)];
   const depth = 1 + rng.int(MAX_LAYERS);
   const layers: FuzzLayer[] = [];
   let shape = inputShape;
@@ -439,11 +482,22 @@ export async function checkFuzzCase(c: FuzzCase, backends: readonly Backend[], s
       ['loss', scalar(actual.loss), scalar(expected.loss), FORWARD_TOLERANCE],
       ['input gradient', actual.inputGradient, expected.inputGradient, GRADIENT_TOLERANCE],
       ...expected.weightGradients.map(
-        (g, k) => [`weight ${k} (${names[k]}) gradient`, actual.weightGradients[k] ?? scalar(Number.NaN), g, GRADIENT_TOLERANCE] as [string, Tensor, Tensor, ScaleTolerance],
+        (g, k) =>
+          [`weight ${k} (${names[k]}) gradient`, actual.weightGradients[k] ?? scalar(Number.NaN), g, GRADIENT_TOLERANCE] as [
+            string,
+            Tensor,
+            Tensor,
+            ScaleTolerance,
+          ],
       ),
     ];
     if (actual.weightGradients.length !== expected.weightGradients.length) {
-      return { backend: b.name, reference: ref.name, what: 'weight gradients', detail: `${actual.weightGradients.length} tensors vs ${expected.weightGradients.length}` };
+      return {
+        backend: b.name,
+        reference: ref.name,
+        what: 'weight gradients',
+        detail: `${actual.weightGradients.length} tensors vs ${expected.weightGradients.length}`,
+      };
     }
     for (const [what, a, e, tol] of pairs) {
       const bad = compareScaled(a, e, tol);

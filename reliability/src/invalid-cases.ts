@@ -22,8 +22,32 @@ const BAD_WORDS: Record<string, readonly unknown[]> = {
 };
 /** Per kind, options whose bad values differ from the shared lists (zeroPadding2d's `padding` is a count, not a word). */
 const BAD_BY_KIND: Record<string, Record<string, readonly unknown[]>> = {
-  zeroPadding2d: { padding: [-1, 2.5, Number.NaN, 'same', [1, 2, 3], [[1, -1], [0, 0]]] },
-  cropping2d: { cropping: [-1, 1.5, Number.POSITIVE_INFINITY, 'valid', [[0, 0]], [[0, 2.5], [0, 0]]] },
+  zeroPadding2d: {
+    padding: [
+      -1,
+      2.5,
+      Number.NaN,
+      'same',
+      [1, 2, 3],
+      [
+        [1, -1],
+        [0, 0],
+      ],
+    ],
+  },
+  cropping2d: {
+    cropping: [
+      -1,
+      1.5,
+      Number.POSITIVE_INFINITY,
+      'valid',
+      [[0, 0]],
+      [
+        [0, 2.5],
+        [0, 0],
+      ],
+    ],
+  },
   leakyRelu: { negativeSlope: [-0.1, Number.NaN, Number.POSITIVE_INFINITY, '0.3'] },
   globalAveragePooling2d: { keepdims: ['yes', 1] },
   globalMaxPooling2d: { keepdims: ['yes', 1] },
@@ -31,7 +55,23 @@ const BAD_BY_KIND: Record<string, Record<string, readonly unknown[]>> = {
   globalMaxPooling1d: { keepdims: ['no', 0] },
 };
 const INTEGER_OPTIONS = ['filters', 'units', 'kernelSize', 'strides', 'dilationRate', 'poolSize', 'size', 'targetShape'];
-const SPATIAL_KINDS = ['conv1d', 'conv2d', 'conv2dTranspose', 'maxPooling2d', 'averagePooling2d', 'upSampling2d', 'zeroPadding2d', 'cropping2d', 'globalAveragePooling2d', 'globalMaxPooling2d', 'globalAveragePooling1d', 'globalMaxPooling1d', 'maxPooling1d', 'averagePooling1d', 'upSampling1d'];
+const SPATIAL_KINDS = [
+  'conv1d',
+  'conv2d',
+  'conv2dTranspose',
+  'maxPooling2d',
+  'averagePooling2d',
+  'upSampling2d',
+  'zeroPadding2d',
+  'cropping2d',
+  'globalAveragePooling2d',
+  'globalMaxPooling2d',
+  'globalAveragePooling1d',
+  'globalMaxPooling1d',
+  'maxPooling1d',
+  'averagePooling1d',
+  'upSampling1d',
+];
 
 function pick<T>(rng: Random, items: readonly T[]): T {
   return items[rng.int(items.length)];
@@ -48,7 +88,11 @@ export function drawInvalidCase(seed: number): InvalidCase {
   const layers = base.layers.map((l) => ({ kind: l.kind, options: { ...l.options } }));
   const inputShape: unknown[] = [...base.inputShape];
   const badFor = (kind: string, option: string) => BAD_BY_KIND[kind]?.[option] ?? BAD_WORDS[option];
-  const candidates = layers.flatMap((l, i) => Object.keys(l.options).filter((o) => INTEGER_OPTIONS.includes(o) || badFor(l.kind, o)).map((o) => [i, o] as const));
+  const candidates = layers.flatMap((l, i) =>
+    Object.keys(l.options)
+      .filter((o) => INTEGER_OPTIONS.includes(o) || badFor(l.kind, o))
+      .map((o) => [i, o] as const),
+  );
   const mode = rng.int(4);
   if (mode === 0 || candidates.length === 0) {
     const axis = rng.int(inputShape.length);

@@ -24,7 +24,14 @@ describe('fuzz case generator', () => {
     const layers = CASES.flatMap((c) => c.layers);
     // The fuzzer draws chains; the merge kinds read several values and are covered by the graph tests.
     expect(new Set(layers.map((l) => l.kind))).toEqual(new Set(LAYER_KINDS.filter((k) => !MERGE_KINDS.includes(k))));
-    expect(new Set(layers.filter((l) => l.kind !== 'zeroPadding2d').map((l) => l.options.padding).filter(Boolean))).toEqual(new Set(['valid', 'same']));
+    expect(
+      new Set(
+        layers
+          .filter((l) => l.kind !== 'zeroPadding2d')
+          .map((l) => l.options.padding)
+          .filter(Boolean),
+      ),
+    ).toEqual(new Set(['valid', 'same']));
     expect(new Set(layers.map((l) => l.options.activation).filter(Boolean))).toEqual(new Set(ACTIVATIONS));
     const above1 = (v: unknown) => (Array.isArray(v) ? v.some((x) => x > 1) : typeof v === 'number' && v > 1);
     expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.strides))).toBe(true);
@@ -72,10 +79,27 @@ describe('invalid case generator', () => {
   it('corrupts input axes, input ranks, and every kind of layer option (integers, tuple elements, padding, activation, useBias, side amounts, slope, keepdims) over 600 seeds', () => {
     const corruptions = fuzzSeeds(900_000, 600).map((s) => drawInvalidCase(s).corruption);
     for (const pattern of [
-      /^input shape\[/, /^input rank/, /filters = /, /units = /, /kernelSize\[\d\] = /, /strides/, /poolSize/, /padding = /, /activation = /, /useBias = /, /targetShape/, /size/,
-      /zeroPadding2d#\d padding = /, /cropping = /, /negativeSlope = /, /keepdims = /,
+      /^input shape\[/,
+      /^input rank/,
+      /filters = /,
+      /units = /,
+      /kernelSize\[\d\] = /,
+      /strides/,
+      /poolSize/,
+      /padding = /,
+      /activation = /,
+      /useBias = /,
+      /targetShape/,
+      /size/,
+      /zeroPadding2d#\d padding = /,
+      /cropping = /,
+      /negativeSlope = /,
+      /keepdims = /,
     ]) {
-      expect(corruptions.some((c) => pattern.test(c)), String(pattern)).toBe(true);
+      expect(
+        corruptions.some((c) => pattern.test(c)),
+        String(pattern),
+      ).toBe(true);
     }
   });
 });

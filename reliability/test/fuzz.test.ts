@@ -2,7 +2,16 @@ import { onnxruntimeBackend } from '@araboza/onnxruntime';
 import { tfjsBackend } from '@araboza/tfjs';
 import type { Backend } from '@araboza/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkFuzzCase, drawFuzzCase, formatFuzzFailure, FORWARD_TOLERANCE, fuzzSeeds, GRADIENT_TOLERANCE, shrinkFuzzCase, type FuzzStats } from '../src/fuzz.js';
+import {
+  checkFuzzCase,
+  drawFuzzCase,
+  formatFuzzFailure,
+  FORWARD_TOLERANCE,
+  fuzzSeeds,
+  GRADIENT_TOLERANCE,
+  shrinkFuzzCase,
+  type FuzzStats,
+} from '../src/fuzz.js';
 
 /** Number of cases (default 200, the CI floor); any count via ARABOZA_FUZZ_CASES. */
 const CASES = Number(process.env.ARABOZA_FUZZ_CASES ?? 200);

@@ -45,7 +45,9 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
  * its default snake_case name, shape errors raised before the model names it
  * use its kind, e.g. `maxPooling2d`).
  */
-const NAMED = new RegExp(`^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|leaky_re_lu|zero_padding2d|cropping2d|global_average_pooling2d|global_max_pooling2d|global_average_pooling1d|global_max_pooling1d|max_pooling1d|average_pooling1d|up_sampling1d|${Object.keys(FACTORY).join('|')})\\b`);
+const NAMED = new RegExp(
+  `^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|leaky_re_lu|zero_padding2d|cropping2d|global_average_pooling2d|global_max_pooling2d|global_average_pooling1d|global_max_pooling1d|max_pooling1d|average_pooling1d|up_sampling1d|${Object.keys(FACTORY).join('|')})\\b`,
+);
 
 describe(`${INVALID_CASES} random invalid configs (a valid fuzz case with one option, tuple element, input axis or input rank corrupted)`, () => {
   it.each(fuzzSeeds(900_000, INVALID_CASES).map((s) => [s]))('seed %i is rejected with a ConfigError or ShapeError naming the layer or the input', (seed) => {
@@ -75,25 +77,28 @@ function filled(shape: number[], rng: Random): Tensor {
 
 describe.each(BACKENDS)('random bad data on random valid models, %s', (_, makeBackend) => {
   const backend = makeBackend();
-  it.each(fuzzSeeds(700_000, BAD_DATA_CASES).map((s) => [s]))('seed %i: a non-finite value anywhere, a wrong sample shape or a wrong rank is refused before any step, weights unchanged', async (seed) => {
-    const c = drawFuzzCase(seed);
-    const m = buildFuzzModel(c);
-    m.compile({ backend, optimizer: 'adam', loss: 'meanSquaredError' });
-    const rng = new Random(seed);
-    const x = filled([2, ...c.inputShape], rng);
-    const y = filled([2, ...m.outputShape], rng);
-    const before = m.getWeights();
-    const bad = Float32Array.from(x.data);
-    const at = rng.int(bad.length);
-    bad[at] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY][rng.int(3)];
-    await expect(m.fit({ shape: x.shape, data: bad }, y, { verbose: 0 })).rejects.toThrow(new RegExp(`non-finite value .* at flat index ${at} `));
-    const wrongSample = [...c.inputShape];
-    wrongSample[rng.int(wrongSample.length)] += 1;
-    await expect(m.fit(filled([2, ...wrongSample], rng), y, { verbose: 0 })).rejects.toThrow(ShapeError);
-    await expect(m.predict(filled([2, ...wrongSample], rng))).rejects.toThrow(ShapeError);
-    await expect(m.predict(filled([...c.inputShape], rng))).rejects.toThrow(ShapeError);
-    await expect(m.evaluate(x, filled([2, ...m.outputShape, 1], rng))).rejects.toThrow(ShapeError);
-    expect(m.getWeights()).toEqual(before);
-    m.dispose();
-  });
+  it.each(fuzzSeeds(700_000, BAD_DATA_CASES).map((s) => [s]))(
+    'seed %i: a non-finite value anywhere, a wrong sample shape or a wrong rank is refused before any step, weights unchanged',
+    async (seed) => {
+      const c = drawFuzzCase(seed);
+      const m = buildFuzzModel(c);
+      m.compile({ backend, optimizer: 'adam', loss: 'meanSquaredError' });
+      const rng = new Random(seed);
+      const x = filled([2, ...c.inputShape], rng);
+      const y = filled([2, ...m.outputShape], rng);
+      const before = m.getWeights();
+      const bad = Float32Array.from(x.data);
+      const at = rng.int(bad.length);
+      bad[at] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY][rng.int(3)];
+      await expect(m.fit({ shape: x.shape, data: bad }, y, { verbose: 0 })).rejects.toThrow(new RegExp(`non-finite value .* at flat index ${at} `));
+      const wrongSample = [...c.inputShape];
+      wrongSample[rng.int(wrongSample.length)] += 1;
+      await expect(m.fit(filled([2, ...wrongSample], rng), y, { verbose: 0 })).rejects.toThrow(ShapeError);
+      await expect(m.predict(filled([2, ...wrongSample], rng))).rejects.toThrow(ShapeError);
+      await expect(m.predict(filled([...c.inputShape], rng))).rejects.toThrow(ShapeError);
+      await expect(m.evaluate(x, filled([2, ...m.outputShape, 1], rng))).rejects.toThrow(ShapeError);
+      expect(m.getWeights()).toEqual(before);
+      m.dispose();
+    },
+  );
 });

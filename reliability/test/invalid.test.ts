@@ -211,7 +211,9 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
     const m = smallModel(backend);
     // 1e30² overflows float32, so the second batch's loss is Infinity; checkInputs off lets it reach the backend.
     const yHuge = t([3, 2], (i) => (i >= 2 ? 1e30 : 0));
-    await expect(m.fit(x, yHuge, { verbose: 0, batchSize: 1, shuffle: false, checkInputs: false, checkpoint: { dir, every: 1 } })).rejects.toThrow(NonFiniteLossError);
+    await expect(m.fit(x, yHuge, { verbose: 0, batchSize: 1, shuffle: false, checkInputs: false, checkpoint: { dir, every: 1 } })).rejects.toThrow(
+      NonFiniteLossError,
+    );
     const files = await listFiles(dir);
     expect(files.filter((f) => f.includes('.tmp-'))).toEqual([]);
     const name = files[0];
@@ -225,7 +227,13 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
   it('fit rejected for a bad input writes no checkpoint folder at all', async () => {
     const dir = join(await tempDir(), 'never');
     const m = smallModel(backend);
-    await expect(m.fit(t([3, 4, 4, 1], () => Number.NaN), y, { verbose: 0, checkpoint: { dir, every: 1 } })).rejects.toThrow(ShapeError);
+    await expect(
+      m.fit(
+        t([3, 4, 4, 1], () => Number.NaN),
+        y,
+        { verbose: 0, checkpoint: { dir, every: 1 } },
+      ),
+    ).rejects.toThrow(ShapeError);
     await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
 

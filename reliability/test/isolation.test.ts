@@ -1,4 +1,18 @@
-import { conv2d, dense, flatten, maxPooling2d, Random, randomUniform, sequential, ShapeError, trainingSpec, type Backend, type CompiledModel, type OptimizerState, type Tensor } from '@araboza/core';
+import {
+  conv2d,
+  dense,
+  flatten,
+  maxPooling2d,
+  Random,
+  randomUniform,
+  sequential,
+  ShapeError,
+  trainingSpec,
+  type Backend,
+  type CompiledModel,
+  type OptimizerState,
+  type Tensor,
+} from '@araboza/core';
 import { onnxruntimeBackend } from '@araboza/onnxruntime';
 import { tfjsBackend } from '@araboza/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +28,12 @@ const OPTIMIZERS = ['adam', 'adadelta', 'rmsprop', { kind: 'sgd', learningRate: 
 function buildModel() {
   return sequential({
     inputShape: [6, 6, 1],
-    layers: [conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }), maxPooling2d({ poolSize: 2 }), flatten(), dense({ units: 2, activation: 'tanh' })],
+    layers: [
+      conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      maxPooling2d({ poolSize: 2 }),
+      flatten(),
+      dense({ units: 2, activation: 'tanh' }),
+    ],
     seed: 21,
   });
 }

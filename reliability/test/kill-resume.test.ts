@@ -70,42 +70,38 @@ afterAll(async () => {
 });
 
 describe.each(['onnxruntime', 'tfjs-wasm'])('kill and resume on %s', (backend) => {
-  it(
-    `a run SIGKILLed mid-epoch ${KILL_AFTER.length} times and resumed ends with the uninterrupted run's weights (±1e-6)`,
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'araboza-kill-'));
-      dirs.push(dir);
-      const reference = await runChild(backend, join(dir, 'ref'), join(dir, 'ref.json'), false);
-      expect(reference.stderr).toBe('');
-      expect(reference.done).toBe(true);
-      expect(reference.steps).toBe(TOTAL_STEPS);
+  it(`a run SIGKILLed mid-epoch ${KILL_AFTER.length} times and resumed ends with the uninterrupted run's weights (±1e-6)`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'araboza-kill-'));
+    dirs.push(dir);
+    const reference = await runChild(backend, join(dir, 'ref'), join(dir, 'ref.json'), false);
+    expect(reference.stderr).toBe('');
+    expect(reference.done).toBe(true);
+    expect(reference.steps).toBe(TOTAL_STEPS);
 
-      const killedDir = join(dir, 'killed');
-      const out = join(dir, 'killed.json');
-      let stepsBeforeKills = 0;
-      for (const [i, k] of KILL_AFTER.entries()) {
-        const killed = await runChild(backend, killedDir, out, i > 0, k);
-        expect(killed.signal, `child ${i + 1} exited with code ${killed.code} after ${killed.steps} steps: ${killed.stderr}`).toBe('SIGKILL');
-        expect(killed.done).toBe(false);
-        expect(killed.steps).toBe(k);
-        stepsBeforeKills += killed.steps;
-        // No temporary file survives next to the checkpoint pointer, whatever moment the kill hit.
-        expect((await readdir(join(killedDir, 'ck'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
-      }
-      const resumed = await runChild(backend, killedDir, out, true);
-      expect(resumed.stderr, `resumed child exited with code ${resumed.code}`).toBe('');
-      expect(resumed.done).toBe(true);
-      // Resuming replays only the steps after the last checkpoint, so the processes together ran more steps than one run.
-      expect(stepsBeforeKills + resumed.steps).toBeGreaterThanOrEqual(TOTAL_STEPS);
-      expect(resumed.steps).toBeLessThan(TOTAL_STEPS);
+    const killedDir = join(dir, 'killed');
+    const out = join(dir, 'killed.json');
+    let stepsBeforeKills = 0;
+    for (const [i, k] of KILL_AFTER.entries()) {
+      const killed = await runChild(backend, killedDir, out, i > 0, k);
+      expect(killed.signal, `child ${i + 1} exited with code ${killed.code} after ${killed.steps} steps: ${killed.stderr}`).toBe('SIGKILL');
+      expect(killed.done).toBe(false);
+      expect(killed.steps).toBe(k);
+      stepsBeforeKills += killed.steps;
+      // No temporary file survives next to the checkpoint pointer, whatever moment the kill hit.
+      expect((await readdir(join(killedDir, 'ck'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    }
+    const resumed = await runChild(backend, killedDir, out, true);
+    expect(resumed.stderr, `resumed child exited with code ${resumed.code}`).toBe('');
+    expect(resumed.done).toBe(true);
+    // Resuming replays only the steps after the last checkpoint, so the processes together ran more steps than one run.
+    expect(stepsBeforeKills + resumed.steps).toBeGreaterThanOrEqual(TOTAL_STEPS);
+    expect(resumed.steps).toBeLessThan(TOTAL_STEPS);
 
-      const want = await readWeights(join(dir, 'ref.json'));
-      const got = await readWeights(out);
-      expect(got.map((w) => w.shape)).toEqual(want.map((w) => w.shape));
-      let worst = 0;
-      got.forEach((w, i) => w.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - want[i].data[j])))));
-      expect(worst).toBeLessThanOrEqual(1e-6);
-    },
-    120_000,
-  );
+    const want = await readWeights(join(dir, 'ref.json'));
+    const got = await readWeights(out);
+    expect(got.map((w) => w.shape)).toEqual(want.map((w) => w.shape));
+    let worst = 0;
+    got.forEach((w, i) => w.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - want[i].data[j])))));
+    expect(worst).toBeLessThanOrEqual(1e-6);
+  }, 120_000);
 });

@@ -28,7 +28,7 @@ describe('per-layer work is capped before any engine allocates it (issue 16, ite
     expect(ms).toBeLessThan(100);
   });
 
-  it("a window larger than its input, within the allowance, still runs on tfjs-wasm like a global pool", async () => {
+  it('a window larger than its input, within the allowance, still runs on tfjs-wasm like a global pool', async () => {
     const x = randomUniform([2, 5, 5, 1], { seed: 3 });
     const backend = tfjsBackend({ engine: 'wasm' });
     const big = await maxPooling2d({ poolSize: 8, padding: 'same' }).apply(x, { backend });
@@ -41,6 +41,8 @@ describe('per-layer work is capped before any engine allocates it (issue 16, ite
 
   it('eager apply on tfjs-wasm is refused the same way, before the engine sees it', async () => {
     const x = randomUniform([1, 28, 28, 1], { seed: 4 });
-    await expect(maxPooling2d({ poolSize: 1e5, padding: 'same', name: 'p' }).apply(x, { backend: tfjsBackend({ engine: 'wasm' }) })).rejects.toThrow(ShapeError);
+    await expect(maxPooling2d({ poolSize: 1e5, padding: 'same', name: 'p' }).apply(x, { backend: tfjsBackend({ engine: 'wasm' }) })).rejects.toThrow(
+      ShapeError,
+    );
   });
 });

@@ -58,17 +58,20 @@ const OVERFLOWING: OptimizerLike[] = [
 ];
 
 describe.each(BACKENDS)('a step whose update is not finite is not adopted (issue 16, item 5): %s', (_, makeBackend) => {
-  it.each(OVERFLOWING.map((o) => [JSON.stringify(o), o] as const))('trainStep with %s returns NaN and keeps weights, slots and step', async (_name, optimizer) => {
-    const m = build();
-    const c = await makeBackend().compile(m.graph, trainingSpec(m.graph, 'meanSquaredError', optimizer));
-    open.push(c);
-    await c.setWeights(m.getWeights());
-    const before = { weights: await c.getWeights(), state: await c.getOptimizerState() };
-    const { loss } = await c.trainStep([X], [Y]);
-    expect(loss).toBeNaN();
-    expect(await c.getWeights()).toEqual(before.weights);
-    expect(await c.getOptimizerState()).toEqual(before.state);
-  });
+  it.each(OVERFLOWING.map((o) => [JSON.stringify(o), o] as const))(
+    'trainStep with %s returns NaN and keeps weights, slots and step',
+    async (_name, optimizer) => {
+      const m = build();
+      const c = await makeBackend().compile(m.graph, trainingSpec(m.graph, 'meanSquaredError', optimizer));
+      open.push(c);
+      await c.setWeights(m.getWeights());
+      const before = { weights: await c.getWeights(), state: await c.getOptimizerState() };
+      const { loss } = await c.trainStep([X], [Y]);
+      expect(loss).toBeNaN();
+      expect(await c.getWeights()).toEqual(before.weights);
+      expect(await c.getOptimizerState()).toEqual(before.state);
+    },
+  );
 
   it('NaN optimizer slots set on the compiled model make the step fail instead of writing NaN weights', async () => {
     const m = build();
@@ -131,9 +134,7 @@ describe.each(BACKENDS)('one training call at a time (issue 16, item 6): %s', (_
   it('setWeights from a fit callback is a ConfigError, not silently ignored', async () => {
     const m = build();
     m.compile({ backend: makeBackend(), optimizer: 'adam', loss: 'meanSquaredError' });
-    const err = await m
-      .fit(X, Y, { batchSize: 4, verbose: 0, callbacks: { onBatchEnd: () => m.setWeights(m.getWeights()) } })
-      .catch((e: unknown) => e);
+    const err = await m.fit(X, Y, { batchSize: 4, verbose: 0, callbacks: { onBatchEnd: () => m.setWeights(m.getWeights()) } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/setWeights called while fit is running/);
     expect((await m.getOptimizerState()).step).toBe(1);

@@ -82,18 +82,33 @@ function denseReference(model: Model, x: Tensor, y: Tensor): { loss: number; bia
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 const CASES: [string, () => Model, (m: Model, x: Tensor, y: Tensor) => { loss: number; biasGrad: Float64Array }, (x: Tensor) => Tensor][] = [
-  ['conv2d 1 filter (the autoencoder output layer)', () => sequential({ inputShape: [28, 28, 1], layers: [conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })], seed: 4 }), convReference, (x) => x],
-  ['conv2d 4 filters', () => sequential({ inputShape: [28, 28, 1], layers: [conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'sigmoid' })], seed: 5 }), convReference, (x) => {
-    const data = new Float32Array(x.data.length * 4);
-    for (let i = 0; i < x.data.length; i++) data.fill(x.data[i], i * 4, i * 4 + 4);
-    return { shape: [x.shape[0], 28, 28, 4], data };
-  }],
-  ['dense 10 units on 784 pixels', () => sequential({ inputShape: [28, 28, 1], layers: [flatten(), dense({ units: 10, activation: 'sigmoid' })], seed: 6 }), denseReference, (x) => {
-    const rng = new Random(8);
-    const data = new Float32Array(x.shape[0] * 10);
-    for (let i = 0; i < data.length; i++) data[i] = rng.next() < 0.1 ? 1 : 0;
-    return { shape: [x.shape[0], 10], data };
-  }],
+  [
+    'conv2d 1 filter (the autoencoder output layer)',
+    () => sequential({ inputShape: [28, 28, 1], layers: [conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })], seed: 4 }),
+    convReference,
+    (x) => x,
+  ],
+  [
+    'conv2d 4 filters',
+    () => sequential({ inputShape: [28, 28, 1], layers: [conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'sigmoid' })], seed: 5 }),
+    convReference,
+    (x) => {
+      const data = new Float32Array(x.data.length * 4);
+      for (let i = 0; i < x.data.length; i++) data.fill(x.data[i], i * 4, i * 4 + 4);
+      return { shape: [x.shape[0], 28, 28, 4], data };
+    },
+  ],
+  [
+    'dense 10 units on 784 pixels',
+    () => sequential({ inputShape: [28, 28, 1], layers: [flatten(), dense({ units: 10, activation: 'sigmoid' })], seed: 6 }),
+    denseReference,
+    (x) => {
+      const rng = new Random(8);
+      const data = new Float32Array(x.shape[0] * 10);
+      for (let i = 0; i < data.length; i++) data[i] = rng.next() < 0.1 ? 1 : 0;
+      return { shape: [x.shape[0], 10], data };
+    },
+  ],
 ];
 
 describe.each(BACKENDS)('loss and bias gradients match float64 at batch 256 on MNIST-like data (issue 16, item 9): %s', (backendName, makeBackend) => {
@@ -110,7 +125,12 @@ describe.each(BACKENDS)('loss and bias gradients match float64 at batch 256 on M
       const { loss: stepLoss } = await c.trainStep([x], [y]);
       const biasIndex = g.weights.length - 1;
       const biasErrors = Array.from(ref.biasGrad, (r, i) => relative(g.weights[biasIndex].data[i], r));
-      const errors = { gradientsLoss: relative(g.loss, ref.loss), evaluate: relative(evaluated, ref.loss), trainStep: relative(stepLoss, ref.loss), bias: Math.max(...biasErrors) };
+      const errors = {
+        gradientsLoss: relative(g.loss, ref.loss),
+        evaluate: relative(evaluated, ref.loss),
+        trainStep: relative(stepLoss, ref.loss),
+        bias: Math.max(...biasErrors),
+      };
       console.log(`${backendName} ${_}: relative errors vs float64 ${JSON.stringify(errors)}`);
       expect(errors.gradientsLoss).toBeLessThan(1e-6);
       expect(errors.evaluate).toBeLessThan(1e-6);

@@ -37,39 +37,33 @@ const ORT_WARMUP_STEPS = 100;
 const ORT_RSS_GROWTH_MIB = 12;
 
 describe('soak', () => {
-  it(
-    `tfjs-wasm: ${WASM_EPOCHS} autoencoder epochs over the first ${WASM_DIGITS} MNIST digits keep tf.memory().numTensors constant at every step and peak RSS growth ≤ ${WASM_RSS_GROWTH_MIB} MiB from epoch 1 to epoch 3`,
-    async () => {
-      const r = await soak<{ tensorsPerStep: number[]; rssPerStep: number[]; epochEnds: { tensors: number; rss: number }[]; msPerStep: number }>([
-        'tfjs-wasm',
-        WASM_DIGITS,
-        WASM_EPOCHS,
-        256,
-      ]);
-      const stepsPerEpoch = WASM_DIGITS / 256;
-      const peaks = Array.from({ length: WASM_EPOCHS }, (_, e) => Math.max(...r.rssPerStep.slice(e * stepsPerEpoch, (e + 1) * stepsPerEpoch)));
-      console.info(
-        `soak tfjs-wasm: ${r.tensorsPerStep.length} steps at ${r.msPerStep.toFixed(0)} ms/step; numTensors ${[...new Set(r.tensorsPerStep)].join(', ')}; ` +
-          `peak RSS per epoch ${peaks.map((p) => p.toFixed(1)).join(', ')} MiB; at epoch ends ${r.epochEnds.map((e) => e.rss.toFixed(1)).join(', ')} MiB`,
-      );
-      expect(r.tensorsPerStep).toHaveLength(WASM_EPOCHS * (WASM_DIGITS / 256));
-      expect(new Set(r.tensorsPerStep).size).toBe(1);
-      expect(r.epochEnds.map((e) => e.tensors)).toEqual(Array(WASM_EPOCHS).fill(r.tensorsPerStep[0]));
-      expect(peaks[WASM_EPOCHS - 1] - peaks[0]).toBeLessThanOrEqual(WASM_RSS_GROWTH_MIB);
-    },
-    300_000,
-  );
+  it(`tfjs-wasm: ${WASM_EPOCHS} autoencoder epochs over the first ${WASM_DIGITS} MNIST digits keep tf.memory().numTensors constant at every step and peak RSS growth ≤ ${WASM_RSS_GROWTH_MIB} MiB from epoch 1 to epoch 3`, async () => {
+    const r = await soak<{ tensorsPerStep: number[]; rssPerStep: number[]; epochEnds: { tensors: number; rss: number }[]; msPerStep: number }>([
+      'tfjs-wasm',
+      WASM_DIGITS,
+      WASM_EPOCHS,
+      256,
+    ]);
+    const stepsPerEpoch = WASM_DIGITS / 256;
+    const peaks = Array.from({ length: WASM_EPOCHS }, (_, e) => Math.max(...r.rssPerStep.slice(e * stepsPerEpoch, (e + 1) * stepsPerEpoch)));
+    console.info(
+      `soak tfjs-wasm: ${r.tensorsPerStep.length} steps at ${r.msPerStep.toFixed(0)} ms/step; numTensors ${[...new Set(r.tensorsPerStep)].join(', ')}; ` +
+        `peak RSS per epoch ${peaks.map((p) => p.toFixed(1)).join(', ')} MiB; at epoch ends ${r.epochEnds.map((e) => e.rss.toFixed(1)).join(', ')} MiB`,
+    );
+    expect(r.tensorsPerStep).toHaveLength(WASM_EPOCHS * (WASM_DIGITS / 256));
+    expect(new Set(r.tensorsPerStep).size).toBe(1);
+    expect(r.epochEnds.map((e) => e.tensors)).toEqual(Array(WASM_EPOCHS).fill(r.tensorsPerStep[0]));
+    expect(peaks[WASM_EPOCHS - 1] - peaks[0]).toBeLessThanOrEqual(WASM_RSS_GROWTH_MIB);
+  }, 300_000);
 
-  it(
-    `onnxruntime-cpu: ${ORT_STEPS} autoencoder training steps keep RSS growth ≤ ${ORT_RSS_GROWTH_MIB} MiB after a ${ORT_WARMUP_STEPS}-step warm-up`,
-    async () => {
-      const r = await soak<{ steps: number; samples: { step: number; rss: number }[]; msPerStep: number }>(['onnxruntime', ORT_DIGITS, ORT_STEPS, ORT_BATCH, 50]);
-      console.info(`soak onnxruntime-cpu: ${r.steps} steps at ${r.msPerStep.toFixed(1)} ms/step; RSS every 50 steps ${r.samples.map((s) => s.rss.toFixed(1)).join(', ')} MiB`);
-      expect(r.steps).toBe(ORT_STEPS);
-      const at = (step: number) => r.samples.find((s) => s.step === step)!.rss;
-      expect(at(ORT_STEPS) - at(ORT_WARMUP_STEPS)).toBeLessThanOrEqual(ORT_RSS_GROWTH_MIB);
-      expect(Math.max(...r.samples.filter((s) => s.step >= ORT_WARMUP_STEPS).map((s) => s.rss)) - at(ORT_WARMUP_STEPS)).toBeLessThanOrEqual(ORT_RSS_GROWTH_MIB);
-    },
-    300_000,
-  );
+  it(`onnxruntime-cpu: ${ORT_STEPS} autoencoder training steps keep RSS growth ≤ ${ORT_RSS_GROWTH_MIB} MiB after a ${ORT_WARMUP_STEPS}-step warm-up`, async () => {
+    const r = await soak<{ steps: number; samples: { step: number; rss: number }[]; msPerStep: number }>(['onnxruntime', ORT_DIGITS, ORT_STEPS, ORT_BATCH, 50]);
+    console.info(
+      `soak onnxruntime-cpu: ${r.steps} steps at ${r.msPerStep.toFixed(1)} ms/step; RSS every 50 steps ${r.samples.map((s) => s.rss.toFixed(1)).join(', ')} MiB`,
+    );
+    expect(r.steps).toBe(ORT_STEPS);
+    const at = (step: number) => r.samples.find((s) => s.step === step)!.rss;
+    expect(at(ORT_STEPS) - at(ORT_WARMUP_STEPS)).toBeLessThanOrEqual(ORT_RSS_GROWTH_MIB);
+    expect(Math.max(...r.samples.filter((s) => s.step >= ORT_WARMUP_STEPS).map((s) => s.rss)) - at(ORT_WARMUP_STEPS)).toBeLessThanOrEqual(ORT_RSS_GROWTH_MIB);
+  }, 300_000);
 });

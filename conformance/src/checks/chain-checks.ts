@@ -9,7 +9,10 @@ const CHAIN_TIMEOUT_MS = 60_000;
 async function withChain<T>(ctx: CaseContext, c: ChainGoldenCase, body: (m: CompiledModel) => Promise<T>): Promise<T> {
   const missing = c.layers.map((l) => l.kind).filter((k) => !ctx.backend.kinds.includes(k as LayerKind));
   if (missing.length > 0) ctx.skip(`unsupported: the chain ${c.id} needs ${missing.join(', ')}, which ${ctx.backend.name} does not implement`);
-  const model = sequential({ inputShape: c.input.shape.slice(1), layers: c.layers.map((l, i) => layerFromJSON({ kind: l.kind, name: `chain_${i}_${l.kind}`, config: l.options })) });
+  const model = sequential({
+    inputShape: c.input.shape.slice(1),
+    layers: c.layers.map((l, i) => layerFromJSON({ kind: l.kind, name: `chain_${i}_${l.kind}`, config: l.options })),
+  });
   const m = await ctx.backend.compile(model.graph, trainingSpec(model.graph, 'meanSquaredError', { kind: 'sgd', learningRate: 1 }));
   try {
     await m.setWeights(c.weights);

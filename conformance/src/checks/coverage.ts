@@ -32,7 +32,12 @@ async function kindCoverage(ctx: CaseContext, kind: LayerKind): Promise<void> {
     compiled.dispose();
     return;
   }
-  await assertRejects(() => layer.apply(c.inputs, { backend: ctx.backend }), 'BackendError', `eager ${kind} on ${ctx.backend.name}, which does not declare it`, new RegExp(kind));
+  await assertRejects(
+    () => layer.apply(c.inputs, { backend: ctx.backend }),
+    'BackendError',
+    `eager ${kind} on ${ctx.backend.name}, which does not declare it`,
+    new RegExp(kind),
+  );
 }
 
 /** The coverage tests: `coverage/kinds` and one `coverage/<kind>` per kind core defines. */

@@ -17,7 +17,9 @@ export const EDGE_FIXTURES_DIR: string = fileURLToPath(new URL('../../fixtures/e
 
 /** The edge cases of every kind that has a file in {@link EDGE_FIXTURES_DIR}, in `LAYER_KINDS` order. */
 export function loadEdgeCases(dir: string = EDGE_FIXTURES_DIR): GoldenCase[] {
-  return LAYER_KINDS.filter((k) => existsSync(join(dir, `${k}.json`))).flatMap((k) => loadGoldenFile(k, { fixturesDir: dir, generator: TRAINING_GENERATOR }).cases as GoldenCase[]);
+  return LAYER_KINDS.filter((k) => existsSync(join(dir, `${k}.json`))).flatMap(
+    (k) => loadGoldenFile(k, { fixturesDir: dir, generator: TRAINING_GENERATOR }).cases as GoldenCase[],
+  );
 }
 
 /**

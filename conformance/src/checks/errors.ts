@@ -43,7 +43,10 @@ async function withSmall(backend: Backend, optimizer: OptimizerSpec | null, body
 /** Checks the compiled model still predicts and (when trainable) trains after an error. */
 async function assertStillUsable(m: CompiledModel, trainable: boolean, what: string): Promise<void> {
   const ys = await m.predict([X]);
-  check(Array.isArray(ys) && ys.length === 1, `${what}: predict afterwards must give one tensor per output (1), got ${Array.isArray(ys) ? ys.length : typeof ys}`);
+  check(
+    Array.isArray(ys) && ys.length === 1,
+    `${what}: predict afterwards must give one tensor per output (1), got ${Array.isArray(ys) ? ys.length : typeof ys}`,
+  );
   const y = ys[0];
   assertShape(y, [2, 4, 1], `${what}: predict afterwards`);
   check(y.data.every(Number.isFinite), `${what}: predict afterwards gave a non-finite value`);
@@ -106,7 +109,9 @@ async function nanLossTrainStep(ctx: CaseContext): Promise<void> {
     const stateAfter = await m.getOptimizerState();
     check(stateAfter.step === state.step, `optimizer step after a NaN loss: expected ${state.step}, got ${stateAfter.step}`);
     const slots = optimizerSlots(adam);
-    state.slots.forEach((ws, i) => ws.forEach((s, j) => assertIdentical(stateAfter.slots[i][j], s, `optimizer slot ${slots[j]} of weight ${i} after a NaN loss`)));
+    state.slots.forEach((ws, i) =>
+      ws.forEach((s, j) => assertIdentical(stateAfter.slots[i][j], s, `optimizer slot ${slots[j]} of weight ${i} after a NaN loss`)),
+    );
     await assertStillUsable(m, true, 'after a NaN loss');
   });
 }
@@ -136,7 +141,11 @@ async function badLayerConfig(ctx: CaseContext): Promise<void> {
   await assertRejects(() => layers.dense({ units: 1.5 }), 'ConfigError', 'dense units 1.5');
   await assertRejects(() => layers.conv2d({ filters: 1, kernelSize: 3, padding: 'full' as 'same' }), 'ConfigError', "conv2d padding 'full'");
   await assertRejects(() => layers.maxPooling2d({ poolSize: -2 }), 'ConfigError', 'maxPooling2d poolSize -2');
-  await assertRejects(() => layers.conv2d({ filters: 1, kernelSize: 5 }).apply(zeros([1, 3, 3, 1]), { backend: ctx.backend }), 'ShapeError', 'conv2d kernel 5 valid on a 3×3 image');
+  await assertRejects(
+    () => layers.conv2d({ filters: 1, kernelSize: 5 }).apply(zeros([1, 3, 3, 1]), { backend: ctx.backend }),
+    'ShapeError',
+    'conv2d kernel 5 valid on a 3×3 image',
+  );
   await assertRejects(() => layers.dense({ units: 1 }).apply(zeros([4]), { backend: ctx.backend }), 'ShapeError', 'dense on a tensor without a feature axis');
   const y = await layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(zeros([1, 3, 3, 1]), { backend: ctx.backend });
   assertShape(y, [1, 3, 3, 2], 'a valid conv2d afterwards');
@@ -144,8 +153,16 @@ async function badLayerConfig(ctx: CaseContext): Promise<void> {
 
 async function badCompileConfig(ctx: CaseContext): Promise<void> {
   const model = smallModel();
-  await assertRejects(() => model.compile({ backend: ctx.backend, optimizer: 'adagrad' as 'adam', loss: 'meanSquaredError' }), 'ConfigError', "optimizer 'adagrad'");
-  await assertRejects(() => model.compile({ backend: ctx.backend, optimizer: { kind: 'adam', learningRate: -1 }, loss: 'meanSquaredError' }), 'ConfigError', 'adam learningRate -1');
+  await assertRejects(
+    () => model.compile({ backend: ctx.backend, optimizer: 'adagrad' as 'adam', loss: 'meanSquaredError' }),
+    'ConfigError',
+    "optimizer 'adagrad'",
+  );
+  await assertRejects(
+    () => model.compile({ backend: ctx.backend, optimizer: { kind: 'adam', learningRate: -1 }, loss: 'meanSquaredError' }),
+    'ConfigError',
+    'adam learningRate -1',
+  );
   await assertRejects(() => model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: 'hinge' }), 'ConfigError', "loss 'hinge'");
   model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: 'meanSquaredError' });
   try {

@@ -37,7 +37,10 @@ async function goldenForward(ctx: CaseContext, c: GoldenCase): Promise<void> {
   requireKind(ctx, c);
   await withCompiled(ctx.backend, c, null, async (m) => {
     const outputs = await m.predict(c.inputs);
-    check(Array.isArray(outputs) && outputs.length === 1, () => `${c.id}: predict of a one-output graph must give 1 tensor, got ${Array.isArray(outputs) ? outputs.length : typeof outputs}`);
+    check(
+      Array.isArray(outputs) && outputs.length === 1,
+      () => `${c.id}: predict of a one-output graph must give 1 tensor, got ${Array.isArray(outputs) ? outputs.length : typeof outputs}`,
+    );
     assertClose(outputs[0], c.output, FORWARD_TOLERANCE, `${c.id} output`);
   });
 }
@@ -48,9 +51,17 @@ async function goldenGradients(ctx: CaseContext, c: GoldenCase): Promise<void> {
   await withCompiled(ctx.backend, c, 'sgd', async (m) => {
     const g = await m.gradients(c.inputs, [c.target]);
     assertCloseNumber(g.loss, c.loss, FORWARD_TOLERANCE.rtol, 1e-7, `${c.id} loss`);
-    check(Array.isArray(g.inputs) && g.inputs.length === c.inputs.length, () => `${c.id}: expected ${c.inputs.length} input gradients, got ${g.inputs?.length}`);
-    c.gradients.inputs.forEach((expected, i) => assertClose(g.inputs[i], expected, GRADIENT_TOLERANCE, c.inputs.length === 1 ? `${c.id} dLoss/dInput` : `${c.id} dLoss/dInput${i}`));
-    check(Array.isArray(g.weights) && g.weights.length === c.gradients.weights.length, () => `${c.id}: expected ${c.gradients.weights.length} weight gradients, got ${g.weights?.length}`);
+    check(
+      Array.isArray(g.inputs) && g.inputs.length === c.inputs.length,
+      () => `${c.id}: expected ${c.inputs.length} input gradients, got ${g.inputs?.length}`,
+    );
+    c.gradients.inputs.forEach((expected, i) =>
+      assertClose(g.inputs[i], expected, GRADIENT_TOLERANCE, c.inputs.length === 1 ? `${c.id} dLoss/dInput` : `${c.id} dLoss/dInput${i}`),
+    );
+    check(
+      Array.isArray(g.weights) && g.weights.length === c.gradients.weights.length,
+      () => `${c.id}: expected ${c.gradients.weights.length} weight gradients, got ${g.weights?.length}`,
+    );
     c.gradients.weights.forEach((expected, i) => assertClose(g.weights[i], expected, GRADIENT_TOLERANCE, `${c.id} dLoss/d${expected.name}`));
     const after = await m.getWeights();
     c.weights.forEach((w, i) => assertIdentical(after[i], w, `${c.id} ${w.name} after gradients() (must not update)`));
@@ -59,7 +70,10 @@ async function goldenGradients(ctx: CaseContext, c: GoldenCase): Promise<void> {
 
 /** `before − after`, the update an SGD step with learning rate 1 applied: it must equal the gradient. */
 function sgdUpdate(before: Tensor, after: Tensor, what: string): Tensor {
-  check(after !== undefined && after.data?.length === before.data.length, () => `${what}: expected a weight of shape [${before.shape.join(', ')}], got ${after?.shape ? `[${after.shape.join(', ')}]` : String(after)}`);
+  check(
+    after !== undefined && after.data?.length === before.data.length,
+    () => `${what}: expected a weight of shape [${before.shape.join(', ')}], got ${after?.shape ? `[${after.shape.join(', ')}]` : String(after)}`,
+  );
   return { shape: after.shape, data: before.data.map((v, i) => v - after.data[i]) };
 }
 
@@ -92,7 +106,8 @@ async function goldenTrainStep(ctx: CaseContext, c: GoldenCase): Promise<void> {
  */
 async function goldenTrainThrough(ctx: CaseContext, c: GoldenCase): Promise<void> {
   requireKind(ctx, c);
-  if (!ctx.backend.kinds.includes('dense')) ctx.skip(`unsupported: the training check of ${c.kind} trains a dense layer before it, and ${ctx.backend.name} does not implement dense`);
+  if (!ctx.backend.kinds.includes('dense'))
+    ctx.skip(`unsupported: the training check of ${c.kind} trains a dense layer before it, and ${ctx.backend.name} does not implement dense`);
   const probes = c.inputs.map((x, k) => {
     const channels = x.shape[x.shape.length - 1];
     const identity = new Float32Array(channels * channels);
@@ -125,8 +140,18 @@ async function goldenTrainThrough(ctx: CaseContext, c: GoldenCase): Promise<void
     check(after.length === 2 * probes.length, () => `${c.id}: expected ${2 * probes.length} weights (each probe dense's kernel and bias), got ${after.length}`);
     probes.forEach((p, k) => {
       const what = (w: string) => `${c.id} update of the dense ${w} (${p.name}) before ${c.kind} after one SGD step (lr 1), vs Σ from the golden dLoss/dInput`;
-      assertClose(sgdUpdate(p.kernel, after[2 * k], what('kernel')), { shape: p.kernel.shape, data: Float32Array.from(p.dKernel) }, GRADIENT_TOLERANCE, what('kernel'));
-      assertClose(sgdUpdate(p.bias, after[2 * k + 1], what('bias')), { shape: p.bias.shape, data: Float32Array.from(p.dBias) }, GRADIENT_TOLERANCE, what('bias'));
+      assertClose(
+        sgdUpdate(p.kernel, after[2 * k], what('kernel')),
+        { shape: p.kernel.shape, data: Float32Array.from(p.dKernel) },
+        GRADIENT_TOLERANCE,
+        what('kernel'),
+      );
+      assertClose(
+        sgdUpdate(p.bias, after[2 * k + 1], what('bias')),
+        { shape: p.bias.shape, data: Float32Array.from(p.dBias) },
+        GRADIENT_TOLERANCE,
+        what('bias'),
+      );
     });
   } finally {
     compiled.dispose();

@@ -46,11 +46,18 @@ async function graphTrainStep(ctx: CaseContext, c: GraphGoldenCase): Promise<voi
   await withGraph(ctx, c, async (m) => {
     const step = await m.trainStep(c.inputs, c.targets);
     assertCloseNumber(step.loss, c.loss, FORWARD_TOLERANCE.rtol, 1e-7, `${c.id} trainStep loss`);
-    c.outputLosses.forEach((e, i) => assertCloseNumber(step.outputLosses[i], e, FORWARD_TOLERANCE.rtol, 1e-7, `${c.id} trainStep loss of output ${c.topology.outputs[i]}`));
+    c.outputLosses.forEach((e, i) =>
+      assertCloseNumber(step.outputLosses[i], e, FORWARD_TOLERANCE.rtol, 1e-7, `${c.id} trainStep loss of output ${c.topology.outputs[i]}`),
+    );
     const after = await m.getWeights();
     c.weights.forEach((w, i) => {
       const update: Tensor = { shape: [...w.shape], data: w.data.map((v, k) => v - after[i].data[k]) };
-      assertClose(update, c.gradients.weights[i], GRADIENT_TOLERANCE, `${c.id} ${w.layer}/${w.name} update of one SGD step (lr 1), vs dLoss/d${w.layer}/${w.name}`);
+      assertClose(
+        update,
+        c.gradients.weights[i],
+        GRADIENT_TOLERANCE,
+        `${c.id} ${w.layer}/${w.name} update of one SGD step (lr 1), vs dLoss/d${w.layer}/${w.name}`,
+      );
     });
   });
 }

@@ -28,7 +28,10 @@ async function denseStep(backend: Backend, x: Tensor, units: number, outShape: n
   assertShape(y, outShape, `${what} output`);
   const [kernel] = layer.getWeights();
   assertShape(kernel, kernelShape, `${what} kernel`);
-  check(layer.countParams() === kernelShape[0] * kernelShape[1], () => `${what}: expected ${kernelShape[0] * kernelShape[1]} parameters, got ${layer.countParams()}`);
+  check(
+    layer.countParams() === kernelShape[0] * kernelShape[1],
+    () => `${what}: expected ${kernelShape[0] * kernelShape[1]} parameters, got ${layer.countParams()}`,
+  );
   return { y, kernel, layer };
 }
 
@@ -95,8 +98,19 @@ async function convFullHd(ctx: CaseContext): Promise<void> {
 
 /** Output shape (without batch) of each autoencoder layer (Keras's shape rules). */
 const AUTOENCODER_SHAPES = [
-  [28, 28, 16], [14, 14, 16], [14, 14, 8], [7, 7, 8], [7, 7, 4], [4, 4, 4],
-  [4, 4, 4], [8, 8, 4], [8, 8, 8], [16, 16, 8], [14, 14, 16], [28, 28, 16], [28, 28, 1],
+  [28, 28, 16],
+  [14, 14, 16],
+  [14, 14, 8],
+  [7, 7, 8],
+  [7, 7, 4],
+  [4, 4, 4],
+  [4, 4, 4],
+  [8, 8, 4],
+  [8, 8, 8],
+  [16, 16, 8],
+  [14, 14, 16],
+  [28, 28, 16],
+  [28, 28, 1],
 ];
 
 /** Experiment 4's model: 3,369 parameters, the documented layer shapes, and a forward pass on real MNIST digits. */
@@ -104,7 +118,10 @@ async function autoencoderShapes(ctx: CaseContext): Promise<void> {
   const model = mnistAutoencoder({ seed: 0 });
   check(model.countParams() === 3369, `autoencoder: expected 3369 parameters, got ${model.countParams()}`);
   const shapes = model.graph.nodes.map((n) => [...n.outputShape]);
-  check(JSON.stringify(shapes) === JSON.stringify(AUTOENCODER_SHAPES), () => `autoencoder layer output shapes: expected ${JSON.stringify(AUTOENCODER_SHAPES)}, got ${JSON.stringify(shapes)}`);
+  check(
+    JSON.stringify(shapes) === JSON.stringify(AUTOENCODER_SHAPES),
+    () => `autoencoder layer output shapes: expected ${JSON.stringify(AUTOENCODER_SHAPES)}, got ${JSON.stringify(shapes)}`,
+  );
   const { images } = loadMnist({ split: 'test', limit: 64 });
   model.compile({ backend: ctx.backend });
   try {
@@ -130,7 +147,10 @@ async function conv1dNote(ctx: CaseContext): Promise<void> {
     layer.setWeights([tensor([1, 0, -1], [3, 1, 1])]);
     const y = await layer.apply(x, { backend: ctx.backend });
     assertShape(y, [1, expected.length, 1], `conv1d ${padding}`);
-    check(y.data.every((v, i) => v === expected[i]), () => `conv1d ${padding}: expected [${expected.join(', ')}], got [${Array.from(y.data).join(', ')}]`);
+    check(
+      y.data.every((v, i) => v === expected[i]),
+      () => `conv1d ${padding}: expected [${expected.join(', ')}], got [${Array.from(y.data).join(', ')}]`,
+    );
   }
 }
 

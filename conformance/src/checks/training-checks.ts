@@ -1,4 +1,14 @@
-import { layers, resolveOptimizer, sequential, trainingSpec, type Backend, type CompiledModel, type Layer, type OptimizerSpec, type Tensor } from '@araboza/core';
+import {
+  layers,
+  resolveOptimizer,
+  sequential,
+  trainingSpec,
+  type Backend,
+  type CompiledModel,
+  type Layer,
+  type OptimizerSpec,
+  type Tensor,
+} from '@araboza/core';
 import { GRADIENT_TOLERANCE, assertClose, assertCloseNumber, check, type Tolerance } from '../assert.js';
 import { loadLossGoldenCases, loadOptimizerGoldenCases, type LossGoldenCase, type OptimizerGoldenCase, type OptimizerGoldenStep } from '../training-golden.js';
 import { ConformanceFailure, type CaseContext, type ConformanceCase } from '../types.js';
@@ -34,7 +44,14 @@ function difference(a: Tensor, b: Tensor): Tensor {
   return { shape: [...a.shape], data: a.data.map((v, i) => v - b.data[i]) };
 }
 
-async function compileDense(backend: Backend, spec: OptimizerSpec, units: number, inputShape: readonly number[], activation?: 'linear' | 'sigmoid' | 'softmax', loss: string = 'meanSquaredError'): Promise<CompiledModel> {
+async function compileDense(
+  backend: Backend,
+  spec: OptimizerSpec,
+  units: number,
+  inputShape: readonly number[],
+  activation?: 'linear' | 'sigmoid' | 'softmax',
+  loss: string = 'meanSquaredError',
+): Promise<CompiledModel> {
   const stack: Layer[] = [layers.dense({ units, name: 'golden_probe' })];
   if (activation !== undefined) stack.push(layers.activation({ activation, name: 'golden_loss_activation' }));
   const model = sequential({ inputShape: [...inputShape], layers: stack });
@@ -47,15 +64,23 @@ async function checkAfterStep(m: CompiledModel, c: OptimizerGoldenCase, initial:
   check(after.length === c.weights.length, () => `${what}: expected ${c.weights.length} weights, got ${after.length}`);
   c.weights.forEach((w, i) => {
     const label = `${what}: ${w.name} update w₀ − w after step ${golden.step}`;
-    check(after[i]?.data?.length === w.data.length, () => `${label}: expected shape [${w.shape.join(', ')}], got ${after[i]?.shape ? `[${after[i].shape.join(', ')}]` : String(after[i])}`);
+    check(
+      after[i]?.data?.length === w.data.length,
+      () => `${label}: expected shape [${w.shape.join(', ')}], got ${after[i]?.shape ? `[${after[i].shape.join(', ')}]` : String(after[i])}`,
+    );
     assertClose(difference(initial[i], after[i]), difference(initial[i], golden.weights[i]), OPTIMIZER_UPDATE_TOLERANCE, label);
   });
   const state = await m.getOptimizerState();
   check(state.step === golden.step, () => `${what}: optimizer step count after step ${golden.step} is ${state.step}`);
   check(state.slots.length === c.weights.length, () => `${what}: expected slots for ${c.weights.length} weights, got ${state.slots.length}`);
   c.weights.forEach((w, i) => {
-    check(state.slots[i].length === c.slotNames.length, () => `${what}: ${w.name} has ${state.slots[i].length} slots, expected ${c.slotNames.length} (${c.slotNames.join(', ')})`);
-    golden.slots[i].forEach((slot, s) => assertClose(state.slots[i][s], slot, OPTIMIZER_SLOT_TOLERANCE, `${what}: ${w.name} slot ${slot.name} after step ${golden.step}`));
+    check(
+      state.slots[i].length === c.slotNames.length,
+      () => `${what}: ${w.name} has ${state.slots[i].length} slots, expected ${c.slotNames.length} (${c.slotNames.join(', ')})`,
+    );
+    golden.slots[i].forEach((slot, s) =>
+      assertClose(state.slots[i][s], slot, OPTIMIZER_SLOT_TOLERANCE, `${what}: ${w.name} slot ${slot.name} after step ${golden.step}`),
+    );
   });
 }
 
@@ -105,7 +130,10 @@ export function optimizerCases(): ConformanceCase[] {
 
 /** Per-element comparison of the loss cases (see {@link LOSS_GRADIENT_TOLERANCE}). */
 function assertCloseElementwise(actual: Tensor, expected: Tensor, what: string): void {
-  check(actual?.shape?.join(',') === expected.shape.join(','), () => `${what}: expected shape [${expected.shape.join(', ')}], got ${actual?.shape ? `[${actual.shape.join(', ')}]` : String(actual)}`);
+  check(
+    actual?.shape?.join(',') === expected.shape.join(','),
+    () => `${what}: expected shape [${expected.shape.join(', ')}], got ${actual?.shape ? `[${actual.shape.join(', ')}]` : String(actual)}`,
+  );
   const scale = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const bad: string[] = [];
   expected.data.forEach((e, i) => {
@@ -113,7 +141,9 @@ function assertCloseElementwise(actual: Tensor, expected: Tensor, what: string):
     if (!(Math.abs(a - e) <= LOSS_GRADIENT_TOLERANCE.rtol * Math.abs(e) + LOSS_GRADIENT_TOLERANCE.atol * scale)) bad.push(`[${i}] got ${a}, expected ${e}`);
   });
   if (bad.length > 0) {
-    throw new ConformanceFailure(`${what}: ${bad.length} of ${expected.data.length} values differ beyond ${LOSS_GRADIENT_TOLERANCE.rtol}·|e| + ${LOSS_GRADIENT_TOLERANCE.atol}·max|E|: ${bad.slice(0, 4).join('; ')}`);
+    throw new ConformanceFailure(
+      `${what}: ${bad.length} of ${expected.data.length} values differ beyond ${LOSS_GRADIENT_TOLERANCE.rtol}·|e| + ${LOSS_GRADIENT_TOLERANCE.atol}·max|E|: ${bad.slice(0, 4).join('; ')}`,
+    );
   }
 }
 
@@ -128,7 +158,8 @@ function identityWeights(channels: number): Tensor[] {
 
 async function withLossModel<T>(ctx: CaseContext, c: LossGoldenCase, body: (m: CompiledModel, weights: Tensor[]) => Promise<T>): Promise<T> {
   requireDense(ctx, `the ${c.id} loss case`);
-  if (!ctx.backend.kinds.includes('activation')) ctx.skip(`unsupported: the ${c.id} loss case ends in an activation layer, and ${ctx.backend.name} does not implement activation`);
+  if (!ctx.backend.kinds.includes('activation'))
+    ctx.skip(`unsupported: the ${c.id} loss case ends in an activation layer, and ${ctx.backend.name} does not implement activation`);
   const channels = c.input.shape[c.input.shape.length - 1];
   const m = await compileDense(ctx.backend, resolveOptimizer({ kind: 'sgd', learningRate: 1 }), channels, c.input.shape.slice(1), c.activation, c.loss);
   try {
@@ -162,7 +193,9 @@ async function lossTrainStep(ctx: CaseContext, c: LossGoldenCase): Promise<void>
     const { loss } = await m.trainStep([c.input], [c.target]);
     assertCloseNumber(loss, c.value, LOSS_VALUE_RTOL, 1e-7, `${c.id} trainStep loss`);
     const after = await m.getWeights();
-    c.gradients.weights.forEach((w, i) => assertClose(difference(weights[i], after[i]), w, GRADIENT_TOLERANCE, `${c.id} ${w.name} update of one SGD step (lr 1), vs dLoss/d${w.name}`));
+    c.gradients.weights.forEach((w, i) =>
+      assertClose(difference(weights[i], after[i]), w, GRADIENT_TOLERANCE, `${c.id} ${w.name} update of one SGD step (lr 1), vs dLoss/d${w.name}`),
+    );
   });
 }
 

@@ -40,10 +40,16 @@ async function autoencoderTraining(ctx: CaseContext, mode: TrainingMode): Promis
     );
     check(Number.isFinite(after), `test BCE is not finite: ${after}`);
     if (mode === 'full') {
-      check(after <= FULL_TRAINING.maxTestLoss, `test BCE after one epoch is ${after.toFixed(4)}, must be ≤ ${FULL_TRAINING.maxTestLoss} (PyTorch reaches 0.196)`);
+      check(
+        after <= FULL_TRAINING.maxTestLoss,
+        `test BCE after one epoch is ${after.toFixed(4)}, must be ≤ ${FULL_TRAINING.maxTestLoss} (PyTorch reaches 0.196)`,
+      );
     } else {
       const limit = SHORT_TRAINING.maxLossRatio * before;
-      check(after <= limit, `test BCE went ${before.toFixed(4)} → ${after.toFixed(4)}; must fall to ≤ ${SHORT_TRAINING.maxLossRatio} × ${before.toFixed(4)} = ${limit.toFixed(4)}`);
+      check(
+        after <= limit,
+        `test BCE went ${before.toFixed(4)} → ${after.toFixed(4)}; must fall to ≤ ${SHORT_TRAINING.maxLossRatio} × ${before.toFixed(4)} = ${limit.toFixed(4)}`,
+      );
     }
   } finally {
     model.dispose();
@@ -68,7 +74,10 @@ async function trainingWithoutWeights(ctx: CaseContext): Promise<void> {
     check(Number.isFinite(loss) && Math.abs(loss - evaluated) <= 1e-6 * Math.abs(evaluated), `trainStep returned ${loss}, evaluate ${evaluated}`);
     check((await compiled.getWeights()).length === 0, 'a graph without weights reports weights');
     const state = await compiled.getOptimizerState();
-    check(state.step === 1 && state.slots.length === 0, `optimizer state after one step is step ${state.step} with ${state.slots.length} slot lists, expected step 1 and none`);
+    check(
+      state.step === 1 && state.slots.length === 0,
+      `optimizer state after one step is step ${state.step} with ${state.slots.length} slot lists, expected step 1 and none`,
+    );
   } finally {
     compiled.dispose();
   }

@@ -33,7 +33,10 @@ function trajectoryDigits(t: AutoencoderTrajectory): Tensor {
   const { images } = loadMnist({ split: 'train', limit: t.digits.count });
   const bytes = Uint8Array.from(images.data, (v) => Math.round(v * 255));
   const sum = crc32(bytes);
-  check(sum === t.digits.crc32, () => `the first ${t.digits.count} MNIST training digits have CRC-32 ${sum}, the trajectory fixture was made from ${t.digits.crc32}`);
+  check(
+    sum === t.digits.crc32,
+    () => `the first ${t.digits.count} MNIST training digits have CRC-32 ${sum}, the trajectory fixture was made from ${t.digits.crc32}`,
+  );
   return images;
 }
 
@@ -57,12 +60,23 @@ async function autoencoderTrajectory(ctx: CaseContext, t: AutoencoderTrajectory,
       losses.push(loss);
       const expected = run.losses[i];
       const allowed = (TRAJECTORY_LOSS_RTOL + TRAJECTORY_LOSS_RTOL_PER_STEP * i) * Math.abs(expected);
-      check(Number.isFinite(loss) && Math.abs(loss - expected) <= allowed, () => `${run.id}: loss of step ${i} is ${loss}, PyTorch's is ${expected} (allowed ±${allowed.toPrecision(2)}); losses so far ${losses.map((l) => l.toFixed(6)).join(', ')}`);
+      check(
+        Number.isFinite(loss) && Math.abs(loss - expected) <= allowed,
+        () =>
+          `${run.id}: loss of step ${i} is ${loss}, PyTorch's is ${expected} (allowed ±${allowed.toPrecision(2)}); losses so far ${losses.map((l) => l.toFixed(6)).join(', ')}`,
+      );
     }
     ctx.log(`${run.id}: loss ${losses[0].toFixed(5)} → ${losses[losses.length - 1].toFixed(5)} over ${losses.length} steps, as PyTorch`);
     const after = await m.getWeights();
     check(after.length === run.weights.length, () => `${run.id}: expected ${run.weights.length} weights, got ${after.length}`);
-    run.weights.forEach((w, k) => assertClose(difference(t.initialWeights[k], after[k]), difference(t.initialWeights[k], w), TRAJECTORY_UPDATE_TOLERANCE, `${run.id}: ${w.name} update after ${run.losses.length} steps`));
+    run.weights.forEach((w, k) =>
+      assertClose(
+        difference(t.initialWeights[k], after[k]),
+        difference(t.initialWeights[k], w),
+        TRAJECTORY_UPDATE_TOLERANCE,
+        `${run.id}: ${w.name} update after ${run.losses.length} steps`,
+      ),
+    );
   } finally {
     m.dispose();
   }

@@ -24,7 +24,12 @@ export interface TrainingSpec {
  * output), `lossWeights` 1 each unless given. What `Model.compile` builds;
  * for tests and tools that compile graphs directly.
  */
-export function trainingSpec(graph: ModelGraph, loss: LossName | string | readonly (LossName | string)[], optimizer: OptimizerLike, lossWeights?: readonly number[]): TrainingSpec {
+export function trainingSpec(
+  graph: ModelGraph,
+  loss: LossName | string | readonly (LossName | string)[],
+  optimizer: OptimizerLike,
+  lossWeights?: readonly number[],
+): TrainingSpec {
   const names = typeof loss === 'string' ? graph.outputs.map(() => loss) : [...loss];
   if (names.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${names.length} losses for ${graph.outputs.length} outputs`);
   const weights = lossWeights ?? graph.outputs.map(() => 1);
@@ -218,16 +223,21 @@ export function checkWeightList(graph: ModelGraph, weights: readonly Tensor[], w
  */
 export function checkOptimizerState(graph: ModelGraph, optimizer: OptimizerSpec, state: OptimizerState, who: string): void {
   if (!state || typeof state !== 'object') throw new ShapeError(`${who}: optimizer state must be {step, slots}, got ${JSON.stringify(state)}`);
-  if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ShapeError(`${who}: optimizer step must be a non-negative integer, got ${JSON.stringify(state.step)}`);
+  if (!Number.isSafeInteger(state.step) || state.step < 0)
+    throw new ShapeError(`${who}: optimizer step must be a non-negative integer, got ${JSON.stringify(state.step)}`);
   const names = optimizerSlots(optimizer);
   if (!Array.isArray(state.slots) || state.slots.length !== graph.weights.length) {
-    throw new ShapeError(`${who}: expected optimizer slots for ${graph.weights.length} weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`);
+    throw new ShapeError(
+      `${who}: expected optimizer slots for ${graph.weights.length} weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`,
+    );
   }
   graph.weights.forEach((w, i) => {
     const ss = state.slots[i];
     const label = `${w.layer}/${w.spec.name}`;
     if (!Array.isArray(ss) || ss.length !== names.length) {
-      throw new ShapeError(`${who}: ${label} needs ${names.length} optimizer slots (${names.join(', ') || 'none'}), got ${Array.isArray(ss) ? ss.length : typeof ss}`);
+      throw new ShapeError(
+        `${who}: ${label} needs ${names.length} optimizer slots (${names.join(', ') || 'none'}), got ${Array.isArray(ss) ? ss.length : typeof ss}`,
+      );
     }
     ss.forEach((t, j) => {
       assertTensor(t, `${who}: ${label} slot ${names[j]}`);

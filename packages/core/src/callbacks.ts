@@ -113,7 +113,8 @@ export const CALLBACK_HOOKS = [
 /** Rejects unknown options of a built-in callback, naming it. */
 function knownKeys(options: unknown, allowed: readonly string[], who: string): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError(`${who}: options must be an object, got ${JSON.stringify(options)}`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new ConfigError(`${who}: options must be an object, got ${JSON.stringify(options)}`);
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw new ConfigError(`${who}: unknown option '${key}' (known: ${allowed.join(', ')})`);
   }
@@ -170,13 +171,16 @@ export class EarlyStopping implements Callbacks {
     if (typeof monitor !== 'string' || monitor === '') throw new ConfigError(`${who}: monitor must be a non-empty string, got ${JSON.stringify(o.monitor)}`);
     this.monitor = monitor === 'val_loss' ? 'valLoss' : monitor;
     const minDelta = o.minDelta ?? 0;
-    if (typeof minDelta !== 'number' || !Number.isFinite(minDelta)) throw new ConfigError(`${who}: minDelta must be a finite number, got ${JSON.stringify(o.minDelta)}`);
+    if (typeof minDelta !== 'number' || !Number.isFinite(minDelta))
+      throw new ConfigError(`${who}: minDelta must be a finite number, got ${JSON.stringify(o.minDelta)}`);
     this.minDelta = Math.abs(minDelta);
     const patience = o.patience ?? 0;
-    if (typeof patience !== 'number' || !Number.isInteger(patience) || patience < 0) throw new ConfigError(`${who}: patience must be an integer ≥ 0, got ${JSON.stringify(o.patience)}`);
+    if (typeof patience !== 'number' || !Number.isInteger(patience) || patience < 0)
+      throw new ConfigError(`${who}: patience must be an integer ≥ 0, got ${JSON.stringify(o.patience)}`);
     this.patience = patience;
     const mode = o.mode ?? 'auto';
-    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+      throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
     this.mode = mode === 'auto' ? (/acc|auc/i.test(this.monitor) ? 'max' : 'min') : mode;
     if (o.baseline !== undefined && (typeof o.baseline !== 'number' || !Number.isFinite(o.baseline))) {
       throw new ConfigError(`${who}: baseline must be a finite number, got ${JSON.stringify(o.baseline)}`);

@@ -6,7 +6,17 @@ import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
 import type { Model } from './model.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
-import { checkFileSize, checkManifest, checkWeightsFileSize, MODEL_FORMAT_VERSION, modelTopology, readModelJson, readWeightsFile, saveModel, type SavedModel } from './saved-model.js';
+import {
+  checkFileSize,
+  checkManifest,
+  checkWeightsFileSize,
+  MODEL_FORMAT_VERSION,
+  modelTopology,
+  readModelJson,
+  readWeightsFile,
+  saveModel,
+  type SavedModel,
+} from './saved-model.js';
 import { sizeOfShape, type Tensor } from './tensor.js';
 
 /** Options of `fit`'s checkpoints. */
@@ -100,9 +110,12 @@ export async function writeCheckpoint(
   if (badWeight || badSlot) {
     const what = badWeight ? `weight ${badWeight.tensor}` : `optimizer slot tensor ${badSlot!.tensor}`;
     const bad = (badWeight ?? badSlot)!;
-    throw new FormatError(`checkpoint(${dir}): ${what} holds ${bad.value} at flat index ${bad.at}; a checkpoint never stores non-finite values, so the previous one stays the latest`);
+    throw new FormatError(
+      `checkpoint(${dir}): ${what} holds ${bad.value} at flat index ${bad.at}; a checkpoint never stores non-finite values, so the previous one stays the latest`,
+    );
   }
-  if (!/^[A-Za-z0-9_-]+$/.test(run.id) || !/^[A-Za-z0-9_-]+$/.test(tag)) throw new FormatError(`checkpoint(${dir}): run id and tag must be letters, digits, _ or -`);
+  if (!/^[A-Za-z0-9_-]+$/.test(run.id) || !/^[A-Za-z0-9_-]+$/.test(tag))
+    throw new FormatError(`checkpoint(${dir}): run id and tag must be letters, digits, _ or -`);
   await checkFolderTarget(dir, `checkpoint(${dir})`);
   try {
     await mkdir(dir, { recursive: true });
@@ -194,13 +207,21 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   const ints = [json.epoch, json.step, json.optimizerStep, json.optimizerBytes];
   if (!ints.every((v) => Number.isInteger(v) && v >= 0)) fail(dir, 'epoch, step and counters must be non-negative integers');
   const rng = json.rngState;
-  if (!Array.isArray(rng) || rng.length !== 5 || !rng.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) || rng.slice(0, 4).every((v) => v === 0)) {
+  if (
+    !Array.isArray(rng) ||
+    rng.length !== 5 ||
+    !rng.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) ||
+    rng.slice(0, 4).every((v) => v === 0)
+  ) {
     fail(dir, 'rngState must be four 32-bit words, not all zero, and a cached normal');
   }
   if (!(rng[4] === null || Number.isFinite(rng[4]))) fail(dir, `rngState's cached normal must be null or a finite number, got ${JSON.stringify(rng[4])}`);
   if (typeof json.lossSum !== 'number' || !Number.isFinite(json.lossSum)) fail(dir, `lossSum must be a finite number, got ${JSON.stringify(json.lossSum)}`);
   checkHistory(dir, json.history, json.epoch);
-  if (json.outputLossSums !== undefined && (!Array.isArray(json.outputLossSums) || json.outputLossSums.length !== model.graph.outputs.length || !json.outputLossSums.every((v) => Number.isFinite(v)))) {
+  if (
+    json.outputLossSums !== undefined &&
+    (!Array.isArray(json.outputLossSums) || json.outputLossSums.length !== model.graph.outputs.length || !json.outputLossSums.every((v) => Number.isFinite(v)))
+  ) {
     fail(dir, `outputLossSums must hold one finite number per output (${model.graph.outputs.length})`);
   }
   const weights = await readWeightsFile(folder, saved, model.graph.weights);
@@ -222,7 +243,14 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
     weights,
     optimizer,
     optimizerState: { step: json.optimizerStep, slots: slotTensors },
-    position: { epoch: json.epoch, step: json.step, lossSum: json.lossSum, outputLossSums: json.outputLossSums, rngState: json.rngState, history: json.history },
+    position: {
+      epoch: json.epoch,
+      step: json.step,
+      lossSum: json.lossSum,
+      outputLossSums: json.outputLossSums,
+      rngState: json.rngState,
+      history: json.history,
+    },
     ...(json.run ? { run: json.run } : {}),
   };
 }
@@ -235,7 +263,9 @@ function pickTopology(saved: SavedModel): Pick<SavedModel, 'inputs' | 'layers' |
 /** JSON with sorted keys, so two values compare equal whatever order their keys were written in. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -259,7 +289,15 @@ function checkRun(dir: string, run: unknown): asserts run is CheckpointRun {
 function checkHistory(dir: string, history: History, epoch: number): void {
   const h = history as History | undefined;
   const numbers = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' && Number.isFinite(v));
-  if (!h || typeof h !== 'object' || !Array.isArray(h.epoch) || h.epoch.length !== epoch || h.epoch.some((e, i) => e !== i) || !h.history || typeof h.history !== 'object') {
+  if (
+    !h ||
+    typeof h !== 'object' ||
+    !Array.isArray(h.epoch) ||
+    h.epoch.length !== epoch ||
+    h.epoch.some((e, i) => e !== i) ||
+    !h.history ||
+    typeof h.history !== 'object'
+  ) {
     fail(dir, `history must list epochs 0 to ${epoch - 1}, got ${JSON.stringify(h?.epoch)?.slice(0, 200)}`);
   }
   if (!numbers(h.history.loss, epoch)) fail(dir, `history.loss must hold ${epoch} finite numbers`);
@@ -330,7 +368,14 @@ export class CheckpointWriter implements Callbacks {
     if (this.steps % every !== 0) return;
     const p = this.position();
     await this.save(
-      { epoch: this.epoch, step: batch + 1, lossSum: p.lossSum, ...(p.outputLossSums ? { outputLossSums: [...p.outputLossSums] } : {}), rngState: p.epochRngState, history: p.history },
+      {
+        epoch: this.epoch,
+        step: batch + 1,
+        lossSum: p.lossSum,
+        ...(p.outputLossSums ? { outputLossSums: [...p.outputLossSums] } : {}),
+        rngState: p.epochRngState,
+        history: p.history,
+      },
       `e${this.epoch}-s${batch + 1}`,
     );
   }
@@ -339,7 +384,14 @@ export class CheckpointWriter implements Callbacks {
   async onEpochEnd(epoch: number): Promise<void> {
     const p = this.position();
     await this.save(
-      { epoch: epoch + 1, step: 0, lossSum: 0, ...(p.outputLossSums ? { outputLossSums: p.outputLossSums.map(() => 0) } : {}), rngState: p.rngState(), history: p.history },
+      {
+        epoch: epoch + 1,
+        step: 0,
+        lossSum: 0,
+        ...(p.outputLossSums ? { outputLossSums: p.outputLossSums.map(() => 0) } : {}),
+        rngState: p.rngState(),
+        history: p.history,
+      },
       `e${epoch + 1}-s0`,
     );
   }

@@ -65,17 +65,28 @@ export function nonNegativeInt(value: unknown, option: string, layer: string): n
 export function sidePairs(value: unknown, option: string, layer: string): [[number, number], [number, number]] {
   if (typeof value === 'number') {
     const v = nonNegativeInt(value, option, layer);
-    return [[v, v], [v, v]];
+    return [
+      [v, v],
+      [v, v],
+    ];
   }
   if (Array.isArray(value) && value.length === 2) {
     if (value.every((v) => typeof v === 'number')) {
       const [r, c] = value.map((v) => nonNegativeInt(v, option, layer));
-      return [[r, r], [c, c]];
+      return [
+        [r, r],
+        [c, c],
+      ];
     }
     if (value.every((v) => Array.isArray(v) && v.length === 2)) {
       const [[t, b], [l, r]] = (value as unknown[][]).map((pair) => pair.map((v) => nonNegativeInt(v, option, layer)));
-      return [[t, b], [l, r]];
+      return [
+        [t, b],
+        [l, r],
+      ];
     }
   }
-  throw new ConfigError(`${layer}: ${option} must be a non-negative integer, a pair of them or a pair of pairs ([[top, bottom], [left, right]]), got ${JSON.stringify(value)}`);
+  throw new ConfigError(
+    `${layer}: ${option} must be a non-negative integer, a pair of them or a pair of pairs ([[top, bottom], [left, right]]), got ${JSON.stringify(value)}`,
+  );
 }

@@ -166,7 +166,8 @@ function sliceAll(tensors: readonly Tensor[], start: number, count: number, cach
 export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, options: unknown): ResolvedFit {
   const name = model.name;
   if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError(`${name}: fit options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new ConfigError(`${name}: fit options must be an object, got ${describe(options)}`);
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!(FIT_OPTIONS as readonly string[]).includes(key)) throw new ConfigError(`${name}: fit has no option '${key}' (options: ${FIT_OPTIONS.join(', ')})`);
@@ -189,8 +190,10 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     throw new ConfigError(`${name}: fit initialEpoch must be an integer from 0 to epochs − 1 (${epochs - 1}), got ${describe(initialEpoch)}`);
   }
   const split = o.validationSplit ?? 0;
-  if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new ConfigError(`${name}: fit validationSplit must be a number ≥ 0 and < 1, got ${describe(split)}`);
-  if (o.validationSplit !== undefined && o.validationData !== undefined) throw new ConfigError(`${name}: fit takes validationData or validationSplit, not both`);
+  if (typeof split !== 'number' || !(split >= 0 && split < 1))
+    throw new ConfigError(`${name}: fit validationSplit must be a number ≥ 0 and < 1, got ${describe(split)}`);
+  if (o.validationSplit !== undefined && o.validationData !== undefined)
+    throw new ConfigError(`${name}: fit takes validationData or validationSplit, not both`);
   const callbacks = checkCallbacks(o.callbacks, name);
 
   let checkpoint: ResolvedFit['checkpoint'] = null;
@@ -198,7 +201,11 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     const c = o.checkpoint as { dir?: unknown; every?: unknown };
     const every = c?.every ?? 'epoch';
     const ok =
-      typeof c === 'object' && c !== null && Object.keys(c).every((k) => k === 'dir' || k === 'every') && typeof c.dir === 'string' && (every === 'epoch' || (typeof every === 'number' && Number.isInteger(every) && every > 0));
+      typeof c === 'object' &&
+      c !== null &&
+      Object.keys(c).every((k) => k === 'dir' || k === 'every') &&
+      typeof c.dir === 'string' &&
+      (every === 'epoch' || (typeof every === 'number' && Number.isInteger(every) && every > 0));
     if (!ok) throw new ConfigError(`${name}: checkpoint must be {dir, every: 'epoch' | positive integer}, got ${describe(o.checkpoint)}`);
     checkpoint = { dir: c.dir as string, every: every as 'epoch' | number };
   }
@@ -214,7 +221,8 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
   let validation: ResolvedFit['validation'] = null;
   const validationData = o.validationData;
   if (validationData !== undefined) {
-    if (!Array.isArray(validationData) || validationData.length !== 2) throw new ConfigError(`${name}: fit validationData must be [x, y], got ${describe(validationData)}`);
+    if (!Array.isArray(validationData) || validationData.length !== 2)
+      throw new ConfigError(`${name}: fit validationData must be [x, y], got ${describe(validationData)}`);
     validation = model.pairList(validationData[0] as ModelData, validationData[1] as ModelData, 'validationData');
   }
   // Checked before the split, so a flat index in the message is one of the caller's tensors.
@@ -229,7 +237,9 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     // As Keras: the split point is floor(n·(1 − f)), before shuffling, so the validation samples are the last ones.
     const at = Math.floor(samples * (1 - split));
     if (at === 0 || at === samples) {
-      throw new ConfigError(`${name}: fit validationSplit ${split} of ${samples} samples leaves ${at} for training and ${samples - at} for validation; both need at least one`);
+      throw new ConfigError(
+        `${name}: fit validationSplit ${split} of ${samples} samples leaves ${at} for training and ${samples - at} for validation; both need at least one`,
+      );
     }
     const trainCache = new Map<Tensor, Tensor>();
     const valCache = new Map<Tensor, Tensor>();

@@ -150,7 +150,8 @@ export function topologicalOrder<N extends NodeLinks>(inputNames: readonly strin
   for (const n of nodes) {
     if (n.inputs.length === 0) throw new ConfigError(`${who}: layer '${n.name}' reads nothing`);
     for (const i of n.inputs) {
-      if (!inputs.has(i) && !byName.has(i)) throw new ConfigError(`${who}: layer '${n.name}' reads '${i}', which is neither a model input nor a layer (dangling input)`);
+      if (!inputs.has(i) && !byName.has(i))
+        throw new ConfigError(`${who}: layer '${n.name}' reads '${i}', which is neither a model input nor a layer (dangling input)`);
     }
   }
   for (const o of outputs) {
@@ -212,7 +213,9 @@ export function validateGraph(graph: ModelGraph, who = 'graph'): void {
       const shape = seen.get(i);
       if (!shape) throw new ConfigError(`${who}: layer '${n.name}' reads '${i}' before it is computed (nodes are not in topological order)`);
       if (!n.inputShapes[k] || !sameShape(shape, n.inputShapes[k])) {
-        throw new ConfigError(`${who}: layer '${n.name}' declares input ${k} of shape [${n.inputShapes[k]?.join(', ')}] but '${i}' has shape [${shape.join(', ')}]`);
+        throw new ConfigError(
+          `${who}: layer '${n.name}' declares input ${k} of shape [${n.inputShapes[k]?.join(', ')}] but '${i}' has shape [${shape.join(', ')}]`,
+        );
       }
     });
     const owned = graph.weights.slice(n.weightIndex, n.weightIndex + n.weights.length);

@@ -2,7 +2,17 @@ import { FormatError } from './errors.js';
 import { layerFromJSON } from './layers/index.js';
 import type { Layer, SymbolicTensor } from './layers/layer.js';
 import { input, Model } from './model.js';
-import { checkManifest, checkWeightsFileSize, fail, isShape, MAX_LAYERS, readModelJson, readWeightsFile, type LoadModelOptions, type SavedModel } from './saved-model.js';
+import {
+  checkManifest,
+  checkWeightsFileSize,
+  fail,
+  isShape,
+  MAX_LAYERS,
+  readModelJson,
+  readWeightsFile,
+  type LoadModelOptions,
+  type SavedModel,
+} from './saved-model.js';
 
 export { writeFileAtomic } from './files.js';
 export { saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './saved-model.js';
@@ -32,10 +42,12 @@ function chainFromV1(json: SavedModel, layers: Layer[]): SymbolicGraph {
 function graphFromV2(json: SavedModel, layers: Layer[]): SymbolicGraph {
   const nodes = json.nodes;
   const outputs = json.outputs;
-  if (!Array.isArray(json.inputs) || json.inputs.length === 0 || json.inputs.length > MAX_LAYERS) throw new FormatError('inputs must be a non-empty array of {name, shape}');
+  if (!Array.isArray(json.inputs) || json.inputs.length === 0 || json.inputs.length > MAX_LAYERS)
+    throw new FormatError('inputs must be a non-empty array of {name, shape}');
   for (const i of json.inputs) if (!i || typeof i.name !== 'string' || !isShape(i.shape)) throw new FormatError('each input must be {name, shape}');
   if (!Array.isArray(nodes) || nodes.length > MAX_LAYERS) throw new FormatError(`nodes must be an array of at most ${MAX_LAYERS} layer applications`);
-  if (!Array.isArray(outputs) || outputs.length === 0 || outputs.some((o) => typeof o !== 'string')) throw new FormatError('outputs must be a non-empty array of value names');
+  if (!Array.isArray(outputs) || outputs.length === 0 || outputs.some((o) => typeof o !== 'string'))
+    throw new FormatError('outputs must be a non-empty array of value names');
   const byLayer = new Map(layers.map((l) => [l.name, l]));
   if (byLayer.size !== layers.length) {
     const names = layers.map((l) => l.name);
@@ -74,9 +86,6 @@ function graphFromV2(json: SavedModel, layers: Layer[]): SymbolicGraph {
   });
   return { inputs, outputs: outs, applied };
 }
-
-
-
 
 /**
  * Loads a model saved by `Model.save`. The JSON is validated against the

@@ -147,7 +147,9 @@ export class Model {
       const t = stack.pop()!;
       if (t.producer === null) {
         if (!inputSet.has(t)) {
-          throw new ConfigError(`${name}: the outputs are not computed from these inputs: they depend on input '${t.name}', which is not among the model's inputs (${inputs.map((i) => `'${i.name}'`).join(', ')})`);
+          throw new ConfigError(
+            `${name}: the outputs are not computed from these inputs: they depend on input '${t.name}', which is not among the model's inputs (${inputs.map((i) => `'${i.name}'`).join(', ')})`,
+          );
         }
         continue;
       }
@@ -323,7 +325,9 @@ export class Model {
     expected.forEach((w, i) => {
       assertTensor(weights[i], `${w.layer}/${w.spec.name}`);
       if (!shapesEqual(weights[i].shape, w.spec.shape)) {
-        throw new ShapeError(`${this.name}: weight ${i} (${w.layer}/${w.spec.name}) must have shape ${formatShape(w.spec.shape)}, got ${formatShape(weights[i].shape)}`);
+        throw new ShapeError(
+          `${this.name}: weight ${i} (${w.layer}/${w.spec.name}) must have shape ${formatShape(w.spec.shape)}, got ${formatShape(weights[i].shape)}`,
+        );
       }
     });
     this.assignLayerWeights(weights);
@@ -355,10 +359,16 @@ export class Model {
       throw new ConfigError(`${this.name}: compile needs {backend}`);
     }
     const losses = options.loss === undefined ? null : this.perOutput(options.loss, 'loss', (v) => resolveLossName(v), null);
-    const lossWeights = this.perOutput(options.lossWeights, 'lossWeights', (v) => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${this.name}: compile lossWeights must be finite numbers ≥ 0, got ${JSON.stringify(v)}`);
-      return v;
-    }, 1);
+    const lossWeights = this.perOutput(
+      options.lossWeights,
+      'lossWeights',
+      (v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+          throw new ConfigError(`${this.name}: compile lossWeights must be finite numbers ≥ 0, got ${JSON.stringify(v)}`);
+        return v;
+      },
+      1,
+    );
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
@@ -374,14 +384,17 @@ export class Model {
     if (value === undefined) return outputs.map(() => fallback as T);
     if (Array.isArray(value)) {
       if (value.length !== outputs.length) {
-        throw new ConfigError(`${this.name}: compile ${option} has ${value.length} entries but the model has ${outputs.length} outputs (${outputs.join(', ')})`);
+        throw new ConfigError(
+          `${this.name}: compile ${option} has ${value.length} entries but the model has ${outputs.length} outputs (${outputs.join(', ')})`,
+        );
       }
       return value.map(check);
     }
     if (value !== null && typeof value === 'object') {
       const record = value as Record<string, unknown>;
       for (const key of Object.keys(record)) {
-        if (!outputs.includes(key)) throw new ConfigError(`${this.name}: compile ${option} names '${key}', which is not an output (outputs: ${outputs.join(', ')})`);
+        if (!outputs.includes(key))
+          throw new ConfigError(`${this.name}: compile ${option} names '${key}', which is not an output (outputs: ${outputs.join(', ')})`);
       }
       return outputs.map((o) => {
         if (!Object.prototype.hasOwnProperty.call(record, o)) {
@@ -410,11 +423,14 @@ export class Model {
     const c = this.compilation;
     if (!c) throw new ConfigError(`${this.name}: call compile({backend, optimizer, loss}) first`);
     if (needsTraining && (!c.losses || !c.optimizer)) {
-      throw new ConfigError(`${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.join(', ') ?? 'none'}`);
+      throw new ConfigError(
+        `${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.join(', ') ?? 'none'}`,
+      );
     }
     if (!c.compiled) {
       const losses = c.losses;
-      const training = losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
+      const training =
+        losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
       c.compiled = c.backend.compile(this.graph, training);
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
@@ -465,11 +481,14 @@ export class Model {
     let tensors: Tensor[];
     if (isTensorLike(data)) {
       if (names.length !== 1) {
-        throw new ConfigError(`${this.name}: ${what} is one tensor but the model has ${names.length} ${kind}s (${names.join(', ')}); pass an array or a record by name`);
+        throw new ConfigError(
+          `${this.name}: ${what} is one tensor but the model has ${names.length} ${kind}s (${names.join(', ')}); pass an array or a record by name`,
+        );
       }
       tensors = [data];
     } else if (Array.isArray(data)) {
-      if (data.length !== names.length) throw new ShapeError(`${this.name}: ${what} has ${data.length} tensors but the model has ${names.length} ${kind}s (${names.join(', ')})`);
+      if (data.length !== names.length)
+        throw new ShapeError(`${this.name}: ${what} has ${data.length} tensors but the model has ${names.length} ${kind}s (${names.join(', ')})`);
       tensors = [...(data as readonly Tensor[])];
     } else if (data !== null && typeof data === 'object') {
       const record = data as Readonly<Record<string, Tensor>>;
@@ -597,7 +616,11 @@ export class Model {
 
   private disposeCompilation(): void {
     const c = this.compilation;
-    if (c?.compiled) c.compiled.then((m) => m.dispose(), () => undefined);
+    if (c?.compiled)
+      c.compiled.then(
+        (m) => m.dispose(),
+        () => undefined,
+      );
   }
 }
 
@@ -612,7 +635,8 @@ function checkOptimizerStateFinite(state: OptimizerState, name: string): void {
     if (!Array.isArray(perWeight)) return;
     perWeight.forEach((t, s) => {
       const at = t && t.data instanceof Float32Array ? firstNonFinite(t) : -1;
-      if (at >= 0) throw new ConfigError(`${name}: setOptimizerState: slot ${s} of weight ${w} holds ${t.data[at]} at flat index ${at}; optimizer state must be finite`);
+      if (at >= 0)
+        throw new ConfigError(`${name}: setOptimizerState: slot ${s} of weight ${w} holds ${t.data[at]} at flat index ${at}; optimizer state must be finite`);
     });
   });
 }

@@ -69,9 +69,7 @@ export const OPTIMIZER_DEFAULTS: { readonly [K in OptimizerName]: Extract<Optimi
 };
 
 /** An optimizer name (Keras defaults) or a partial spec whose missing fields take the defaults. */
-export type OptimizerLike =
-  | OptimizerName
-  | { [K in OptimizerName]: { kind: K } & Partial<Omit<Extract<OptimizerSpec, { kind: K }>, 'kind'>> }[OptimizerName];
+export type OptimizerLike = OptimizerName | { [K in OptimizerName]: { kind: K } & Partial<Omit<Extract<OptimizerSpec, { kind: K }>, 'kind'>> }[OptimizerName];
 
 /**
  * Resolves and validates an optimizer: `'adam'` means Keras's defaults;
@@ -89,11 +87,17 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
   const spec: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(given)) {
     if (key === 'kind') continue;
-    if (!(key in defaults)) throw new ConfigError(`${kind}: unknown option '${key}' (known: ${Object.keys(defaults).filter((k) => k !== 'kind').join(', ')})`);
+    if (!(key in defaults))
+      throw new ConfigError(
+        `${kind}: unknown option '${key}' (known: ${Object.keys(defaults)
+          .filter((k) => k !== 'kind')
+          .join(', ')})`,
+      );
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${kind}: ${key} must be a finite number, got ${JSON.stringify(value)}`);
     // Backends compute in float32: a value that rounds to Infinity or to 0 there gives NaN weights.
     if (!Number.isFinite(Math.fround(value))) throw new ConfigError(`${kind}: ${key} ${value} is beyond float32's range (±${FLOAT32_MAX})`);
-    if (value !== 0 && Math.fround(value) === 0) throw new ConfigError(`${kind}: ${key} ${value} is 0 in float32 (the smallest positive float32 is ${FLOAT32_MIN_POSITIVE})`);
+    if (value !== 0 && Math.fround(value) === 0)
+      throw new ConfigError(`${kind}: ${key} ${value} is 0 in float32 (the smallest positive float32 is ${FLOAT32_MIN_POSITIVE})`);
     spec[key] = value;
   }
   const s = spec as unknown as OptimizerSpec;

@@ -185,7 +185,8 @@ export async function readModelJson(dir: string): Promise<SavedModel> {
   rejectUnsafeKeys(json, dir);
   if (!json || typeof json !== 'object') fail(dir, 'model.json must hold an object');
   if (json.format !== MODEL_FORMAT) fail(dir, `format must be '${MODEL_FORMAT}', got ${JSON.stringify(json.format)}`);
-  if (json.version !== 1 && json.version !== 2) fail(dir, `unsupported version ${JSON.stringify(json.version)} (this araboza reads 1 and ${MODEL_FORMAT_VERSION})`);
+  if (json.version !== 1 && json.version !== 2)
+    fail(dir, `unsupported version ${JSON.stringify(json.version)} (this araboza reads 1 and ${MODEL_FORMAT_VERSION})`);
   if (typeof json.name !== 'string') fail(dir, 'name must be a string');
   if (!Array.isArray(json.layers) || json.layers.length > MAX_LAYERS) {
     fail(dir, `layers must be an array of at most ${MAX_LAYERS} layers`);
@@ -268,7 +269,8 @@ export async function readWeightsFile(dir: string, json: SavedModel, specs: read
     for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(w.offset + i * 4, true);
     if (!options.allowNonFinite) {
       const bad = data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) fail(dir, `weight ${specs[k].layer}/${specs[k].spec.name} holds ${data[bad]} at flat index ${bad} (pass {allowNonFinite: true} to load it anyway)`);
+      if (bad >= 0)
+        fail(dir, `weight ${specs[k].layer}/${specs[k].spec.name} holds ${data[bad]} at flat index ${bad} (pass {allowNonFinite: true} to load it anyway)`);
     }
     return { shape: [...w.shape], data };
   });

@@ -113,12 +113,19 @@ export function formatModelSummary(model: Model, _options: SummaryOptions = {}):
   const connected = !model.isSequential && !isChain(model);
   const rows: string[][] = [];
   if (!model.isSequential) {
-    for (const i of model.graph.inputs) rows.push([`${printable(i.name)} (InputLayer)`, `[${formatBatchShape(i.shape)}]`, '0', formatField(fields.get(i.name)), '']);
+    for (const i of model.graph.inputs)
+      rows.push([`${printable(i.name)} (InputLayer)`, `[${formatBatchShape(i.shape)}]`, '0', formatField(fields.get(i.name)), '']);
   }
   for (const layer of model.layers) {
     const uses = model.graph.nodes.filter((n) => n.layer === layer.name);
     const first = uses[0];
-    rows.push([`${printable(layer.name)} (${layer.className})`, formatBatchShape(first.outputShape), layer.countParams().toLocaleString('en-US'), formatField(fields.get(first.name)), first.inputs.map((v) => printable(connection(v))).join(', ')]);
+    rows.push([
+      `${printable(layer.name)} (${layer.className})`,
+      formatBatchShape(first.outputShape),
+      layer.countParams().toLocaleString('en-US'),
+      formatField(fields.get(first.name)),
+      first.inputs.map((v) => printable(connection(v))).join(', '),
+    ]);
     // Further uses of a shared layer: their inputs, and their receptive field where it differs.
     for (const use of uses.slice(1)) rows.push(['', '', '', formatField(fields.get(use.name)), use.inputs.map((v) => printable(connection(v))).join(', ')]);
   }
@@ -128,7 +135,11 @@ export function formatModelSummary(model: Model, _options: SummaryOptions = {}):
   const columns = connected ? [0, 1, 2, 4, 3] : [0, 1, 2, 3];
   const widths = columns.map((c) => Math.max(minWidths[c], ...rows.map((r) => r[c].length + 1), header[c].length + 1));
   const lineLength = widths.reduce((a, b) => a + b, 0);
-  const line = (cells: string[]) => columns.map((c, k) => cells[c].padEnd(widths[k])).join('').trimEnd();
+  const line = (cells: string[]) =>
+    columns
+      .map((c, k) => cells[c].padEnd(widths[k]))
+      .join('')
+      .trimEnd();
   const total = model.countParams().toLocaleString('en-US');
   const out = [`Model: "${printable(model.name)}"`, '_'.repeat(lineLength), line(header), '='.repeat(lineLength)];
   rows.forEach((r, i) => {

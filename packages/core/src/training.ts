@@ -37,7 +37,13 @@ function batchLogs(batch: number, size: number, losses: { loss: number; outputLo
  * The validation pass at the end of an epoch: batch losses weighted by
  * batch size, as `evaluate`, with Keras's test hooks around it.
  */
-async function validate(compiled: CompiledModel, data: { xs: Tensor[]; ys: Tensor[] }, batchSize: number, keys: readonly string[], callbacks: readonly Callbacks[]): Promise<EpochLogs> {
+async function validate(
+  compiled: CompiledModel,
+  data: { xs: Tensor[]; ys: Tensor[] },
+  batchSize: number,
+  keys: readonly string[],
+  callbacks: readonly Callbacks[],
+): Promise<EpochLogs> {
   const n = data.xs[0].shape[0];
   let total = 0;
   const perOutput = keys.map(() => 0);
@@ -62,7 +68,11 @@ async function validate(compiled: CompiledModel, data: { xs: Tensor[]; ys: Tenso
 /** The history with one more epoch: every key it logged, `val_` keys only when validated. */
 function record(history: History, epoch: number, logs: EpochLogs, keys: readonly string[]): History {
   const previous = history.history;
-  const next: History['history'] = { ...previous, loss: [...previous.loss, logs.loss], valLoss: logs.valLoss !== undefined ? [...previous.valLoss, logs.valLoss] : previous.valLoss };
+  const next: History['history'] = {
+    ...previous,
+    loss: [...previous.loss, logs.loss],
+    valLoss: logs.valLoss !== undefined ? [...previous.valLoss, logs.valLoss] : previous.valLoss,
+  };
   for (const k of keys) {
     next[k] = [...(previous[k] ?? []), logs[k]!];
     next[`val_${k}`] = logs.valLoss !== undefined ? [...(previous[`val_${k}`] ?? []), logs[`val_${k}`]!] : (previous[`val_${k}`] ?? []);
@@ -98,7 +108,14 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
   rng.setState(ck.position.rngState);
   const p = ck.position;
   if (p.step > steps) throw new ConfigError(`${model.name}: the checkpoint stopped at step ${p.step} of an epoch, but this data has ${steps} steps per epoch`);
-  return { epoch: p.epoch, step: p.step, lossSum: p.lossSum, outputLossSums: p.outputLossSums ?? outputKeysOf(model).map(() => 0), history: p.history, compiled };
+  return {
+    epoch: p.epoch,
+    step: p.step,
+    lossSum: p.lossSum,
+    outputLossSums: p.outputLossSums ?? outputKeysOf(model).map(() => 0),
+    history: p.history,
+    compiled,
+  };
 }
 
 /**
@@ -115,7 +132,25 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const steps = Math.ceil(n / batchSize);
   const rng = new Random(fit.seed);
   const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
-  const fresh = { epoch: fit.initialEpoch, step: 0, lossSum: 0, outputLossSums: keys.map(() => 0), history: { epoch: [], history: { loss: [], valLoss: [], ...Object.fromEntries(keys.flatMap((k) => [[k, []], [`val_${k}`, []]])) } } };
+  const fresh = {
+    epoch: fit.initialEpoch,
+    step: 0,
+    lossSum: 0,
+    outputLossSums: keys.map(() => 0),
+    history: {
+      epoch: [],
+      history: {
+        loss: [],
+        valLoss: [],
+        ...Object.fromEntries(
+          keys.flatMap((k) => [
+            [k, []],
+            [`val_${k}`, []],
+          ]),
+        ),
+      },
+    },
+  };
   const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps) : { ...fresh, compiled: await model.compiled(true) };
   const { compiled } = start;
 
@@ -124,9 +159,24 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   let lossSum = 0;
   let outputSums: number[] = [];
   let epochRngState = rng.getState();
-  const progress = fit.verbose > 0 ? new ProgressLogger(fit.output, fit.verbose === 1 && fit.output.isTTY === true, keys, start.step > 0 ? { epoch: start.epoch, step: start.step, samples: start.step * batchSize, lossSum: start.lossSum } : null) : null;
+  const progress =
+    fit.verbose > 0
+      ? new ProgressLogger(
+          fit.output,
+          fit.verbose === 1 && fit.output.isTTY === true,
+          keys,
+          start.step > 0 ? { epoch: start.epoch, step: start.step, samples: start.step * batchSize, lossSum: start.lossSum } : null,
+        )
+      : null;
   const checkpoint = fit.checkpoint
-    ? new CheckpointWriter(fit.checkpoint, model, model.optimizer!, run, () => compiled, () => ({ lossSum, outputLossSums: keys.length > 0 ? outputSums : null, epochRngState, rngState: () => rng.getState(), history }))
+    ? new CheckpointWriter(
+        fit.checkpoint,
+        model,
+        model.optimizer!,
+        run,
+        () => compiled,
+        () => ({ lossSum, outputLossSums: keys.length > 0 ? outputSums : null, epochRngState, rngState: () => rng.getState(), history }),
+      )
     : null;
   // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];

@@ -38,14 +38,30 @@ describe('callback hooks', () => {
         onTrainEnd: () => void events.push('trainEnd'),
       },
     });
-    expect(events).toEqual(['trainBegin', 'epochBegin 0', 'batchBegin 0', 'batchEnd 0', 'batchBegin 1', 'batchEnd 1', 'testBegin', 'testBatchBegin 0', 'testBatchEnd 0', 'testEnd', 'epochEnd 0', 'trainEnd']);
+    expect(events).toEqual([
+      'trainBegin',
+      'epochBegin 0',
+      'batchBegin 0',
+      'batchEnd 0',
+      'batchBegin 1',
+      'batchEnd 1',
+      'testBegin',
+      'testBatchBegin 0',
+      'testBatchEnd 0',
+      'testEnd',
+      'epochEnd 0',
+      'trainEnd',
+    ]);
   });
 
   it('gives onBatchEnd the batch index, size and loss', async () => {
     const { m } = setup();
     const logs: BatchLogs[] = [];
     await m.fit(x, y, { verbose: 0, batchSize: 5, callbacks: { onBatchEnd: (_b, l) => void logs.push(l) } });
-    expect(logs.map((l) => [l.batch, l.size])).toEqual([[0, 5], [1, 3]]);
+    expect(logs.map((l) => [l.batch, l.size])).toEqual([
+      [0, 5],
+      [1, 3],
+    ]);
     expect(logs.every((l) => Number.isFinite(l.loss))).toBe(true);
   });
 
@@ -156,7 +172,12 @@ describe('earlyStopping', () => {
     const reference = setup().m;
     await reference.fit(x, y, { ...silent, epochs: 1, shuffle: false });
     const { m } = setup();
-    await m.fit(x, y, { ...silent, epochs: 10, shuffle: false, callbacks: earlyStopping({ monitor: 'loss', mode: 'max', patience: 2, restoreBestWeights: true }) });
+    await m.fit(x, y, {
+      ...silent,
+      epochs: 10,
+      shuffle: false,
+      callbacks: earlyStopping({ monitor: 'loss', mode: 'max', patience: 2, restoreBestWeights: true }),
+    });
     expect(m.getWeights()).toEqual(reference.getWeights());
   });
 
@@ -164,7 +185,12 @@ describe('earlyStopping', () => {
     const reference = setup().m;
     await reference.fit(x, y, { ...silent, epochs: 1, shuffle: false });
     const { m } = setup();
-    await m.fit(x, y, { ...silent, epochs: 4, shuffle: false, callbacks: earlyStopping({ monitor: 'loss', mode: 'max', patience: 5, restoreBestWeights: true }) });
+    await m.fit(x, y, {
+      ...silent,
+      epochs: 4,
+      shuffle: false,
+      callbacks: earlyStopping({ monitor: 'loss', mode: 'max', patience: 5, restoreBestWeights: true }),
+    });
     expect(await m.predict(x)).toEqual(await reference.predict(x));
   });
 
@@ -203,7 +229,12 @@ describe('terminateOnNaN', () => {
   it('keeps the finite weights from before the bad step', async () => {
     const { m } = setup(new Map([[3, Number.NaN]]));
     await m.fit(x, y, { ...silent, epochs: 4, callbacks: terminateOnNaN() });
-    expect(m.getWeights().flatMap((t) => Array.from(t.data)).every(Number.isFinite)).toBe(true);
+    expect(
+      m
+        .getWeights()
+        .flatMap((t) => Array.from(t.data))
+        .every(Number.isFinite),
+    ).toBe(true);
   });
 
   it('lets onBatchEnd see the bad loss', async () => {
@@ -215,11 +246,13 @@ describe('terminateOnNaN', () => {
 });
 
 describe('csvLogger', () => {
-  it("writes a header (epoch, then the log keys sorted) and one row per epoch", async () => {
+  it('writes a header (epoch, then the log keys sorted) and one row per epoch', async () => {
     const { m } = setup();
     const path = join(dir, 'log.csv');
     const h = await m.fit(x, y, { ...silent, epochs: 2, validationData: [x, y], callbacks: csvLogger(path) });
-    expect(await readFile(path, 'utf8')).toBe(`epoch,loss,valLoss\n0,${h.history.loss[0]},${h.history.valLoss[0]}\n1,${h.history.loss[1]},${h.history.valLoss[1]}\n`);
+    expect(await readFile(path, 'utf8')).toBe(
+      `epoch,loss,valLoss\n0,${h.history.loss[0]},${h.history.valLoss[0]}\n1,${h.history.loss[1]},${h.history.valLoss[1]}\n`,
+    );
   });
 
   it('replaces an existing file without append', async () => {

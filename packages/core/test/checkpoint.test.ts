@@ -2,7 +2,19 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, dense, FileError, FormatError, loadModel, randomUniform, sequential, slice, writeCheckpoint, type FitOptions, type Tensor } from '../src/index.js';
+import {
+  ConfigError,
+  dense,
+  FileError,
+  FormatError,
+  loadModel,
+  randomUniform,
+  sequential,
+  slice,
+  writeCheckpoint,
+  type FitOptions,
+  type Tensor,
+} from '../src/index.js';
 import { linearTestBackend } from './fake-backend.js';
 
 let dir: string;
@@ -18,7 +30,11 @@ const y = randomUniform([18, 1], { seed: 6 });
 
 function freshModel(useBias = true) {
   const m = sequential({ inputShape: [3], layers: [dense({ units: 1, useBias })], seed: 9 });
-  m.compile({ backend: linearTestBackend({ batches: [], setWeightsCalls: 0 }), optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 }, loss: 'meanSquaredError' });
+  m.compile({
+    backend: linearTestBackend({ batches: [], setWeightsCalls: 0 }),
+    optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
+    loss: 'meanSquaredError',
+  });
   return m;
 }
 
@@ -82,7 +98,11 @@ describe('checkpoints and exact resume', () => {
     const saved = join(dir, 'copy');
     await freshModel().save(saved);
     const rebuilt = await loadModel(saved);
-    rebuilt.compile({ backend: linearTestBackend({ batches: [], setWeightsCalls: 0 }), optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 }, loss: 'meanSquaredError' });
+    rebuilt.compile({
+      backend: linearTestBackend({ batches: [], setWeightsCalls: 0 }),
+      optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
+      loss: 'meanSquaredError',
+    });
     const h = await rebuilt.fit(x, y, { ...base, epochs: 2, resumeFrom: dir });
     expect(h.epoch).toEqual([0, 1]);
   });
@@ -95,7 +115,9 @@ describe('checkpoints and exact resume', () => {
   it('refuses a truncated optimizer state before reading it', async () => {
     await freshModel().fit(x, y, { ...base, epochs: 1, checkpoint: { dir } });
     await truncate(join(dir, await latestName(), 'optimizer.bin'), 8);
-    const err = await freshModel().fit(x, y, { ...base, resumeFrom: dir }).catch((e: unknown) => e);
+    const err = await freshModel()
+      .fit(x, y, { ...base, resumeFrom: dir })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toMatch(/optimizer.bin has 8 bytes, expected 16/);
   });
@@ -157,7 +179,9 @@ describe('resume refuses different fit settings and malformed positions (issue 1
   ] as const) {
     it(`refuses a resume with another ${option}`, async () => {
       await freshModel().fit(x, y, { ...base, epochs: 1, checkpoint: { dir } });
-      const err = await freshModel().fit(x, y, { ...base, [option]: value, resumeFrom: dir }).catch((e: unknown) => e);
+      const err = await freshModel()
+        .fit(x, y, { ...base, [option]: value, resumeFrom: dir })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(new RegExp(`checkpoint's run used ${option} .*this fit uses ${option} ${value}`));
     });
@@ -165,7 +189,9 @@ describe('resume refuses different fit settings and malformed positions (issue 1
 
   it('refuses a resume with another number of samples', async () => {
     await freshModel().fit(x, y, { ...base, epochs: 1, checkpoint: { dir } });
-    const err = await freshModel().fit(slice(x, 0, 16), slice(y, 0, 16), { ...base, resumeFrom: dir }).catch((e: unknown) => e);
+    const err = await freshModel()
+      .fit(slice(x, 0, 16), slice(y, 0, 16), { ...base, resumeFrom: dir })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/samples 18.*samples 16/);
   });
@@ -256,7 +282,9 @@ describe('resumeFrom a hostile checkpoint (issue 16, item 10)', () => {
     delete json.weightsSha256;
     await writeFile(path, JSON.stringify(json));
     const started = performance.now();
-    const err = await freshModel().fit(x, y, { ...base, resumeFrom: dir }).catch((e: unknown) => e);
+    const err = await freshModel()
+      .fit(x, y, { ...base, resumeFrom: dir })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toMatch(/weights.bin has 16 bytes, expected 4294967296/);
     expect(performance.now() - started).toBeLessThan(1000);

@@ -35,7 +35,9 @@ describe('bad configs name the layer and the bad value', () => {
   });
 
   it('an unknown activation lists the known ones', () => {
-    expect(() => dense({ units: 2, activation: 'mish' as never })).toThrow(/activation must be one of linear, relu, sigmoid, tanh, softmax, elu, selu, gelu, softplus, softsign, silu, swish, hardSigmoid, relu6, exponential; got "mish"/);
+    expect(() => dense({ units: 2, activation: 'mish' as never })).toThrow(
+      /activation must be one of linear, relu, sigmoid, tanh, softmax, elu, selu, gelu, softplus, softsign, silu, swish, hardSigmoid, relu6, exponential; got "mish"/,
+    );
     expect(() => activation({ activation: undefined as never })).toThrow(/activation is required/);
   });
 
@@ -65,7 +67,9 @@ describe('bad shapes give the expected and the actual shape at build time', () =
   });
 
   it('a valid kernel larger than the image', () => {
-    expect(() => conv2d({ filters: 1, kernelSize: 5 }).apply(input({ shape: [3, 3, 1] }))).toThrow(/expected input shape \(None, ≥5, ≥5, channels\).*got \(None, 3, 3, 1\)/);
+    expect(() => conv2d({ filters: 1, kernelSize: 5 }).apply(input({ shape: [3, 3, 1] }))).toThrow(
+      /expected input shape \(None, ≥5, ≥5, channels\).*got \(None, 3, 3, 1\)/,
+    );
   });
 
   it('a reshape that does not preserve the size', () => {
@@ -73,9 +77,9 @@ describe('bad shapes give the expected and the actual shape at build time', () =
   });
 
   it('a sequential stack names the failing layer', () => {
-    expect(() =>
-      sequential({ inputShape: [8, 8, 1], layers: [flatten(), maxPooling2d({ name: 'pool' })] }),
-    ).toThrow(/pool: expected input shape \(None, height, width, channels\), got \(None, 64\)/);
+    expect(() => sequential({ inputShape: [8, 8, 1], layers: [flatten(), maxPooling2d({ name: 'pool' })] })).toThrow(
+      /pool: expected input shape \(None, height, width, channels\), got \(None, 64\)/,
+    );
   });
 
   it('an unnamed layer reports its Keras default name', () => {
@@ -83,7 +87,9 @@ describe('bad shapes give the expected and the actual shape at build time', () =
   });
 
   it('weights too large for one tensor are refused when the layer is built', () => {
-    expect(() => dense({ units: 2 ** 31 }).apply(input({ shape: [4] }))).toThrow('dense: kernel of shape [4, 2147483648] would hold 8589934592 values, more than one tensor can (4294967296)');
+    expect(() => dense({ units: 2 ** 31 }).apply(input({ shape: [4] }))).toThrow(
+      'dense: kernel of shape [4, 2147483648] would hold 8589934592 values, more than one tensor can (4294967296)',
+    );
   });
 
   it('a shared layer applied to another input shape names both shapes', () => {

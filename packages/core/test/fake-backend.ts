@@ -96,7 +96,15 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
         async gradients([x], [y]): Promise<Gradients> {
           requireTraining();
           const { loss, gk, gb } = lossAndGrads(x, y);
-          return { loss, outputLosses: [loss], inputs: [{ shape: x.shape, data: new Float32Array(x.data.length) }], weights: [{ shape: [nIn, nOut], data: gk }, { shape: [nOut], data: gb }] };
+          return {
+            loss,
+            outputLosses: [loss],
+            inputs: [{ shape: x.shape, data: new Float32Array(x.data.length) }],
+            weights: [
+              { shape: [nIn, nOut], data: gk },
+              { shape: [nOut], data: gb },
+            ],
+          };
         },
         async getWeights() {
           const ws = [{ shape: [nIn, nOut], data: kernel.slice() }];

@@ -62,7 +62,9 @@ describe('merge layers: Keras shape rules', () => {
 
   it('subtract takes exactly two inputs', () => {
     const x = input({ shape: [3] });
-    expect(() => subtract({ name: 'diff' }).apply([x, x, x])).toThrow(new ConfigError('diff: a Subtract layer takes exactly 2 inputs (apply it to a list), got 3'));
+    expect(() => subtract({ name: 'diff' }).apply([x, x, x])).toThrow(
+      new ConfigError('diff: a Subtract layer takes exactly 2 inputs (apply it to a list), got 3'),
+    );
   });
 
   it('a merge layer applied to one tensor says it needs a list', () => {
@@ -74,7 +76,9 @@ describe('merge layers: Keras shape rules', () => {
     const y = input({ shape: [5, 5, 3] });
     expect(concatenate().apply([x, y]).shape).toEqual([5, 5, 5]);
     expect(concatenate({ axis: 1 }).apply([x, input({ shape: [2, 5, 2] })]).shape).toEqual([7, 5, 2]);
-    expect(() => concatenate({ name: 'cat' }).apply([x, input({ shape: [4, 5, 3] })])).toThrow(/cat: Concatenate on axis -1 needs every other axis to agree; input 0 has shape \(None, 5, 5, 2\), input 1 has \(None, 4, 5, 3\)/);
+    expect(() => concatenate({ name: 'cat' }).apply([x, input({ shape: [4, 5, 3] })])).toThrow(
+      /cat: Concatenate on axis -1 needs every other axis to agree; input 0 has shape \(None, 5, 5, 2\), input 1 has \(None, 4, 5, 3\)/,
+    );
   });
 
   it('concatenate refuses the batch axis', () => {
@@ -98,7 +102,14 @@ describe('functional graphs', () => {
     ]);
     const shared = m.graph.nodes.filter((n) => n.layer === 'shared');
     expect(shared.map((n) => n.weightIndex)).toEqual([0, 0]);
-    expect(m.graph.weights.map((w) => `${w.layer}/${w.spec.name}`)).toEqual(['shared/kernel', 'shared/bias', 'head1/kernel', 'head1/bias', 'head2/kernel', 'head2/bias']);
+    expect(m.graph.weights.map((w) => `${w.layer}/${w.spec.name}`)).toEqual([
+      'shared/kernel',
+      'shared/bias',
+      'head1/kernel',
+      'head1/bias',
+      'head2/kernel',
+      'head2/bias',
+    ]);
     expect(m.layers.map((l) => l.name)).toEqual(['shared', 'res', 'cat', 'head1', 'head2']);
     expect(m.countParams()).toBe(20 + 9 + 10);
   });
@@ -141,7 +152,9 @@ describe('graph validation (hand-built graphs, as a backend receives them)', () 
   });
 
   it('a dangling input is a ConfigError naming the layer and the name', () => {
-    expect(() => topologicalOrder(['x'], [node('p', ['x', 'ghost'])], ['p'], 'g')).toThrow("g: layer 'p' reads 'ghost', which is neither a model input nor a layer (dangling input)");
+    expect(() => topologicalOrder(['x'], [node('p', ['x', 'ghost'])], ['p'], 'g')).toThrow(
+      "g: layer 'p' reads 'ghost', which is neither a model input nor a layer (dangling input)",
+    );
   });
 
   it('an output that names nothing is a ConfigError', () => {
@@ -165,14 +178,18 @@ describe('data for several inputs and outputs', () => {
     const x = zeros([2, 4]);
     expect(() => checkInputsAndTargets(g, [x], [zeros([2, 1]), zeros([2, 2])], 'b')).toThrow(new ShapeError('b: expected 2 input tensors, got 1'));
     expect(() => checkInputsAndTargets(g, [x, zeros([3, 4])], [zeros([2, 1]), zeros([2, 2])], 'b')).toThrow("b: input 'b' has 3 samples but input 'a' has 2");
-    expect(() => checkInputsAndTargets(g, [x, x], [zeros([2, 1]), zeros([2, 3])], 'b')).toThrow("b: target of output 'head2' must have shape (None, 2) with a batch of at least 1, got [2, 3]");
+    expect(() => checkInputsAndTargets(g, [x, x], [zeros([2, 1]), zeros([2, 3])], 'b')).toThrow(
+      "b: target of output 'head2' must have shape (None, 2) with a batch of at least 1, got [2, 3]",
+    );
     expect(checkInputsAndTargets(g, [x, x], [zeros([2, 1]), zeros([2, 2])], 'b')).toBe(2);
   });
 
   it('a record by input name must name every input and nothing else', async () => {
     const m = dagModel();
     await expect(m.predictOutputs({ a: zeros([1, 4]) })).rejects.toThrow("dag: predict input has no tensor for input 'b'");
-    await expect(m.predictOutputs({ a: zeros([1, 4]), b: zeros([1, 4]), c: zeros([1, 4]) })).rejects.toThrow("dag: predict input names 'c', which is not an input (inputs: a, b)");
+    await expect(m.predictOutputs({ a: zeros([1, 4]), b: zeros([1, 4]), c: zeros([1, 4]) })).rejects.toThrow(
+      "dag: predict input names 'c', which is not an input (inputs: a, b)",
+    );
   });
 
   it('one tensor for a two-input model says to pass an array or a record', async () => {
@@ -191,13 +208,17 @@ describe('data for several inputs and outputs', () => {
       ['meanSquaredError', false],
     ]);
     const backend = { name: 'none', kinds: ['dense', 'add', 'concatenate'] as const, compile: async () => Promise.reject(new Error('unused')) };
-    expect(() => m.compile({ backend: { ...backend, kinds: [...backend.kinds] }, loss: ['mse'] })).toThrow('dag: compile loss has 1 entries but the model has 2 outputs (head1, head2)');
-    expect(() => m.compile({ backend: { ...backend, kinds: [...backend.kinds] }, loss: 'mse', lossWeights: { head3: 1 } })).toThrow("dag: compile lossWeights names 'head3', which is not an output (outputs: head1, head2)");
+    expect(() => m.compile({ backend: { ...backend, kinds: [...backend.kinds] }, loss: ['mse'] })).toThrow(
+      'dag: compile loss has 1 entries but the model has 2 outputs (head1, head2)',
+    );
+    expect(() => m.compile({ backend: { ...backend, kinds: [...backend.kinds] }, loss: 'mse', lossWeights: { head3: 1 } })).toThrow(
+      "dag: compile lossWeights names 'head3', which is not an output (outputs: head1, head2)",
+    );
   });
 });
 
 describe('summary of a graph', () => {
-  it('has Keras\'s Connected to column and lists a shared layer once with each use', () => {
+  it("has Keras's Connected to column and lists a shared layer once with each use", () => {
     const text = dagModel().summary({ print: () => undefined });
     expect(text).toMatchSnapshot();
     expect(text).toContain('Connected to');
@@ -236,7 +257,9 @@ describe('save format version 2', () => {
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     json.nodes[2].inputs = ['shared', 'nowhere'];
     await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await expect(loadModel(dir)).rejects.toThrow(new FormatError(`loadModel(${dir}): layer 'res' (node 2) reads 'nowhere', which is neither an input nor an earlier node (unknown name, or a cycle)`));
+    await expect(loadModel(dir)).rejects.toThrow(
+      new FormatError(`loadModel(${dir}): layer 'res' (node 2) reads 'nowhere', which is neither an input nor an earlier node (unknown name, or a cycle)`),
+    );
   });
 
   it('a node reading a later node (a cycle in the file) is refused', async () => {
@@ -252,7 +275,9 @@ describe('save format version 2', () => {
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     json.layers[0].config.units = 3;
     await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await expect(loadModel(dir)).rejects.toThrow(new FormatError(`loadModel(${dir}): res: Add needs inputs of one shape; input 0 has shape (None, 3), input 1 has (None, 4)`));
+    await expect(loadModel(dir)).rejects.toThrow(
+      new FormatError(`loadModel(${dir}): res: Add needs inputs of one shape; input 0 has shape (None, 3), input 1 has (None, 4)`),
+    );
   });
 
   it('loads a committed version-1 file (a chain)', async () => {
@@ -307,7 +332,9 @@ describe('fit on a model with two outputs', () => {
     expect(history.history.head2_loss).toEqual([2, 2]);
     expect(history.history.valLoss).toEqual([20, 20]);
     expect(history.history.val_head2_loss).toEqual([20, 20]);
-    expect(lines.join('')).toMatch(/loss: 2\.0000 - head1_loss: 1\.0000 - head2_loss: 2\.0000 - val_loss: 20\.0000 - val_head1_loss: 10\.0000 - val_head2_loss: 20\.0000/);
+    expect(lines.join('')).toMatch(
+      /loss: 2\.0000 - head1_loss: 1\.0000 - head2_loss: 2\.0000 - val_loss: 20\.0000 - val_head1_loss: 10\.0000 - val_head2_loss: 20\.0000/,
+    );
   });
 
   /** The logs one batch hook last received in a one-batch fit with validation. */

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The modules a file loads at run time: value imports and re-exports (type-only ones are erased). */
@@ -15,7 +17,8 @@ function runtimeDeps(file: string): { deps: string[]; dynamic: string[] } {
   const deps: string[] = [];
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^;]*?)\s+from\s+'(\.[^']+)'/gms)) {
     const names = /\{([^}]*)\}/.exec(m[2]);
-    const typeOnly = m[1] !== undefined || (names !== null && !/^\w+\s*,/.test(m[2]) && names[1].split(',').every((n) => n.trim() === '' || n.trim().startsWith('type ')));
+    const typeOnly =
+      m[1] !== undefined || (names !== null && !/^\w+\s*,/.test(m[2]) && names[1].split(',').every((n) => n.trim() === '' || n.trim().startsWith('type ')));
     if (!typeOnly) deps.push(normalize(join(dirname(file), m[3].replace(/\.js$/, '.ts'))));
   }
   const dynamic = [...text.matchAll(/import\('(\.[^']+)'\)/g)].map((m) => m[1]);

@@ -23,7 +23,11 @@ describe('reference experiments at the symbolic level', () => {
     expect(t2.shape).toEqual([4, 1]);
     const t3 = d3.apply(input({ shape: [4] }));
     expect(t3.shape).toEqual([1]);
-    expect([d1, d2, d3].map((d) => d.getWeights()[0].shape)).toEqual([[2, 3], [3, 1], [4, 1]]);
+    expect([d1, d2, d3].map((d) => d.getWeights()[0].shape)).toEqual([
+      [2, 3],
+      [3, 1],
+      [4, 1],
+    ]);
     expect(d1.countParams() + d2.countParams() + d3.countParams()).toBe(13);
   });
 

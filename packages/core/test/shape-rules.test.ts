@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  averagePooling2d,
-  conv1d,
-  conv2d,
-  conv2dTranspose,
-  convAxisPadding,
-  deconvAxisPadding,
-  input,
-  maxPooling2d,
-  upSampling2d,
-} from '../src/index.js';
+import { averagePooling2d, conv1d, conv2d, conv2dTranspose, convAxisPadding, deconvAxisPadding, input, maxPooling2d, upSampling2d } from '../src/index.js';
 
 describe('Keras padding and output-length rules', () => {
   it('same with stride 2 on an odd size gives ceil(in/2) and puts the larger pad after', () => {

@@ -4,7 +4,12 @@ import { linearTestBackend } from './fake-backend.js';
 
 describe('tensor() refuses what Float32Array.from turns into NaN or Infinity (issue 16, item 8)', () => {
   it('a nested array is a ShapeError, not shape [2] of NaN', () => {
-    expect(() => tensor([[1, 2], [3, 4]] as never)).toThrow(/tensor: data\[0\] is a nested array \(pass flat row-major values and a shape\)/);
+    expect(() =>
+      tensor([
+        [1, 2],
+        [3, 4],
+      ] as never),
+    ).toThrow(/tensor: data\[0\] is a nested array \(pass flat row-major values and a shape\)/);
   });
 
   it('a string is a ShapeError, not NaN', () => {

@@ -24,24 +24,81 @@ describe('leakyRelu', () => {
 
 describe('zeroPadding2d and cropping2d', () => {
   it('accept an int, a pair and a pair of pairs ([[top, bottom], [left, right]])', () => {
-    expect(layers.zeroPadding2d().config.padding).toEqual([[1, 1], [1, 1]]);
-    expect(layers.zeroPadding2d({ padding: [1, 2] }).config.padding).toEqual([[1, 1], [2, 2]]);
-    expect(layers.cropping2d({ cropping: [[0, 2], [3, 1]] }).config.cropping).toEqual([[0, 2], [3, 1]]);
+    expect(layers.zeroPadding2d().config.padding).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    expect(layers.zeroPadding2d({ padding: [1, 2] }).config.padding).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(
+      layers.cropping2d({
+        cropping: [
+          [0, 2],
+          [3, 1],
+        ],
+      }).config.cropping,
+    ).toEqual([
+      [0, 2],
+      [3, 1],
+    ]);
   });
 
   it('compute Keras output shapes', () => {
-    expect(shapeOf(layers.zeroPadding2d({ padding: [[0, 2], [3, 1]] }), [4, 5, 2])).toEqual([6, 9, 2]);
-    expect(shapeOf(layers.cropping2d({ cropping: [[0, 2], [3, 1]] }), [4, 5, 2])).toEqual([2, 1, 2]);
+    expect(
+      shapeOf(
+        layers.zeroPadding2d({
+          padding: [
+            [0, 2],
+            [3, 1],
+          ],
+        }),
+        [4, 5, 2],
+      ),
+    ).toEqual([6, 9, 2]);
+    expect(
+      shapeOf(
+        layers.cropping2d({
+          cropping: [
+            [0, 2],
+            [3, 1],
+          ],
+        }),
+        [4, 5, 2],
+      ),
+    ).toEqual([2, 1, 2]);
   });
 
   it('reject negative or fractional amounts and malformed pairs, naming the layer and option', () => {
     expect(() => layers.zeroPadding2d({ padding: -1 })).toThrow(/^zero_padding2d: padding must be a non-negative integer, got -1/);
-    expect(() => layers.zeroPadding2d({ padding: [[1, 2.5], [0, 0]] })).toThrow(/^zero_padding2d: padding must be a non-negative integer, got 2.5/);
-    expect(() => layers.cropping2d({ cropping: [1, 2, 3] as never })).toThrow(/^cropping2d: cropping must be a non-negative integer, a pair of them or a pair of pairs/);
+    expect(() =>
+      layers.zeroPadding2d({
+        padding: [
+          [1, 2.5],
+          [0, 0],
+        ],
+      }),
+    ).toThrow(/^zero_padding2d: padding must be a non-negative integer, got 2.5/);
+    expect(() => layers.cropping2d({ cropping: [1, 2, 3] as never })).toThrow(
+      /^cropping2d: cropping must be a non-negative integer, a pair of them or a pair of pairs/,
+    );
   });
 
   it('cropping as much as the input (or more) is a ShapeError naming the layer, the expected and the actual shape', () => {
-    const x = () => sequential({ inputShape: [4, 5, 2], layers: [layers.cropping2d({ cropping: [[2, 2], [0, 0]], name: 'crop' })] });
+    const x = () =>
+      sequential({
+        inputShape: [4, 5, 2],
+        layers: [
+          layers.cropping2d({
+            cropping: [
+              [2, 2],
+              [0, 0],
+            ],
+            name: 'crop',
+          }),
+        ],
+      });
     expect(x).toThrow(ShapeError);
     expect(x).toThrow(/^crop: expected input shape .*height > 4 and width > 0.*got \(None, 4, 5, 2\)/);
   });
@@ -73,7 +130,12 @@ describe('save format', () => {
   it('each new layer is rebuilt from its toJSON()', () => {
     const made = [
       layers.leakyRelu({ negativeSlope: 0.1 }),
-      layers.zeroPadding2d({ padding: [[0, 1], [2, 3]] }),
+      layers.zeroPadding2d({
+        padding: [
+          [0, 1],
+          [2, 3],
+        ],
+      }),
       layers.cropping2d({ cropping: 1 }),
       layers.globalMaxPooling2d({ keepdims: true }),
       layers.globalAveragePooling1d(),

@@ -20,13 +20,20 @@ describe('summary()', () => {
     const a = conv2d({ filters: 1, kernelSize: 3 });
     const b = conv2d({ filters: 1, kernelSize: 3 });
     const y = b.apply(a.apply(x));
-    expect(receptiveFields([a, b], [7, 7, 1])).toEqual([[3, 3], [5, 5]]);
+    expect(receptiveFields([a, b], [7, 7, 1])).toEqual([
+      [3, 3],
+      [5, 5],
+    ]);
     const c = conv2d({ filters: 1, kernelSize: 3 });
     const p = maxPooling2d();
     const d = conv2d({ filters: 1, kernelSize: 3 });
     const x2 = input({ shape: [16, 16, 1] });
     d.apply(p.apply(c.apply(x2)));
-    expect(receptiveFields([c, p, d], [16, 16, 1])).toEqual([[3, 3], [4, 4], [8, 8]]);
+    expect(receptiveFields([c, p, d], [16, 16, 1])).toEqual([
+      [3, 3],
+      [4, 4],
+      [8, 8],
+    ]);
     expect(y.shape).toEqual([3, 3, 1]);
   });
 

@@ -129,7 +129,9 @@ export function readIdx(source: string | Uint8Array, options: ReadIdxOptions = {
     const rank = magic[3];
     if (type !== IDX_UBYTE) {
       const typeName = IDX_TYPE_NAMES[type] ?? 'unknown type';
-      throw new FormatError(`${label}: IDX element type 0x${type.toString(16).padStart(2, '0')} (${typeName}) is not supported; expected 0x08 (unsigned byte), magic ${hex32(magic)}`);
+      throw new FormatError(
+        `${label}: IDX element type 0x${type.toString(16).padStart(2, '0')} (${typeName}) is not supported; expected 0x08 (unsigned byte), magic ${hex32(magic)}`,
+      );
     }
     if (options.rank !== undefined && rank !== options.rank) {
       const expected = `0x000008${options.rank.toString(16).padStart(2, '0')}`;
@@ -145,7 +147,9 @@ export function readIdx(source: string | Uint8Array, options: ReadIdxOptions = {
     const shape = Array.from({ length: rank }, (_, i) => view.getUint32(4 * i, false));
     const itemShape = shape.slice(1);
     if (options.itemShape && (options.itemShape.length !== itemShape.length || options.itemShape.some((d, i) => d !== itemShape[i]))) {
-      throw new FormatError(`${label}: items have shape [${itemShape.join(', ')}], expected [${options.itemShape.join(', ')}] (header dimensions [${shape.join(', ')}])`);
+      throw new FormatError(
+        `${label}: items have shape [${itemShape.join(', ')}], expected [${options.itemShape.join(', ')}] (header dimensions [${shape.join(', ')}])`,
+      );
     }
     const itemSize = itemShape.reduce((a, b) => a * b, 1);
     const fileCount = shape[0];
@@ -154,7 +158,9 @@ export function readIdx(source: string | Uint8Array, options: ReadIdxOptions = {
       throw new FormatError(`${label}: truncated: header declares dimensions [${shape.join(', ')}] (${expectedSize} bytes), the file has ${src.size} bytes`);
     }
     if (src.size > expectedSize) {
-      throw new FormatError(`${label}: ${src.size - expectedSize} unexpected bytes after the data: header declares dimensions [${shape.join(', ')}] (${expectedSize} bytes), the file has ${src.size} bytes`);
+      throw new FormatError(
+        `${label}: ${src.size - expectedSize} unexpected bytes after the data: header declares dimensions [${shape.join(', ')}] (${expectedSize} bytes), the file has ${src.size} bytes`,
+      );
     }
     if (limit !== undefined && limit > fileCount && !options.headerOnly) {
       throw new ConfigError(`${label}: limit ${limit} exceeds the ${fileCount} items in the file`);

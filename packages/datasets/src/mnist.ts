@@ -87,9 +87,7 @@ export function loadMnist(options: LoadMnistOptions): MnistData {
   const labelHead = readIdx(files.labels, { rank: 1, headerOnly: true });
   if (imageHead.fileCount === 0) throw new FormatError(`${files.images} holds no images (its header declares 0 items)`);
   if (imageHead.fileCount !== labelHead.fileCount) {
-    throw new FormatError(
-      `${files.images} holds ${imageHead.fileCount} images but ${files.labels} holds ${labelHead.fileCount} labels; the counts must agree`,
-    );
+    throw new FormatError(`${files.images} holds ${imageHead.fileCount} images but ${files.labels} holds ${labelHead.fileCount} labels; the counts must agree`);
   }
   if (limit !== undefined && limit > imageHead.fileCount) {
     throw new ConfigError(`loadMnist: limit ${limit} exceeds the ${imageHead.fileCount} digits of the ${options.split} split`);

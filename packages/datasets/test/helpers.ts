@@ -35,6 +35,13 @@ export function writeMnistPair(
   const images = join(dir, `${prefix}-images-idx3-ubyte`);
   const labels = join(dir, `${prefix}-labels-idx1-ubyte`);
   writeFileSync(images, opts.images ?? idxBytes([n, size, size], rampBytes(n * size * size)));
-  writeFileSync(labels, opts.labels ?? idxBytes([n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+  writeFileSync(
+    labels,
+    opts.labels ??
+      idxBytes(
+        [n],
+        Uint8Array.from({ length: n }, (_, i) => i % 10),
+      ),
+  );
   return { images, labels };
 }

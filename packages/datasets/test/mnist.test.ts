@@ -117,7 +117,11 @@ describe('loadMnist on corrupt files', () => {
   it('rejects a truncated images file', () => {
     const full = idxBytes([3, 28, 28], rampBytes(3 * 784));
     const { images } = writeMnistPair(dir, 't10k', { images: full.subarray(0, full.length - 100) });
-    expectFormatError(() => loadMnist({ split: 'test', dataDir: dir }), images, /truncated: header declares dimensions \[3, 28, 28\] \(2368 bytes\), the file has 2268 bytes/);
+    expectFormatError(
+      () => loadMnist({ split: 'test', dataDir: dir }),
+      images,
+      /truncated: header declares dimensions \[3, 28, 28\] \(2368 bytes\), the file has 2268 bytes/,
+    );
   });
 
   it('rejects a truncated header', () => {
@@ -164,7 +168,9 @@ describe('loadMnist on paths that are not regular files (issue 16, item 13)', ()
     rmSync(join(dir, 't10k-images-idx3-ubyte'));
     execFileSync('mkfifo', [join(dir, 't10k-images-idx3-ubyte')]);
     expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(FormatError);
-    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(/t10k-images-idx3-ubyte: cannot read IDX file: it is a FIFO \(named pipe\), not a regular file/);
+    expect(() => loadMnist({ split: 'test', dataDir: dir })).toThrow(
+      /t10k-images-idx3-ubyte: cannot read IDX file: it is a FIFO \(named pipe\), not a regular file/,
+    );
   });
 
   it('a folder is a FormatError naming it, not a raw EISDIR', () => {

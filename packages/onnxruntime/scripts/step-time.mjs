@@ -20,7 +20,11 @@ const test = randomUniform([10000, 28, 28, 1], { seed: 2 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const optimizer of ['adam', 'adadelta']) {
-  const compiled = await backend.compile(model.graph, { losses: [resolveLoss('binaryCrossentropy', model.graph)], lossWeights: [1], optimizer: resolveOptimizer(optimizer) });
+  const compiled = await backend.compile(model.graph, {
+    losses: [resolveLoss('binaryCrossentropy', model.graph)],
+    lossWeights: [1],
+    optimizer: resolveOptimizer(optimizer),
+  });
   await compiled.setWeights(model.getWeights());
   const times = [];
   for (let i = 0; i < steps + 3; i++) {
@@ -30,7 +34,9 @@ for (const optimizer of ['adam', 'adadelta']) {
     if (i >= 3) times.push(performance.now() - t0);
   }
   const ms = median(times);
-  console.log(`${backend.name} threads=${threads} train step (batch 256, ${optimizer}): median ${ms.toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms over ${steps} steps → epoch of 60,000 ≈ ${((ms * Math.ceil(60000 / 256)) / 1000).toFixed(1)} s`);
+  console.log(
+    `${backend.name} threads=${threads} train step (batch 256, ${optimizer}): median ${ms.toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms over ${steps} steps → epoch of 60,000 ≈ ${((ms * Math.ceil(60000 / 256)) / 1000).toFixed(1)} s`,
+  );
   compiled.dispose();
 }
 
@@ -43,5 +49,7 @@ for (let i = 0; i < 3; i++) {
   await compiled.predict([test]);
   rates.push(10000 / ((performance.now() - t0) / 1000));
 }
-console.log(`${backend.name} threads=${threads} inference on 10,000 images: median ${median(rates).toFixed(0)} samples/s, best ${Math.max(...rates).toFixed(0)} samples/s`);
+console.log(
+  `${backend.name} threads=${threads} inference on 10,000 images: median ${median(rates).toFixed(0)} samples/s, best ${Math.max(...rates).toFixed(0)} samples/s`,
+);
 compiled.dispose();

@@ -50,7 +50,13 @@ export function emitActivation(b: OnnxGraphBuilder, activation: ActivationName, 
 
 /** dy where lo < z < hi, else 0 (0 on both bounds, as TensorFlow's Relu6Grad). */
 function maskOpenInterval(b: OnnxGraphBuilder, z: string, dY: string, lo: number, hi: number, shape: readonly Dim[], hint: string): string {
-  const inside = b.op('And', [b.op('Greater', [z, b.scalar(lo)], shape, {}, `${hint}_above`), b.op('Greater', [b.scalar(hi), z], shape, {}, `${hint}_below`)], shape, {}, `${hint}_inside`);
+  const inside = b.op(
+    'And',
+    [b.op('Greater', [z, b.scalar(lo)], shape, {}, `${hint}_above`), b.op('Greater', [b.scalar(hi), z], shape, {}, `${hint}_below`)],
+    shape,
+    {},
+    `${hint}_inside`,
+  );
   return b.op('Where', [inside, dY, b.scalar(0)], shape, {}, hint);
 }
 
@@ -98,7 +104,13 @@ export function emitActivationGrad(b: OnnxGraphBuilder, activation: ActivationNa
     case 'softmax': {
       const axis = channelAxis(y);
       const reducedShape = shape.map((d, i) => (i === (axis < 0 ? shape.length + axis : axis) ? 1 : d));
-      const dot = b.op('ReduceSum', [b.op('Mul', [dY, y.name], shape, {}, 'softmax_dy_y'), b.ints([axis])], reducedShape, { keepdims: intAttr(1) }, 'softmax_dot');
+      const dot = b.op(
+        'ReduceSum',
+        [b.op('Mul', [dY, y.name], shape, {}, 'softmax_dy_y'), b.ints([axis])],
+        reducedShape,
+        { keepdims: intAttr(1) },
+        'softmax_dot',
+      );
       return b.op('Mul', [y.name, b.op('Sub', [dY, dot], shape, {}, 'softmax_centered')], shape, {}, 'softmax_grad');
     }
     case 'elu': {
@@ -106,14 +118,32 @@ export function emitActivationGrad(b: OnnxGraphBuilder, activation: ActivationNa
       return b.op('Mul', [dY, slope], shape, {}, 'elu_grad');
     }
     case 'selu': {
-      const below = b.op('Mul', [b.op('Exp', [b.op('Min', [z.name, b.scalar(0)], shape, {}, 'selu_neg')], shape, {}, 'selu_exp'), b.scalar(SELU_SCALE * SELU_ALPHA)], shape, {}, 'selu_below');
-      const slope = b.op('Where', [b.op('GreaterOrEqual', [z.name, b.scalar(0)], shape, {}, 'selu_nonneg'), b.scalar(SELU_SCALE), below], shape, {}, 'selu_slope');
+      const below = b.op(
+        'Mul',
+        [b.op('Exp', [b.op('Min', [z.name, b.scalar(0)], shape, {}, 'selu_neg')], shape, {}, 'selu_exp'), b.scalar(SELU_SCALE * SELU_ALPHA)],
+        shape,
+        {},
+        'selu_below',
+      );
+      const slope = b.op(
+        'Where',
+        [b.op('GreaterOrEqual', [z.name, b.scalar(0)], shape, {}, 'selu_nonneg'), b.scalar(SELU_SCALE), below],
+        shape,
+        {},
+        'selu_slope',
+      );
       return b.op('Mul', [dY, slope], shape, {}, 'selu_grad');
     }
     case 'gelu': {
       const erf = b.op('Erf', [b.op('Mul', [z.name, b.scalar(Math.SQRT1_2)], shape, {}, 'gelu_scaled')], shape, {}, 'gelu_erf');
       const cdf = b.op('Mul', [b.op('Add', [erf, b.scalar(1)], shape, {}, 'gelu_cdf2'), b.scalar(0.5)], shape, {}, 'gelu_cdf');
-      const gauss = b.op('Exp', [b.op('Mul', [b.op('Mul', [z.name, z.name], shape, {}, 'gelu_z2'), b.scalar(-0.5)], shape, {}, 'gelu_exponent')], shape, {}, 'gelu_gauss');
+      const gauss = b.op(
+        'Exp',
+        [b.op('Mul', [b.op('Mul', [z.name, z.name], shape, {}, 'gelu_z2'), b.scalar(-0.5)], shape, {}, 'gelu_exponent')],
+        shape,
+        {},
+        'gelu_gauss',
+      );
       const zPdf = b.op('Mul', [z.name, b.op('Mul', [gauss, b.scalar(1 / Math.sqrt(2 * Math.PI))], shape, {}, 'gelu_pdf')], shape, {}, 'gelu_z_pdf');
       return b.op('Mul', [dY, b.op('Add', [cdf, zPdf], shape, {}, 'gelu_slope')], shape, {}, 'gelu_grad');
     }
@@ -126,7 +156,13 @@ export function emitActivationGrad(b: OnnxGraphBuilder, activation: ActivationNa
     case 'silu':
     case 'swish': {
       const s = b.op('Sigmoid', [z.name], shape, {}, 'silu_sigmoid');
-      const slope = b.op('Add', [s, b.op('Mul', [y.name, b.op('Sub', [b.scalar(1), s], shape, {}, 'silu_one_minus_s')], shape, {}, 'silu_y_term')], shape, {}, 'silu_slope');
+      const slope = b.op(
+        'Add',
+        [s, b.op('Mul', [y.name, b.op('Sub', [b.scalar(1), s], shape, {}, 'silu_one_minus_s')], shape, {}, 'silu_y_term')],
+        shape,
+        {},
+        'silu_slope',
+      );
       return b.op('Mul', [dY, slope], shape, {}, 'silu_grad');
     }
     case 'hardSigmoid':

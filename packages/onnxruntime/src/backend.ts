@@ -1,4 +1,14 @@
-import { assertBackendSupports, BackendError, ConfigError, LAYER_KINDS, type Backend, type CompiledModel, type LayerKind, type ModelGraph, type TrainingSpec } from '@araboza/core';
+import {
+  assertBackendSupports,
+  BackendError,
+  ConfigError,
+  LAYER_KINDS,
+  type Backend,
+  type CompiledModel,
+  type LayerKind,
+  type ModelGraph,
+  type TrainingSpec,
+} from '@araboza/core';
 import { OnnxruntimeCompiledModel } from './compiled-model.js';
 import { DEVICES, SessionFactory, type DeviceName, type ResolvedDevice } from './device.js';
 import { FORWARD_LOWERINGS } from './lowerings/index.js';
@@ -83,7 +93,14 @@ export function onnxruntimeBackend(options: OnnxruntimeBackendOptions = {}): Onn
     },
     async compile(graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> {
       assertBackendSupports(backend, graph);
-      if (training && (!Array.isArray(training.losses) || training.losses.length !== graph.outputs.length || !Array.isArray(training.lossWeights) || training.lossWeights.length !== graph.outputs.length || !training.optimizer)) {
+      if (
+        training &&
+        (!Array.isArray(training.losses) ||
+          training.losses.length !== graph.outputs.length ||
+          !Array.isArray(training.lossWeights) ||
+          training.lossWeights.length !== graph.outputs.length ||
+          !training.optimizer)
+      ) {
         throw new BackendError(`${backend.name}: a training spec needs one loss and one loss weight per output (${graph.outputs.length}) and an optimizer`);
       }
       await sessions.resolve();

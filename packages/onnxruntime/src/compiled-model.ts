@@ -153,7 +153,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
 
   /** Rows per predict/evaluate run so that a run's activations (input, every layer output, and a transposed copy of each) stay near `runBytes`. */
   private rowsPerRun(): number {
-    const values = this.graph.inputs.reduce((s, i) => s + sizeOfShape(i.shape) * 2, 0) + this.graph.nodes.reduce((s, n) => s + sizeOfShape(n.outputShape) * 2, 0);
+    const values =
+      this.graph.inputs.reduce((s, i) => s + sizeOfShape(i.shape) * 2, 0) + this.graph.nodes.reduce((s, n) => s + sizeOfShape(n.outputShape) * 2, 0);
     return Math.max(1, Math.floor(this.runBytes / (4 * values)));
   }
 
@@ -194,7 +195,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.alive('predict');
     const n = checkInputs(this.graph, inputs, `${this.backendName}: predict`);
-    this.inference = this.versioned(this.inference, () => buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu' }));
+    this.inference = this.versioned(this.inference, () =>
+      buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu' }),
+    );
     const session = await this.inference.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const outs = this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
@@ -216,7 +219,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
     const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: evaluate`);
-    this.evaluation = this.versioned(this.evaluation, () => buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }));
+    this.evaluation = this.versioned(this.evaluation, () =>
+      buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }),
+    );
     const session = await this.evaluation.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const chunk = this.rowsPerRun();
@@ -224,7 +229,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const perOutput = this.graph.outputs.map(() => 0);
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const feeds = this.dataFeeds(OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows), OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows));
+      const feeds = this.dataFeeds(
+        OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows),
+        OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows),
+      );
       const losses = this.lossesOf(await session.run(feeds));
       // Every loss is a mean over rows of equal size, so chunk means combine weighted by rows.
       total += losses.loss * rows;
@@ -245,7 +253,12 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
-      OnnxruntimeCompiledModel.rowsOf(inputs, this.graph.inputs.map((i) => i.shape), 0, n),
+      OnnxruntimeCompiledModel.rowsOf(
+        inputs,
+        this.graph.inputs.map((i) => i.shape),
+        0,
+        n,
+      ),
       OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
     );
     (this.step.data as Float32Array)[0] = this.stepCount;
@@ -280,7 +293,12 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
-      OnnxruntimeCompiledModel.rowsOf(inputs, this.graph.inputs.map((i) => i.shape), 0, n),
+      OnnxruntimeCompiledModel.rowsOf(
+        inputs,
+        this.graph.inputs.map((i) => i.shape),
+        0,
+        n,
+      ),
       OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
     );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));

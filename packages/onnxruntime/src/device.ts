@@ -21,7 +21,7 @@ export const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu', 'auto'];
 /** How a user gets a WebGPU adapter (quoted in errors and the README). */
 export const WEBGPU_INSTALL_HINT =
   "onnxruntime-node's WebGPU provider (built in, no download) needs a GPU adapter: on Linux a GPU driver with Vulkan support " +
-  '(e.g. Mesa\'s radv/anv or NVIDIA\'s driver, with the Vulkan loader libvulkan.so.1), on macOS Metal, on Windows Direct3D 12. ' +
+  "(e.g. Mesa's radv/anv or NVIDIA's driver, with the Vulkan loader libvulkan.so.1), on macOS Metal, on Windows Direct3D 12. " +
   "For testing without a GPU, SwiftShader's software Vulkan works: on Debian/Ubuntu `apt-get install chromium libvulkan1`, then run with " +
   'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (or call useSwiftShader() first; slow: for tests, not training)';
 
@@ -119,7 +119,8 @@ export class SessionFactory {
       const failure = await this.probe(this.requested);
       if (failure === null) return this.requested;
       this.resolved = null;
-      if (this.requested === 'cuda') throw new BackendError(`onnxruntime backend: device 'cuda' is not available (${failure}). To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}.`);
+      if (this.requested === 'cuda')
+        throw new BackendError(`onnxruntime backend: device 'cuda' is not available (${failure}). To use an NVIDIA GPU, ${CUDA_INSTALL_HINT}.`);
       throw new BackendError(`onnxruntime backend: device 'webgpu' is not available (${failure}). ${WEBGPU_INSTALL_HINT}.`);
     }
     const cuda = await this.probe('cuda');

@@ -24,6 +24,9 @@ export async function exportOnnx(model: ExportableModel, path: string): Promise<
   const entries = weightEntries(model.graph);
   const weights = await model.getWeights();
   checkWeightList(model.graph, weights, 'exportOnnx');
-  const bytes = buildInferenceModel(model.graph, entries.map((e, i) => kerasToOnnx(e, weights[i])));
+  const bytes = buildInferenceModel(
+    model.graph,
+    entries.map((e, i) => kerasToOnnx(e, weights[i])),
+  );
   await writeFilesAtomic([{ path, data: bytes }], 'exportOnnx');
 }

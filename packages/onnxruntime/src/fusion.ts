@@ -32,7 +32,11 @@ export function fuseForLowering(graph: ModelGraph, options: FusionOptions): Lowe
   const nodes = graph.nodes.filter((n) => needed.has(n.name));
   if (!options.fuse) return nodes;
   const readers = new Map<string, GraphNode[]>();
-  for (const [value, list] of graphReaders(graph)) readers.set(value, list.filter((n) => needed.has(n.name)));
+  for (const [value, list] of graphReaders(graph))
+    readers.set(
+      value,
+      list.filter((n) => needed.has(n.name)),
+    );
   /** The only reader of `node` on an output path, when it has one and is not itself an output. */
   const soleReader = (node: GraphNode): GraphNode | null => {
     const r = readers.get(node.name);
@@ -68,24 +72,26 @@ const FUSION_RULES: readonly FusionRule[] = [
   {
     first: 'upSampling2d',
     second: 'conv2d',
-    fuse: (up, conv, forTraining) => withPlan(subpixelPlan(up as NodeOf<'upSampling2d'>, conv as NodeOf<'conv2d'>, forTraining), (plan): UpsampledConv2dNode => ({
-      ...fusedBase(up, conv),
-      kind: 'upsampledConv2d',
-      up: up as NodeOf<'upSampling2d'>,
-      conv: conv as NodeOf<'conv2d'>,
-      plan,
-    })),
+    fuse: (up, conv, forTraining) =>
+      withPlan(subpixelPlan(up as NodeOf<'upSampling2d'>, conv as NodeOf<'conv2d'>, forTraining), (plan): UpsampledConv2dNode => ({
+        ...fusedBase(up, conv),
+        kind: 'upsampledConv2d',
+        up: up as NodeOf<'upSampling2d'>,
+        conv: conv as NodeOf<'conv2d'>,
+        plan,
+      })),
   },
   {
     first: 'conv2d',
     second: 'maxPooling2d',
-    fuse: (conv, pool, forTraining) => withPlan(pooledConv2dPlan(conv as NodeOf<'conv2d'>, pool as NodeOf<'maxPooling2d'>, forTraining), (plan): PooledConv2dNode => ({
-      ...fusedBase(conv, pool),
-      kind: 'pooledConv2d',
-      conv: conv as NodeOf<'conv2d'>,
-      pool: pool as NodeOf<'maxPooling2d'>,
-      plan,
-    })),
+    fuse: (conv, pool, forTraining) =>
+      withPlan(pooledConv2dPlan(conv as NodeOf<'conv2d'>, pool as NodeOf<'maxPooling2d'>, forTraining), (plan): PooledConv2dNode => ({
+        ...fusedBase(conv, pool),
+        kind: 'pooledConv2d',
+        conv: conv as NodeOf<'conv2d'>,
+        pool: pool as NodeOf<'maxPooling2d'>,
+        plan,
+      })),
   },
 ];
 

@@ -9,6 +9,16 @@ export { DEVICES, CUDA_INSTALL_HINT, WEBGPU_INSTALL_HINT, SWIFTSHADER_ICD, useSw
 export { exportOnnx, type ExportableModel } from './export.js';
 export { GeneratedModelError } from './model-check.js';
 export { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
-export { buildInferenceModel, buildTrainStepModel, buildGradientsModel, buildEvalModel, inferenceOutputNames, weightEntries, type WeightEntry, type InferenceModelOptions, type TrainingModelOptions } from './model-gen.js';
+export {
+  buildInferenceModel,
+  buildTrainStepModel,
+  buildGradientsModel,
+  buildEvalModel,
+  inferenceOutputNames,
+  weightEntries,
+  type WeightEntry,
+  type InferenceModelOptions,
+  type TrainingModelOptions,
+} from './model-gen.js';
 export { DEFAULT_RUN_BYTES } from './compiled-model.js';
 export { OPSET_VERSION } from './onnx-graph.js';

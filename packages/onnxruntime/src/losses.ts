@@ -25,7 +25,24 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
   const op = (type: string, inputs: string[], s: readonly Dim[] = shape, hint = `loss_${type}`) => b.op(type, inputs, s, {}, hint);
   // Counted on the target (same shape as the predictions), so that a loss on the logits leaves the output activation unused.
   const count = b.op('Cast', [b.op('Size', [y], [], {}, 'loss_size')], [], { to: intAttr(1) }, 'loss_count');
-  const mean = (v: string) => b.op('Div', [emitAccurateSum(b, v, shape, shape.map((_, i) => i), [], 'loss_sum'), count], [], {}, 'loss_mean');
+  const mean = (v: string) =>
+    b.op(
+      'Div',
+      [
+        emitAccurateSum(
+          b,
+          v,
+          shape,
+          shape.map((_, i) => i),
+          [],
+          'loss_sum',
+        ),
+        count,
+      ],
+      [],
+      {},
+      'loss_mean',
+    );
   const perElement = (scale: number) => op('Div', [b.scalar(scale), count], [], 'loss_scale');
   const classes = pred.perSample[pred.perSample.length - 1];
   const axis = channelAxis(pred);

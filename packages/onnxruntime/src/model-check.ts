@@ -100,7 +100,9 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     const perm = n.attributes.perm;
     if (!perm || perm.kind !== 'ints') return 'Transpose needs perm';
     const want = perm.value.map((p) => ins[0][p]);
-    return perm.value.length === ins[0].length && same(want, outs[0]) ? null : `perm [${perm.value}] of ${fmt(ins[0])} gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
+    return perm.value.length === ins[0].length && same(want, outs[0])
+      ? null
+      : `perm [${perm.value}] of ${fmt(ins[0])} gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
   },
   Reshape: (_n, ins, outs) => {
     const [a, b] = [count(ins[0]), count(outs[0])];
@@ -131,9 +133,21 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     if (!channelsAgree) return `input channels ${x[1]} ≠ kernel channels ${w[1]} × group ${group}`;
     if (outs[0][1] !== w[0] || outs[0][0] !== x[0]) return `output ${fmt(outs[0])} does not match batch ${x[0]} and filters ${w[0]}`;
     const k = spatialInts(n, 'kernel_shape', w.slice(2));
-    const s = spatialInts(n, 'strides', x.slice(2).map(() => 1));
-    const d = spatialInts(n, 'dilations', x.slice(2).map(() => 1));
-    const p = spatialInts(n, 'pads', [...x.slice(2), ...x.slice(2)].map(() => 0));
+    const s = spatialInts(
+      n,
+      'strides',
+      x.slice(2).map(() => 1),
+    );
+    const d = spatialInts(
+      n,
+      'dilations',
+      x.slice(2).map(() => 1),
+    );
+    const p = spatialInts(
+      n,
+      'pads',
+      [...x.slice(2), ...x.slice(2)].map(() => 0),
+    );
     const r = x.length - 2;
     for (let i = 0; i < r; i++) {
       const xi = x[2 + i];
@@ -150,10 +164,26 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     if (outs[0][1] !== (w[1] as number) * group) return `output channels ${outs[0][1]} ≠ ${w[1]}·${group}`;
     const r = x.length - 2;
     const k = spatialInts(n, 'kernel_shape', w.slice(2));
-    const s = spatialInts(n, 'strides', x.slice(2).map(() => 1));
-    const d = spatialInts(n, 'dilations', x.slice(2).map(() => 1));
-    const p = spatialInts(n, 'pads', [...x.slice(2), ...x.slice(2)].map(() => 0));
-    const op = spatialInts(n, 'output_padding', x.slice(2).map(() => 0));
+    const s = spatialInts(
+      n,
+      'strides',
+      x.slice(2).map(() => 1),
+    );
+    const d = spatialInts(
+      n,
+      'dilations',
+      x.slice(2).map(() => 1),
+    );
+    const p = spatialInts(
+      n,
+      'pads',
+      [...x.slice(2), ...x.slice(2)].map(() => 0),
+    );
+    const op = spatialInts(
+      n,
+      'output_padding',
+      x.slice(2).map(() => 0),
+    );
     for (let i = 0; i < r; i++) {
       const xi = x[2 + i] as number;
       const want = s[i] * (xi - 1) + op[i] + ((k[i] - 1) * d[i] + 1) - p[i] - p[i + r];
@@ -175,7 +205,9 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Concat: (n, ins, outs) => {
     const axis = n.attributes.axis?.value as number;
     const want = ins[0].map((d, i) => (i === axis ? ins.reduce((sum, s) => sum + (s[i] as number), 0) : d));
-    return ins.every((s) => s.length === want.length && s.every((d, i) => i === axis || d === want[i])) && same(want, outs[0]) ? null : `concatenating ${ins.map(fmt).join(', ')} on axis ${axis} gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
+    return ins.every((s) => s.length === want.length && s.every((d, i) => i === axis || d === want[i])) && same(want, outs[0])
+      ? null
+      : `concatenating ${ins.map(fmt).join(', ')} on axis ${axis} gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
   },
   DepthToSpace: (n, ins, outs) => {
     const bs = n.attributes.blocksize?.value as number;
@@ -200,8 +232,16 @@ function spatialInts(n: BuiltNode, name: string, fallback: readonly Dim[]): numb
 function poolRule(n: BuiltNode, x: readonly Dim[], y: readonly Dim[]): string | null {
   const r = x.length - 2;
   const k = spatialInts(n, 'kernel_shape', []);
-  const s = spatialInts(n, 'strides', x.slice(2).map(() => 1));
-  const p = spatialInts(n, 'pads', [...x.slice(2), ...x.slice(2)].map(() => 0));
+  const s = spatialInts(
+    n,
+    'strides',
+    x.slice(2).map(() => 1),
+  );
+  const p = spatialInts(
+    n,
+    'pads',
+    [...x.slice(2), ...x.slice(2)].map(() => 0),
+  );
   if (x[0] !== y[0] || x[1] !== y[1]) return `pool keeps batch and channels: ${fmt(x)} → ${fmt(y)}`;
   for (let i = 0; i < r; i++) {
     const want = Math.floor(((x[2 + i] as number) + p[i] + p[i + r] - k[i]) / s[i]) + 1;

@@ -75,7 +75,15 @@ const activationOf = (node: LoweringNode) => ('activation' in node.config ? node
  * where a layer needs another layout (and cached, so each value is
  * transposed at most once per layout).
  */
-function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly string[], weightNames: readonly string[], forTraining: boolean, fuse = true, provider: ResolvedDevice = 'cpu'): ForwardPass {
+function emitForward(
+  b: OnnxGraphBuilder,
+  graph: ModelGraph,
+  inputs: readonly string[],
+  weightNames: readonly string[],
+  forTraining: boolean,
+  fuse = true,
+  provider: ResolvedDevice = 'cpu',
+): ForwardPass {
   const tape: TapeEntry[] = [];
   const values = new Map<string, Value>(graph.inputs.map((input, i) => [input.name, { name: inputs[i], perSample: input.shape, layout: 'keras' }]));
   const inputOnly = new Set<string>(inputs);
@@ -105,7 +113,10 @@ function emitForward(b: OnnxGraphBuilder, graph: ModelGraph, inputs: readonly st
     const lowering = loweringOf(node.kind);
     const first = convert(valueOf(node, node.inputs[0]), lowering.inputLayout);
     // Inputs after the first take its layout, so that element-wise kinds combine like with like.
-    const xs = [first, ...node.inputs.slice(1).map((name) => convert(valueOf(node, name), lowering.inputLayout === 'any' ? first.layout : lowering.inputLayout))];
+    const xs = [
+      first,
+      ...node.inputs.slice(1).map((name) => convert(valueOf(node, name), lowering.inputLayout === 'any' ? first.layout : lowering.inputLayout)),
+    ];
     const weights = weightNames.slice(node.weightIndex, node.weightIndex + node.weights.length);
     const forward = lowering.emit({ b, forTraining, provider }, node as never, xs, weights);
     const activation = activationOf(node);
@@ -141,8 +152,17 @@ interface Seed {
  * index in graph order (ONNX layout; absent for weights the loss does not
  * depend on), summed over a shared layer's applications.
  */
-function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seeds: readonly Seed[], wantInputGrad: boolean, provider: ResolvedDevice): { grads: Map<string, string>; dWeights: Map<number, string> } {
-  const reluMasked = reluOutputsMaskableDownstream(pass, seeds.map((s) => s.value));
+function emitBackward(
+  b: OnnxGraphBuilder,
+  pass: ForwardPass,
+  seeds: readonly Seed[],
+  wantInputGrad: boolean,
+  provider: ResolvedDevice,
+): { grads: Map<string, string>; dWeights: Map<number, string> } {
+  const reluMasked = reluOutputsMaskableDownstream(
+    pass,
+    seeds.map((s) => s.value),
+  );
   const grads = new Map<string, string>();
   const accumulate = (value: Value, g: string) => {
     const prev = grads.get(value.name);
@@ -176,7 +196,17 @@ function emitBackward(b: OnnxGraphBuilder, pass: ForwardPass, seeds: readonly Se
       const shape = layoutShape(forward.z.perSample, forward.z.layout);
       dZ = b.op('Mul', [dZ, emitSignMask(b, forward.z.name, shape, 'relu_mask_out')], shape, {}, 'relu_grad_out');
     }
-    const result = gradientOf(node.kind)({ b, node: node as never, xs, forward, weights: entry.weights, dZ, dZTotals: totals.get(forward.z.name), needInputGrad, provider });
+    const result = gradientOf(node.kind)({
+      b,
+      node: node as never,
+      xs,
+      forward,
+      weights: entry.weights,
+      dZ,
+      dZTotals: totals.get(forward.z.name),
+      needInputGrad,
+      provider,
+    });
     xs.forEach((x, k) => {
       const dX = result.dXs[k];
       if (!dX || !wanted(x)) return;
@@ -320,13 +350,20 @@ export const outputLossName = (i: number) => `loss:out${i}`;
 export const MODEL_STEP = 'optimizer:step';
 
 /** The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS} and each {@link outputLossName}. */
-export function buildEvalModel(graph: ModelGraph, onnxWeights: readonly Tensor[], training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, options: TrainingModelOptions = {}): Uint8Array {
+export function buildEvalModel(
+  graph: ModelGraph,
+  onnxWeights: readonly Tensor[],
+  training: Pick<TrainingSpec, 'losses' | 'lossWeights'>,
+  options: TrainingModelOptions = {},
+): Uint8Array {
   const b = new OnnxGraphBuilder();
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
-  const losses = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss);
+  const losses = graph.outputs.map(
+    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss,
+  );
   outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
   return finish(b, 'araboza_eval');
 }
@@ -343,13 +380,21 @@ function outputLosses(b: OnnxGraphBuilder, losses: readonly string[], total: str
   losses.forEach((l, i) => b.output(b.rename(l, outputLossName(i))));
 }
 
-function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, wantInputGrad: boolean, provider: ResolvedDevice) {
+function lossAndBackward(
+  b: OnnxGraphBuilder,
+  graph: ModelGraph,
+  training: Pick<TrainingSpec, 'losses' | 'lossWeights'>,
+  wantInputGrad: boolean,
+  provider: ResolvedDevice,
+) {
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
   const pass = emitForward(b, graph, xs, weights, true, true, provider);
-  const emitted = graph.outputs.map((_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true));
+  const emitted = graph.outputs.map((_, i) =>
+    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true),
+  );
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {
     const seed = e.seed!;
@@ -358,7 +403,9 @@ function lossAndBackward(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<
   });
   const back = emitBackward(b, pass, seeds, wantInputGrad, provider);
   // Weights the loss does not depend on (layers off every output path) get a zero gradient.
-  const grads = entries.map((e, i) => back.dWeights.get(i) ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1))));
+  const grads = entries.map(
+    (e, i) => back.dWeights.get(i) ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1))),
+  );
   const losses = emitted.map((e) => e.loss);
   const dInputs = xs.map((x) => back.grads.get(x) ?? null);
   return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs };
@@ -391,9 +438,7 @@ export function buildGradientsModel(graph: ModelGraph, training: Pick<TrainingSp
     b.output(b.rename(dx, inputGradName(i)));
   });
   r.entries.forEach((e, i) => {
-    const keras = e.perm
-      ? b.op('Transpose', [r.grads[i]], [...e.spec.shape] as Dim[], { perm: intsAttr(invertPerm(e.perm)) }, 'grad_keras')
-      : r.grads[i];
+    const keras = e.perm ? b.op('Transpose', [r.grads[i]], [...e.spec.shape] as Dim[], { perm: intsAttr(invertPerm(e.perm)) }, 'grad_keras') : r.grads[i];
     b.rename(keras, gradOutputName(i));
     b.output(gradOutputName(i));
   });

@@ -20,7 +20,12 @@ export interface WeightUpdate {
  * core's optimizer specs (Keras's). `step` is the float32 scalar step count
  * before this step; the returned `step` is the count after it.
  */
-export function emitOptimizerUpdate(b: OnnxGraphBuilder, spec: OptimizerSpec, weights: readonly WeightUpdateInput[], step: string): { updates: WeightUpdate[]; step: string } {
+export function emitOptimizerUpdate(
+  b: OnnxGraphBuilder,
+  spec: OptimizerSpec,
+  weights: readonly WeightUpdateInput[],
+  step: string,
+): { updates: WeightUpdate[]; step: string } {
   const s = (v: number) => b.scalar(v);
   const newStep = b.op('Add', [step, s(1)], [], {}, 'step_next');
   const square = (v: string, shape: readonly Dim[]) => b.op('Mul', [v, v], shape, {}, 'square');
@@ -44,7 +49,13 @@ export function emitOptimizerUpdate(b: OnnxGraphBuilder, spec: OptimizerSpec, we
       // α = lr·sqrt(1 − β2^t)/(1 − β1^t), with t the count after this step.
       const correction1 = b.op('Sub', [s(1), b.op('Pow', [s(spec.beta1), newStep], [], {}, 'beta1_t')], [], {}, 'adam_c1');
       const correction2 = b.op('Sub', [s(1), b.op('Pow', [s(spec.beta2), newStep], [], {}, 'beta2_t')], [], {}, 'adam_c2');
-      const alpha = b.op('Div', [b.op('Mul', [s(spec.learningRate), b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1], [], {}, 'adam_alpha');
+      const alpha = b.op(
+        'Div',
+        [b.op('Mul', [s(spec.learningRate), b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
+        [],
+        {},
+        'adam_alpha',
+      );
       return {
         step: newStep,
         updates: weights.map(({ weight, grad, slots, shape }) => {

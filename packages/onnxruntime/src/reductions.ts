@@ -12,7 +12,14 @@ const DOUBLE = 11;
  * off by about 1e−4 relative; this stays at float32's rounding, for a cast
  * of a tensor already reduced along its last axis.
  */
-export function emitAccurateSum(b: OnnxGraphBuilder, value: string, shape: readonly Dim[], axes: readonly number[], outShape: readonly Dim[], hint: string): string {
+export function emitAccurateSum(
+  b: OnnxGraphBuilder,
+  value: string,
+  shape: readonly Dim[],
+  axes: readonly number[],
+  outShape: readonly Dim[],
+  hint: string,
+): string {
   const last = shape.length - 1;
   let v = value;
   let vShape = shape;

@@ -159,10 +159,15 @@ describe('train steps on graphs', () => {
     ['a residual block', residualBlock, ['meanSquaredError']],
     ['a concatenation skip', concatSkip, ['binaryCrossentropy']],
     ['two inputs and two outputs', twoByTwo, ['meanSquaredError', 'categoricalCrossentropy']],
-  ])('%s: one SGD step applies the gradients model\'s gradients', async (_name, make, losses) => {
+  ])("%s: one SGD step applies the gradients model's gradients", async (_name, make, losses) => {
     const m = make();
     const learningRate = 0.05;
-    const training = trainingFor(m, losses, { kind: 'sgd', learningRate }, m.graph.outputs.map((_, i) => i + 1));
+    const training = trainingFor(
+      m,
+      losses,
+      { kind: 'sgd', learningRate },
+      m.graph.outputs.map((_, i) => i + 1),
+    );
     const compiled = await compileWithWeights(m, training);
     const xs = dataFor(m, 71);
     const targets = m.graph.outputs.map((_, i) => uniform([3, ...m.graph.nodes.find((n) => n.name === m.graph.outputs[i])!.outputShape], 80 + i, 0, 1));

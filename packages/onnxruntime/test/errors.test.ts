@@ -9,9 +9,15 @@ describe('errors before any session runs', () => {
     const m = modelOf([4, 4, 1], [layers.conv2d({ filters: 1, kernelSize: 3 })]);
     const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError'));
     await expect(compiled.predict([uniform([2, 4, 4], 1)])).rejects.toThrow(ShapeError);
-    await expect(compiled.predict([uniform([2, 4, 4], 1)])).rejects.toThrow("predict: input 'input' must have shape (None, 4, 4, 1) with a batch of at least 1, got [2, 4, 4]");
-    await expect(compiled.trainStep([uniform([2, 4, 4, 1], 1)], [uniform([3, 2, 2, 1], 1)])).rejects.toThrow("trainStep: the inputs have 2 samples but the target of output 'conv2d' has 3");
-    await expect(compiled.evaluate([uniform([2, 4, 4, 1], 1)], [uniform([2, 3, 3, 1], 1)])).rejects.toThrow("evaluate: target of output 'conv2d' must have shape (None, 2, 2, 1)");
+    await expect(compiled.predict([uniform([2, 4, 4], 1)])).rejects.toThrow(
+      "predict: input 'input' must have shape (None, 4, 4, 1) with a batch of at least 1, got [2, 4, 4]",
+    );
+    await expect(compiled.trainStep([uniform([2, 4, 4, 1], 1)], [uniform([3, 2, 2, 1], 1)])).rejects.toThrow(
+      "trainStep: the inputs have 2 samples but the target of output 'conv2d' has 3",
+    );
+    await expect(compiled.evaluate([uniform([2, 4, 4, 1], 1)], [uniform([2, 3, 3, 1], 1)])).rejects.toThrow(
+      "evaluate: target of output 'conv2d' must have shape (None, 2, 2, 1)",
+    );
     await expect(compiled.predict([])).rejects.toThrow('predict: expected 1 input tensor, got 0');
     compiled.dispose();
   });

@@ -12,14 +12,17 @@ describe('exportOnnx', () => {
   afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
   it('writes a standard .onnx that a bare InferenceSession runs with the same outputs as predict', async () => {
-    const m = modelOf([8, 8, 1], [
-      layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
-      layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same' }),
-      layers.averagePooling2d({ poolSize: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 3, activation: 'softmax' }),
-    ]);
+    const m = modelOf(
+      [8, 8, 1],
+      [
+        layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same' }),
+        layers.averagePooling2d({ poolSize: 2 }),
+        layers.flatten(),
+        layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    );
     const dir = await mkdtemp(join(tmpdir(), 'araboza-onnx-'));
     dirs.push(dir);
     const path = join(dir, 'model.onnx');
@@ -78,7 +81,9 @@ describe('exportOnnx', () => {
     const m = modelOf([2], [layers.dense({ units: 1 })]);
     const dir = await mkdtemp(join(tmpdir(), 'araboza-onnx-'));
     dirs.push(dir);
-    await expect(exportOnnx(m, join(dir, 'missing', 'model.onnx'))).rejects.toThrow(/exportOnnx: cannot write into folder .*missing: it or a parent folder does not exist/);
+    await expect(exportOnnx(m, join(dir, 'missing', 'model.onnx'))).rejects.toThrow(
+      /exportOnnx: cannot write into folder .*missing: it or a parent folder does not exist/,
+    );
   });
 
   it('a folder as the target is a FileError, not a raw EISDIR, and the folder is untouched (issue 16, item 14)', async () => {

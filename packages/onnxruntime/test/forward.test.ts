@@ -6,7 +6,10 @@ import { backend, compileWithWeights, modelOf, trainingFor, uniform } from './he
 
 describe('forward values, hand-checked', () => {
   it('conv1d of [1,2,3,4,5] with filter [1,0,-1] gives [-2,-2,-2] (valid) and [-2,-2,-2,-2,4] (same)', async () => {
-    for (const [padding, expected] of [['valid', [-2, -2, -2]], ['same', [-2, -2, -2, -2, 4]]] as const) {
+    for (const [padding, expected] of [
+      ['valid', [-2, -2, -2]],
+      ['same', [-2, -2, -2, -2, 4]],
+    ] as const) {
       const layer = layers.conv1d({ filters: 1, kernelSize: 3, useBias: false, padding });
       layer.build([5, 1]);
       layer.setWeights([tensor([1, 0, -1], [3, 1, 1])]);
@@ -68,21 +71,70 @@ const CASES: [string, number[], () => Layer[]][] = [
   ['dense rank 2, bias, relu', [5], () => [layers.dense({ units: 3, activation: 'relu' })]],
   ['dense rank 4, tanh', [2, 3, 4], () => [layers.dense({ units: 2, activation: 'tanh', useBias: false })]],
   ['leakyRelu 0.2 → leakyRelu default', [2, 5], () => [layers.leakyRelu({ negativeSlope: 0.2 }), layers.leakyRelu()]],
-  ['conv2d → zeroPadding2d [[1, 2], [0, 3]] → conv2d (channels-first between)', [4, 5, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), layers.conv2d({ filters: 2, kernelSize: 2 })]],
-  ['zeroPadding2d 1 → cropping2d [[2, 0], [1, 2]]', [4, 5, 2], () => [layers.zeroPadding2d(), layers.cropping2d({ cropping: [[2, 0], [1, 2]] })]],
-  ['conv2d → cropping2d [1, 2] → conv2d', [6, 7, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.cropping2d({ cropping: [1, 2] }), layers.conv2d({ filters: 2, kernelSize: 2 })]],
+  [
+    'conv2d → zeroPadding2d [[1, 2], [0, 3]] → conv2d (channels-first between)',
+    [4, 5, 2],
+    () => [
+      layers.conv2d({ filters: 3, kernelSize: 2 }),
+      layers.zeroPadding2d({
+        padding: [
+          [1, 2],
+          [0, 3],
+        ],
+      }),
+      layers.conv2d({ filters: 2, kernelSize: 2 }),
+    ],
+  ],
+  [
+    'zeroPadding2d 1 → cropping2d [[2, 0], [1, 2]]',
+    [4, 5, 2],
+    () => [
+      layers.zeroPadding2d(),
+      layers.cropping2d({
+        cropping: [
+          [2, 0],
+          [1, 2],
+        ],
+      }),
+    ],
+  ],
+  [
+    'conv2d → cropping2d [1, 2] → conv2d',
+    [6, 7, 2],
+    () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.cropping2d({ cropping: [1, 2] }), layers.conv2d({ filters: 2, kernelSize: 2 })],
+  ],
   ['conv2d → globalAveragePooling2d', [5, 4, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling2d()]],
-  ['conv2d → globalMaxPooling2d keepdims → conv2d 1×1', [5, 4, 2], () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true }), layers.conv2d({ filters: 2, kernelSize: 1 })]],
-  ['conv1d → globalMaxPooling1d → dense', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d(), layers.dense({ units: 2 })]],
+  [
+    'conv2d → globalMaxPooling2d keepdims → conv2d 1×1',
+    [5, 4, 2],
+    () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true }), layers.conv2d({ filters: 2, kernelSize: 1 })],
+  ],
+  [
+    'conv1d → globalMaxPooling1d → dense',
+    [7, 2],
+    () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d(), layers.dense({ units: 2 })],
+  ],
   ['globalAveragePooling1d keepdims', [7, 3], () => [layers.globalAveragePooling1d({ keepdims: true })]],
-  ['conv1d → maxPooling1d 3 stride 2 same → averagePooling1d 2 same → upSampling1d 3', [9, 2], () => [
-    layers.conv1d({ filters: 3, kernelSize: 2 }),
-    layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
-    layers.averagePooling1d({ padding: 'same' }),
-    layers.upSampling1d({ size: 3 }),
-  ]],
-  ['dense gelu → elu → selu → softsign → softplus', [4], () => (['gelu', 'elu', 'selu', 'softsign', 'softplus'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
-  ['dense silu → swish → hardSigmoid → relu6 → exponential', [4], () => (['silu', 'swish', 'hardSigmoid', 'relu6', 'exponential'] as const).map((a) => layers.dense({ units: 3, activation: a }))],
+  [
+    'conv1d → maxPooling1d 3 stride 2 same → averagePooling1d 2 same → upSampling1d 3',
+    [9, 2],
+    () => [
+      layers.conv1d({ filters: 3, kernelSize: 2 }),
+      layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
+      layers.averagePooling1d({ padding: 'same' }),
+      layers.upSampling1d({ size: 3 }),
+    ],
+  ],
+  [
+    'dense gelu → elu → selu → softsign → softplus',
+    [4],
+    () => (['gelu', 'elu', 'selu', 'softsign', 'softplus'] as const).map((a) => layers.dense({ units: 3, activation: a })),
+  ],
+  [
+    'dense silu → swish → hardSigmoid → relu6 → exponential',
+    [4],
+    () => (['silu', 'swish', 'hardSigmoid', 'relu6', 'exponential'] as const).map((a) => layers.dense({ units: 3, activation: a })),
+  ],
   ['conv1d same stride 2', [7, 2], () => [layers.conv1d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' })]],
   ['conv1d valid dilation 2', [9, 2], () => [layers.conv1d({ filters: 2, kernelSize: 3, dilationRate: 2, activation: 'sigmoid' })]],
   ['conv2d same stride 2 (asymmetric pads)', [6, 7, 2], () => [layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: 2, padding: 'same' })]],
@@ -96,18 +148,41 @@ const CASES: [string, number[], () => Layer[]][] = [
   ['upSampling2d then flatten', [2, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.flatten()]],
   ['reshape then activation softmax', [4, 3], () => [layers.reshape({ targetShape: [2, 6] }), layers.activation({ activation: 'softmax' })]],
   // Inference runs upsampling + stride-1 conv2d as one sub-pixel convolution; these pin it to the two layers' values.
-  ['upSampling2d 2 → conv2d 3×3 same, sigmoid', [4, 5, 3], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })]],
-  ['upSampling2d 2 → conv2d 3×3 valid (16 → 14)', [8, 8, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu' })]],
-  ['upSampling2d 2 → conv2d with 8 filters (not fused: too many channels)', [3, 3, 2], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same' })]],
-  ['upSampling2d 3 → conv2d 2×3 same, no bias', [3, 4, 2], () => [layers.upSampling2d({ size: 3 }), layers.conv2d({ filters: 1, kernelSize: [2, 3], padding: 'same', useBias: false })]],
+  [
+    'upSampling2d 2 → conv2d 3×3 same, sigmoid',
+    [4, 5, 3],
+    () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' })],
+  ],
+  [
+    'upSampling2d 2 → conv2d 3×3 valid (16 → 14)',
+    [8, 8, 2],
+    () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu' })],
+  ],
+  [
+    'upSampling2d 2 → conv2d with 8 filters (not fused: too many channels)',
+    [3, 3, 2],
+    () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same' })],
+  ],
+  [
+    'upSampling2d 3 → conv2d 2×3 same, no bias',
+    [3, 4, 2],
+    () => [layers.upSampling2d({ size: 3 }), layers.conv2d({ filters: 1, kernelSize: [2, 3], padding: 'same', useBias: false })],
+  ],
   ['upSampling2d 2 → conv2d 5×5 same', [3, 3, 1], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 2, kernelSize: 5, padding: 'same' })]],
-  ['upSampling2d 2 → conv2d 3×3 valid, odd output (not fused)', [4, 4, 1], () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 2 })]],
+  [
+    'upSampling2d 2 → conv2d 3×3 valid, odd output (not fused)',
+    [4, 4, 1],
+    () => [layers.upSampling2d({ size: 2 }), layers.conv2d({ filters: 1, kernelSize: 2 })],
+  ],
   ['the MNIST autoencoder', [28, 28, 1], () => mnistAutoencoder({ seed: 4 }).layers.map((l) => layerFromJSON(l.toJSON()))],
 ];
 
 describe('large batches', () => {
   it('predict and evaluate split a batch into runs without changing any value', async () => {
-    const m = modelOf([6, 6, 2], [layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }), layers.flatten(), layers.dense({ units: 2 })]);
+    const m = modelOf(
+      [6, 6, 2],
+      [layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }), layers.flatten(), layers.dense({ units: 2 })],
+    );
     const training = trainingFor(m, 'meanSquaredError');
     // About 2.5 KiB of activations per row: 4 KiB per run means one row per run.
     const chunked = await onnxruntimeBackend({ threads: 2, runBytes: 4096 }).compile(m.graph, training);

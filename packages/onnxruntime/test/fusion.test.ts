@@ -23,7 +23,17 @@ describe('fusion pass', () => {
   });
 
   it("rewrites the MNIST autoencoder's training graph: the first conv with its pooling, each upsampling with its conv", () => {
-    expect(kinds(mnistAutoencoder(), true)).toEqual(['pooledConv2d', 'conv2d', 'maxPooling2d', 'conv2d', 'maxPooling2d', 'conv2d', 'upsampledConv2d', 'upsampledConv2d', 'upsampledConv2d']);
+    expect(kinds(mnistAutoencoder(), true)).toEqual([
+      'pooledConv2d',
+      'conv2d',
+      'maxPooling2d',
+      'conv2d',
+      'maxPooling2d',
+      'conv2d',
+      'upsampledConv2d',
+      'upsampledConv2d',
+      'upsampledConv2d',
+    ]);
   });
 
   it("runs the autoencoder's train step as three sub-pixel convolutions (no Resize) and one pooled conv", () => {
@@ -72,7 +82,9 @@ describe('fusion pass', () => {
 describe('fused upsampling + conv2d gradient per provider', () => {
   const trainOps = (provider: 'cpu' | 'webgpu') => {
     const m = mnistAutoencoder({ seed: 0 });
-    return onnxProto.onnx.ModelProto.decode(buildTrainStepModel(m.graph, trainingFor(m, 'binaryCrossentropy', 'adam'), { provider })).graph!.node!.map((n) => n.opType);
+    return onnxProto.onnx.ModelProto.decode(buildTrainStepModel(m.graph, trainingFor(m, 'binaryCrossentropy', 'adam'), { provider })).graph!.node!.map(
+      (n) => n.opType,
+    );
   };
 
   it('uses SpaceToDepth on the CPU and a reshape-transpose-reshape on WebGPU (which has no SpaceToDepth kernel)', () => {

@@ -19,17 +19,30 @@ const FRONTS: [string, () => Layer, ((l: Layer) => void) | null][] = [
   [
     '1×1 identity relu conv2d, fused with the pooling',
     () => layers.conv2d({ filters: 1, kernelSize: 1, activation: 'relu' }),
-    (conv) => conv.setWeights([{ shape: [1, 1, 1, 1], data: Float32Array.of(1) }, { shape: [1], data: Float32Array.of(0) }]),
+    (conv) =>
+      conv.setWeights([
+        { shape: [1, 1, 1, 1], data: Float32Array.of(1) },
+        { shape: [1], data: Float32Array.of(0) },
+      ]),
   ],
 ];
 
-async function inputGradient(front: (typeof FRONTS)[number], size: number, pool: { poolSize: number; strides: number }, input: number[], target: number[]): Promise<number[]> {
+async function inputGradient(
+  front: (typeof FRONTS)[number],
+  size: number,
+  pool: { poolSize: number; strides: number },
+  input: number[],
+  target: number[],
+): Promise<number[]> {
   const layer = front[1]();
   const m = modelOf([size, size, 1], [layer, layers.maxPooling2d(pool)]);
   front[2]?.(layer);
   const compiled = await compileWithWeights(m, trainingFor(m, 'meanSquaredError'));
   const out = m.graph.nodes[1].outputShape;
-  const g = await compiled.gradients([{ shape: [1, size, size, 1], data: Float32Array.from(input) }], [{ shape: [1, ...out], data: Float32Array.from(target) }]);
+  const g = await compiled.gradients(
+    [{ shape: [1, size, size, 1], data: Float32Array.from(input) }],
+    [{ shape: [1, ...out], data: Float32Array.from(target) }],
+  );
   compiled.dispose();
   // + 0 turns −0 (a masked negative dz) into 0: the paths may differ in the sign of a zero.
   return Array.from(g.inputs[0].data, (v) => v + 0);
@@ -84,7 +97,11 @@ describe('maxPooling2d gradient ops per provider', () => {
   it('keeps no Indices and scatters nothing on WebGPU, with no grouped convolution (wrong there for some shapes)', () => {
     const ops = trainStepOps('webgpu', 1);
     expect(ops.has('MaxUnpool') || ops.has('ScatterElements')).toBe(false);
-    expect(twoChannelNodes('webgpu').filter((n) => n.opType === 'MaxPool').map((n) => n.output!.length)).toEqual([1]);
+    expect(
+      twoChannelNodes('webgpu')
+        .filter((n) => n.opType === 'MaxPool')
+        .map((n) => n.output!.length),
+    ).toEqual([1]);
     expect(groupedConvs('webgpu')).toBe(0);
   });
 

@@ -54,9 +54,31 @@ describe('merge layers: forward against the float64 reference', () => {
     await expectForwardMatches(mergeModel(make, 3));
   });
   it.each<[string, number, number[][]]>([
-    ['the channel axis (-1)', -1, [[3, 3, 2], [3, 3, 1]]],
-    ['a spatial axis (1), three inputs', 1, [[3, 3, 2], [2, 3, 2], [1, 3, 2]]],
-    ['the width axis (2)', 2, [[3, 3, 2], [3, 4, 2]]],
+    [
+      'the channel axis (-1)',
+      -1,
+      [
+        [3, 3, 2],
+        [3, 3, 1],
+      ],
+    ],
+    [
+      'a spatial axis (1), three inputs',
+      1,
+      [
+        [3, 3, 2],
+        [2, 3, 2],
+        [1, 3, 2],
+      ],
+    ],
+    [
+      'the width axis (2)',
+      2,
+      [
+        [3, 3, 2],
+        [3, 4, 2],
+      ],
+    ],
   ])('concatenate on %s, the first input channels-first inside', async (_name, axis, shapes) => {
     await expectForwardMatches(mergeModel(() => layers.concatenate({ axis }), shapes.length, shapes));
   });
@@ -75,8 +97,23 @@ describe('merge layers: gradients against central finite differences', () => {
     await expectGradientsMatch(mergeModel(make, 3));
   });
   it.each<[string, number, number[][]]>([
-    ['the channel axis (-1)', -1, [[3, 3, 2], [3, 3, 1]]],
-    ['a spatial axis (1), three inputs', 1, [[3, 3, 2], [2, 3, 2], [1, 3, 2]]],
+    [
+      'the channel axis (-1)',
+      -1,
+      [
+        [3, 3, 2],
+        [3, 3, 1],
+      ],
+    ],
+    [
+      'a spatial axis (1), three inputs',
+      1,
+      [
+        [3, 3, 2],
+        [2, 3, 2],
+        [1, 3, 2],
+      ],
+    ],
   ])('concatenate on %s', async (_name, axis, shapes) => {
     await expectGradientsMatch(mergeModel(() => layers.concatenate({ axis }), shapes.length, shapes));
   });
@@ -122,7 +159,12 @@ describe('maximum and minimum gradients at ties (TensorFlow: the whole gradient 
   });
 
   it('maximum of two equal inputs sends everything to the first', async () => {
-    expect(await inputGradients('maximum', [[2, -1, 0, 4], [2, -1, 0, 4]])).toEqual([
+    expect(
+      await inputGradients('maximum', [
+        [2, -1, 0, 4],
+        [2, -1, 0, 4],
+      ]),
+    ).toEqual([
       [1, -0.5, 0, 2],
       [0, 0, 0, 0],
     ]);

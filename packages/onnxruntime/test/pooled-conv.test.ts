@@ -19,7 +19,10 @@ function trainStepOps(inputShape: number[], make: () => Layer[]): string[] {
 
 describe('conv2d → maxPooling2d fusion in training models', () => {
   it('replaces MaxPool and its scatter with Max ops over the window phases', () => {
-    const ops = trainStepOps([8, 8, 1], () => [layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }), layers.maxPooling2d({ poolSize: 2 })]);
+    const ops = trainStepOps([8, 8, 1], () => [
+      layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      layers.maxPooling2d({ poolSize: 2 }),
+    ]);
     expect(ops).not.toContain('MaxPool');
     expect(ops).not.toContain('MaxUnpool');
     expect(ops).not.toContain('ScatterElements');
@@ -37,12 +40,24 @@ describe('conv2d → maxPooling2d fusion in training models', () => {
 
   it.each<[string, number[], () => Layer[]]>([
     ['overlapping windows', [8, 8, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), layers.maxPooling2d({ poolSize: 2, strides: 1 })]],
-    ['same pooling that pads', [7, 7, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), layers.maxPooling2d({ poolSize: 2, padding: 'same' })]],
+    [
+      'same pooling that pads',
+      [7, 7, 1],
+      () => [layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), layers.maxPooling2d({ poolSize: 2, padding: 'same' })],
+    ],
     ['a strided conv', [8, 8, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, strides: 2 }), layers.maxPooling2d({ poolSize: 2 })]],
     ['a dilated conv', [8, 8, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2 }), layers.maxPooling2d({ poolSize: 2 })]],
-    ['a softmax activation (does not commute with the maximum)', [8, 8, 1], () => [layers.conv2d({ filters: 2, kernelSize: 3, activation: 'softmax' }), layers.maxPooling2d({ poolSize: 2 })]],
+    [
+      'a softmax activation (does not commute with the maximum)',
+      [8, 8, 1],
+      () => [layers.conv2d({ filters: 2, kernelSize: 3, activation: 'softmax' }), layers.maxPooling2d({ poolSize: 2 })],
+    ],
     ['a tall im2col (8 channels × 16 taps)', [8, 8, 8], () => [layers.conv2d({ filters: 2, kernelSize: 3 }), layers.maxPooling2d({ poolSize: 2 })]],
-    ['a valid pooling remainder the padding cannot absorb', [8, 8, 1], () => [layers.conv2d({ filters: 2, kernelSize: 2 }), layers.maxPooling2d({ poolSize: 2 })]],
+    [
+      'a valid pooling remainder the padding cannot absorb',
+      [8, 8, 1],
+      () => [layers.conv2d({ filters: 2, kernelSize: 2 }), layers.maxPooling2d({ poolSize: 2 })],
+    ],
   ])('is not used with %s', (_name, inputShape, make) => {
     expect(trainStepOps(inputShape, make)).toContain('MaxPool');
   });

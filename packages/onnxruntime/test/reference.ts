@@ -4,7 +4,20 @@
  * tricks), used to check the generated models' forward values and, through
  * central finite differences, their gradients.
  */
-import { SELU_ALPHA, SELU_SCALE, concatAxis, convAxisPadding, deconvAxisPadding, nodeWeights, type ActivationName, type GraphNode, type LayerKind, type ModelGraph, type ResolvedLoss, type TrainingSpec } from '@araboza/core';
+import {
+  SELU_ALPHA,
+  SELU_SCALE,
+  concatAxis,
+  convAxisPadding,
+  deconvAxisPadding,
+  nodeWeights,
+  type ActivationName,
+  type GraphNode,
+  type LayerKind,
+  type ModelGraph,
+  type ResolvedLoss,
+  type TrainingSpec,
+} from '@araboza/core';
 
 /** A float64 tensor. */
 export interface F64 {
@@ -42,7 +55,7 @@ export function refActivation(act: ActivationName, t: F64): F64 {
       let max = -Infinity;
       for (let j = 0; j < c; j++) max = Math.max(max, t.data[r * c + j]);
       let sum = 0;
-      for (let j = 0; j < c; j++) sum += (out.data[r * c + j] = Math.exp(t.data[r * c + j] - max));
+      for (let j = 0; j < c; j++) sum += out.data[r * c + j] = Math.exp(t.data[r * c + j] - max);
       for (let j = 0; j < c; j++) out.data[r * c + j] /= sum;
     }
     return out;
@@ -194,7 +207,8 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
     for (let b = 0; b < n; b++)
       for (let oy = 0; oy < H * sh; oy++)
         for (let ox = 0; ox < W * sw; ox++)
-          for (let ch = 0; ch < c; ch++) out.data[((b * H * sh + oy) * W * sw + ox) * c + ch] = x.data[((b * H + Math.floor(oy / sh)) * W + Math.floor(ox / sw)) * c + ch];
+          for (let ch = 0; ch < c; ch++)
+            out.data[((b * H * sh + oy) * W * sw + ox) * c + ch] = x.data[((b * H + Math.floor(oy / sh)) * W + Math.floor(ox / sw)) * c + ch];
     return out;
   },
   flatten: (_node, [x]) => ({ shape: [x.shape[0], x.data.length / x.shape[0]], data: x.data.slice() }),
@@ -328,7 +342,11 @@ export function refForward(graph: ModelGraph, inputs: F64 | F64[], weights: F64[
   const values = new Map<string, F64>(graph.inputs.map((input, i) => [input.name, list[i]]));
   const pre = new Map<string, F64>();
   for (const node of graph.nodes) {
-    const z = REFERENCE_LAYERS[node.kind](node, node.inputs.map((name) => values.get(name)!), nodeWeights(node, weights));
+    const z = REFERENCE_LAYERS[node.kind](
+      node,
+      node.inputs.map((name) => values.get(name)!),
+      nodeWeights(node, weights),
+    );
     const act = 'activation' in node.config ? node.config.activation : 'linear';
     values.set(node.name, refActivation(act, z));
     pre.set(node.name, z);
@@ -339,7 +357,12 @@ export function refForward(graph: ModelGraph, inputs: F64 | F64[], weights: F64[
 }
 
 /** The training loss in float64: Σ lossWeights[i] · loss_i over the outputs, and each loss_i. */
-export function refTotalLoss(training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, ys: F64[], zs: F64[], targets: F64[]): { loss: number; outputLosses: number[] } {
+export function refTotalLoss(
+  training: Pick<TrainingSpec, 'losses' | 'lossWeights'>,
+  ys: F64[],
+  zs: F64[],
+  targets: F64[],
+): { loss: number; outputLosses: number[] } {
   const outputLosses = ys.map((y, i) => refLoss(training.losses[i], y, zs[i], targets[i]));
   return { loss: outputLosses.reduce((sum, l, i) => sum + training.lossWeights[i] * l, 0), outputLosses };
 }

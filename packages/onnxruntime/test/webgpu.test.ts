@@ -79,15 +79,19 @@ describe('device webgpu', () => {
     expectClose(gpu.inputs[0], onCpu.inputs[0], 1e-5, 'dLoss/dinput');
   }, 120_000);
 
-  it.skipIf(cudaInstalled)("'auto' picks WebGPU where CUDA is missing and says so once (runs only where the CUDA provider is missing)", async (t) => {
-    needAdapter(t);
-    const messages: string[] = [];
-    const auto = onnxruntimeBackend({ device: 'auto', logger: (msg) => messages.push(msg) });
-    const m = modelOf([4], [layers.dense({ units: 2 })]);
-    (await auto.compile(m.graph)).dispose();
-    (await auto.compile(m.graph)).dispose();
-    expect(auto.device).toBe('webgpu');
-    expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatch(/device auto → CUDA is not available .*; running on WebGPU/);
-  }, 120_000);
+  it.skipIf(cudaInstalled)(
+    "'auto' picks WebGPU where CUDA is missing and says so once (runs only where the CUDA provider is missing)",
+    async (t) => {
+      needAdapter(t);
+      const messages: string[] = [];
+      const auto = onnxruntimeBackend({ device: 'auto', logger: (msg) => messages.push(msg) });
+      const m = modelOf([4], [layers.dense({ units: 2 })]);
+      (await auto.compile(m.graph)).dispose();
+      (await auto.compile(m.graph)).dispose();
+      expect(auto.device).toBe('webgpu');
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toMatch(/device auto → CUDA is not available .*; running on WebGPU/);
+    },
+    120_000,
+  );
 });

@@ -60,7 +60,9 @@ for (let s = 0; s <= steps; s++) {
 }
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(1);
 for (const [name, run] of Object.entries(runs)) {
-  console.log(`${name}: CPU median ${median(run.cpu)} ms/step, wall median ${median(run.wall)} ms/step over ${steps} steps; first losses ${run.losses.slice(0, 3).join(', ')}`);
+  console.log(
+    `${name}: CPU median ${median(run.cpu)} ms/step, wall median ${median(run.wall)} ms/step over ${steps} steps; first losses ${run.losses.slice(0, 3).join(', ')}`,
+  );
 }
 const [wa, wb] = await Promise.all([runs.A.model.getWeights(), runs.B.model.getWeights()]);
 let maxDiff = 0;

@@ -6,11 +6,22 @@ import { activateEngine } from '../dist/index.js';
 
 await activateEngine('wasm');
 const b = Number(process.argv[2] ?? 256);
-const layers = [[28, 1, 16, 'same'], [14, 16, 8, 'same'], [7, 8, 4, 'same'], [4, 4, 4, 'same'], [8, 4, 8, 'same'], [16, 8, 16, 'valid'], [28, 16, 1, 'same']];
+const layers = [
+  [28, 1, 16, 'same'],
+  [14, 16, 8, 'same'],
+  [7, 8, 4, 'same'],
+  [4, 4, 4, 'same'],
+  [8, 4, 8, 'same'],
+  [16, 8, 16, 'valid'],
+  [28, 16, 1, 'same'],
+];
 function time(f, reps = 5) {
   tf.tidy(f);
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) tf.tidy(() => { f().dataSync(); });
+  for (let i = 0; i < reps; i++)
+    tf.tidy(() => {
+      f().dataSync();
+    });
   return (performance.now() - t0) / reps;
 }
 let totals = [0, 0, 0];

@@ -9,7 +9,15 @@ import { KernelScope } from '../dist/kernels/kernel-scope.js';
 await activateEngine('wasm');
 const reps = Number(process.argv[2] ?? 7);
 const b = 256;
-const shapes = [[28, 1, 16, 'same'], [14, 16, 8, 'same'], [7, 8, 4, 'same'], [4, 4, 4, 'same'], [8, 4, 8, 'same'], [16, 8, 16, 'valid'], [28, 16, 1, 'same']];
+const shapes = [
+  [28, 1, 16, 'same'],
+  [14, 16, 8, 'same'],
+  [7, 8, 4, 'same'],
+  [4, 4, 4, 'same'],
+  [8, 4, 8, 'same'],
+  [16, 8, 16, 'valid'],
+  [28, 16, 1, 'same'],
+];
 const forms = { byInput: conv2dFilterGradByInput, byOutput: conv2dFilterGradByOutput, oneChannel: conv2dFilterGradOneChannel };
 const totals = Object.fromEntries(Object.keys(forms).map((k) => [k, 0]));
 for (const [n, cin, cout, pad] of shapes) {
@@ -17,7 +25,23 @@ for (const [n, cin, cout, pad] of shapes) {
   const out = pad === 'same' ? n : n - 2;
   const dy = tf.randomUniform([b, out, out, cout]);
   const p = pad === 'same' ? 1 : 0;
-  const g = { batch: b, inHeight: n, inWidth: n, inChannels: cin, outHeight: out, outWidth: out, outChannels: cout, filterHeight: 3, filterWidth: 3, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padTop: p, padLeft: p };
+  const g = {
+    batch: b,
+    inHeight: n,
+    inWidth: n,
+    inChannels: cin,
+    outHeight: out,
+    outWidth: out,
+    outChannels: cout,
+    filterHeight: 3,
+    filterWidth: 3,
+    strideHeight: 1,
+    strideWidth: 1,
+    dilationHeight: 1,
+    dilationWidth: 1,
+    padTop: p,
+    padLeft: p,
+  };
   const best = Object.fromEntries(Object.keys(forms).map((k) => [k, Infinity]));
   for (let r = 0; r < reps; r++) {
     for (const [name, f] of Object.entries(forms)) {
@@ -29,7 +53,16 @@ for (const [n, cin, cout, pad] of shapes) {
     }
   }
   for (const k of Object.keys(forms)) if (best[k] < Infinity) totals[k] += best[k];
-  console.log(`${n}x${n}x${cin} -> ${cout} ${pad}: ${Object.entries(best).filter(([, v]) => v < Infinity).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+  console.log(
+    `${n}x${n}x${cin} -> ${cout} ${pad}: ${Object.entries(best)
+      .filter(([, v]) => v < Infinity)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+      .join(', ')}`,
+  );
   tf.dispose([x, dy]);
 }
-console.log(`totals (oneChannel only where ci or co is 1): ${Object.entries(totals).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+console.log(
+  `totals (oneChannel only where ci or co is 1): ${Object.entries(totals)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+    .join(', ')}`,
+);

@@ -11,8 +11,12 @@ const x = zeros([64, 1920, 1080, 3]);
 const conv = layers.conv2d({ filters: 16, kernelSize: 5, strides: 5, useBias: false });
 const y = await conv.apply(x, { backend });
 const t1 = performance.now();
-console.log(`${backend.name}: conv2d ${JSON.stringify(x.shape)} → ${JSON.stringify(y.shape)}, ${conv.countParams()} params, ${((t1 - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `${backend.name}: conv2d ${JSON.stringify(x.shape)} → ${JSON.stringify(y.shape)}, ${conv.countParams()} params, ${((t1 - t0) / 1000).toFixed(1)} s`,
+);
 const flat = await layers.flatten().apply(y, { backend });
 const dense = layers.dense({ units: 1, useBias: false });
 const out = await dense.apply(flat, { backend });
-console.log(`flatten → ${JSON.stringify(flat.shape)}; dense → ${JSON.stringify(out.shape)}, ${dense.countParams()} params, ${((performance.now() - t1) / 1000).toFixed(1)} s; all zero: ${out.data.every((v) => v === 0)}`);
+console.log(
+  `flatten → ${JSON.stringify(flat.shape)}; dense → ${JSON.stringify(out.shape)}, ${dense.countParams()} params, ${((performance.now() - t1) / 1000).toFixed(1)} s; all zero: ${out.data.every((v) => v === 0)}`,
+);

@@ -8,9 +8,7 @@ import os from 'node:os';
 import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
 import { tfjsBackend } from '../dist/index.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
-);
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
 const engine = args.engine ?? 'wasm';
 const batch = Number(args.batch ?? 256);
 const steps = Number(args.steps ?? 10);
@@ -63,7 +61,10 @@ const backendName = tf.getBackend();
 const originals = tf.getKernelsForBackend(backendName);
 const cpuByKernel = new Map();
 const stack = [];
-const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);
   tf.registerKernel({
@@ -96,5 +97,6 @@ for (const config of originals) {
 const cpuRows = [...cpuByKernel].sort((a, b) => b[1].ms - a[1].ms);
 const kernelCpu = cpuRows.reduce((n, [, e]) => n + e.ms, 0) / cpuSteps;
 console.log(`CPU time per kernel, exclusive, mean of ${cpuSteps} steps (kernels ${kernelCpu.toFixed(1)} of ${stepCpu.toFixed(1)} ms per step):`);
-for (const [name, e] of cpuRows.slice(0, 20)) console.log(`  ${name.padEnd(28)} ${(e.ms / cpuSteps).toFixed(1).padStart(8)} ms  ${String(e.calls / cpuSteps).padStart(4)} calls`);
+for (const [name, e] of cpuRows.slice(0, 20))
+  console.log(`  ${name.padEnd(28)} ${(e.ms / cpuSteps).toFixed(1).padStart(8)} ms  ${String(e.calls / cpuSteps).padStart(4)} calls`);
 model.dispose();

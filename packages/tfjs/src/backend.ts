@@ -1,4 +1,13 @@
-import { BackendError, ConfigError, assertBackendSupports, type Backend, type CompiledModel, type LayerKind, type ModelGraph, type TrainingSpec } from '@araboza/core';
+import {
+  BackendError,
+  ConfigError,
+  assertBackendSupports,
+  type Backend,
+  type CompiledModel,
+  type LayerKind,
+  type ModelGraph,
+  type TrainingSpec,
+} from '@araboza/core';
 import { createRequire } from 'node:module';
 import { DEFAULT_CHUNK_BYTES } from './chunking.js';
 import { TfjsCompiledModel } from './compiled-model.js';
@@ -40,7 +49,11 @@ function pickEngine(request: EngineRequest, log: (message: string) => void): Eng
   const engine: EngineName = tfjsNodeInstalled() ? 'tensorflow' : 'wasm';
   if (!autoAnnounced) {
     autoAnnounced = true;
-    log(engine === 'tensorflow' ? '@araboza/tfjs: engine auto → tensorflow (@tensorflow/tfjs-node)' : '@araboza/tfjs: engine auto → wasm (SIMD; @tensorflow/tfjs-node is not installed)');
+    log(
+      engine === 'tensorflow'
+        ? '@araboza/tfjs: engine auto → tensorflow (@tensorflow/tfjs-node)'
+        : '@araboza/tfjs: engine auto → wasm (SIMD; @tensorflow/tfjs-node is not installed)',
+    );
   }
   return engine;
 }

@@ -39,7 +39,7 @@ export async function initialiseTensorflow(): Promise<void> {
   }
   if (!tf.findBackendFactory('tensorflow')) {
     throw new BackendError(
-      "@tensorflow/tfjs-node is installed but registered its backend in another copy of @tensorflow/tfjs-core; install @tensorflow/tfjs-node 4.22.0, the version matching @tensorflow/tfjs-core 4.22.0, so there is a single copy",
+      '@tensorflow/tfjs-node is installed but registered its backend in another copy of @tensorflow/tfjs-core; install @tensorflow/tfjs-node 4.22.0, the version matching @tensorflow/tfjs-core 4.22.0, so there is a single copy',
     );
   }
   if (!(await tf.setBackend('tensorflow'))) throw new BackendError('tfjs engine tensorflow failed to initialise');

@@ -26,12 +26,7 @@ export function wasmBinaryFolder(): string {
 function initialise(engine: EngineName): Promise<void> {
   let ready = initialised.get(engine);
   if (!ready) {
-    ready =
-      engine === 'wasm'
-        ? initialiseWasm(wasmBinaryFolder())
-        : engine === 'tensorflow'
-          ? initialiseTensorflow()
-          : initialiseCpu();
+    ready = engine === 'wasm' ? initialiseWasm(wasmBinaryFolder()) : engine === 'tensorflow' ? initialiseTensorflow() : initialiseCpu();
     // A failed start may be retried later (e.g. after the user installs tfjs-node).
     ready.catch(() => initialised.delete(engine));
     initialised.set(engine, ready);

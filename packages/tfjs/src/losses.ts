@@ -33,9 +33,7 @@ const LOSSES: { readonly [L in LossName]: (out: tf.Tensor, y: tf.Tensor, fromLog
   },
   meanSquaredError: (out, y) => accurateMean(tf.squaredDifference(out, y)),
   categoricalCrossentropy: (out, y, fromLogits) => {
-    const logP = fromLogits
-      ? tf.logSoftmax(out, -1)
-      : tf.log(tf.clipByValue(tf.div(out, tf.sum(out, -1, true)), PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON));
+    const logP = fromLogits ? tf.logSoftmax(out, -1) : tf.log(tf.clipByValue(tf.div(out, tf.sum(out, -1, true)), PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON));
     return tf.neg(accurateMean(tf.sum(tf.mul(y, logP), -1))) as tf.Scalar;
   },
 };

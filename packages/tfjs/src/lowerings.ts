@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { concatAxis, convAxisPadding, deconvAxisPadding, deconvOutputLength, type ActivationName, type GraphNode, type LayerKind, type Padding } from '@araboza/core';
+import {
+  concatAxis,
+  convAxisPadding,
+  deconvAxisPadding,
+  deconvOutputLength,
+  type ActivationName,
+  type GraphNode,
+  type LayerKind,
+  type Padding,
+} from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
 import { accurateSum } from './reductions.js';
 
@@ -42,7 +51,16 @@ function stepsPastEnd(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair): boole
  * convolution does), because tfjs has no gradient for dilation > 1; Keras
  * forbids stride and dilation both above 1, so the rewrite needs stride 1.
  */
-function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | undefined, strides: Pair, dilation: Pair, padding: Padding, activation: ActivationName, training: boolean): tf.Tensor {
+function conv2dKeras(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor | undefined,
+  strides: Pair,
+  dilation: Pair,
+  padding: Padding,
+  activation: ActivationName,
+  training: boolean,
+): tf.Tensor {
   const { fused, after } = splitFusedActivation(activation);
   const plain = dilation[0] === 1 && dilation[1] === 1;
   if (plain && padding === 'same' && stepsPastEnd(x, kernel, strides)) {
@@ -75,16 +93,24 @@ function conv2dKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor | unde
     input = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]);
   }
   const [h, w] = [input.shape[1], input.shape[2]];
-  const extra = [0, 1].map((a) => (Math.ceil([h, w][a] / dilation[a]) * dilation[a] - [h, w][a]));
-  const phases = tf.spaceToBatchND(input, [dilation[0], dilation[1]], [
-    [0, extra[0]],
-    [0, extra[1]],
-  ]) as tf.Tensor4D;
+  const extra = [0, 1].map((a) => Math.ceil([h, w][a] / dilation[a]) * dilation[a] - [h, w][a]);
+  const phases = tf.spaceToBatchND(
+    input,
+    [dilation[0], dilation[1]],
+    [
+      [0, extra[0]],
+      [0, extra[1]],
+    ],
+  ) as tf.Tensor4D;
   const conv = tf.conv2d(phases, kernel, 1, 'valid');
-  const y = tf.batchToSpaceND(conv, [dilation[0], dilation[1]], [
-    [0, extra[0]],
-    [0, extra[1]],
-  ]);
+  const y = tf.batchToSpaceND(
+    conv,
+    [dilation[0], dilation[1]],
+    [
+      [0, extra[0]],
+      [0, extra[1]],
+    ],
+  );
   return biasActivation(y, bias, activation);
 }
 
@@ -158,22 +184,25 @@ function fusedConvForTraining(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tens
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
     // The kernel itself: tf.fused.conv2d unfuses any activation but linear while gradients are recorded.
-    const y = tf.engine().runKernel(
-      'FusedConv2D',
-      { x: input, filter: w, bias: b },
-      { strides: stride, pad: padding, dataFormat: 'NHWC', dilations: [1, 1], activation: fused } as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor;
+    const y = tf.engine().runKernel('FusedConv2D', { x: input, filter: w, bias: b }, {
+      strides: stride,
+      pad: padding,
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      activation: fused,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
     save([input, w, y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, [xs, ws, out]: tf.Tensor[]) => {
         const g = derivative(dy, out) as tf.Tensor4D;
         const dx = tf.conv2dTranspose(g, ws as tf.Tensor4D, xs.shape as [number, number, number, number], stride, padding);
-        const dw = tf.engine().runKernel(
-          'Conv2DBackpropFilter',
-          { x: xs, dy: g },
-          { strides: stride, pad: padding, dataFormat: 'NHWC', filterShape: ws.shape } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor;
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: g }, {
+          strides: stride,
+          pad: padding,
+          dataFormat: 'NHWC',
+          filterShape: ws.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
         return [dx, dw, biasGrad(g, b.shape[0])];
       },
     };
@@ -222,11 +251,13 @@ function averagePoolKeras(x: tf.Tensor4D, pool: Pair, strides: Pair, padding: Pa
     return {
       value: tf.avgPool(input, [pool[0], pool[1]], [strides[0], strides[1]], 'same'),
       gradFunc: (dy: tf.Tensor) =>
-        tf.engine().runKernel(
-          'AvgPoolGrad',
-          { dy: tf.mul(dy, tf.tensor4d(scale, [1, counts[0].length, counts[1].length, 1])), input },
-          { filterSize: [pool[0], pool[1]], strides: [strides[0], strides[1]], pad: 'same' },
-        ) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel(
+            'AvgPoolGrad',
+            { dy: tf.mul(dy, tf.tensor4d(scale, [1, counts[0].length, counts[1].length, 1])), input },
+            { filterSize: [pool[0], pool[1]], strides: [strides[0], strides[1]], pad: 'same' },
+          ) as tf.Tensor,
     };
   });
   return op(x);
@@ -336,7 +367,12 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
   leakyRelu: ([x], node) => tf.leakyRelu(x, node.config.negativeSlope),
   zeroPadding2d: ([x], node) => {
     const [rows, cols] = node.config.padding;
-    return tf.pad(x, [[0, 0], [rows[0], rows[1]], [cols[0], cols[1]], [0, 0]]);
+    return tf.pad(x, [
+      [0, 0],
+      [rows[0], rows[1]],
+      [cols[0], cols[1]],
+      [0, 0],
+    ]);
   },
   cropping2d: ([x], node) => {
     const [[top], [left]] = node.config.cropping;
@@ -359,6 +395,12 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */
-export function lowerNode(inputs: readonly tf.Tensor[], node: GraphNode, weights: readonly tf.Tensor[], activation: ActivationName, training: boolean): tf.Tensor {
+export function lowerNode(
+  inputs: readonly tf.Tensor[],
+  node: GraphNode,
+  weights: readonly tf.Tensor[],
+  activation: ActivationName,
+  training: boolean,
+): tf.Tensor {
   return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training);
 }

@@ -6,7 +6,13 @@ import { optimizerSlots, type OptimizerName, type OptimizerSpec } from '@araboza
  * slot values (same order as `optimizerSlots`). `step` is the step number
  * after incrementing (Adam's t, starting at 1).
  */
-type Update<S extends OptimizerSpec> = (spec: S, w: tf.Tensor, g: tf.Tensor, slots: readonly tf.Tensor[], step: number) => { weight: tf.Tensor; slots: tf.Tensor[] };
+type Update<S extends OptimizerSpec> = (
+  spec: S,
+  w: tf.Tensor,
+  g: tf.Tensor,
+  slots: readonly tf.Tensor[],
+  step: number,
+) => { weight: tf.Tensor; slots: tf.Tensor[] };
 
 /** Core's optimizer formulas (optimizers.ts TSDoc), written out in tfjs ops; tfjs's own optimizers differ in details (ε placement, defaults). */
 const UPDATES: { readonly [K in OptimizerName]: Update<Extract<OptimizerSpec, { kind: K }>> } = {
@@ -55,7 +61,13 @@ export function allFinite(tensors: readonly tf.Tensor[]): boolean {
  * rate or a NaN slot must not reach the weights). `step` is the new step
  * count (≥ 1). Returns whether the step was applied.
  */
-export function applyOptimizerStep(spec: OptimizerSpec, weights: readonly tf.Variable[], grads: readonly tf.Tensor[], slots: readonly (readonly tf.Variable[])[], step: number): boolean {
+export function applyOptimizerStep(
+  spec: OptimizerSpec,
+  weights: readonly tf.Variable[],
+  grads: readonly tf.Tensor[],
+  slots: readonly (readonly tf.Variable[])[],
+  step: number,
+): boolean {
   const updates = tf.tidy(() => weights.map((w, i) => (UPDATES[spec.kind] as Update<OptimizerSpec>)(spec, w, grads[i], slots[i], step)));
   const all = updates.flatMap((u) => [u.weight, ...u.slots]);
   try {

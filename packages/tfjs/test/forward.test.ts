@@ -51,7 +51,10 @@ describe('conv1d', () => {
 describe('conv2d', () => {
   it('same padding, stride 2, odd size: Keras puts the larger half after', async () => {
     // 4×4 input, 2×2 kernel, stride 2: total padding 0 → 2×2 output; 5×5: total 1, all after.
-    const x = tensor(Array.from({ length: 25 }, (_, i) => i + 1), [1, 5, 5, 1]);
+    const x = tensor(
+      Array.from({ length: 25 }, (_, i) => i + 1),
+      [1, 5, 5, 1],
+    );
     const k = tensor([1, 1, 1, 1], [2, 2, 1, 1]);
     const y = await runLayer(layers.conv2d({ filters: 1, kernelSize: 2, strides: 2, padding: 'same', useBias: false }), x, [k]);
     expect(y.shape).toEqual([1, 3, 3, 1]);
@@ -69,7 +72,14 @@ describe('conv2d', () => {
     const x = data([2, 9, 8, 3], 1);
     const kernel = data([3, 2, 3, 4], 2);
     const bias = data([4], 3);
-    const layer = layers.conv2d({ filters: 4, kernelSize: [3, 2], strides: [...c.strides], dilationRate: [...c.dilationRate], padding: c.padding, activation: 'tanh' });
+    const layer = layers.conv2d({
+      filters: 4,
+      kernelSize: [3, 2],
+      strides: [...c.strides],
+      dilationRate: [...c.dilationRate],
+      padding: c.padding,
+      activation: 'tanh',
+    });
     const ref = conv2dReference(x, kernel, [...c.strides], [...c.dilationRate], c.padding);
     const expected = { shape: ref.shape, data: ref.data.map((v, i) => Math.tanh(v + bias.data[i % 4])) };
     close(await runLayer(layer, x, [kernel, bias]), expected);
@@ -98,7 +108,10 @@ describe('conv2dTranspose', () => {
 });
 
 describe('pooling', () => {
-  const x = tensor(Array.from({ length: 49 }, (_, i) => ((i * 37) % 49) - 20), [1, 7, 7, 1]);
+  const x = tensor(
+    Array.from({ length: 49 }, (_, i) => ((i * 37) % 49) - 20),
+    [1, 7, 7, 1],
+  );
   it('max pooling same: 7×7 → 4×4, padding counts as −∞ (negative values survive)', async () => {
     const y = await runLayer(layers.maxPooling2d({ poolSize: 2, padding: 'same' }), x, []);
     expect(y.shape).toEqual([1, 4, 4, 1]);
@@ -173,7 +186,18 @@ describe('activation', () => {
     elu: (v) => (v > 0 ? v : Math.expm1(v)),
     selu: (v) => 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * Math.expm1(v)),
     // Φ(x) at these points, from float64 erf.
-    gelu: (v) => v * ({ '-2': 0.022750131948179195, '-0.5': 0.3085375387259869, '0': 0.5, '0.5': 0.6914624612740131, '2': 0.9772498680518208, '3': 0.9986501019683699 } as Record<string, number>)[String(v)],
+    gelu: (v) =>
+      v *
+      (
+        {
+          '-2': 0.022750131948179195,
+          '-0.5': 0.3085375387259869,
+          '0': 0.5,
+          '0.5': 0.6914624612740131,
+          '2': 0.9772498680518208,
+          '3': 0.9986501019683699,
+        } as Record<string, number>
+      )[String(v)],
     softplus: (v) => Math.log1p(Math.exp(v)),
     softsign: (v) => v / (1 + Math.abs(v)),
     silu: (v) => v / (1 + Math.exp(-v)),

@@ -23,15 +23,43 @@ const MODELS: Record<string, { input: number[]; layers: () => Layer[] }> = {
   flatten: { input: [2, 3, 2], layers: () => [layers.flatten(), layers.dense({ units: 2 })] },
   reshape: { input: [12], layers: () => [layers.reshape({ targetShape: [3, 4] }), layers.dense({ units: 2 })] },
   activation: { input: [5], layers: () => [layers.dense({ units: 4 }), layers.activation({ activation: 'softmax' })] },
-  'activation gelu, selu, relu6': { input: [5], layers: () => [layers.dense({ units: 4, activation: 'gelu' }), layers.dense({ units: 3, activation: 'selu' }), layers.activation({ activation: 'relu6' })] },
+  'activation gelu, selu, relu6': {
+    input: [5],
+    layers: () => [layers.dense({ units: 4, activation: 'gelu' }), layers.dense({ units: 3, activation: 'selu' }), layers.activation({ activation: 'relu6' })],
+  },
   leakyRelu: { input: [5], layers: () => [layers.dense({ units: 4 }), layers.leakyRelu({ negativeSlope: 0.1 })] },
-  zeroPadding2d: { input: [4, 3, 2], layers: () => [layers.zeroPadding2d({ padding: [[1, 0], [2, 1]] }), layers.conv2d({ filters: 2, kernelSize: 2 })] },
-  cropping2d: { input: [5, 6, 2], layers: () => [layers.cropping2d({ cropping: [[0, 2], [1, 1]] }), layers.conv2d({ filters: 2, kernelSize: 2 })] },
+  zeroPadding2d: {
+    input: [4, 3, 2],
+    layers: () => [
+      layers.zeroPadding2d({
+        padding: [
+          [1, 0],
+          [2, 1],
+        ],
+      }),
+      layers.conv2d({ filters: 2, kernelSize: 2 }),
+    ],
+  },
+  cropping2d: {
+    input: [5, 6, 2],
+    layers: () => [
+      layers.cropping2d({
+        cropping: [
+          [0, 2],
+          [1, 1],
+        ],
+      }),
+      layers.conv2d({ filters: 2, kernelSize: 2 }),
+    ],
+  },
   globalAveragePooling2d: { input: [4, 5, 2], layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling2d()] },
   globalMaxPooling2d: { input: [4, 5, 2], layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true })] },
   globalAveragePooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling1d({ keepdims: true })] },
   globalMaxPooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d()] },
-  maxPooling1d: { input: [7, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' })] },
+  maxPooling1d: {
+    input: [7, 2],
+    layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' })],
+  },
   averagePooling1d: { input: [7, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.averagePooling1d({ padding: 'same' })] },
   upSampling1d: { input: [5, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.upSampling1d({ size: 3 })] },
 };
@@ -161,4 +189,3 @@ describe('gradient details', () => {
     expect(loss).toBeCloseTo(-(z[1] - Math.log(z.reduce((s, v) => s + Math.exp(v), 0))), 5);
   });
 });
-

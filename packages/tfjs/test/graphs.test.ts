@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkInputs, checkInputsAndTargets, input, layers, model, validateGraph, type GraphNode, type Model, type ModelGraph, type Tensor } from '@araboza/core';
+import {
+  ShapeError,
+  checkInputs,
+  checkInputsAndTargets,
+  input,
+  layers,
+  model,
+  validateGraph,
+  type GraphNode,
+  type Model,
+  type ModelGraph,
+  type Tensor,
+} from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 import { data, maxRelDiff, trainingSpec } from './helpers.js';
 import { bceReference, mseReference } from './reference.js';
@@ -160,7 +172,9 @@ describe('two inputs, two outputs, loss weights', () => {
     };
     await expect(compiled.predict(uneven)).rejects.toThrow(ShapeError);
     await expect(compiled.predict(uneven)).rejects.toThrow(message(() => checkInputs(m.graph, uneven, 'predict')));
-    await expect(compiled.trainStep(batch.xs, [batch.ys[0]])).rejects.toThrow(message(() => checkInputsAndTargets(m.graph, batch.xs, [batch.ys[0]], 'trainStep')));
+    await expect(compiled.trainStep(batch.xs, [batch.ys[0]])).rejects.toThrow(
+      message(() => checkInputsAndTargets(m.graph, batch.xs, [batch.ys[0]], 'trainStep')),
+    );
     expect((await compiled.getOptimizerState()).step).toBe(0);
     compiled.dispose();
   });
@@ -223,7 +237,12 @@ describe('nodes no output depends on', () => {
     const used = model({ inputs: a, outputs: layers.dense({ units: 2, name: 'used' }).apply(a), seed: 1 });
     const dead = model({ inputs: a, outputs: layers.dense({ units: 4, name: 'dead' }).apply(a), seed: 2 });
     const deadNode = { ...dead.graph.nodes[0], weightIndex: used.graph.weights.length } as GraphNode;
-    const graph = { inputs: used.graph.inputs, nodes: [...used.graph.nodes, deadNode], outputs: used.graph.outputs, weights: [...used.graph.weights, ...dead.graph.weights] };
+    const graph = {
+      inputs: used.graph.inputs,
+      nodes: [...used.graph.nodes, deadNode],
+      outputs: used.graph.outputs,
+      weights: [...used.graph.weights, ...dead.graph.weights],
+    };
     validateGraph(graph);
     return { graph, used, dead };
   }
@@ -252,7 +271,10 @@ describe('no tensor leaks in a graph', () => {
     const shared = layers.dense({ units: 3, activation: 'sigmoid' });
     const [ha, hb] = [shared.apply(a), shared.apply(b)];
     const m = model({ inputs: [a, b], outputs: [layers.maximum().apply([ha, hb]), hb], seed: 11 });
-    const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes: 64 }).compile(m.graph, trainingSpec(m.graph, ['meanSquaredError', 'binaryCrossentropy'], 'adam', [1, 0.5]));
+    const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes: 64 }).compile(
+      m.graph,
+      trainingSpec(m.graph, ['meanSquaredError', 'binaryCrossentropy'], 'adam', [1, 0.5]),
+    );
     await compiled.setWeights(m.getWeights());
     const xs = [data([3, 4], 30), data([3, 4], 31)];
     const ys = [data([3, 3], 32, 0, 1), data([3, 3], 33, 0, 1)];

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random, convAxisPadding, type Padding, type Tensor } from '@araboza/core';
 import { activateEngine } from '../src/engines.js';
-import { conv2dFilterGradByInput, conv2dFilterGradByOutput, conv2dFilterGradOneChannel, conv2dInputGrad, type Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
+import {
+  conv2dFilterGradByInput,
+  conv2dFilterGradByOutput,
+  conv2dFilterGradOneChannel,
+  conv2dInputGrad,
+  type Conv2dGeometry,
+} from '../src/kernels/conv-grad-math.js';
 import { KernelScope } from '../src/kernels/kernel-scope.js';
 import { conv2dFilterGradReference, conv2dInputGradReference, maxPoolGradReference } from './reference.js';
 import { data } from './helpers.js';
@@ -79,7 +85,10 @@ describe('wasm gradient kernels match the cpu kernels (and, for those replaced o
   });
 
   // wasm's Conv2D runs these as depthwise convolutions (one input channel: channel multiplier; one output channel: + a channel sum).
-  const oneChannelCases = convCases(14).flatMap((c) => [{ ...c, cin: 1 }, { ...c, cout: 1 }]);
+  const oneChannelCases = convCases(14).flatMap((c) => [
+    { ...c, cin: 1 },
+    { ...c, cout: 1 },
+  ]);
   it.each(oneChannelCases.map((c) => [describeCase(c), c] as const))('Conv2D with one input or output channel: %s', async (_name, c) => {
     const x = data([c.b, c.h, c.w, c.cin], 15);
     const filter = data([c.k[0], c.k[1], c.cin, c.cout], 16);
@@ -90,7 +99,18 @@ describe('wasm gradient kernels match the cpu kernels (and, for those replaced o
   it('Conv2D with one output channel and explicit padding matches cpu', async () => {
     const x = data([2, 6, 7, 3], 17);
     const filter = data([3, 2, 3, 1], 18);
-    const run = () => tf.conv2d(engineTensor(x) as tf.Tensor4D, engineTensor(filter) as tf.Tensor4D, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]]);
+    const run = () =>
+      tf.conv2d(
+        engineTensor(x) as tf.Tensor4D,
+        engineTensor(filter) as tf.Tensor4D,
+        [2, 1],
+        [
+          [0, 0],
+          [2, 0],
+          [1, 1],
+          [0, 0],
+        ],
+      );
     expect(maxAbsDiff(await runOn('wasm', run), await runOn('cpu', run))).toBeLessThan(1e-5);
   });
 
@@ -113,8 +133,7 @@ describe('wasm gradient kernels match the cpu kernels (and, for those replaced o
     const x = { shape: relu.shape, data: relu.data.map((v) => Math.max(v, 0)) };
     const out = [outLength(c, 0), outLength(c, 1)];
     const dy = data([c.b, out[0], out[1], c.cin], 6);
-    const run = () =>
-      tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.k, c.s, c.padding), engineTensor(dy))))(engineTensor(x));
+    const run = () => tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.k, c.s, c.padding), engineTensor(dy))))(engineTensor(x));
     expect(maxAbsDiff(await runOn('wasm', run), await runOn('cpu', run))).toBeLessThan(1e-6);
     expect(maxAbsDiff(await runOn('wasm', run), maxPoolGradReference(x, dy, c.k, c.s, c.padding))).toBeLessThan(1e-6);
   });
@@ -150,8 +169,21 @@ function dilatedGeometry(b: number, h: number, w: number, cin: number, cout: num
   const ph = convAxisPadding(h, k, 1, d, padding);
   const pw = convAxisPadding(w, k, 1, d, padding);
   return {
-    batch: b, inHeight: h, inWidth: w, inChannels: cin, outHeight: ph.out, outWidth: pw.out, outChannels: cout,
-    filterHeight: k, filterWidth: k, strideHeight: 1, strideWidth: 1, dilationHeight: d, dilationWidth: d, padTop: ph.before, padLeft: pw.before,
+    batch: b,
+    inHeight: h,
+    inWidth: w,
+    inChannels: cin,
+    outHeight: ph.out,
+    outWidth: pw.out,
+    outChannels: cout,
+    filterHeight: k,
+    filterWidth: k,
+    strideHeight: 1,
+    strideWidth: 1,
+    dilationHeight: d,
+    dilationWidth: d,
+    padTop: ph.before,
+    padLeft: pw.before,
   };
 }
 
@@ -178,9 +210,30 @@ describe('every convolution gradient formulation, with dilation 2 (tfjs kernels 
       });
     const refW = conv2dFilterGradReference(x, dy, [3, 3], [1, 1], [2, 2], padding);
     const refX = conv2dInputGradReference(dy, filter, x.shape, [1, 1], [2, 2], padding);
-    expect(maxAbsDiff(viaKernels((s, a, b) => conv2dFilterGradByInput(s, a, b, g), x, dy), refW)).toBeLessThan(1e-4);
-    expect(maxAbsDiff(viaKernels((s, a, b) => conv2dFilterGradByOutput(s, a, b, g), x, dy), refW)).toBeLessThan(1e-4);
-    if (cin === 1 || cout === 1) expect(maxAbsDiff(viaKernels((s, a, b) => conv2dFilterGradOneChannel(s, a, b, g), x, dy), refW)).toBeLessThan(1e-4);
-    expect(maxAbsDiff(viaKernels((s, a, b) => conv2dInputGrad(s, a, b, g), dy, filter), refX)).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        viaKernels((s, a, b) => conv2dFilterGradByInput(s, a, b, g), x, dy),
+        refW,
+      ),
+    ).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        viaKernels((s, a, b) => conv2dFilterGradByOutput(s, a, b, g), x, dy),
+        refW,
+      ),
+    ).toBeLessThan(1e-4);
+    if (cin === 1 || cout === 1)
+      expect(
+        maxAbsDiff(
+          viaKernels((s, a, b) => conv2dFilterGradOneChannel(s, a, b, g), x, dy),
+          refW,
+        ),
+      ).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        viaKernels((s, a, b) => conv2dInputGrad(s, a, b, g), dy, filter),
+        refX,
+      ),
+    ).toBeLessThan(1e-4);
   });
 });

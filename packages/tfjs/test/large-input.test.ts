@@ -13,7 +13,9 @@ describe('batches larger than one pass runs in chunks', () => {
     expect(y.shape).toEqual([64, 384, 216, 16]);
     expect(conv.countParams()).toBe(1200);
     // One pass would need ~1.9 GB of wasm's 32-bit heap; it runs in chunks.
-    expect(chunkRows(chainGraph([1920, 1080, 3], [layers.conv2d({ filters: 16, kernelSize: 5, strides: 5, useBias: false })]), false, DEFAULT_CHUNK_BYTES.wasm)).toBeLessThan(64);
+    expect(
+      chunkRows(chainGraph([1920, 1080, 3], [layers.conv2d({ filters: 16, kernelSize: 5, strides: 5, useBias: false })]), false, DEFAULT_CHUNK_BYTES.wasm),
+    ).toBeLessThan(64);
     const flat = await layers.flatten().apply(y, { backend });
     expect(flat.shape).toEqual([64, 1327104]);
     const dense = layers.dense({ units: 1, useBias: false });
@@ -76,7 +78,10 @@ describe('batches larger than one pass runs in chunks', () => {
     // 128 bytes: one sample at a time.
     for (const maxChunkBytes of [undefined, 128]) {
       const m = build();
-      const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes }).compile(m.graph, trainingSpec(m.graph, ['binaryCrossentropy', 'meanSquaredError'], 'sgd', [1, 0.25]));
+      const compiled = await tfjsBackend({ engine: 'wasm', maxChunkBytes }).compile(
+        m.graph,
+        trainingSpec(m.graph, ['binaryCrossentropy', 'meanSquaredError'], 'sgd', [1, 0.25]),
+      );
       await compiled.setWeights(m.getWeights());
       results.push({ predict: await compiled.predict(xs), losses: await compiled.evaluate(xs, ys), grads: await compiled.gradients(xs, ys) });
       compiled.dispose();

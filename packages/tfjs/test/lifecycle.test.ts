@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, ConfigError, LAYER_KINDS, ShapeError, checkInputs, checkInputsAndTargets, checkOptimizerState, checkWeightList, layers, tensor } from '@araboza/core';
+import {
+  BackendError,
+  ConfigError,
+  LAYER_KINDS,
+  ShapeError,
+  checkInputs,
+  checkInputsAndTargets,
+  checkOptimizerState,
+  checkWeightList,
+  layers,
+  tensor,
+} from '@araboza/core';
 import { createBackend, tfjsBackend } from '../src/index.js';
 import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';
 
@@ -152,7 +163,9 @@ describe('bad input', () => {
     expect(() => checkWeightList(graph, badWeights, 'setWeights')).toThrow(ShapeError);
     await expect(compiled.setWeights(badWeights)).rejects.toThrow(messageOf(() => checkWeightList(graph, badWeights, 'setWeights')));
     const badState = { step: 1, slots: [[data([3, 2], 1)], [data([2], 2)]] };
-    await expect(compiled.setOptimizerState(badState)).rejects.toThrow(messageOf(() => checkOptimizerState(graph, spec.optimizer, badState, 'setOptimizerState')));
+    await expect(compiled.setOptimizerState(badState)).rejects.toThrow(
+      messageOf(() => checkOptimizerState(graph, spec.optimizer, badState, 'setOptimizerState')),
+    );
     expect((await compiled.getOptimizerState()).step).toBe(0);
     compiled.dispose();
   });
@@ -161,8 +174,12 @@ describe('bad input', () => {
     const layer = l();
     const graph = chainGraph([3], [layer]);
     const compiled = await tfjsBackend({ checkFinite: true }).compile(graph, trainingSpec(graph, 'meanSquaredError'));
-    await expect(compiled.trainStep([tensor([1, NaN, 3], [1, 3])], [data([1, 2], 1)])).rejects.toThrow("trainStep: input 'input' holds NaN at flat index 1; inputs and targets must be finite");
-    await expect(compiled.evaluate([data([1, 3], 1)], [tensor([0, Infinity], [1, 2])])).rejects.toThrow("evaluate: target of output 'out' holds Infinity at flat index 1");
+    await expect(compiled.trainStep([tensor([1, NaN, 3], [1, 3])], [data([1, 2], 1)])).rejects.toThrow(
+      "trainStep: input 'input' holds NaN at flat index 1; inputs and targets must be finite",
+    );
+    await expect(compiled.evaluate([data([1, 3], 1)], [tensor([0, Infinity], [1, 2])])).rejects.toThrow(
+      "evaluate: target of output 'out' holds Infinity at flat index 1",
+    );
     compiled.dispose();
   });
 

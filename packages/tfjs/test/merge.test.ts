@@ -28,10 +28,35 @@ const ELEMENTWISE: Record<ElementwiseKind, { make: () => Layer; inputs: number }
 
 /** Concatenations: Keras's axis (batch axis counted) and the inputs' per-sample shapes. */
 const CONCATENATIONS: Record<string, { axis: number; shapes: number[][] }> = {
-  'axis -1 (channels), 3 inputs': { axis: -1, shapes: [[2, 3], [2, 1], [2, 2]] },
-  'axis 1 (first per-sample axis)': { axis: 1, shapes: [[2, 3, 2], [1, 3, 2]] },
-  'axis 2 of rank-4 inputs': { axis: 2, shapes: [[2, 3, 2], [2, 1, 2]] },
-  'axis -2': { axis: -2, shapes: [[2, 3, 2], [2, 2, 2]] },
+  'axis -1 (channels), 3 inputs': {
+    axis: -1,
+    shapes: [
+      [2, 3],
+      [2, 1],
+      [2, 2],
+    ],
+  },
+  'axis 1 (first per-sample axis)': {
+    axis: 1,
+    shapes: [
+      [2, 3, 2],
+      [1, 3, 2],
+    ],
+  },
+  'axis 2 of rank-4 inputs': {
+    axis: 2,
+    shapes: [
+      [2, 3, 2],
+      [2, 1, 2],
+    ],
+  },
+  'axis -2': {
+    axis: -2,
+    shapes: [
+      [2, 3, 2],
+      [2, 2, 2],
+    ],
+  },
 };
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
@@ -137,7 +162,11 @@ describe('maximum/minimum ties: the whole gradient goes to the lowest-index tied
     // Winners per column: 0 (all tied), 1 (1 and 2 tied), 0 (0 and 2 tied), 2, 0 (0 and 1 tied), 0.
     const winner = [0, 1, 0, 2, 0, 0];
     const max = [1, 2, 2, 2, 3, 5];
-    expectTieGradients(g.inputs, winner, max.map((m) => (2 * m) / 6));
+    expectTieGradients(
+      g.inputs,
+      winner,
+      max.map((m) => (2 * m) / 6),
+    );
   });
 
   it.each(tieEngines)('minimum of 3 inputs on %s', async (engine) => {
@@ -149,13 +178,24 @@ describe('maximum/minimum ties: the whole gradient goes to the lowest-index tied
     // Winners per column: 0 (all tied), 0, 1 (0 and 2 tied above it), 0, 2, 1 (1 and 2 tied).
     const winner = [0, 0, 1, 0, 2, 1];
     const min = [1, 0, 0, 0, 1, 4];
-    expectTieGradients(g.inputs, winner, min.map((m) => (2 * (m + 1)) / 6));
+    expectTieGradients(
+      g.inputs,
+      winner,
+      min.map((m) => (2 * (m + 1)) / 6),
+    );
   });
 });
 
 describe('merges applied eagerly on the backend', () => {
   it('maximum of real tensors runs on tfjs and equals the reference', async () => {
-    const xs = batches([[2, 3], [2, 3], [2, 3]], 70);
+    const xs = batches(
+      [
+        [2, 3],
+        [2, 3],
+        [2, 3],
+      ],
+      70,
+    );
     const y = await layers.maximum().apply(xs, { backend: ENGINES.wasm });
     expect(y.shape).toEqual([2, 2, 3]);
     // A selection of float32 values: exact.

@@ -32,7 +32,12 @@ describe("core's model API on the wasm engine", () => {
       outputs: [layers.dense({ units: 1, activation: 'sigmoid', name: 'same' }).apply(joined), layers.dense({ units: 2, name: 'diff' }).apply(joined)],
       seed: 3,
     });
-    m.compile({ backend: tfjsBackend({ engine: 'wasm' }), optimizer: { kind: 'adam', learningRate: 0.02 }, loss: ['binaryCrossentropy', 'meanSquaredError'], lossWeights: [1, 0.5] });
+    m.compile({
+      backend: tfjsBackend({ engine: 'wasm' }),
+      optimizer: { kind: 'adam', learningRate: 0.02 },
+      loss: ['binaryCrossentropy', 'meanSquaredError'],
+      lossWeights: [1, 0.5],
+    });
     const xs = { a: randomUniform([32, 3], { seed: 4 }), b: randomUniform([32, 3], { seed: 5 }) };
     const ys = { same: randomUniform([32, 1], { seed: 6 }), diff: randomUniform([32, 2], { seed: 7 }) };
     const history = await m.fit(xs, ys, { epochs: 4, batchSize: 8, verbose: 0 });

@@ -49,7 +49,14 @@ export function conv2dTransposeReference(x: Tensor, kernel: Tensor, strides: [nu
 }
 
 /** Naive filter gradient of a conv2d (any stride and dilation, Keras padding): [kh, kw, cin, cout]. */
-export function conv2dFilterGradReference(x: Tensor, dy: Tensor, kernelSize: [number, number], strides: [number, number], dilation: [number, number], padding: Padding): Tensor {
+export function conv2dFilterGradReference(
+  x: Tensor,
+  dy: Tensor,
+  kernelSize: [number, number],
+  strides: [number, number],
+  dilation: [number, number],
+  padding: Padding,
+): Tensor {
   const [b, h, w, cin] = x.shape;
   const [, oh, ow, cout] = dy.shape;
   const [kh, kw] = kernelSize;
@@ -75,7 +82,14 @@ export function conv2dFilterGradReference(x: Tensor, dy: Tensor, kernelSize: [nu
 }
 
 /** Naive input gradient of a conv2d (any stride and dilation, Keras padding): x's shape. */
-export function conv2dInputGradReference(dy: Tensor, kernel: Tensor, inputShape: readonly number[], strides: [number, number], dilation: [number, number], padding: Padding): Tensor {
+export function conv2dInputGradReference(
+  dy: Tensor,
+  kernel: Tensor,
+  inputShape: readonly number[],
+  strides: [number, number],
+  dilation: [number, number],
+  padding: Padding,
+): Tensor {
   const [b, h, w, cin] = inputShape;
   const [, oh, ow, cout] = dy.shape;
   const [kh, kw] = kernel.shape;

@@ -24,7 +24,9 @@ export interface ConcatenateConfig {
 export function concatAxis(axis: number, rank: number, layer: string): number {
   const full = axis < 0 ? axis + rank + 1 : axis;
   if (full < 1 || full > rank) {
-    throw new ConfigError(`${layer}: axis ${axis} is ${full === 0 ? 'the batch axis' : 'out of range'} for inputs of rank ${rank + 1} (allowed: 1..${rank} or -${rank}..-1)`);
+    throw new ConfigError(
+      `${layer}: axis ${axis} is ${full === 0 ? 'the batch axis' : 'out of range'} for inputs of rank ${rank + 1} (allowed: 1..${rank} or -${rank}..-1)`,
+    );
   }
   return full - 1;
 }
@@ -49,7 +51,9 @@ export class Concatenate extends MergeLayer<'concatenate'> {
     const first = inputShapes[0];
     inputShapes.forEach((s, i) => {
       if (s.length !== first.length) {
-        throw new ShapeError(`${this.name}: Concatenate needs inputs of one rank; input 0 has shape ${formatBatchShape(first)}, input ${i} has ${formatBatchShape(s)}`);
+        throw new ShapeError(
+          `${this.name}: Concatenate needs inputs of one rank; input 0 has shape ${formatBatchShape(first)}, input ${i} has ${formatBatchShape(s)}`,
+        );
       }
     });
     const a = concatAxis(this.config.axis, first.length, this.name);

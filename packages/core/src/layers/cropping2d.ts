@@ -37,7 +37,10 @@ export class Cropping2D extends Layer<'cropping2d'> {
     const [[t, b], [l, r]] = this.config.cropping;
     const out = [inputShape[0] - t - b, inputShape[1] - l - r, inputShape[2]];
     if (out[0] < 1 || out[1] < 1) {
-      this.shapeError(`with height > ${t + b} and width > ${l + r} (cropping [[${t}, ${b}], [${l}, ${r}]] must leave at least one row and one column)`, inputShape);
+      this.shapeError(
+        `with height > ${t + b} and width > ${l + r} (cropping [[${t}, ${b}], [${l}, ${r}]] must leave at least one row and one column)`,
+        inputShape,
+      );
     }
     return out;
   }

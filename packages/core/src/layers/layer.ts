@@ -1,6 +1,16 @@
 import { ShapeError, ConfigError } from '../errors.js';
 import { Random } from '../random.js';
-import { formatBatchShape, formatShape, MAX_SAMPLE_VALUES, MAX_TENSOR_VALUES, shapesEqual, sizeOfShape, assertTensor, type Shape, type Tensor } from '../tensor.js';
+import {
+  formatBatchShape,
+  formatShape,
+  MAX_SAMPLE_VALUES,
+  MAX_TENSOR_VALUES,
+  shapesEqual,
+  sizeOfShape,
+  assertTensor,
+  type Shape,
+  type Tensor,
+} from '../tensor.js';
 import type { Backend } from '../backend.js';
 import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
@@ -211,13 +221,17 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     for (const spec of this.weightSpecs(inputShape)) {
       const n = sizeOfShape(spec.shape);
       if (n > MAX_TENSOR_VALUES) {
-        throw new ShapeError(`${this.name}: ${spec.name} of shape ${formatShape(spec.shape)} would hold ${n} values, more than one tensor can (${MAX_TENSOR_VALUES})`);
+        throw new ShapeError(
+          `${this.name}: ${spec.name} of shape ${formatShape(spec.shape)} would hold ${n} values, more than one tensor can (${MAX_TENSOR_VALUES})`,
+        );
       }
     }
     // Every backend holds a layer's output (and its gradient) for a whole batch: a per-sample
     // output beyond this cap can only end in an allocation failure minutes later.
     if (sizeOfShape(output) > MAX_SAMPLE_VALUES) {
-      throw new ShapeError(`${this.name}: output ${formatBatchShape(output)} would hold ${sizeOfShape(output)} values per sample, more than the ${MAX_SAMPLE_VALUES} (1 GiB of float32) a layer may produce`);
+      throw new ShapeError(
+        `${this.name}: output ${formatBatchShape(output)} would hold ${sizeOfShape(output)} values per sample, more than the ${MAX_SAMPLE_VALUES} (1 GiB of float32) a layer may produce`,
+      );
     }
     this.builtInputShapes = inputShapes.map((s) => [...s]);
   }

@@ -47,7 +47,9 @@ export abstract class ElementwiseMerge<K extends ElementwiseMergeKind> extends M
     const first = inputShapes[0];
     inputShapes.forEach((s, i) => {
       if (!shapesEqual(s, first)) {
-        throw new ShapeError(`${this.name}: ${this.className} needs inputs of one shape; input 0 has shape ${formatBatchShape(first)}, input ${i} has ${formatBatchShape(s)}`);
+        throw new ShapeError(
+          `${this.name}: ${this.className} needs inputs of one shape; input 0 has shape ${formatBatchShape(first)}, input ${i} has ${formatBatchShape(s)}`,
+        );
       }
     });
     return [...first];

@@ -41,7 +41,9 @@ export function pooling1dOutputShape(layer: Layer<'maxPooling1d' | 'averagePooli
   const paddingValues = (pad.before + pad.after) * inputShape[1];
   // As for 2-D pooling: a 'same' window far larger than its input is nearly all padding, which engines allocate.
   if (paddingValues > Math.max(inputShape[0] * inputShape[1], MAX_POOL_PADDING_VALUES)) {
-    throw new ShapeError(`${layer.name}: poolSize ${k} with 'same' padding pads input ${formatBatchShape(inputShape)} by ${pad.before + pad.after} steps: more padding values than the input's and the limit ${MAX_POOL_PADDING_VALUES}`);
+    throw new ShapeError(
+      `${layer.name}: poolSize ${k} with 'same' padding pads input ${formatBatchShape(inputShape)} by ${pad.before + pad.after} steps: more padding values than the input's and the limit ${MAX_POOL_PADDING_VALUES}`,
+    );
   }
   return [out, inputShape[1]];
 }

@@ -9,12 +9,18 @@ export const averagePooling2dLowering: ForwardLowering<'averagePooling2d'> = {
   weightPerms: () => [],
   emit({ b }, node, [x]) {
     const g = pooling2dGeometry(node);
-    const z = b.op('AveragePool', [x.name], channelsFirstShape(node.inputShape[2], g.output), {
-      kernel_shape: intsAttr(node.config.poolSize),
-      strides: intsAttr(g.strides),
-      pads: intsAttr(onnxPads(g)),
-      count_include_pad: intAttr(0),
-    }, `${node.name}/avgpool`);
+    const z = b.op(
+      'AveragePool',
+      [x.name],
+      channelsFirstShape(node.inputShape[2], g.output),
+      {
+        kernel_shape: intsAttr(node.config.poolSize),
+        strides: intsAttr(g.strides),
+        pads: intsAttr(onnxPads(g)),
+        count_include_pad: intAttr(0),
+      },
+      `${node.name}/avgpool`,
+    );
     return { z: { name: z, perSample: node.outputShape, layout: 'channelsFirst' } };
   },
 };
@@ -39,6 +45,15 @@ export const averagePooling2dGradient: GradientRule<'averagePooling2d'> = ({ b, 
   const scaled = b.op('Mul', [dZ, inverseCounts], channelsFirstShape(c, g.output), {}, 'avgpool_scaled');
   const outputPadding = g.input.map((n, i) => n - ((g.output[i] - 1) * g.strides[i] + node.config.poolSize[i] - g.before[i] - g.after[i]));
   const ones = { shape: [1, 1, kh, kw], data: new Float32Array(kh * kw).fill(1) };
-  const dX = emitPerChannelConvTranspose(b, scaled, ones, c, { strides: g.strides, dilations: [1, 1], pads: onnxPads(g), outputPadding }, [h, w], provider, 'avgpool_dx');
+  const dX = emitPerChannelConvTranspose(
+    b,
+    scaled,
+    ones,
+    c,
+    { strides: g.strides, dilations: [1, 1], pads: onnxPads(g), outputPadding },
+    [h, w],
+    provider,
+    'avgpool_dx',
+  );
   return { dXs: [dX], dWeights: [] };
 };

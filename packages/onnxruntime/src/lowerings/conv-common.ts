@@ -18,7 +18,13 @@ export interface ConvGeometry {
 }
 
 /** Geometry of a convolution or pooling, by Keras's padding rules. */
-export function convGeometry(input: readonly number[], kernel: readonly number[], strides: readonly number[], dilations: readonly number[], padding: Padding): ConvGeometry {
+export function convGeometry(
+  input: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilations: readonly number[],
+  padding: Padding,
+): ConvGeometry {
   const axes = input.map((n, i) => convAxisPadding(n, kernel[i], strides[i], dilations[i], padding));
   return { input, output: axes.map((a) => a.out), kernel, strides, dilations, before: axes.map((a) => a.before), after: axes.map((a) => a.after) };
 }
@@ -57,14 +63,26 @@ export function channelsFirstShape(channels: number | Dim, spatial: readonly num
 
 /** Forward convolution (ONNX Conv, kernel `[O, C, ...k]`), output channels-first. */
 export function emitConvForward(b: OnnxGraphBuilder, x: Value, kernel: string, bias: string | null, g: ConvGeometry, filters: number, hint: string): string {
-  return b.op('Conv', bias ? [x.name, kernel, bias] : [x.name, kernel], channelsFirstShape(filters, g.output), convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g) }), hint);
+  return b.op(
+    'Conv',
+    bias ? [x.name, kernel, bias] : [x.name, kernel],
+    channelsFirstShape(filters, g.output),
+    convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g) }),
+    hint,
+  );
 }
 
 /** Reverses the spatial axes of a `[a, b, ...spatial]` tensor (a kernel flip). */
 function flipSpatial(b: OnnxGraphBuilder, value: string, shape: readonly Dim[]): string {
   const axes = shape.slice(2).map((_, i) => i + 2);
   // Slice with step −1 from the last element to before the first (INT64_MIN as the end).
-  return b.op('Slice', [value, b.ints(axes.map(() => -1)), b.ints(axes.map(() => Number.MIN_SAFE_INTEGER)), b.ints(axes), b.ints(axes.map(() => -1))], shape, {}, 'flip');
+  return b.op(
+    'Slice',
+    [value, b.ints(axes.map(() => -1)), b.ints(axes.map(() => Number.MIN_SAFE_INTEGER)), b.ints(axes), b.ints(axes.map(() => -1))],
+    shape,
+    {},
+    'flip',
+  );
 }
 
 /**
@@ -79,14 +97,32 @@ export function emitConvInputGrad(b: OnnxGraphBuilder, dZ: string, kernel: strin
   const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]);
   if (g.strides.every((s) => s === 1) && filters < channels) {
     const flipped = flipSpatial(b, kernel, [filters, channels, ...g.kernel]);
-    const swapped = b.op('Transpose', [flipped], [channels, filters, ...g.kernel], { perm: intsAttr([1, 0, ...g.kernel.map((_, i) => i + 2)]) }, 'conv_w_flipped');
-    return b.op('Conv', [dZ, swapped], channelsFirstShape(channels, g.input), convAttrs(g.input.length, {
-      dilations: g.dilations,
-      pads: [...reach.map((r, i) => r - g.before[i]), ...g.input.map((n, i) => n - g.output[i] + g.before[i])],
-    }), 'conv_dx');
+    const swapped = b.op(
+      'Transpose',
+      [flipped],
+      [channels, filters, ...g.kernel],
+      { perm: intsAttr([1, 0, ...g.kernel.map((_, i) => i + 2)]) },
+      'conv_w_flipped',
+    );
+    return b.op(
+      'Conv',
+      [dZ, swapped],
+      channelsFirstShape(channels, g.input),
+      convAttrs(g.input.length, {
+        dilations: g.dilations,
+        pads: [...reach.map((r, i) => r - g.before[i]), ...g.input.map((n, i) => n - g.output[i] + g.before[i])],
+      }),
+      'conv_dx',
+    );
   }
   const outputPadding = g.input.map((n, i) => n - ((g.output[i] - 1) * g.strides[i] + reach[i] + 1 - g.before[i] - g.after[i]));
-  return b.op('ConvTranspose', [dZ, kernel], channelsFirstShape(channels, g.input), convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), outputPadding }, true), 'conv_dx');
+  return b.op(
+    'ConvTranspose',
+    [dZ, kernel],
+    channelsFirstShape(channels, g.input),
+    convAttrs(g.input.length, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), outputPadding }, true),
+    'conv_dx',
+  );
 }
 
 /** dLoss/dx (null when not asked for) and dLoss/dkernel of a convolution. */
@@ -128,7 +164,16 @@ export function emitInputTapRows(b: OnnxGraphBuilder, x: string, g: ConvGeometry
  * A convolution's output from its input's im2col ({@link emitInputTapRows}):
  * the kernel as `[O, C·k]` times the rows, plus the bias, as `[N, O, ...out]`.
  */
-export function emitConvForwardFromRows(b: OnnxGraphBuilder, rows: string, kernel: string, bias: string | null, g: ConvGeometry, channels: number, filters: number, hint: string): string {
+export function emitConvForwardFromRows(
+  b: OnnxGraphBuilder,
+  rows: string,
+  kernel: string,
+  bias: string | null,
+  g: ConvGeometry,
+  channels: number,
+  filters: number,
+  hint: string,
+): string {
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const outSize = g.output.reduce((a, v) => a * v, 1);
   const kernelRows = b.op('Reshape', [kernel, b.ints([filters, channels * taps])], [filters, channels * taps], {}, 'conv_w_rows');
@@ -155,7 +200,18 @@ export function emitConvForwardFromRows(b: OnnxGraphBuilder, rows: string, kerne
  *   Always this one when the forward pass already built those taps (`xRows`).
  * The choice is {@link convGradsReplicateInput}'s. The sum over the batch is a ReduceSum; the result is reordered to `[O, C, ...k]`.
  */
-export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number, needInputGrad: boolean, provider: ResolvedDevice, xRows?: string): ConvGrads {
+export function emitConvGrads(
+  b: OnnxGraphBuilder,
+  x: string,
+  dZ: string,
+  kernel: string,
+  g: ConvGeometry,
+  channels: number,
+  filters: number,
+  needInputGrad: boolean,
+  provider: ResolvedDevice,
+  xRows?: string,
+): ConvGrads {
   const spatialRank = g.input.length;
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const inSize = g.input.reduce((a, v) => a * v, 1);
@@ -174,7 +230,13 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
     const summed = b.op('ReduceSum', [perSample, b.ints([0])], [filters * taps, channels], { keepdims: intAttr(0) }, 'conv_dw_sum');
     const grid = b.op('Reshape', [summed, b.ints([filters, ...g.kernel, channels])], [filters, ...g.kernel, channels], {}, 'conv_dw_grid');
     // [O, ...k, C] → [O, C, ...k]
-    const dKernel = b.op('Transpose', [grid], [filters, channels, ...g.kernel], { perm: intsAttr([0, spatialRank + 1, ...kernelAxes.map((a) => a - 1)]) }, 'conv_dw');
+    const dKernel = b.op(
+      'Transpose',
+      [grid],
+      [filters, channels, ...g.kernel],
+      { perm: intsAttr([0, spatialRank + 1, ...kernelAxes.map((a) => a - 1)]) },
+      'conv_dw',
+    );
     if (!needInputGrad) return { dX: null, dKernel };
     // [O, C, ...k] → [C, O, ...k] → [C, O·k], the row order of the copies.
     const swapped = b.op('Transpose', [kernel], [channels, filters, ...g.kernel], { perm: intsAttr([1, 0, ...kernelAxes]) }, 'conv_w_co');
@@ -189,7 +251,13 @@ export function emitConvGrads(b: OnnxGraphBuilder, x: string, dZ: string, kernel
   const summed = b.op('ReduceSum', [perSample, b.ints([0])], [channels * taps, filters], { keepdims: intAttr(0) }, 'conv_dw_sum');
   const grid = b.op('Reshape', [summed, b.ints([channels, ...g.kernel, filters])], [channels, ...g.kernel, filters], {}, 'conv_dw_grid');
   // [C, ...k, O] → [O, C, ...k]
-  const dKernel = b.op('Transpose', [grid], [filters, channels, ...g.kernel], { perm: intsAttr([spatialRank + 1, 0, ...kernelAxes.map((a) => a - 1)]) }, 'conv_dw');
+  const dKernel = b.op(
+    'Transpose',
+    [grid],
+    [filters, channels, ...g.kernel],
+    { perm: intsAttr([spatialRank + 1, 0, ...kernelAxes.map((a) => a - 1)]) },
+    'conv_dw',
+  );
   return { dX: needInputGrad ? emitConvInputGrad(b, dZ, kernel, g, channels, filters) : null, dKernel };
 }
 
@@ -220,7 +288,13 @@ export function emitTapCopies(
   const kernelChannels = folded ? 1 : channels;
   const oneHot = new Float32Array(kernelChannels * taps * taps);
   for (let c = 0; c < kernelChannels; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + (conv.reversed ? taps - 1 - t : t)] = 1;
-  const weights = b.op('Mul', [b.floatConstant('tap_one_hot', [kernelChannels * taps, 1, ...kernel], oneHot), runtimeOne(b, value)], [kernelChannels * taps, 1, ...kernel], {}, 'tap_kernel');
+  const weights = b.op(
+    'Mul',
+    [b.floatConstant('tap_one_hot', [kernelChannels * taps, 1, ...kernel], oneHot), runtimeOne(b, value)],
+    [kernelChannels * taps, 1, ...kernel],
+    {},
+    'tap_kernel',
+  );
   if (!folded) return b.op('Conv', [value, weights], ['N', channels * taps, ...spatial], convAttrs(kernel.length, { ...attrs, group: channels }), 'conv_taps');
   const inSpatial = b.shapeOf(value).slice(2) as number[];
   const single = b.op('Reshape', [value, b.ints([-1, 1, ...inSpatial])], [`N*${channels}`, 1, ...inSpatial], {}, 'tap_channels_in_batch');

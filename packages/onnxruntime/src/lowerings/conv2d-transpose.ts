@@ -17,7 +17,13 @@ export const conv2dTransposeLowering: ForwardLowering<'conv2dTranspose'> = {
   weightPerms: (node) => (node.config.useBias ? [[3, 2, 0, 1], null] : [[3, 2, 0, 1]]),
   emit({ b }, node, [x], [kernel, bias]) {
     const g = conv2dTransposeGeometry(node);
-    const z = b.op('ConvTranspose', bias ? [x.name, kernel, bias] : [x.name, kernel], channelsFirstShape(node.config.filters, g.output), convAttrs(2, { strides: g.strides, pads: onnxPads(g), outputPadding: g.extra }, true), `${node.name}/deconv`);
+    const z = b.op(
+      'ConvTranspose',
+      bias ? [x.name, kernel, bias] : [x.name, kernel],
+      channelsFirstShape(node.config.filters, g.output),
+      convAttrs(2, { strides: g.strides, pads: onnxPads(g), outputPadding: g.extra }, true),
+      `${node.name}/deconv`,
+    );
     return { z: { name: z, perSample: node.outputShape, layout: 'channelsFirst' } };
   },
 };
@@ -41,8 +47,6 @@ export const conv2dTransposeGradient: GradientRule<'conv2dTranspose'> = ({ b, no
   dW = cropSpatial(b, dW, [filters, cin], full, g.kernel);
   const dWeights = [b.op('Transpose', [dW], [cin, filters, ...g.kernel], { perm: swap }, 'deconv_dw')];
   if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, filters));
-  const dX = needInputGrad
-    ? b.op('Conv', [dZ, weights[0]], channelsFirstShape(cin, g.input), convAttrs(2, { strides: g.strides, pads }), 'deconv_dx')
-    : null;
+  const dX = needInputGrad ? b.op('Conv', [dZ, weights[0]], channelsFirstShape(cin, g.input), convAttrs(2, { strides: g.strides, pads }), 'deconv_dx') : null;
   return { dXs: [dX], dWeights };
 };

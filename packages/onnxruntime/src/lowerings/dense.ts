@@ -43,14 +43,24 @@ export const denseGradient: GradientRule<'dense'> = ({ b, node, xs: [x], weights
   }
   const dWeights = [dKernel];
   if (node.config.useBias) {
-    dWeights.push(emitAccurateSum(b, dZ, b.shapeOf(dZ), Array.from({ length: lead }, (_, i) => i), [units], 'dense_db'));
+    dWeights.push(
+      emitAccurateSum(
+        b,
+        dZ,
+        b.shapeOf(dZ),
+        Array.from({ length: lead }, (_, i) => i),
+        [units],
+        'dense_db',
+      ),
+    );
   }
   let dX: string | null = null;
   if (needInputGrad) {
     const shape = ['N' as const, ...node.inputShape];
-    dX = lead === 1
-      ? b.op('Gemm', [dZ, weights[0]], shape, { transB: intAttr(1) }, 'dense_dx')
-      : b.op('MatMul', [dZ, b.op('Transpose', [weights[0]], [units, inputs], { perm: intsAttr([1, 0]) }, 'dense_wT')], shape, {}, 'dense_dx');
+    dX =
+      lead === 1
+        ? b.op('Gemm', [dZ, weights[0]], shape, { transB: intAttr(1) }, 'dense_dx')
+        : b.op('MatMul', [dZ, b.op('Transpose', [weights[0]], [units, inputs], { perm: intsAttr([1, 0]) }, 'dense_wT')], shape, {}, 'dense_dx');
   }
   return { dXs: [dX], dWeights };
 };

@@ -85,7 +85,15 @@ function emitFirstMaxGradient(b: OnnxGraphBuilder, x: string, y: string, dZ: str
   const k = g.kernel[0] * g.kernel[1];
   const positions = g.output[0] * g.output[1];
   const flat: Dim[] = ['N', channels, k, positions];
-  const copies = emitTapCopies(b, x, channels, g.kernel, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false }, g.output, 'webgpu');
+  const copies = emitTapCopies(
+    b,
+    x,
+    channels,
+    g.kernel,
+    { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), reversed: false },
+    g.output,
+    'webgpu',
+  );
   let taps = b.op('Reshape', [copies, b.ints([0, channels, k, positions])], flat, {}, 'pool_taps');
   if ([...g.before, ...g.after].some((p) => p > 0)) {
     const outside = new Float32Array(k * positions);
@@ -104,12 +112,27 @@ function emitFirstMaxGradient(b: OnnxGraphBuilder, x: string, y: string, dZ: str
   const lower = new Float32Array(k * k);
   for (let t = 0; t < k; t++) for (let u = 0; u < t; u++) lower[t * k + u] = 1;
   const earlier = b.op('MatMul', [b.floatConstant('pool_earlier', [k, k], lower), equal], flat, {}, 'pool_earlier_max');
-  const first = b.op('Mul', [equal, b.op('Relu', [b.op('Sub', [b.scalar(1), earlier], flat, {}, 'pool_none_earlier')], flat, {}, 'pool_first')], flat, {}, 'pool_winner');
+  const first = b.op(
+    'Mul',
+    [equal, b.op('Relu', [b.op('Sub', [b.scalar(1), earlier], flat, {}, 'pool_none_earlier')], flat, {}, 'pool_first')],
+    flat,
+    {},
+    'pool_winner',
+  );
   const dzColumn = b.op('Reshape', [dZ, b.ints([0, channels, 1, positions])], ['N', channels, 1, positions], {}, 'pool_dz');
   const routed = b.op('Mul', [first, dzColumn], flat, {}, 'pool_dz_routed');
   const grid = b.op('Reshape', [routed, b.ints([0, channels * k, ...g.output])], channelsFirstShape(channels * k, g.output), {}, 'pool_dz_taps');
   const oneHot = new Float32Array(k * k);
   for (let t = 0; t < k; t++) oneHot[t * k + t] = 1;
   const outputPadding = g.input.map((n, i) => n - ((g.output[i] - 1) * g.strides[i] + g.kernel[i] - g.before[i] - g.after[i]));
-  return emitPerChannelConvTranspose(b, grid, { shape: [k, 1, ...g.kernel], data: oneHot }, channels, { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), outputPadding }, g.input, 'webgpu', 'pool_dx');
+  return emitPerChannelConvTranspose(
+    b,
+    grid,
+    { shape: [k, 1, ...g.kernel], data: oneHot },
+    channels,
+    { strides: g.strides, dilations: g.dilations, pads: onnxPads(g), outputPadding },
+    g.input,
+    'webgpu',
+    'pool_dx',
+  );
 }

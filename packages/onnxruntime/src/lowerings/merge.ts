@@ -10,14 +10,26 @@ function merged(node: NodeOf<ElementwiseMergeKind | 'concatenate'>, xs: readonly
 }
 
 /** An element-wise merge: the ONNX op folding all inputs at once (variadic) or pairwise. */
-function elementwise<K extends ElementwiseMergeKind>(fold: (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string, provider: ResolvedDevice) => string): ForwardLowering<K> {
+function elementwise<K extends ElementwiseMergeKind>(
+  fold: (b: OnnxGraphBuilder, xs: readonly string[], shape: readonly Dim[], hint: string, provider: ResolvedDevice) => string,
+): ForwardLowering<K> {
   return {
     inputLayout: 'any',
     weightPerms: () => [],
     emit({ b, provider }, kindNode, xs) {
       const node = kindNode as NodeOf<ElementwiseMergeKind>;
       const shape = layoutShape(node.outputShape, xs[0].layout);
-      return merged(node, xs, fold(b, xs.map((x) => x.name), shape, `${node.name}/${node.kind}`, provider));
+      return merged(
+        node,
+        xs,
+        fold(
+          b,
+          xs.map((x) => x.name),
+          shape,
+          `${node.name}/${node.kind}`,
+          provider,
+        ),
+      );
     },
   };
 }
@@ -40,7 +52,9 @@ export const subtractLowering: ForwardLowering<'subtract'> = elementwise(pairwis
 /** multiply: the element-wise product. */
 export const multiplyLowering: ForwardLowering<'multiply'> = elementwise(pairwise('Mul'));
 /** average: the sum times 1/n. */
-export const averageLowering: ForwardLowering<'average'> = elementwise((b, xs, shape, hint, provider) => b.op('Mul', [sum(b, xs, shape, hint, provider), b.scalar(1 / xs.length)], shape, {}, hint));
+export const averageLowering: ForwardLowering<'average'> = elementwise((b, xs, shape, hint, provider) =>
+  b.op('Mul', [sum(b, xs, shape, hint, provider), b.scalar(1 / xs.length)], shape, {}, hint),
+);
 /** maximum: ONNX's variadic Max. */
 export const maximumLowering: ForwardLowering<'maximum'> = elementwise((b, xs, shape, hint) => b.op('Max', [...xs], shape, {}, hint));
 /** minimum: ONNX's variadic Min. */
@@ -115,7 +129,17 @@ export const concatenateLowering: ForwardLowering<'concatenate'> = {
   emit({ b }, node, xs) {
     const shape = layoutShape(node.outputShape, xs[0].layout);
     const axis = onnxConcatAxis(node, xs[0].layout);
-    return merged(node, xs, b.op('Concat', xs.map((x) => x.name), shape, { axis: intAttr(axis) }, `${node.name}/concat`));
+    return merged(
+      node,
+      xs,
+      b.op(
+        'Concat',
+        xs.map((x) => x.name),
+        shape,
+        { axis: intAttr(axis) },
+        `${node.name}/concat`,
+      ),
+    );
   },
 };
 

@@ -52,7 +52,15 @@ function plan(conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPooling2d'>): PooledPlan 
   // the pooling drops conv rows the input does not have beyond (a `valid` remainder): not fused.
   const after = pg.output.map((o, i) => (o - 1) * pg.kernel[i] + window[i] - conv.inputShape[i] - cg.before[i]);
   if (after.some((v) => v < 0)) return null;
-  const g: ConvGeometry = { input: conv.inputShape.slice(0, 2), output: pg.output, kernel: window, strides: pg.kernel, dilations: [1, 1], before: cg.before, after };
+  const g: ConvGeometry = {
+    input: conv.inputShape.slice(0, 2),
+    output: pg.output,
+    kernel: window,
+    strides: pg.kernel,
+    dilations: [1, 1],
+    before: cg.before,
+    after,
+  };
   return { pool: [pg.kernel[0], pg.kernel[1]], g, kh: c.kernelSize[0], kw: c.kernelSize[1], cin: conv.inputShape[2], filters: c.filters };
 }
 
@@ -80,8 +88,7 @@ function emitPhaseKernels(b: OnnxGraphBuilder, p: PooledPlan, kernel: string, hi
   const place = new Float32Array(p.kh * p.kw * cols);
   for (let th = 0; th < p.kh; th++)
     for (let tw = 0; tw < p.kw; tw++)
-      for (let a = 0; a < ph; a++)
-        for (let c = 0; c < pw; c++) place[(th * p.kw + tw) * cols + ((a * pw + c) * wh + a + th) * ww + c + tw] = 1;
+      for (let a = 0; a < ph; a++) for (let c = 0; c < pw; c++) place[(th * p.kw + tw) * cols + ((a * pw + c) * wh + a + th) * ww + c + tw] = 1;
   const matrix = b.floatConstant(`${hint}/phase_place`, [p.kh * p.kw, cols], place);
   const taps = b.op('Reshape', [kernel, b.ints([p.filters * p.cin, p.kh * p.kw])], [p.filters * p.cin, p.kh * p.kw], {}, 'pooled_kernel_taps');
   const placed = b.op('MatMul', [taps, matrix], [p.filters * p.cin, cols], {}, 'pooled_kernel_placed');
@@ -139,7 +146,14 @@ export const pooledConv2dLowering: ForwardLowering<'pooledConv2d'> = {
     let z = maximum(0, phases);
     if (bias) z = b.op('Add', [z, b.op('Reshape', [bias, b.ints([p.filters, 1])], [p.filters, 1], {}, 'bias_column')], flat, {}, `${pool.name}/bias`);
     const shape = channelsFirstShape(p.filters, p.g.output);
-    return { z: { name: b.op('Reshape', [z, b.ints([0, p.filters, ho, wo])], shape, {}, `${pool.name}/pooled_conv`), perSample: pool.outputShape, layout: 'channelsFirst' }, saved };
+    return {
+      z: {
+        name: b.op('Reshape', [z, b.ints([0, p.filters, ho, wo])], shape, {}, `${pool.name}/pooled_conv`),
+        perSample: pool.outputShape,
+        layout: 'channelsFirst',
+      },
+      saved,
+    };
   },
 };
 
@@ -168,7 +182,13 @@ export const pooledConv2dGradient: GradientRule<'pooledConv2d'> = ({ b, node, fo
       return;
     }
     const [l, mid, h] = halves(lo, hi);
-    const rightWins = b.op('Cast', [b.op('Greater', [saved[maxKey(mid, h)], saved[maxKey(l, mid)]], flat, {}, 'pool_right_wins')], flat, { to: intAttr(1) }, 'pool_right_mask');
+    const rightWins = b.op(
+      'Cast',
+      [b.op('Greater', [saved[maxKey(mid, h)], saved[maxKey(l, mid)]], flat, {}, 'pool_right_wins')],
+      flat,
+      { to: intAttr(1) },
+      'pool_right_mask',
+    );
     const dRight = b.op('Mul', [d, rightWins], flat, {}, 'pool_dz_right');
     split(l, mid, b.op('Sub', [d, dRight], flat, {}, 'pool_dz_left'));
     split(mid, h, dRight);
@@ -189,6 +209,12 @@ export const pooledConv2dGradient: GradientRule<'pooledConv2d'> = ({ b, node, fo
   if (!needInputGrad) return { dXs: [null], dWeights };
   const dZPhases = b.op('Concat', phaseGrads, ['N', phases * p.filters, ho * wo], { axis: intAttr(1) }, 'pooled_dz_phases');
   const dZGrid = b.op('Reshape', [dZPhases, b.ints([0, phases * p.filters, ho, wo])], channelsFirstShape(phases * p.filters, p.g.output), {}, 'pooled_dz_grid');
-  const phaseKernel = b.op('Reshape', [saved.kernelRows, b.ints([phases * p.filters, p.cin, wh, ww])], [phases * p.filters, p.cin, wh, ww], {}, 'pooled_phase_kernel');
+  const phaseKernel = b.op(
+    'Reshape',
+    [saved.kernelRows, b.ints([phases * p.filters, p.cin, wh, ww])],
+    [phases * p.filters, p.cin, wh, ww],
+    {},
+    'pooled_phase_kernel',
+  );
   return { dXs: [emitConvInputGrad(b, dZGrid, phaseKernel, p.g, p.cin, phases * p.filters)], dWeights };
 };

@@ -10,11 +10,17 @@ export const upSampling2dLowering: ForwardLowering<'upSampling2d'> = {
     const [sh, sw] = node.config.size;
     const scales = b.floatConstant(`${node.name}/scales`, [4], Float32Array.of(1, 1, sh, sw));
     const [h, w, c] = node.outputShape;
-    const z = b.op('Resize', [x.name, '', scales], channelsFirstShape(c, [h, w]), {
-      mode: stringAttr('nearest'),
-      coordinate_transformation_mode: stringAttr('asymmetric'),
-      nearest_mode: stringAttr('floor'),
-    }, `${node.name}/resize`);
+    const z = b.op(
+      'Resize',
+      [x.name, '', scales],
+      channelsFirstShape(c, [h, w]),
+      {
+        mode: stringAttr('nearest'),
+        coordinate_transformation_mode: stringAttr('asymmetric'),
+        nearest_mode: stringAttr('floor'),
+      },
+      `${node.name}/resize`,
+    );
     return { z: { name: z, perSample: node.outputShape, layout: 'channelsFirst' } };
   },
 };

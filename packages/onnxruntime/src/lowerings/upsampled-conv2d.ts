@@ -1,5 +1,15 @@
 import { intAttr, intsAttr, stringAttr, type OnnxGraphBuilder } from '../onnx-graph.js';
-import { channelsFirstShape, convAttrs, convGeometry, convGradsReplicateInput, emitChannelBiasGrad, emitConvForwardFromRows, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
+import {
+  channelsFirstShape,
+  convAttrs,
+  convGeometry,
+  convGradsReplicateInput,
+  emitChannelBiasGrad,
+  emitConvForwardFromRows,
+  emitConvGrads,
+  emitInputTapRows,
+  type ConvGeometry,
+} from './conv-common.js';
 import { conv2dLowering } from './conv2d.js';
 import type { ResolvedDevice } from '../device.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './types.js';
@@ -89,7 +99,15 @@ function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>): Subpixel
   const [ay, ax] = p.axes;
   const [kh, kw] = conv.config.kernelSize;
   const lowOut = [conv.outputShape[0] / p.factor, conv.outputShape[1] / p.factor];
-  const g: ConvGeometry = { input: up.inputShape.slice(0, 2), output: lowOut, kernel: [ay.kernel, ax.kernel], strides: [1, 1], dilations: [1, 1], before: [ay.before, ax.before], after: [ay.after, ax.after] };
+  const g: ConvGeometry = {
+    input: up.inputShape.slice(0, 2),
+    output: lowOut,
+    kernel: [ay.kernel, ax.kernel],
+    strides: [1, 1],
+    dilations: [1, 1],
+    before: [ay.before, ax.before],
+    after: [ay.after, ax.after],
+  };
   return { s: p.factor, kh, kw, ay, ax, filters: conv.config.filters, cin: up.inputShape[2], g };
 }
 
@@ -108,11 +126,21 @@ function fusedPair(up: NodeOf<'upSampling2d'>, conv: NodeOf<'conv2d'>): Subpixel
 export const upsampledConv2dLowering: ForwardLowering<'upsampledConv2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: (node) => conv2dLowering.weightPerms(node.conv),
-  emit: ({ b, forTraining, provider }, { conv, plan }, [xLow], [kernel, bias]) => emitSubpixelConv(b, conv, plan, xLow.name, kernel, bias, forTraining, provider),
+  emit: ({ b, forTraining, provider }, { conv, plan }, [xLow], [kernel, bias]) =>
+    emitSubpixelConv(b, conv, plan, xLow.name, kernel, bias, forTraining, provider),
 };
 
 /** The sub-pixel convolution of {@link upsampledConv2dLowering}, on the low-resolution input `xLow` (NCHW). */
-function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: SubpixelPlan, xLow: string, kernel: string, bias: string | undefined, forTraining: boolean, provider: ResolvedDevice): LoweredForward {
+function emitSubpixelConv(
+  b: OnnxGraphBuilder,
+  conv: NodeOf<'conv2d'>,
+  plan: SubpixelPlan,
+  xLow: string,
+  kernel: string,
+  bias: string | undefined,
+  forTraining: boolean,
+  provider: ResolvedDevice,
+): LoweredForward {
   const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   // combine[t, (a_h, a_w, δ_h, δ_w)] = 1 when original tap t lands on low-resolution tap δ in phase a.
   const cols = s * s * ay.kernel * ax.kernel;
@@ -130,9 +158,21 @@ function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: Sub
   const grid = b.op('Reshape', [phases, b.ints([filters, cin, s * s, ay.kernel, ax.kernel])], [filters, cin, s * s, ay.kernel, ax.kernel], {}, 'phase_grid');
   // DepthToSpace (DCR) reads channel (a_h·s + a_w)·O + o, so phases go first.
   const ordered = b.op('Transpose', [grid], [s * s, filters, cin, ay.kernel, ax.kernel], { perm: intsAttr([2, 0, 1, 3, 4]) }, 'phase_major');
-  const fusedKernel = b.op('Reshape', [ordered, b.ints([s * s * filters, cin, ay.kernel, ax.kernel])], [s * s * filters, cin, ay.kernel, ax.kernel], {}, 'phase_kernel');
+  const fusedKernel = b.op(
+    'Reshape',
+    [ordered, b.ints([s * s * filters, cin, ay.kernel, ax.kernel])],
+    [s * s * filters, cin, ay.kernel, ax.kernel],
+    {},
+    'phase_kernel',
+  );
   const phaseBias = bias
-    ? b.op('Reshape', [b.op('Expand', [bias, b.ints([s * s, filters])], [s * s, filters], {}, 'phase_bias_grid'), b.ints([s * s * filters])], [s * s * filters], {}, 'phase_bias')
+    ? b.op(
+        'Reshape',
+        [b.op('Expand', [bias, b.ints([s * s, filters])], [s * s, filters], {}, 'phase_bias_grid'), b.ints([s * s * filters])],
+        [s * s * filters],
+        {},
+        'phase_bias',
+      )
     : null;
   const lowOut = g.output;
   let z: string;
@@ -146,10 +186,25 @@ function emitSubpixelConv(b: OnnxGraphBuilder, conv: NodeOf<'conv2d'>, plan: Sub
     z = emitConvForwardFromRows(b, xRows, fusedKernel, phaseBias, g, cin, s * s * filters, `${conv.name}/subpixel_conv`);
   } else {
     const inputs = phaseBias ? [xLow, fusedKernel, phaseBias] : [xLow, fusedKernel];
-    z = b.op('Conv', inputs, channelsFirstShape(s * s * filters, lowOut), convAttrs(2, { pads: [ay.before, ax.before, ay.after, ax.after] }), `${conv.name}/subpixel_conv`);
+    z = b.op(
+      'Conv',
+      inputs,
+      channelsFirstShape(s * s * filters, lowOut),
+      convAttrs(2, { pads: [ay.before, ax.before, ay.after, ax.after] }),
+      `${conv.name}/subpixel_conv`,
+    );
   }
-  const full = b.op('DepthToSpace', [z], channelsFirstShape(filters, conv.outputShape.slice(0, 2)), { blocksize: intAttr(s), mode: stringAttr('DCR') }, `${conv.name}/depth_to_space`);
-  return { z: { name: full, perSample: conv.outputShape, layout: 'channelsFirst' }, saved: xRows ? { fusedKernel, combine: matrix, xRows } : { fusedKernel, combine: matrix } };
+  const full = b.op(
+    'DepthToSpace',
+    [z],
+    channelsFirstShape(filters, conv.outputShape.slice(0, 2)),
+    { blocksize: intAttr(s), mode: stringAttr('DCR') },
+    `${conv.name}/depth_to_space`,
+  );
+  return {
+    z: { name: full, perSample: conv.outputShape, layout: 'channelsFirst' },
+    saved: xRows ? { fusedKernel, combine: matrix, xRows } : { fusedKernel, combine: matrix },
+  };
 }
 
 /**
@@ -167,7 +222,13 @@ export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, no
   const dZLow = emitSpaceToDepth(b, dZ, filters, lowOut, s, provider);
   const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, provider, forward.saved!.xRows);
   const cols = s * s * ay.kernel * ax.kernel;
-  const phaseGrid = b.op('Reshape', [fusedGrads.dKernel, b.ints([s * s, filters, cin, ay.kernel, ax.kernel])], [s * s, filters, cin, ay.kernel, ax.kernel], {}, 'subpixel_dw_grid');
+  const phaseGrid = b.op(
+    'Reshape',
+    [fusedGrads.dKernel, b.ints([s * s, filters, cin, ay.kernel, ax.kernel])],
+    [s * s, filters, cin, ay.kernel, ax.kernel],
+    {},
+    'subpixel_dw_grid',
+  );
   const phaseLast = b.op('Transpose', [phaseGrid], [filters, cin, s * s, ay.kernel, ax.kernel], { perm: intsAttr([1, 2, 0, 3, 4]) }, 'subpixel_dw_phase_last');
   const phaseRows = b.op('Reshape', [phaseLast, b.ints([filters * cin, cols])], [filters * cin, cols], {}, 'subpixel_dw_rows');
   const tapRows = b.op('Gemm', [phaseRows, forward.saved!.combine], [filters * cin, kh * kw], { transB: intAttr(1) }, 'subpixel_dw_taps');

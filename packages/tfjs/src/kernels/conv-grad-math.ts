@@ -147,7 +147,12 @@ export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: T
     {
       strides: [g.dilationHeight, g.dilationWidth],
       dilations: [g.strideHeight, g.strideWidth],
-      pad: [[0, 0], [g.padTop, padBottom], [g.padLeft, padRight], [0, 0]],
+      pad: [
+        [0, 0],
+        [g.padTop, padBottom],
+        [g.padLeft, padRight],
+        [0, 0],
+      ],
       dataFormat: 'NHWC',
     },
   );
@@ -181,7 +186,12 @@ export function conv2dFilterGradByOutput(scope: KernelScope, x: TensorInfo, dy: 
     {
       strides: [g.dilationHeight, g.dilationWidth],
       dilations: [1, 1],
-      pad: [[0, 0], [frontH, g.inHeight + g.padTop - g.outHeight], [frontW, g.inWidth + g.padLeft - g.outWidth], [0, 0]],
+      pad: [
+        [0, 0],
+        [frontH, g.inHeight + g.padTop - g.outHeight],
+        [frontW, g.inWidth + g.padLeft - g.outWidth],
+        [0, 0],
+      ],
       dataFormat: 'NHWC',
     },
   );
@@ -205,7 +215,21 @@ export function conv2dInputGrad(scope: KernelScope, dy: TensorInfo, filter: Tens
   if (sH > 1 || sW > 1) {
     // Zero insertion without a scatter: each dy pixel becomes an sH×sW block with dy in its corner.
     const cells = scope.run('Reshape', { x: dy }, { shape: [g.batch, g.outHeight, 1, g.outWidth, 1, g.outChannels] });
-    const blocks = scope.run('PadV2', { x: cells }, { paddings: [[0, 0], [0, 0], [0, sH - 1], [0, 0], [0, sW - 1], [0, 0]], constantValue: 0 });
+    const blocks = scope.run(
+      'PadV2',
+      { x: cells },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sH - 1],
+          [0, 0],
+          [0, sW - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     z = scope.run('Reshape', { x: blocks }, { shape: [g.batch, g.outHeight * sH, g.outWidth * sW, g.outChannels] });
   }
   const effH = (g.filterHeight - 1) * g.dilationHeight;
@@ -216,10 +240,14 @@ export function conv2dInputGrad(scope: KernelScope, dy: TensorInfo, filter: Tens
   let afterH = g.inHeight + effH - beforeH - z.shape[1];
   let afterW = g.inWidth + effW - beforeW - z.shape[2];
   if (afterH < 0 || afterW < 0) {
-    z = scope.run('Slice', { x: z }, {
-      begin: [0, 0, 0, 0],
-      size: [g.batch, z.shape[1] + Math.min(afterH, 0), z.shape[2] + Math.min(afterW, 0), g.outChannels],
-    });
+    z = scope.run(
+      'Slice',
+      { x: z },
+      {
+        begin: [0, 0, 0, 0],
+        size: [g.batch, z.shape[1] + Math.min(afterH, 0), z.shape[2] + Math.min(afterW, 0), g.outChannels],
+      },
+    );
     afterH = Math.max(afterH, 0);
     afterW = Math.max(afterW, 0);
   }
@@ -232,7 +260,12 @@ export function conv2dInputGrad(scope: KernelScope, dy: TensorInfo, filter: Tens
       {
         strides: [1, 1],
         dilations: [g.dilationHeight, g.dilationWidth],
-        pad: [[0, 0], [beforeH, afterH], [beforeW, afterW], [0, 0]],
+        pad: [
+          [0, 0],
+          [beforeH, afterH],
+          [beforeW, afterW],
+          [0, 0],
+        ],
         dataFormat: 'NHWC',
       },
     ),

@@ -130,7 +130,12 @@ function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
       // Explicit padding from tfjs's own rules: wasm's depthwise kernel, told 'same', lets XNNPACK pad and
       // misplaces the windows for some strides (3 × 2 with 'same' in the kernel tests).
       const { top, bottom, left, right } = info.padInfo;
-      const explicit = [[0, 0], [top, bottom], [left, right], [0, 0]];
+      const explicit = [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ];
       return withScope(args.backend as tf.KernelBackend, backendName, (scope) => {
         const perChannel = scope.run('DepthwiseConv2dNative', { x, filter }, { strides, pad: explicit, dilations: [1, 1] });
         if (inChannels === 1) return scope.finish(perChannel);
