@@ -4,7 +4,8 @@
 # Vulkan/Metal/Direct3D 12; cuda: only where its provider was installed, see
 # README.md, "Enabling CUDA"), then on each one that loads runs the conformance
 # suite (short training, no @large), one autoencoder epoch (the example CLI), and
-# the autoencoder step/inference timing against the CPU provider.
+# the autoencoder step/inference timing (bench/dist/tools/onnxruntime-step-time.js)
+# against the CPU provider.
 # Short and self-contained; prints what ran where. WebGPU uses the machine's own
 # GPU (ARABOZA_WEBGPU_ADAPTER=system), not SwiftShader.
 # Usage (from anywhere): packages/onnxruntime/scripts/gpu-check.sh
@@ -26,7 +27,7 @@ if command -v vulkaninfo >/dev/null 2>&1; then
 fi
 
 echo "== build"
-(cd "$root" && npx --yes pnpm@12.4.2 --filter @araboza/examples... --filter @araboza/conformance... build >/dev/null)
+(cd "$root" && npx --yes pnpm@12.4.2 --filter @araboza/examples... --filter @araboza/conformance... --filter @araboza/bench... build >/dev/null)
 
 echo "== which GPU providers load"
 devices=()
@@ -58,7 +59,7 @@ for device in "${devices[@]}"; do
       | node -e "let s='';process.stdin.on('data',c=>s+=c).on('end',()=>{const j=JSON.parse(s.slice(s.lastIndexOf('\n{')+1));console.log('$d: loss',j.history.loss[0],'val_loss',j.history.valLoss[0],'epoch',j.secondsPerEpoch.toFixed(1),'s')})"
   done
   echo "== autoencoder timing (batch 256 train step, 10,000-image inference) on '$device' and 'cpu'"
-  node scripts/step-time.mjs --device "$device" --steps 40
-  node scripts/step-time.mjs --device cpu --threads 2 --steps 20
+  node "$root/bench/dist/tools/onnxruntime-step-time.js" --device "$device" --steps 40
+  node "$root/bench/dist/tools/onnxruntime-step-time.js" --device cpu --threads 2 --steps 20
 done
 echo "== done: every section above names the device it ran on"

@@ -1,24 +1,45 @@
-#!/usr/bin/env node
-// Compares two builds of this package on the autoencoder training step (batch 256, BCE from logits, adam, wasm)
-// in one process, alternating steps, so that both see the same machine load: A = the build in the given dist
-// folder (e.g. an older commit built elsewhere; both must implement core's contract v2), B = this package's dist. Prints CPU and wall medians, the first
-// losses of each and the largest weight difference after the same steps. Usage (after `pnpm build`):
-//   node scripts/ab-step.mjs /path/to/other/dist [--steps 10]
-// tfjs has one kernel registry, so each build's wasm kernels are swapped in before its own steps.
+/**
+ * Compares two builds of @araboza/tfjs on the MNIST-autoencoder training step
+ * (batch 256, binary cross-entropy from logits, adam, wasm) in one process,
+ * steps alternating, so that both see the same machine load: A = the build
+ * in the given dist folder (e.g. an older commit built elsewhere; both must
+ * implement core's contract v2), B = the workspace's @araboza/tfjs. Prints
+ * CPU and wall medians, the first losses of each and the largest weight
+ * difference after the same steps. Run after `pnpm build`:
+ *
+ *     node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--steps 10]
+ *
+ * tfjs has one kernel registry, so each build's wasm kernels are swapped in
+ * before its own steps.
+ */
 import * as tf from '@tensorflow/tfjs-core';
+// Registers tfjs-backend-wasm's own kernels, the state each build's registration starts from.
 import '@tensorflow/tfjs-backend-wasm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
+import { mnistAutoencoder, randomUniform, trainingSpec, type CompiledModel } from '@araboza/core';
+import * as own from '@araboza/tfjs';
+import { cpuMs, median } from './common.js';
+
+/** What this tool uses of a build: its public entry, as the workspace's build types it. */
+type Build = Pick<typeof own, 'registerWasmKernels' | 'tfjsBackend'>;
+
+/** One build under comparison: its compiled model, its wasm kernels and what was measured. */
+interface Run {
+  model: CompiledModel;
+  kernels: Map<string, tf.KernelConfig | undefined>;
+  cpu: number[];
+  wall: number[];
+  losses: number[];
+}
 
 const [otherDist, ...rest] = process.argv.slice(2);
-if (!otherDist) throw new Error('usage: node scripts/ab-step.mjs /path/to/other/dist [--steps 10]');
+if (!otherDist) throw new Error('usage: node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--steps 10]');
 const steps = Number(rest[rest.indexOf('--steps') + 1] || 10);
-const own = await import('../dist/index.js');
 // Every kernel either build may register, as tfjs-backend-wasm registered it.
 const names = [...new Set(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', ...own.WASM_KERNELS])];
 const pristine = new Map(names.map((n) => [n, tf.getKernel(n, 'wasm')]));
-const use = (kernels) => {
+const use = (kernels: Map<string, tf.KernelConfig | undefined>): void => {
   for (const [n, c] of kernels) {
     if (tf.getKernel(n, 'wasm')) tf.unregisterKernel(n, 'wasm');
     if (c) tf.registerKernel(c);
@@ -27,7 +48,7 @@ const use = (kernels) => {
 const ae = mnistAutoencoder({ seed: 0 });
 const spec = trainingSpec(ae.graph, 'binaryCrossentropy', 'adam');
 
-async function compileWith(mod) {
+async function compileWith(mod: Build): Promise<Run> {
   use(pristine);
   mod.registerWasmKernels();
   const kernels = new Map(names.map((n) => [n, tf.getKernel(n, 'wasm')]));
@@ -35,33 +56,29 @@ async function compileWith(mod) {
   await model.setWeights(ae.getWeights());
   return { model, kernels, cpu: [], wall: [], losses: [] };
 }
-const runs = {
-  A: await compileWith(await import(pathToFileURL(path.resolve(otherDist, 'index.js')).href)),
+const other = (await import(pathToFileURL(path.resolve(otherDist, 'index.js')).href)) as Build;
+const runs: Record<'A' | 'B', Run> = {
+  A: await compileWith(other),
   B: await compileWith(own),
 };
 const x = randomUniform([256, 28, 28, 1], { seed: 1 });
 for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data[i];
-const cpuNow = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
 for (let s = 0; s <= steps; s++) {
   for (const run of Object.values(runs)) {
     use(run.kernels);
     const t0 = performance.now();
-    const c0 = cpuNow();
+    const c0 = cpuMs();
     run.losses.push((await run.model.trainStep([x], [x])).loss);
     // Step 0 warms up (kernel setup, XNNPACK operator creation).
     if (s > 0) {
-      run.cpu.push(cpuNow() - c0);
+      run.cpu.push(cpuMs() - c0);
       run.wall.push(performance.now() - t0);
     }
   }
 }
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(1);
 for (const [name, run] of Object.entries(runs)) {
   console.log(
-    `${name}: CPU median ${median(run.cpu)} ms/step, wall median ${median(run.wall)} ms/step over ${steps} steps; first losses ${run.losses.slice(0, 3).join(', ')}`,
+    `${name}: CPU median ${median(run.cpu).toFixed(1)} ms/step, wall median ${median(run.wall).toFixed(1)} ms/step over ${steps} steps; first losses ${run.losses.slice(0, 3).join(', ')}`,
   );
 }
 const [wa, wb] = await Promise.all([runs.A.model.getWeights(), runs.B.model.getWeights()]);

@@ -1,15 +1,27 @@
-#!/usr/bin/env node
-// Times one autoencoder training step (DESIGN.md experiment 4: BCE from logits, adam) on a tfjs engine
-// and prints tfjs's per-kernel profile of one step. Usage (after `pnpm build`):
-//   node scripts/step-time.mjs [--engine wasm|cpu|tensorflow|auto] [--batch 256] [--steps 10]
-// The cpu engine takes ~21 s per step of 256 here: use --batch 32 --steps 1 there.
+/**
+ * Times one MNIST-autoencoder training step (binary cross-entropy from
+ * logits, adam) on a @araboza/tfjs engine, then prints tfjs's per-kernel
+ * profile of one step and each kernel's CPU time. Run after `pnpm build`:
+ *
+ *     node bench/dist/tools/tfjs-step-time.js [--engine wasm|cpu|tensorflow|auto] [--batch 256] [--steps 10]
+ *
+ * The pure-JS cpu engine is about a hundred times slower than wasm: use
+ * `--batch 32 --steps 1` there.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
 import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
-import { tfjsBackend } from '../dist/index.js';
+import { tfjsBackend, type EngineRequest } from '@araboza/tfjs';
+import { cpuMs, flagArgs, median } from './common.js';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-const engine = args.engine ?? 'wasm';
+/** Time and call count gathered for one kernel name. */
+interface KernelTotal {
+  ms: number;
+  calls: number;
+}
+
+const args = flagArgs(process.argv.slice(2));
+const engine = (args.engine ?? 'wasm') as EngineRequest;
 const batch = Number(args.batch ?? 256);
 const steps = Number(args.steps ?? 10);
 
@@ -26,8 +38,8 @@ for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data
 await model.trainStep([x], [x]); // warm-up: kernel setup, XNNPACK operator creation
 // Wall time and this process's CPU time: wasm runs on one thread, so CPU time per step is close to the wall
 // time of an idle machine, while wall time on a shared machine includes waiting for a core.
-const times = [];
-const cpuTimes = [];
+const times: number[] = [];
+const cpuTimes: number[] = [];
 for (let s = 0; s < steps; s++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -36,14 +48,16 @@ for (let s = 0; s < steps; s++) {
   times.push(performance.now() - t0);
   cpuTimes.push((c.user + c.system) / 1000);
 }
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 console.log(
   `engine ${backend.name}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
     `CPU median ${median(cpuTimes).toFixed(1)} ms/step over ${steps} steps; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
 );
 
-const profile = await tf.profile(() => model.trainStep([x], [x]));
-const byKernel = new Map();
+// The step's losses are plain numbers, not tensors: the profiled function returns nothing.
+const profile = await tf.profile(async () => {
+  await model.trainStep([x], [x]);
+});
+const byKernel = new Map<string, KernelTotal>();
 for (const k of profile.kernels) {
   const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
   e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -59,24 +73,20 @@ for (const [name, e] of rows.slice(0, 20)) console.log(`  ${name.padEnd(28)} ${e
 // kernels it calls itself, as araboza's composite kernels do) is measured by wrapping every kernel of the engine.
 const backendName = tf.getBackend();
 const originals = tf.getKernelsForBackend(backendName);
-const cpuByKernel = new Map();
-const stack = [];
-const cpuNow = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
+const cpuByKernel = new Map<string, KernelTotal>();
+const stack: { start: number; inner: number }[] = [];
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);
   tf.registerKernel({
     ...config,
-    kernelFunc: (args) => {
-      const frame = { start: cpuNow(), inner: 0 };
+    kernelFunc: (kernelArgs) => {
+      const frame = { start: cpuMs(), inner: 0 };
       stack.push(frame);
       try {
-        return config.kernelFunc(args);
+        return config.kernelFunc(kernelArgs);
       } finally {
         stack.pop();
-        const spent = cpuNow() - frame.start;
+        const spent = cpuMs() - frame.start;
         if (stack.length > 0) stack[stack.length - 1].inner += spent;
         const e = cpuByKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
         e.ms += spent - frame.inner;
@@ -87,9 +97,9 @@ for (const config of originals) {
   });
 }
 const cpuSteps = 3;
-const c0 = cpuNow();
+const c0 = cpuMs();
 for (let s = 0; s < cpuSteps; s++) await model.trainStep([x], [x]);
-const stepCpu = (cpuNow() - c0) / cpuSteps;
+const stepCpu = (cpuMs() - c0) / cpuSteps;
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);
   tf.registerKernel(config);
