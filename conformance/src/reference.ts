@@ -2,9 +2,12 @@
  * `@araboza/conformance/reference`: the float64 reference that backends'
  * tests check their forward values and gradients against.
  *
- * Every layer kind written directly from Keras's definitions in
- * channels-last layout (no ONNX, no layout tricks); gradients come from
- * central finite differences.
+ * The layer-level part runs every layer kind written directly from Keras's
+ * definitions in channels-last layout (no ONNX, no layout tricks); its
+ * gradients come from central finite differences. The kernel-level part
+ * (re-exported from `reference-kernels.ts`) covers what a layer-level
+ * forward cannot express: a convolution's filter and input gradients, the
+ * max-pool gradient, merge gradients and the losses with their gradients.
  *
  * Nothing here imports a test runner, so a backend's own tests may use it
  * under any runner.
@@ -449,3 +452,5 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): nu
   for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
   return err / scale;
 }
+
+export * from './reference-kernels.js';
