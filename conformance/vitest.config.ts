@@ -5,7 +5,11 @@ export default defineConfig({
   resolve: {
     // The test files import the package by its public name, as a backend
     // package would; point it at the sources so no build is needed first.
-    alias: { '@araboza/conformance': fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // The subpath comes first: an alias matches its key as a prefix too.
+    alias: {
+      '@araboza/conformance/reference': fileURLToPath(new URL('./src/reference.ts', import.meta.url)),
+      '@araboza/conformance': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+    },
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -2,7 +2,7 @@ import { input, layers, model, type Model } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { checkModelGradients } from './gradient-check.js';
 import { compileWithWeights, trainingFor, uniform } from './helpers.js';
-import { refForward, refTotalLoss, toF64 } from './reference.js';
+import { refForward, refTotalLoss, toF64 } from '@araboza/conformance/reference';
 
 /**
  * Graphs that are not chains: shared layers, a residual block, a skip

@@ -1,6 +1,6 @@
 import { layerFromJSON, layers, mnistAutoencoder, sizeOfShape, tensor, type Layer } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
-import { refForward, toF64 } from './reference.js';
+import { refForward, toF64 } from '@araboza/conformance/reference';
 import { onnxruntimeBackend } from '../src/index.js';
 import { backend, compileWithWeights, modelOf, trainingFor, uniform } from './helpers.js';
 

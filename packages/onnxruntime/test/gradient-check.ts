@@ -1,7 +1,7 @@
 import type { Model, Tensor, TrainingSpec } from '@araboza/core';
 import { expect } from 'vitest';
 import { compileWithWeights } from './helpers.js';
-import { finiteDifferences, maxRelativeError, refForward, refTotalLoss, toF64 } from './reference.js';
+import { finiteDifferences, maxRelativeError, refForward, refTotalLoss, toF64 } from '@araboza/conformance/reference';
 
 /**
  * Checks a model's generated gradients model against the float64 reference:

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildInferenceModel, type ResolvedDevice } from '../src/index.js';
 import { checkModelGradients } from './gradient-check.js';
 import { compileWithWeights, trainingFor, uniform } from './helpers.js';
-import { refForward, toF64 } from './reference.js';
+import { refForward, toF64 } from '@araboza/conformance/reference';
 
 /**
  * The merge kinds: forward values against the float64 reference and

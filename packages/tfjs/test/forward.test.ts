@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { layers, tensor, type Layer, type Tensor } from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 import { chainGraph, data } from './helpers.js';
-import { conv2dReference, conv2dTransposeReference } from './reference.js';
+import { conv2dReference, conv2dTransposeReference } from '@araboza/conformance/reference';
 
 const wasm = tfjsBackend({ engine: 'wasm' });
 const cpu = tfjsBackend({ engine: 'cpu' });

@@ -15,7 +15,7 @@ import {
 } from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 import { data, maxRelDiff, trainingSpec } from './helpers.js';
-import { bceReference, mseReference } from './reference.js';
+import { bceReference, mseReference } from '@araboza/conformance/reference';
 
 const wasm = tfjsBackend({ engine: 'wasm' });
 

@@ -10,7 +10,7 @@ import {
   type Conv2dGeometry,
 } from '../src/kernels/conv-grad-math.js';
 import { KernelScope } from '../src/kernels/kernel-scope.js';
-import { conv2dFilterGradReference, conv2dInputGradReference, maxPoolGradReference } from './reference.js';
+import { conv2dFilterGradReference, conv2dInputGradReference, maxPoolGradReference } from '@araboza/conformance/reference';
 import { data } from './helpers.js';
 
 /** Runs `f` on an engine and returns its result as a host tensor. */

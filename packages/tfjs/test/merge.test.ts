@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError, concatAxis, input, layers, model, tensor, type Backend, type Layer, type ModelGraph, type Tensor } from '@araboza/core';
 import { tfjsBackend } from '../src/index.js';
 import { data, trainingSpec } from './helpers.js';
-import { concatenateReference, elementwiseMergeGradReference, elementwiseMergeReference, mseReference, type ElementwiseKind } from './reference.js';
+import {
+  concatenateReference,
+  elementwiseMergeGradReference,
+  elementwiseMergeReference,
+  mseReference,
+  type ElementwiseKind,
+} from '@araboza/conformance/reference';
 
 const ENGINES = { wasm: tfjsBackend({ engine: 'wasm' }), cpu: tfjsBackend({ engine: 'cpu' }) };
 

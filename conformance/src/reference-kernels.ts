@@ -1,3 +1,8 @@
+/**
+ * Kernel-level float64 references: single operations and their gradients,
+ * for tests that check a backend's kernels one by one rather than through a
+ * whole layer. Re-exported by `@araboza/conformance/reference`.
+ */
 import { convAxisPadding, deconvAxisPadding, type Padding, type Tensor } from '@araboza/core';
 
 /** Naive NHWC 2-D convolution in float64 with Keras's padding rules; kernel [kh, kw, cin, cout]. */

@@ -1,8 +1,18 @@
 /**
- * Float64 reference implementations of every layer kind, written directly
- * from Keras's definitions in channels-last layout (no ONNX, no layout
- * tricks), used to check the generated models' forward values and, through
- * central finite differences, their gradients.
+ * `@araboza/conformance/reference`: the float64 reference that backends'
+ * tests check their forward values and gradients against.
+ *
+ * The layer-level part runs every layer kind written directly from Keras's
+ * definitions in channels-last layout (no ONNX, no layout tricks); its
+ * gradients come from central finite differences. The kernel-level part
+ * (re-exported from `reference-kernels.ts`) covers what a layer-level
+ * forward cannot express: a convolution's filter and input gradients, the
+ * max-pool gradient, merge gradients and the losses with their gradients.
+ *
+ * Nothing here imports a test runner, so a backend's own tests may use it
+ * under any runner.
+ *
+ * @packageDocumentation
  */
 import {
   SELU_ALPHA,
@@ -83,7 +93,7 @@ export function refActivation(act: ActivationName, t: F64): F64 {
 }
 
 /** One layer application: its inputs (one per `node.inputs`) and weights → output before the activation. */
-type RefLayer = (node: GraphNode, xs: F64[], w: F64[]) => F64;
+export type RefLayer = (node: GraphNode, xs: F64[], w: F64[]) => F64;
 
 function conv(x: F64, kernel: F64, bias: F64 | undefined, k: number[], s: number[], d: number[], padding: 'valid' | 'same', filters: number): F64 {
   // x: [n, ...spatial, c]; kernel: [...k, c, f]
@@ -143,7 +153,11 @@ function pool(x: F64, k: readonly number[], s: readonly number[], padding: 'vali
   return out;
 }
 
-/** Reference forward of each kind, before the fused activation. */
+/**
+ * Reference forward of each kind, before the fused activation. Keyed by every
+ * {@link LayerKind}, so a new kind in core is a compile error here until it has
+ * a reference.
+ */
 export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
   dense: (node, [x], [kernel, bias]) => {
     const cfg = node.config as { units: number };
@@ -438,3 +452,5 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): nu
   for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
   return err / scale;
 }
+
+export * from './reference-kernels.js';
