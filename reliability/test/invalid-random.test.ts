@@ -1,9 +1,8 @@
-import { ConfigError, layers as layerFactories, Random, sequential, ShapeError, type Backend, type Layer, type LayerKind, type Tensor } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
+import { ConfigError, layers as layerFactories, Random, sequential, ShapeError, type Layer, type LayerKind, type Tensor } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { buildFuzzModel, drawFuzzCase, fuzzSeeds } from '../src/fuzz.js';
 import { drawInvalidCase } from '../src/invalid-cases.js';
+import { BACKENDS } from './backends.js';
 
 /** Random invalid cases per run (each builds no backend, so they are cheap). */
 const INVALID_CASES = 300;
@@ -63,12 +62,6 @@ describe(`${INVALID_CASES} random invalid configs (a valid fuzz case with one op
     expect((error as Error).message, context).toMatch(NAMED);
   });
 });
-
-const BACKENDS: [string, () => Backend][] = [
-  ['onnxruntime-cpu', () => onnxruntimeBackend({ device: 'cpu' })],
-  ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
-  ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
-];
 
 function filled(shape: number[], rng: Random): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);

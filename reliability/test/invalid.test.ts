@@ -19,12 +19,11 @@ import {
   type Backend,
   type Tensor,
 } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from './backends.js';
 
 const BAD_NUMBERS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 0, 1.5];
 
@@ -127,12 +126,6 @@ async function tempDir(): Promise<string> {
 async function listFiles(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).sort();
 }
-
-const BACKENDS: [string, () => Backend][] = [
-  ['onnxruntime-cpu', () => onnxruntimeBackend({ device: 'cpu' })],
-  ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
-  ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
-];
 
 describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
   const backend = makeBackend();

@@ -13,15 +13,8 @@ import {
   type OptimizerState,
   type Tensor,
 } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const BACKENDS: [string, () => Backend][] = [
-  ['onnxruntime-cpu', () => onnxruntimeBackend({ device: 'cpu' })],
-  ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
-  ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
-];
+import { BACKENDS } from './backends.js';
 
 const OPTIMIZERS = ['adam', 'adadelta', 'rmsprop', { kind: 'sgd', learningRate: 0.1, momentum: 0.9 }] as const;
 

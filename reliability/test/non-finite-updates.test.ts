@@ -7,23 +7,15 @@ import {
   randomUniform,
   sequential,
   trainingSpec,
-  type Backend,
   type CompiledModel,
   type OptimizerLike,
   type Tensor,
 } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-
-const BACKENDS: [string, () => Backend][] = [
-  ['onnxruntime-cpu', () => onnxruntimeBackend({ device: 'cpu' })],
-  ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
-  ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
-];
+import { BACKENDS } from './backends.js';
 
 const rng = new Random(16);
 const X = randomUniform([8, 4], { seed: rng, minval: -1, maxval: 1 });

@@ -1,13 +1,6 @@
-import { conv2d, dense, flatten, Random, sequential, trainingSpec, type Backend, type Model, type Tensor } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
+import { conv2d, dense, flatten, Random, sequential, trainingSpec, type Model, type Tensor } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
-
-const BACKENDS: [string, () => Backend][] = [
-  ['onnxruntime-cpu', () => onnxruntimeBackend({ device: 'cpu' })],
-  ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
-  ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
-];
+import { BACKENDS } from './backends.js';
 
 const BATCH = 256;
 const EPS = 1e-7;
