@@ -132,22 +132,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     const channelsAgree = typeof x[1] === 'number' && typeof w[1] === 'number' ? x[1] === w[1] * group : x[1] === w[1];
     if (!channelsAgree) return `input channels ${x[1]} ≠ kernel channels ${w[1]} × group ${group}`;
     if (outs[0][1] !== w[0] || outs[0][0] !== x[0]) return `output ${fmt(outs[0])} does not match batch ${x[0]} and filters ${w[0]}`;
-    const k = spatialInts(n, 'kernel_shape', w.slice(2));
-    const s = spatialInts(
-      n,
-      'strides',
-      x.slice(2).map(() => 1),
-    );
-    const d = spatialInts(
-      n,
-      'dilations',
-      x.slice(2).map(() => 1),
-    );
-    const p = spatialInts(
-      n,
-      'pads',
-      [...x.slice(2), ...x.slice(2)].map(() => 0),
-    );
+    const { k, s, d, p } = convWindow(n, x, w);
     const r = x.length - 2;
     for (let i = 0; i < r; i++) {
       const xi = x[2 + i];
@@ -163,22 +148,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     if (x[1] !== w[0]) return `input channels ${x[1]} ≠ kernel axis 0 ${w[0]}`;
     if (outs[0][1] !== (w[1] as number) * group) return `output channels ${outs[0][1]} ≠ ${w[1]}·${group}`;
     const r = x.length - 2;
-    const k = spatialInts(n, 'kernel_shape', w.slice(2));
-    const s = spatialInts(
-      n,
-      'strides',
-      x.slice(2).map(() => 1),
-    );
-    const d = spatialInts(
-      n,
-      'dilations',
-      x.slice(2).map(() => 1),
-    );
-    const p = spatialInts(
-      n,
-      'pads',
-      [...x.slice(2), ...x.slice(2)].map(() => 0),
-    );
+    const { k, s, d, p } = convWindow(n, x, w);
     const op = spatialInts(
       n,
       'output_padding',
@@ -227,6 +197,29 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
 function spatialInts(n: BuiltNode, name: string, fallback: readonly Dim[]): number[] {
   const a = n.attributes[name];
   return a && a.kind === 'ints' ? [...a.value] : (fallback as number[]);
+}
+
+/** Kernel, strides, dilations and pads of a Conv or ConvTranspose, with ONNX's defaults where an attribute is absent. */
+function convWindow(n: BuiltNode, x: readonly Dim[], w: readonly Dim[]): { k: number[]; s: number[]; d: number[]; p: number[] } {
+  const spatial = x.slice(2);
+  return {
+    k: spatialInts(n, 'kernel_shape', w.slice(2)),
+    s: spatialInts(
+      n,
+      'strides',
+      spatial.map(() => 1),
+    ),
+    d: spatialInts(
+      n,
+      'dilations',
+      spatial.map(() => 1),
+    ),
+    p: spatialInts(
+      n,
+      'pads',
+      [...spatial, ...spatial].map(() => 0),
+    ),
+  };
 }
 
 function poolRule(n: BuiltNode, x: readonly Dim[], y: readonly Dim[]): string | null {
