@@ -57,6 +57,15 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   maxPooling1d: noMacs,
   averagePooling1d: noMacs,
   upSampling1d: noMacs,
+  // Each output element of a depthwise convolution sums kh·kw products of its own channel.
+  depthwiseConv2d: (node) => sizeOfShape(node.outputShape) * kernelShape(node)[0] * kernelShape(node)[1],
+  // The depthwise step (kh·kw per intermediate element), then the pointwise one (cin·mult per output element).
+  separableConv2d: (node) => {
+    const [kh, kw, cin, mult] = node.weights[0].shape;
+    const [oh, ow, filters] = node.outputShape;
+    return oh * ow * cin * mult * (kh * kw + filters);
+  },
+  layerNormalization: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

@@ -58,6 +58,9 @@ LAYER_KINDS = [
     "maxPooling1d",
     "averagePooling1d",
     "upSampling1d",
+    "depthwiseConv2d",
+    "separableConv2d",
+    "layerNormalization",
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 # Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
@@ -284,11 +287,56 @@ def up_sampling1d(x, w, o):
     return x.repeat_interleave(o.get("size", 2), dim=1)
 
 
+def depthwise_nhwc(x, kernel, strides, padding):
+    """Keras DepthwiseConv2D without bias: x [n, h, w, c], kernel [kh, kw, c, m]; output channel c·m + j is channel c's j-th."""
+    kh, kw, c, m = kernel.shape
+    ph = axis_padding(x.shape[1], kh, strides[0], 1, padding)
+    pw = axis_padding(x.shape[2], kw, strides[1], 1, padding)
+    xc = F.pad(x.permute(0, 3, 1, 2), (pw[0], pw[1], ph[0], ph[1]))
+    weight = kernel.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
+    return F.conv2d(xc, weight, stride=strides, groups=c).permute(0, 2, 3, 1)
+
+
+def depthwise_conv2d_pre(x, w, o):
+    y = depthwise_nhwc(x, w["kernel"], pair(o.get("strides", 1)), o.get("padding", "valid"))
+    return y + w["bias"] if o.get("useBias", True) else y
+
+
+def separable_conv2d_pre(x, w, o):
+    """Keras SeparableConv2D: depthwise (strides, padding, no bias), then a 1×1 pointwise conv2d, then the bias."""
+    mid = depthwise_nhwc(x, w["depthwiseKernel"], pair(o.get("strides", 1)), o.get("padding", "valid"))
+    y = conv2d_nhwc(mid, w["pointwiseKernel"], (1, 1), (1, 1), "valid")
+    return y + w["bias"] if o.get("useBias", True) else y
+
+
+def layer_norm_axis(o, rank):
+    """The batched axis LayerNormalization normalises over (rank counts the batch axis)."""
+    axis = o.get("axis", -1)
+    return axis + rank if axis < 0 else axis
+
+
+def layer_normalization(x, w, o):
+    """Keras LayerNormalization over one axis: the biased variance, (x - mean)/sqrt(var + eps)·gamma + beta."""
+    axis = layer_norm_axis(o, x.dim())
+    mean = x.mean(dim=axis, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=axis, keepdim=True)
+    y = (x - mean) / torch.sqrt(var + o.get("epsilon", 1e-3))
+    shape = [x.shape[axis]] + [1] * (x.dim() - 1 - axis)
+    if o.get("scale", True):
+        y = y * w["gamma"].reshape(shape)
+    if o.get("center", True):
+        y = y + w["beta"].reshape(shape)
+    return y
+
+
 PRE_ACTIVATION = {
     "dense": dense_pre,
     "conv1d": conv1d_pre,
     "conv2d": conv2d_pre,
     "conv2dTranspose": conv2d_transpose_pre,
+    "depthwiseConv2d": depthwise_conv2d_pre,
+    "separableConv2d": separable_conv2d_pre,
+    "layerNormalization": layer_normalization,  # no activation option: always linear
 }
 PARAMETER_FREE = {
     "maxPooling2d": max_pooling2d,
@@ -332,6 +380,18 @@ def weight_shapes(kind, input_shape, o):
     elif kind == "conv2dTranspose":
         shapes = [("kernel", [*pair(o["kernelSize"]), o["filters"], cin])]
         out = o["filters"]
+    elif kind == "depthwiseConv2d":
+        m = o.get("depthMultiplier", 1)
+        shapes = [("kernel", [*pair(o["kernelSize"]), cin, m])]
+        out = cin * m
+    elif kind == "separableConv2d":
+        m = o.get("depthMultiplier", 1)
+        shapes = [("depthwiseKernel", [*pair(o["kernelSize"]), cin, m]), ("pointwiseKernel", [1, 1, cin * m, o["filters"]])]
+        out = o["filters"]
+    elif kind == "layerNormalization":
+        size = input_shape[layer_norm_axis(o, len(input_shape))]
+        shapes = ([("gamma", [size])] if o.get("scale", True) else []) + ([("beta", [size])] if o.get("center", True) else [])
+        return shapes
     else:
         return []
     if o.get("useBias", True):
@@ -445,6 +505,19 @@ def check_known_answers():
     xt = torch.tensor([1.0, 2, 3], dtype=DTYPE).reshape(1, 3, 1, 1)
     yt = conv2d_transpose_nhwc(xt, torch.ones(1, 1, 1, 1, dtype=DTYPE), (2, 1), "valid")
     assert yt.flatten().tolist() == [1, 0, 2, 0, 3, 0], yt
+
+    # Depthwise: channel c's m kernels by the loop conv2d on channel c alone, outputs in order c·m + j.
+    gen = torch.Generator().manual_seed(7)
+    xd = torch.randn(2, 7, 6, 3, generator=gen, dtype=DTYPE)
+    kd = torch.randn(3, 2, 3, 2, generator=gen, dtype=DTYPE)
+    for strides, padding in [((1, 1), "valid"), ((2, 2), "same"), ((2, 1), "same")]:
+        fast = depthwise_nhwc(xd, kd, strides, padding)
+        slow = torch.cat([loop_conv2d(xd[..., c:c + 1], kd[:, :, c:c + 1, :], strides, (1, 1), padding) for c in range(3)], dim=3)
+        assert torch.allclose(fast, slow, atol=1e-12), (strides, padding)
+    # Layer norm over the last axis: every row of the output has mean beta, and unit variance up to epsilon.
+    ln = layer_normalization(xd, {"gamma": torch.ones(3, dtype=DTYPE), "beta": torch.zeros(3, dtype=DTYPE)}, {"epsilon": 0.0})
+    assert torch.allclose(ln.mean(dim=-1), torch.zeros(2, 7, 6, dtype=DTYPE), atol=1e-12)
+    assert torch.allclose((ln ** 2).mean(dim=-1), torch.ones(2, 7, 6, dtype=DTYPE), atol=1e-9)
 
     # Upsampling and flatten order.
     up = up_sampling2d(torch.tensor([1.0, 2, 3, 4], dtype=DTYPE).reshape(1, 2, 2, 1), {}, {"size": [2, 3]})
@@ -627,6 +700,33 @@ def case_grid():
             add(kind, f"{name}-{padding}-L{length}", {**base, "padding": padding}, [2, length, 2])
     add("upSampling1d", "default-L4", {}, [2, 4, 2])
     add("upSampling1d", "s3-L3", {"size": 3}, [2, 3, 3])
+
+    # depthwiseConv2d: multiplier 1, 2 and 3 × strides 1 and 2 × valid/same on odd and even sizes; rectangular; bias off; activations.
+    for m, s, padding, size in itertools.product([1, 2], [1, 2], ["valid", "same"], [7, 6]):
+        add("depthwiseConv2d", f"k3-m{m}-s{s}-{padding}-{size}x{size}", {"kernelSize": 3, "depthMultiplier": m, "strides": s, "padding": padding}, [2, size, size, 2])
+    add("depthwiseConv2d", "k2x3-m3-s2x1-same-7x8", {"kernelSize": [2, 3], "depthMultiplier": 3, "strides": [2, 1], "padding": "same"}, [2, 7, 8, 3])
+    add("depthwiseConv2d", "k2-m2-s2-valid-5x5-nobias", {"kernelSize": 2, "depthMultiplier": 2, "strides": 2, "useBias": False}, [2, 5, 5, 3])
+    add("depthwiseConv2d", "k3-m1-s1-same-5x5-c1", {"kernelSize": 3, "padding": "same"}, [2, 5, 5, 1])
+    for act in ["relu", "tanh", "sigmoid"]:
+        add("depthwiseConv2d", f"k3-m2-s1-same-6x6-{act}", {"kernelSize": 3, "depthMultiplier": 2, "padding": "same", "activation": act}, [2, 6, 6, 2])
+
+    # separableConv2d: multiplier 1 and 2 × strides 1 and 2 × valid/same; rectangular; bias off; activations.
+    for m, s, padding in itertools.product([1, 2], [1, 2], ["valid", "same"]):
+        add("separableConv2d", f"k3-m{m}-s{s}-{padding}-7x7-f3", {"filters": 3, "kernelSize": 3, "depthMultiplier": m, "strides": s, "padding": padding}, [2, 7, 7, 2])
+    add("separableConv2d", "k2x3-m3-s2x1-same-6x7-f2", {"filters": 2, "kernelSize": [2, 3], "depthMultiplier": 3, "strides": [2, 1], "padding": "same"}, [2, 6, 7, 2])
+    add("separableConv2d", "k3-m2-s2-same-6x6-f4-nobias", {"filters": 4, "kernelSize": 3, "depthMultiplier": 2, "strides": 2, "padding": "same", "useBias": False}, [2, 6, 6, 3])
+    for act in ["relu", "tanh"]:
+        add("separableConv2d", f"k3-m2-s1-same-5x5-f3-{act}", {"filters": 3, "kernelSize": 3, "depthMultiplier": 2, "padding": "same", "activation": act}, [2, 5, 5, 2])
+
+    # layerNormalization: the last axis on ranks 2 to 4, a middle axis (positive and negative), without gamma or beta, another epsilon.
+    add("layerNormalization", "r2-5", {}, [2, 5])
+    add("layerNormalization", "r3-3x4", {}, [2, 3, 4])
+    add("layerNormalization", "r4-3x3x4", {}, [2, 3, 3, 4])
+    add("layerNormalization", "r3-axis1-3x4", {"axis": 1}, [2, 3, 4])
+    add("layerNormalization", "r4-axis-2-3x4x2", {"axis": -2}, [2, 3, 4, 2])
+    add("layerNormalization", "r2-6-noscale", {"scale": False}, [2, 6])
+    add("layerNormalization", "r2-6-nocenter", {"center": False}, [2, 6])
+    add("layerNormalization", "r3-2x5-eps0.1", {"epsilon": 0.1}, [2, 2, 5])
     return cases
 
 
@@ -684,8 +784,9 @@ def make_case(case_id, kind, options, input_shape):
         weights = {}
         for name, shape in weight_shapes(kind, input_shape, options):
             # Kernel values of a size that keeps outputs O(1); biases non-zero so they matter.
-            fan_in = math.prod(shape[:-1]) if name == "kernel" else 1
-            weights[name] = draw(shape, gen, 1.0 / math.sqrt(fan_in) if name == "kernel" else 0.5)
+            is_kernel = name.lower().endswith("kernel")
+            fan_in = math.prod(shape[:-1]) if is_kernel else 1
+            weights[name] = draw(shape, gen, 1.0 / math.sqrt(fan_in) if is_kernel else 0.5)
         if kink_distance(kind, x, weights, options) > KINK_MARGIN:
             break
     else:

@@ -28,6 +28,9 @@ import {
   type ReshapeOptions,
   type Tensor,
   type UpSampling2dOptions,
+  type DepthwiseConv2dOptions,
+  type SeparableConv2dOptions,
+  type LayerNormalizationOptions,
 } from '@araboza/core';
 
 /**
@@ -76,6 +79,9 @@ interface FactoryOptions {
   maxPooling1d: Pooling1dOptions;
   averagePooling1d: Pooling1dOptions;
   upSampling1d: UpSampling1dOptions;
+  depthwiseConv2d: DepthwiseConv2dOptions;
+  separableConv2d: SeparableConv2dOptions;
+  layerNormalization: LayerNormalizationOptions;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   concatAxis,
   convAxisPadding,
   deconvAxisPadding,
+  layerNormAxis,
   nodeWeights,
   type ActivationName,
   type GraphNode,
@@ -153,6 +154,36 @@ function pool(x: F64, k: readonly number[], s: readonly number[], padding: 'vali
   return out;
 }
 
+/** Depthwise convolution, no bias: x `[n, h, w, c]`, kernel `[kh, kw, c, m]`, output channel c·m + j. */
+function depthwise(x: F64, kernel: F64, k: readonly number[], s: readonly number[], padding: 'valid' | 'same'): F64 {
+  const [n, H, W, c] = x.shape;
+  const m = kernel.shape[3];
+  const [py, px] = [convAxisPadding(H, k[0], s[0], 1, padding), convAxisPadding(W, k[1], s[1], 1, padding)];
+  const out = f64([n, py.out, px.out, c * m]);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < py.out; oy++)
+      for (let ox = 0; ox < px.out; ox++)
+        for (let ch = 0; ch < c; ch++)
+          for (let j = 0; j < m; j++) {
+            let acc = 0;
+            for (let ky = 0; ky < k[0]; ky++)
+              for (let kx = 0; kx < k[1]; kx++) {
+                const iy = oy * s[0] - py.before + ky;
+                const ix = ox * s[1] - px.before + kx;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                acc += x.data[((b * H + iy) * W + ix) * c + ch] * kernel.data[((ky * k[1] + kx) * c + ch) * m + j];
+              }
+            out.data[((b * py.out + oy) * px.out + ox) * c * m + ch * m + j] = acc;
+          }
+  return out;
+}
+
+function addChannelBias(t: F64, bias: F64 | undefined): F64 {
+  const c = t.shape[t.shape.length - 1];
+  if (bias) for (let i = 0; i < t.data.length; i++) t.data[i] += bias.data[i % c];
+  return t;
+}
+
 /**
  * Reference forward of each kind, before the fused activation. Keyed by every
  * {@link LayerKind}, so a new kind in core is a compile error here until it has
@@ -279,6 +310,38 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
       const b = Math.floor(i / C / (L * s));
       out.data[i] = x.data[(b * L + Math.floor(step / s)) * C + c];
     }
+    return out;
+  },
+  depthwiseConv2d: (node, [x], [kernel, bias]) => {
+    const c = (node as Extract<GraphNode, { kind: 'depthwiseConv2d' }>).config;
+    return addChannelBias(depthwise(x, kernel, c.kernelSize, c.strides, c.padding), c.useBias ? bias : undefined);
+  },
+  separableConv2d: (node, [x], [depthwiseKernel, pointwiseKernel, bias]) => {
+    const c = (node as Extract<GraphNode, { kind: 'separableConv2d' }>).config;
+    const mid = depthwise(x, depthwiseKernel, c.kernelSize, c.strides, c.padding);
+    return conv(mid, pointwiseKernel, c.useBias ? bias : undefined, [1, 1], [1, 1], [1, 1], 'valid', c.filters);
+  },
+  layerNormalization: (node, [x], weights) => {
+    const c = (node as Extract<GraphNode, { kind: 'layerNormalization' }>).config;
+    const axis = layerNormAxis(c.axis, x.shape.length - 1) + 1;
+    const gamma = c.scale ? weights[0] : undefined;
+    const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
+    const len = x.shape[axis];
+    const inner = size(x.shape.slice(axis + 1));
+    const outer = size(x.shape.slice(0, axis));
+    const out = f64([...x.shape]);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const at = (j: number) => (o * len + j) * inner + i;
+        let mean = 0;
+        for (let j = 0; j < len; j++) mean += x.data[at(j)] / len;
+        let variance = 0;
+        for (let j = 0; j < len; j++) variance += (x.data[at(j)] - mean) ** 2 / len;
+        for (let j = 0; j < len; j++) {
+          const v = (x.data[at(j)] - mean) / Math.sqrt(variance + c.epsilon);
+          out.data[at(j)] = v * (gamma ? gamma.data[j] : 1) + (beta ? beta.data[j] : 0);
+        }
+      }
     return out;
   },
 };

@@ -75,6 +75,9 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   maxPooling1d: (o) => layerFactories.maxPooling1d(o as Parameters<typeof layerFactories.maxPooling1d>[0]),
   averagePooling1d: (o) => layerFactories.averagePooling1d(o as Parameters<typeof layerFactories.averagePooling1d>[0]),
   upSampling1d: (o) => layerFactories.upSampling1d(o as Parameters<typeof layerFactories.upSampling1d>[0]),
+  depthwiseConv2d: (o) => layerFactories.depthwiseConv2d(o as unknown as Parameters<typeof layerFactories.depthwiseConv2d>[0]),
+  separableConv2d: (o) => layerFactories.separableConv2d(o as unknown as Parameters<typeof layerFactories.separableConv2d>[0]),
+  layerNormalization: (o) => layerFactories.layerNormalization(o),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -111,6 +114,12 @@ function drawLeakyRelu(rng: Random): FuzzLayer {
   return { kind: 'leakyRelu', options: rng.next() < 0.3 ? {} : { negativeSlope: Math.round(rng.next() * 100) / 100 } };
 }
 
+/** A layer normalization over the last axis or a drawn one (batch axis excluded), with or without gamma and beta. */
+function drawLayerNormalization(rng: Random, rank: number): FuzzLayer {
+  const axis = rng.next() < 0.6 ? -1 : 1 + rng.int(rank);
+  return { kind: 'layerNormalization', options: { axis, center: rng.next() < 0.8, scale: rng.next() < 0.8 } };
+}
+
 /** Draws one layer for an input of `shape` (no batch axis); the result may still be invalid for that shape. */
 function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
   const useBias = () => rng.next() < 0.7;
@@ -133,8 +142,28 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       'cropping2d',
       'globalAveragePooling2d',
       'globalMaxPooling2d',
+      'depthwiseConv2d',
+      'separableConv2d',
+      'layerNormalization',
     ] as const);
     switch (choice) {
+      case 'depthwiseConv2d':
+      case 'separableConv2d': {
+        const depthMultiplier = 1 + rng.int(3);
+        const filters = 1 + rng.int(3);
+        const options: Record<string, unknown> = {
+          kernelSize: [1 + rng.int(4), 1 + rng.int(4)],
+          depthMultiplier,
+          strides: [1 + rng.int(3), 1 + rng.int(3)],
+          padding: drawPadding(rng),
+          useBias: useBias(),
+          activation: drawActivation(rng, choice === 'separableConv2d' ? filters : shape[2] * depthMultiplier),
+        };
+        if (choice === 'separableConv2d') options.filters = filters;
+        return { kind: choice, options };
+      }
+      case 'layerNormalization':
+        return drawLayerNormalization(rng, shape.length);
       case 'leakyRelu':
         return drawLeakyRelu(rng);
       case 'zeroPadding2d':
@@ -228,8 +257,11 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       'maxPooling1d',
       'averagePooling1d',
       'upSampling1d',
+      'layerNormalization',
     ] as const);
     switch (choice) {
+      case 'layerNormalization':
+        return drawLayerNormalization(rng, shape.length);
       case 'maxPooling1d':
       case 'averagePooling1d': {
         const options: Record<string, unknown> = { poolSize: 1 + rng.int(3), padding: drawPadding(rng) };

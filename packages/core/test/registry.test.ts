@@ -30,6 +30,9 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   maxPooling1d: () => layers.maxPooling1d(),
   averagePooling1d: () => layers.averagePooling1d(),
   upSampling1d: () => layers.upSampling1d(),
+  depthwiseConv2d: () => layers.depthwiseConv2d({ kernelSize: 1 }),
+  separableConv2d: () => layers.separableConv2d({ filters: 1, kernelSize: 1 }),
+  layerNormalization: () => layers.layerNormalization(),
 };
 
 describe('layer registry', () => {
@@ -76,6 +79,9 @@ describe('layer registry', () => {
       maxPooling1d: 'max_pooling1d',
       averagePooling1d: 'average_pooling1d',
       upSampling1d: 'up_sampling1d',
+      depthwiseConv2d: 'depthwise_conv2d',
+      separableConv2d: 'separable_conv2d',
+      layerNormalization: 'layer_normalization',
     });
   });
 

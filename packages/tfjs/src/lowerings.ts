@@ -4,6 +4,7 @@ import {
   convAxisPadding,
   deconvAxisPadding,
   deconvOutputLength,
+  layerNormAxis,
   type ActivationName,
   type GraphNode,
   type LayerKind,
@@ -297,6 +298,42 @@ function maxSplittingTies(x: tf.Tensor, axes: number[], keepDims: boolean): tf.T
 }
 
 /**
+ * A depthwise convolution with Keras's semantics (no bias, no activation):
+ * kernel `[kh, kw, channels, multiplier]`, output channel c·multiplier + m.
+ * Lowered as one plain convolution per input channel (kernel
+ * `[kh, kw, 1, multiplier]`), concatenated: tfjs-backend-wasm has no
+ * gradient kernels for DepthwiseConv2dNative, while every engine has
+ * conv2d's (on wasm a one-input-channel Conv2D runs as XNNPACK's depthwise
+ * kernel, see kernels/register.ts).
+ */
+function depthwiseConvKeras(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, padding: Padding, training: boolean): tf.Tensor {
+  const channels = x.shape[3];
+  if (channels === 1) return conv2dKeras(x, kernel, undefined, strides, [1, 1], padding, 'linear', training);
+  const xs = tf.split(x, channels, 3) as tf.Tensor4D[];
+  const ks = tf.split(kernel, channels, 2) as tf.Tensor4D[];
+  return tf.concat(
+    xs.map((xc, c) => conv2dKeras(xc, ks[c], undefined, strides, [1, 1], padding, 'linear', training)),
+    3,
+  );
+}
+
+/**
+ * Layer normalization over one axis (of the batched input): the biased
+ * variance, as Keras's `ops.moments`, then gamma and beta reshaped to
+ * broadcast along the other axes.
+ */
+function layerNormKeras(x: tf.Tensor, axis: number, epsilon: number, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined): tf.Tensor {
+  const mean = tf.mean(x, axis, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), axis, true);
+  let y = tf.mul(centred, tf.rsqrt(tf.add(variance, epsilon)));
+  const broadcast = x.shape.map((n, i) => (i === axis ? n : 1));
+  if (gamma) y = tf.mul(y, tf.reshape(gamma, broadcast));
+  if (beta) y = tf.add(y, tf.reshape(beta, broadcast));
+  return y;
+}
+
+/**
  * The forward of every core layer kind with tfjs ops. Typed by `LayerKind`,
  * so a kind added to core without a lowering here is a compile-time error.
  */
@@ -392,6 +429,23 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     return tf.squeeze(averagePoolKeras(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
   },
   upSampling1d: ([x], node) => tf.squeeze(upSampleNearest(tf.expandDims(x, 1) as tf.Tensor4D, [1, node.config.size]), [1]),
+  depthwiseConv2d: ([x], node, [kernel, bias], activation, training) => {
+    const c = node.config;
+    const z = depthwiseConvKeras(x as tf.Tensor4D, kernel as tf.Tensor4D, c.strides, c.padding, training);
+    return biasActivation(z, c.useBias ? bias : undefined, activation);
+  },
+  separableConv2d: ([x], node, [depthwise, pointwise, bias], activation, training) => {
+    const c = node.config;
+    const z = depthwiseConvKeras(x as tf.Tensor4D, depthwise as tf.Tensor4D, c.strides, c.padding, training);
+    return conv2dKeras(z as tf.Tensor4D, pointwise as tf.Tensor4D, c.useBias ? bias : undefined, [1, 1], [1, 1], 'valid', activation, training);
+  },
+  layerNormalization: ([x], node, weights) => {
+    const c = node.config;
+    const axis = layerNormAxis(c.axis, node.inputShape.length) + 1;
+    const gamma = c.scale ? weights[0] : undefined;
+    const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
+    return layerNormKeras(x, axis, c.epsilon, gamma, beta);
+  },
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */

@@ -29,3 +29,6 @@ export { globalMaxPooling1d } from './global-max-pooling1d.js';
 export { maxPooling1d } from './max-pooling1d.js';
 export { averagePooling1d } from './average-pooling1d.js';
 export { upSampling1d } from './up-sampling1d.js';
+export { depthwiseConv2d } from './depthwise-conv2d.js';
+export { separableConv2d } from './separable-conv2d.js';
+export { layerNormalization } from './layer-normalization.js';

@@ -29,6 +29,9 @@ import { GlobalMaxPooling1D } from './global-max-pooling1d.js';
 import { MaxPooling1D } from './max-pooling1d.js';
 import { AveragePooling1D } from './average-pooling1d.js';
 import { UpSampling1D } from './up-sampling1d.js';
+import { DepthwiseConv2D } from './depthwise-conv2d.js';
+import { SeparableConv2D } from './separable-conv2d.js';
+import { LayerNormalization } from './layer-normalization.js';
 
 /** A layer class: constructed from its options (as `loadModel` does from a saved config). */
 export type LayerClass<K extends LayerKind> = new (options: never) => Layer<K>;
@@ -68,6 +71,9 @@ export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   maxPooling1d: MaxPooling1D,
   averagePooling1d: AveragePooling1D,
   upSampling1d: UpSampling1D,
+  depthwiseConv2d: DepthwiseConv2D,
+  separableConv2d: SeparableConv2D,
+  layerNormalization: LayerNormalization,
 };
 
 /** Every layer kind core defines, in the registry's (stable) order. */

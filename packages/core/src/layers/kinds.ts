@@ -15,6 +15,9 @@ import type { Cropping2dConfig } from './cropping2d.js';
 import type { GlobalPoolingConfig } from './global-pooling.js';
 import type { Pooling1dConfig } from './pooling1d.js';
 import type { UpSampling1dConfig } from './up-sampling1d.js';
+import type { DepthwiseConv2dConfig } from './depthwise-conv2d.js';
+import type { SeparableConv2dConfig } from './separable-conv2d.js';
+import type { LayerNormalizationConfig } from './layer-normalization.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -49,6 +52,9 @@ export interface LayerConfigs {
   maxPooling1d: Pooling1dConfig;
   averagePooling1d: Pooling1dConfig;
   upSampling1d: UpSampling1dConfig;
+  depthwiseConv2d: DepthwiseConv2dConfig;
+  separableConv2d: SeparableConv2dConfig;
+  layerNormalization: LayerNormalizationConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */

@@ -16,7 +16,7 @@ import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
 
 /** How a weight's initial values are drawn. */
-export type InitializerName = 'glorotUniform' | 'zeros';
+export type InitializerName = 'glorotUniform' | 'zeros' | 'ones';
 
 /** A weight a layer owns: its name within the layer, Keras layout shape and initialiser. */
 export interface WeightSpec {
@@ -326,6 +326,8 @@ export function initialWeight(spec: WeightSpec, rng: Random): Tensor {
   if (spec.initializer === 'glorotUniform') {
     const limit = Math.sqrt(6 / (spec.fanIn + spec.fanOut));
     for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-limit, limit);
+  } else if (spec.initializer === 'ones') {
+    data.fill(1);
   }
   return { shape: [...spec.shape], data };
 }

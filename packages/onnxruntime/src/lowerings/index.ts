@@ -44,6 +44,9 @@ import {
   globalMaxPooling2dLowering,
 } from './global-pooling.js';
 import { pooledConv2dGradient, pooledConv2dLowering } from './pooled-conv2d.js';
+import { depthwiseConv2dGradient, depthwiseConv2dLowering } from './depthwise-conv2d.js';
+import { separableConv2dGradient, separableConv2dLowering } from './separable-conv2d.js';
+import { layerNormalizationGradient, layerNormalizationLowering } from './layer-normalization.js';
 import { reshapeGradient, reshapeLowering } from './reshape.js';
 import type { ForwardLoweringTable, GradientRuleTable } from './types.js';
 import { upSampling2dGradient, upSampling2dLowering } from './up-sampling2d.js';
@@ -81,6 +84,9 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   maxPooling1d: maxPooling1dLowering,
   averagePooling1d: averagePooling1dLowering,
   upSampling1d: upSampling1dLowering,
+  depthwiseConv2d: depthwiseConv2dLowering,
+  separableConv2d: separableConv2dLowering,
+  layerNormalization: layerNormalizationLowering,
   pooledConv2d: pooledConv2dLowering,
   upsampledConv2d: upsampledConv2dLowering,
 };
@@ -114,6 +120,9 @@ export const GRADIENT_RULES: GradientRuleTable = {
   maxPooling1d: maxPooling1dGradient,
   averagePooling1d: averagePooling1dGradient,
   upSampling1d: upSampling1dGradient,
+  depthwiseConv2d: depthwiseConv2dGradient,
+  separableConv2d: separableConv2dGradient,
+  layerNormalization: layerNormalizationGradient,
   pooledConv2d: pooledConv2dGradient,
   upsampledConv2d: upsampledConv2dGradient,
 };

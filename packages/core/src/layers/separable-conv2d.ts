@@ -1,0 +1,76 @@
+import { resolveActivation } from '../activations.js';
+import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
+import type { Shape } from '../tensor.js';
+import { depthwiseGeometry, depthwiseOutputShape, type DepthwiseConv2dConfig, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
+import { Layer, type SpatialMap, type WeightSpec } from './layer.js';
+
+/**
+ * Options of {@link separableConv2d}: the depthwise step's (kernel size,
+ * depth multiplier, strides, padding), the bias (`[filters]`, after the
+ * pointwise step) and activation, and the pointwise step's `filters`.
+ */
+export interface SeparableConv2dOptions extends DepthwiseConv2dOptions {
+  /** Number of output channels (of the pointwise step). */
+  filters: number;
+}
+
+/** Resolved configuration of a separable 2-D convolution. */
+export interface SeparableConv2dConfig extends DepthwiseConv2dConfig {
+  readonly filters: number;
+}
+
+const SEPARABLE_OPTIONS = ['filters', 'kernelSize', 'depthMultiplier', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed'];
+
+/**
+ * Separable 2-D convolution (Keras's `SeparableConv2D`): a depthwise
+ * convolution (kernel `[kh, kw, channels, depthMultiplier]`, the strides and
+ * padding, no bias) then a 1×1 pointwise convolution (kernel
+ * `[1, 1, channels · depthMultiplier, filters]`), then the bias `[filters]`
+ * and the activation. Glorot fans from each kernel's shape as Keras computes
+ * them: depthwise kh·kw·channels in, kh·kw·depthMultiplier out; pointwise
+ * channels·depthMultiplier in, filters out.
+ */
+export class SeparableConv2D extends Layer<'separableConv2d'> {
+  readonly kind = 'separableConv2d';
+  readonly className = 'SeparableConv2D';
+
+  constructor(options: SeparableConv2dOptions) {
+    const who = layerName(options?.name, 'separable_conv2d') ?? 'separable_conv2d';
+    knownOptions(options, SEPARABLE_OPTIONS, who);
+    super(
+      {
+        filters: positiveInt(options.filters, 'filters', who),
+        ...depthwiseGeometry(options, who),
+        useBias: bool(options.useBias, true, 'useBias', who),
+        activation: resolveActivation(options.activation, who),
+      },
+      options,
+    );
+  }
+
+  computeOutputShape(inputShape: Shape): number[] {
+    const [h, w] = depthwiseOutputShape(inputShape, this.config, (e, a) => this.shapeError(e, a));
+    return [h, w, this.config.filters];
+  }
+
+  override weightSpecs(inputShape: Shape): WeightSpec[] {
+    const [kh, kw] = this.config.kernelSize;
+    const cin = inputShape[2];
+    const { depthMultiplier: mult, filters } = this.config;
+    const specs: WeightSpec[] = [
+      { name: 'depthwiseKernel', shape: [kh, kw, cin, mult], initializer: 'glorotUniform', fanIn: kh * kw * cin, fanOut: kh * kw * mult },
+      { name: 'pointwiseKernel', shape: [1, 1, cin * mult, filters], initializer: 'glorotUniform', fanIn: cin * mult, fanOut: filters },
+    ];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: 'zeros', fanIn: cin * mult, fanOut: filters });
+    return specs;
+  }
+
+  override spatialMap(): SpatialMap {
+    return { mode: 'conv', kernel: this.config.kernelSize, strides: this.config.strides, dilation: [1, 1] };
+  }
+}
+
+/** Creates a {@link SeparableConv2D} layer. */
+export function separableConv2d(options: SeparableConv2dOptions): SeparableConv2D {
+  return new SeparableConv2D(options);
+}
