@@ -64,7 +64,7 @@ LAYER_KINDS = [
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 # Keras 3's other element-wise activations; each gets activation-layer cases and a dense case.
-MORE_ACTIVATIONS = ["elu", "selu", "gelu", "softplus", "softsign", "silu", "swish", "hardSigmoid", "relu6", "exponential"]
+MORE_ACTIVATIONS = ["elu", "selu", "gelu", "softplus", "softsign", "silu", "swish", "hardSigmoid", "relu6", "exponential", "geluApproximate"]
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 # Where each activation's derivative jumps: random draws stay KINK_MARGIN away.
@@ -127,6 +127,8 @@ def activate(x, name):
         return torch.where(x >= 0, SELU_SCALE * x, SELU_SCALE * SELU_ALPHA * torch.expm1(x))
     if name == "gelu":
         return F.gelu(x)  # the exact erf form, Keras's default
+    if name == "geluApproximate":
+        return F.gelu(x, approximate="tanh")  # Keras's gelu(approximate=True)
     if name == "softplus":
         return F.softplus(x)
     if name == "softsign":

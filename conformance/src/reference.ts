@@ -81,6 +81,7 @@ export function refActivation(act: ActivationName, t: F64): F64 {
     elu,
     selu: (v) => SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)),
     gelu: (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)),
+    geluApproximate: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
     softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
     softsign: (v) => v / (1 + Math.abs(v)),
     silu: (v) => v * sigmoid(v),

@@ -13,7 +13,12 @@ import { ConfigError } from './errors.js';
  * - `selu`: λ·x for x > 0, λ·α·(e^x − 1) otherwise, with
  *   α = 1.6732632423543772 and λ = 1.0507009873554805; selu′(0) = λ
  * - `gelu`: the exact form x·Φ(x) = x·(1 + erf(x/√2))/2 (Keras's default,
- *   `approximate=False`; the tanh approximation has no string name in Keras)
+ *   `approximate=False`)
+ * - `geluApproximate`: Keras's `gelu(x, approximate=True)`, the tanh form
+ *   x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2 (PyTorch's `approximate='tanh'`).
+ *   Keras has no string name for it; araboza names it so that it is an
+ *   activation like any other: the `activation` option of every layer that has
+ *   one, and the `activation` layer
  * - `softplus`: log(1 + e^x)
  * - `softsign`: x / (1 + |x|)
  * - `silu` and its alias `swish`: x·sigmoid(x)
@@ -31,6 +36,7 @@ export type ActivationName =
   | 'elu'
   | 'selu'
   | 'gelu'
+  | 'geluApproximate'
   | 'softplus'
   | 'softsign'
   | 'silu'
@@ -56,12 +62,17 @@ export const ACTIVATIONS: readonly ActivationName[] = [
   'hardSigmoid',
   'relu6',
   'exponential',
+  'geluApproximate',
 ];
 
 /** SELU's α (Keras 3's and PyTorch's constant). */
 export const SELU_ALPHA = 1.6732632423543772;
 /** SELU's scale λ (Keras 3's and PyTorch's constant). */
 export const SELU_SCALE = 1.0507009873554805;
+/** √(2/π), the scale inside the tanh of {@link ActivationName | geluApproximate}. */
+export const GELU_TANH_SCALE = Math.sqrt(2 / Math.PI);
+/** The cubic coefficient inside the tanh of {@link ActivationName | geluApproximate} (Keras's and PyTorch's). */
+export const GELU_TANH_CUBIC = 0.044715;
 
 /** Validates an activation option; `undefined` and `null` mean `linear`. */
 export function resolveActivation(value: unknown, layerName: string): ActivationName {

@@ -36,7 +36,7 @@ describe('bad configs name the layer and the bad value', () => {
 
   it('an unknown activation lists the known ones', () => {
     expect(() => dense({ units: 2, activation: 'mish' as never })).toThrow(
-      /activation must be one of linear, relu, sigmoid, tanh, softmax, elu, selu, gelu, softplus, softsign, silu, swish, hardSigmoid, relu6, exponential; got "mish"/,
+      /activation must be one of linear, relu, sigmoid, tanh, softmax, elu, selu, gelu, softplus, softsign, silu, swish, hardSigmoid, relu6, exponential, geluApproximate; got "mish"/,
     );
     expect(() => activation({ activation: undefined as never })).toThrow(/activation is required/);
   });

@@ -1,4 +1,4 @@
-import { SELU_ALPHA, SELU_SCALE, type ActivationName } from '@araboza/core';
+import { GELU_TANH_CUBIC, GELU_TANH_SCALE, SELU_ALPHA, SELU_SCALE, type ActivationName } from '@araboza/core';
 import { effectiveLayout, layoutShape, type Value } from './layout.js';
 import { floatAttr, intAttr, type Dim, type OnnxGraphBuilder } from './onnx-graph.js';
 
@@ -30,6 +30,11 @@ export function emitActivation(b: OnnxGraphBuilder, activation: ActivationName, 
       const erf = b.op('Erf', [b.op('Mul', [z.name, b.scalar(Math.SQRT1_2)], shape, {}, `${hint}/gelu_scaled`)], shape, {}, `${hint}/gelu_erf`);
       const half = b.op('Mul', [z.name, b.scalar(0.5)], shape, {}, `${hint}/gelu_half`);
       return { ...z, name: b.op('Mul', [half, b.op('Add', [erf, b.scalar(1)], shape, {}, `${hint}/gelu_cdf2`)], shape, {}, `${hint}/gelu`) };
+    }
+    case 'geluApproximate': {
+      const t = emitGeluTanh(b, z.name, shape, hint);
+      const half = b.op('Mul', [z.name, b.scalar(0.5)], shape, {}, `${hint}/gelu_half`);
+      return { ...z, name: b.op('Mul', [half, b.op('Add', [t, b.scalar(1)], shape, {}, `${hint}/gelu_tanh_plus1`)], shape, {}, `${hint}/gelu_approximate`) };
     }
     case 'softplus':
       return { ...z, name: b.op('Softplus', [z.name], shape, {}, `${hint}/softplus`) };
@@ -80,7 +85,7 @@ export function emitSignMask(b: OnnxGraphBuilder, v: string, shape: readonly Dim
  * is 0, as in TensorFlow); sigmoid dy·y·(1 − y); tanh dy·(1 − y²); softmax
  * y·(dy − Σ dy·y) over the channel axis; exponential dy·y. The others read
  * z: elu dy·e^min(z, 0) (1 at 0); selu λ·dy for z ≥ 0, λα·e^z·dy below;
- * gelu dy·(Φ(z) + z·φ(z)); softplus dy·sigmoid(z); softsign dy/(1 + |z|)²;
+ * gelu dy·(Φ(z) + z·φ(z)); geluApproximate dy·((1 + t)/2 + z·(1 − t²)·c·(1 + 3k·z²)/2); softplus dy·sigmoid(z); softsign dy/(1 + |z|)²;
  * silu dy·(s + y·(1 − s)) with s = sigmoid(z); relu6 dy on 0 < z < 6 and
  * hardSigmoid dy/6 on −3 < z < 3, 0 on the bounds (TensorFlow's kinks).
  */
@@ -147,6 +152,31 @@ export function emitActivationGrad(b: OnnxGraphBuilder, activation: ActivationNa
       const zPdf = b.op('Mul', [z.name, b.op('Mul', [gauss, b.scalar(1 / Math.sqrt(2 * Math.PI))], shape, {}, 'gelu_pdf')], shape, {}, 'gelu_z_pdf');
       return b.op('Mul', [dY, b.op('Add', [cdf, zPdf], shape, {}, 'gelu_slope')], shape, {}, 'gelu_grad');
     }
+    case 'geluApproximate': {
+      // d/dz of z·(1 + t)/2 with t = tanh(c·(z + k·z³)): (1 + t)/2 + z·(1 − t²)·c·(1 + 3k·z²)/2.
+      const t = emitGeluTanh(b, z.name, shape, 'gelu_approximate');
+      const z2 = b.op('Mul', [z.name, z.name], shape, {}, 'gelu_approximate_z2');
+      const inner = b.op(
+        'Add',
+        [b.op('Mul', [z2, b.scalar(3 * GELU_TANH_CUBIC)], shape, {}, 'gelu_approximate_3kz2'), b.scalar(1)],
+        shape,
+        {},
+        'gelu_approximate_du',
+      );
+      const sech2 = b.op('Sub', [b.scalar(1), b.op('Mul', [t, t], shape, {}, 'gelu_approximate_t2')], shape, {}, 'gelu_approximate_sech2');
+      const second = b.op(
+        'Mul',
+        [
+          b.op('Mul', [z.name, sech2], shape, {}, 'gelu_approximate_z_sech2'),
+          b.op('Mul', [inner, b.scalar(0.5 * GELU_TANH_SCALE)], shape, {}, 'gelu_approximate_du_scaled'),
+        ],
+        shape,
+        {},
+        'gelu_approximate_second',
+      );
+      const first = b.op('Mul', [b.op('Add', [t, b.scalar(1)], shape, {}, 'gelu_approximate_t_plus1'), b.scalar(0.5)], shape, {}, 'gelu_approximate_first');
+      return b.op('Mul', [dY, b.op('Add', [first, second], shape, {}, 'gelu_approximate_slope')], shape, {}, 'gelu_approximate_grad');
+    }
     case 'softplus':
       return b.op('Mul', [dY, b.op('Sigmoid', [z.name], shape, {}, 'softplus_slope')], shape, {}, 'softplus_grad');
     case 'softsign': {
@@ -172,4 +202,11 @@ export function emitActivationGrad(b: OnnxGraphBuilder, activation: ActivationNa
     case 'exponential':
       return b.op('Mul', [dY, y.name], shape, {}, 'exp_grad');
   }
+}
+
+/** tanh(√(2/π)·(z + 0.044715·z³)), the tanh of geluApproximate's forward and gradient. */
+function emitGeluTanh(b: OnnxGraphBuilder, z: string, shape: readonly Dim[], hint: string): string {
+  const cubic = b.op('Mul', [b.op('Mul', [z, z], shape, {}, `${hint}/gelu_z2`), z], shape, {}, `${hint}/gelu_z3`);
+  const u = b.op('Add', [z, b.op('Mul', [cubic, b.scalar(GELU_TANH_CUBIC)], shape, {}, `${hint}/gelu_kz3`)], shape, {}, `${hint}/gelu_u`);
+  return b.op('Tanh', [b.op('Mul', [u, b.scalar(GELU_TANH_SCALE)], shape, {}, `${hint}/gelu_cu`)], shape, {}, `${hint}/gelu_tanh`);
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SELU_ALPHA, SELU_SCALE, type ActivationName } from '@araboza/core';
+import { GELU_TANH_CUBIC, GELU_TANH_SCALE, SELU_ALPHA, SELU_SCALE, type ActivationName } from '@araboza/core';
 
 /** Activations tfjs's fused kernels can apply together with the bias. */
 const FUSABLE: ReadonlySet<ActivationName> = new Set(['linear', 'relu', 'sigmoid']);
@@ -61,6 +61,7 @@ export const ACTIVATION_OPS: { readonly [A in ActivationName]: (x: tf.Tensor) =>
   elu: (x) => tf.elu(x),
   selu: (x) => selu(x),
   gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
+  geluApproximate: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), GELU_TANH_CUBIC)), GELU_TANH_SCALE)))),
   softplus: (x) => tf.softplus(x),
   softsign: (x) => tf.div(x, tf.add(1, tf.abs(x))),
   silu: (x) => tf.mul(x, tf.sigmoid(x)),
