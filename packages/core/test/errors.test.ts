@@ -42,7 +42,7 @@ describe('bad configs name the layer and the bad value', () => {
   });
 
   it('an unknown option is rejected rather than ignored', () => {
-    expect(() => dense({ units: 2, kernelInitializer: 'zeros' } as never)).toThrow(/unknown option 'kernelInitializer'/);
+    expect(() => dense({ units: 2, kernelInitialiser: 'zeros' } as never)).toThrow(/unknown option 'kernelInitialiser'/);
   });
 
   it('reshape target must be positive integers with at most one -1', () => {

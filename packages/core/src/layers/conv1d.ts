@@ -1,3 +1,4 @@
+import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { ConfigError } from '../errors.js';
@@ -6,7 +7,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv1d}. */
-export interface Conv1dOptions extends BaseLayerOptions {
+export interface Conv1dOptions extends BaseLayerOptions, KernelInitializerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel length. */
@@ -24,7 +25,7 @@ export interface Conv1dOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a 1-D convolution. */
-export interface Conv1dConfig {
+export interface Conv1dConfig extends KernelInitializerConfig {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
@@ -45,7 +46,11 @@ export class Conv1D extends Layer<'conv1d'> {
 
   constructor(options: Conv1dOptions) {
     const who = layerName(options?.name, 'conv1d') ?? 'conv1d';
-    knownOptions(options, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed'], who);
+    knownOptions(
+      options,
+      ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS],
+      who,
+    );
     const strides = intTuple(options.strides ?? 1, 1, 'strides', who)[0];
     const dilationRate = intTuple(options.dilationRate ?? 1, 1, 'dilationRate', who)[0];
     if (strides > 1 && dilationRate > 1) {
@@ -59,6 +64,7 @@ export class Conv1D extends Layer<'conv1d'> {
         padding: padding(options.padding, who),
         dilationRate,
         useBias: bool(options.useBias, true, 'useBias', who),
+        ...kernelAndBiasInitializers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -78,8 +84,8 @@ export class Conv1D extends Layer<'conv1d'> {
     const cin = inputShape[1];
     const fanIn = k * cin;
     const fanOut = k * filters;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [k, cin, filters], initializer: 'glorotUniform', fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: 'zeros', fanIn, fanOut });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [k, cin, filters], initializer: this.config.kernelInitializer, fanIn, fanOut }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
     return specs;
   }
 

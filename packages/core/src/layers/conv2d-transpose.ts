@@ -1,3 +1,4 @@
+import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { deconvOutputLength, type Padding } from '../shape-rules.js';
@@ -5,7 +6,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv2dTranspose}. */
-export interface Conv2dTransposeOptions extends BaseLayerOptions {
+export interface Conv2dTransposeOptions extends BaseLayerOptions, KernelInitializerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel height and width. */
@@ -21,7 +22,7 @@ export interface Conv2dTransposeOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a transposed 2-D convolution. */
-export interface Conv2dTransposeConfig {
+export interface Conv2dTransposeConfig extends KernelInitializerConfig {
   readonly filters: number;
   readonly kernelSize: readonly [number, number];
   readonly strides: readonly [number, number];
@@ -43,7 +44,7 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
 
   constructor(options: Conv2dTransposeOptions) {
     const who = layerName(options?.name, 'conv2d_transpose') ?? 'conv2d_transpose';
-    knownOptions(options, ['filters', 'kernelSize', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed'], who);
+    knownOptions(options, ['filters', 'kernelSize', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS], who);
     super(
       {
         filters: positiveInt(options.filters, 'filters', who),
@@ -51,6 +52,7 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
         strides: intTuple(options.strides ?? 1, 2, 'strides', who) as [number, number],
         padding: padding(options.padding, who),
         useBias: bool(options.useBias, true, 'useBias', who),
+        ...kernelAndBiasInitializers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -70,8 +72,8 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
     // Keras computes fans from the kernel shape [kh, kw, filters, cin]: fanIn uses shape[-2] = filters.
     const fanIn = kh * kw * filters;
     const fanOut = kh * kw * cin;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, filters, cin], initializer: 'glorotUniform', fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: 'zeros', fanIn, fanOut });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, filters, cin], initializer: this.config.kernelInitializer, fanIn, fanOut }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
     return specs;
   }
 

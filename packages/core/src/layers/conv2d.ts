@@ -1,3 +1,4 @@
+import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { ConfigError } from '../errors.js';
@@ -6,7 +7,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv2d}. */
-export interface Conv2dOptions extends BaseLayerOptions {
+export interface Conv2dOptions extends BaseLayerOptions, KernelInitializerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel height and width (one number for both). */
@@ -24,7 +25,7 @@ export interface Conv2dOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a 2-D convolution. */
-export interface Conv2dConfig {
+export interface Conv2dConfig extends KernelInitializerConfig {
   readonly filters: number;
   readonly kernelSize: readonly [number, number];
   readonly strides: readonly [number, number];
@@ -34,7 +35,7 @@ export interface Conv2dConfig {
   readonly activation: ActivationName;
 }
 
-const CONV2D_OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed'];
+const CONV2D_OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS];
 
 /**
  * 2-D convolution over `[batch, height, width, channels]` (channels-last).
@@ -61,6 +62,7 @@ export class Conv2D extends Layer<'conv2d'> {
         padding: padding(options.padding, who),
         dilationRate,
         useBias: bool(options.useBias, true, 'useBias', who),
+        ...kernelAndBiasInitializers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -84,8 +86,8 @@ export class Conv2D extends Layer<'conv2d'> {
     const { filters } = this.config;
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * filters;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, filters], initializer: 'glorotUniform', fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: 'zeros', fanIn, fanOut });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, filters], initializer: this.config.kernelInitializer, fanIn, fanOut }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
     return specs;
   }
 

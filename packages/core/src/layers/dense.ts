@@ -1,10 +1,11 @@
+import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type WeightSpec } from './layer.js';
 
 /** Options of {@link dense}. */
-export interface DenseOptions extends BaseLayerOptions {
+export interface DenseOptions extends BaseLayerOptions, KernelInitializerOptions {
   /** Output size of the last axis. */
   units: number;
   /** Add a bias (default true). */
@@ -14,7 +15,7 @@ export interface DenseOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a dense layer. */
-export interface DenseConfig {
+export interface DenseConfig extends KernelInitializerConfig {
   readonly units: number;
   readonly useBias: boolean;
   readonly activation: ActivationName;
@@ -30,11 +31,12 @@ export class Dense extends Layer<'dense'> {
 
   constructor(options: DenseOptions) {
     const who = layerName(options?.name, 'dense') ?? 'dense';
-    knownOptions(options, ['units', 'useBias', 'activation', 'name', 'seed'], who);
+    knownOptions(options, ['units', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS], who);
     super(
       {
         units: positiveInt(options?.units, 'units', who),
         useBias: bool(options.useBias, true, 'useBias', who),
+        ...kernelAndBiasInitializers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -49,8 +51,8 @@ export class Dense extends Layer<'dense'> {
   override weightSpecs(inputShape: Shape): WeightSpec[] {
     const fanIn = inputShape[inputShape.length - 1];
     const { units } = this.config;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [fanIn, units], initializer: 'glorotUniform', fanIn, fanOut: units }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [units], initializer: 'zeros', fanIn, fanOut: units });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [fanIn, units], initializer: this.config.kernelInitializer, fanIn, fanOut: units }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [units], initializer: this.config.biasInitializer, fanIn, fanOut: units });
     return specs;
   }
 }

@@ -1,3 +1,4 @@
+import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { convOutputLength, type Padding } from '../shape-rules.js';
@@ -18,6 +19,10 @@ export interface DepthwiseConv2dOptions extends BaseLayerOptions {
   useBias?: boolean;
   /** Activation applied to the output (default `linear`). */
   activation?: ActivationName;
+  /** Initialiser of the depthwise kernel (default `glorotUniform`): a name or `{name, ...parameters}`. */
+  depthwiseInitializer?: InitializerLike;
+  /** Initialiser of the bias (default `zeros`). */
+  biasInitializer?: InitializerLike;
 }
 
 /** Resolved configuration of a depthwise 2-D convolution. */
@@ -28,9 +33,33 @@ export interface DepthwiseConv2dConfig {
   readonly padding: Padding;
   readonly useBias: boolean;
   readonly activation: ActivationName;
+  readonly depthwiseInitializer: Initializer;
+  readonly biasInitializer: Initializer;
 }
 
-const DEPTHWISE_OPTIONS = ['kernelSize', 'depthMultiplier', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed'];
+const DEPTHWISE_OPTIONS = [
+  'kernelSize',
+  'depthMultiplier',
+  'strides',
+  'padding',
+  'useBias',
+  'activation',
+  'depthwiseInitializer',
+  'biasInitializer',
+  'name',
+  'seed',
+];
+
+/** Resolves the depthwise kernel's and the bias's initialisers (shared with separableConv2d). */
+export function depthwiseInitializers(
+  options: Pick<DepthwiseConv2dOptions, 'depthwiseInitializer' | 'biasInitializer'>,
+  who: string,
+): Pick<DepthwiseConv2dConfig, 'depthwiseInitializer' | 'biasInitializer'> {
+  return {
+    depthwiseInitializer: resolveInitializer(options.depthwiseInitializer, 'glorotUniform', 'depthwiseInitializer', who, 4),
+    biasInitializer: resolveInitializer(options.biasInitializer, 'zeros', 'biasInitializer', who, 1),
+  };
+}
 
 /**
  * Checks the options a depthwise convolution shares with a separable one
@@ -86,6 +115,7 @@ export class DepthwiseConv2D extends Layer<'depthwiseConv2d'> {
         ...depthwiseGeometry(options, who),
         useBias: bool(options.useBias, true, 'useBias', who),
         activation: resolveActivation(options.activation, who),
+        ...depthwiseInitializers(options, who),
       },
       options,
     );
@@ -101,8 +131,8 @@ export class DepthwiseConv2D extends Layer<'depthwiseConv2d'> {
     const mult = this.config.depthMultiplier;
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * mult;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, mult], initializer: 'glorotUniform', fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [cin * mult], initializer: 'zeros', fanIn, fanOut });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, mult], initializer: this.config.depthwiseInitializer, fanIn, fanOut }];
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [cin * mult], initializer: this.config.biasInitializer, fanIn, fanOut });
     return specs;
   }
 

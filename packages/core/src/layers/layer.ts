@@ -14,9 +14,7 @@ import {
 import type { Backend } from '../backend.js';
 import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
-
-/** How a weight's initial values are drawn. */
-export type InitializerName = 'glorotUniform' | 'zeros' | 'ones';
+import { drawInitializer, type Initializer, type InitializerName } from '../initializers.js';
 
 /** A weight a layer owns: its name within the layer, Keras layout shape and initialiser. */
 export interface WeightSpec {
@@ -24,11 +22,11 @@ export interface WeightSpec {
   readonly name: string;
   /** Shape in Keras's layout (dense `[in, out]`, conv2d `[kh, kw, cin, cout]`, conv2dTranspose `[kh, kw, cout, cin]`). */
   readonly shape: readonly number[];
-  /** Initialiser: Glorot uniform for kernels, zeros for biases. */
-  readonly initializer: InitializerName;
-  /** Fan-in used by Glorot: kh·kw·cin for convolutions, `in` for dense. */
+  /** Initialiser (a name takes its default parameters); it computes Keras's fans from `shape` (`computeFans`). */
+  readonly initializer: Initializer | InitializerName;
+  /** The layer's kernel fan-in (kh·kw·cin for convolutions, `in` for dense), for reference; initialisers use the weight's own shape. */
   readonly fanIn: number;
-  /** Fan-out used by Glorot: kh·kw·cout for convolutions, `out` for dense. */
+  /** The layer's kernel fan-out (kh·kw·cout for convolutions, `out` for dense), for reference. */
   readonly fanOut: number;
 }
 
@@ -239,7 +237,7 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
   /**
    * Draws the initial weights unless the layer already has weights: from the
    * layer's own seed when it has one, else from `rng`, else from seed 0.
-   * Glorot uniform kernels, zero biases.
+   * Each weight from its initialiser (by default Glorot-uniform kernels, zero biases).
    */
   initializeWeights(rng?: Random): void {
     if (this.weightValues) return;
@@ -320,14 +318,7 @@ export function layerShapeError(layerName: string, expected: string, actual: Sha
   return new ShapeError(`${layerName}: expected input shape ${expected}, got ${formatBatchShape(actual)}`);
 }
 
-/** Draws one initial weight. Glorot uniform: limit = sqrt(6 / (fanIn + fanOut)). */
+/** Draws one initial weight from its spec's initialiser (see `drawInitializer`). */
 export function initialWeight(spec: WeightSpec, rng: Random): Tensor {
-  const data = new Float32Array(sizeOfShape(spec.shape));
-  if (spec.initializer === 'glorotUniform') {
-    const limit = Math.sqrt(6 / (spec.fanIn + spec.fanOut));
-    for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-limit, limit);
-  } else if (spec.initializer === 'ones') {
-    data.fill(1);
-  }
-  return { shape: [...spec.shape], data };
+  return { shape: [...spec.shape], data: drawInitializer(spec.initializer, spec.shape, rng) };
 }

@@ -1,7 +1,8 @@
+import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
 import { resolveActivation } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
-import { depthwiseGeometry, depthwiseOutputShape, type DepthwiseConv2dConfig, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
+import { depthwiseGeometry, depthwiseInitializers, depthwiseOutputShape, type DepthwiseConv2dConfig, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
 import { Layer, type SpatialMap, type WeightSpec } from './layer.js';
 
 /**
@@ -12,14 +13,30 @@ import { Layer, type SpatialMap, type WeightSpec } from './layer.js';
 export interface SeparableConv2dOptions extends DepthwiseConv2dOptions {
   /** Number of output channels (of the pointwise step). */
   filters: number;
+  /** Initialiser of the pointwise kernel (default `glorotUniform`). */
+  pointwiseInitializer?: InitializerLike;
 }
 
 /** Resolved configuration of a separable 2-D convolution. */
 export interface SeparableConv2dConfig extends DepthwiseConv2dConfig {
   readonly filters: number;
+  readonly pointwiseInitializer: Initializer;
 }
 
-const SEPARABLE_OPTIONS = ['filters', 'kernelSize', 'depthMultiplier', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed'];
+const SEPARABLE_OPTIONS = [
+  'filters',
+  'kernelSize',
+  'depthMultiplier',
+  'strides',
+  'padding',
+  'useBias',
+  'activation',
+  'depthwiseInitializer',
+  'pointwiseInitializer',
+  'biasInitializer',
+  'name',
+  'seed',
+];
 
 /**
  * Separable 2-D convolution (Keras's `SeparableConv2D`): a depthwise
@@ -43,6 +60,8 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
         ...depthwiseGeometry(options, who),
         useBias: bool(options.useBias, true, 'useBias', who),
         activation: resolveActivation(options.activation, who),
+        ...depthwiseInitializers(options, who),
+        pointwiseInitializer: resolveInitializer(options.pointwiseInitializer, 'glorotUniform', 'pointwiseInitializer', who, 4),
       },
       options,
     );
@@ -58,10 +77,10 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
     const cin = inputShape[2];
     const { depthMultiplier: mult, filters } = this.config;
     const specs: WeightSpec[] = [
-      { name: 'depthwiseKernel', shape: [kh, kw, cin, mult], initializer: 'glorotUniform', fanIn: kh * kw * cin, fanOut: kh * kw * mult },
-      { name: 'pointwiseKernel', shape: [1, 1, cin * mult, filters], initializer: 'glorotUniform', fanIn: cin * mult, fanOut: filters },
+      { name: 'depthwiseKernel', shape: [kh, kw, cin, mult], initializer: this.config.depthwiseInitializer, fanIn: kh * kw * cin, fanOut: kh * kw * mult },
+      { name: 'pointwiseKernel', shape: [1, 1, cin * mult, filters], initializer: this.config.pointwiseInitializer, fanIn: cin * mult, fanOut: filters },
     ];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: 'zeros', fanIn: cin * mult, fanOut: filters });
+    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn: cin * mult, fanOut: filters });
     return specs;
   }
 
