@@ -37,7 +37,8 @@ export interface DepthwiseConv2dConfig {
   readonly biasInitializer: Initializer;
 }
 
-const DEPTHWISE_OPTIONS = [
+/** The options a depthwise convolution accepts (a separable one accepts these too). */
+export const DEPTHWISE_OPTIONS: readonly string[] = [
   'kernelSize',
   'depthMultiplier',
   'strides',

@@ -2,7 +2,14 @@ import { resolveInitializer, type Initializer, type InitializerLike } from '../i
 import { resolveActivation } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
-import { depthwiseGeometry, depthwiseInitializers, depthwiseOutputShape, type DepthwiseConv2dConfig, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
+import {
+  DEPTHWISE_OPTIONS,
+  depthwiseGeometry,
+  depthwiseInitializers,
+  depthwiseOutputShape,
+  type DepthwiseConv2dConfig,
+  type DepthwiseConv2dOptions,
+} from './depthwise-conv2d.js';
 import { Layer, type SpatialMap, type WeightSpec } from './layer.js';
 
 /**
@@ -23,20 +30,7 @@ export interface SeparableConv2dConfig extends DepthwiseConv2dConfig {
   readonly pointwiseInitializer: Initializer;
 }
 
-const SEPARABLE_OPTIONS = [
-  'filters',
-  'kernelSize',
-  'depthMultiplier',
-  'strides',
-  'padding',
-  'useBias',
-  'activation',
-  'depthwiseInitializer',
-  'pointwiseInitializer',
-  'biasInitializer',
-  'name',
-  'seed',
-];
+const SEPARABLE_OPTIONS = [...DEPTHWISE_OPTIONS, 'filters', 'pointwiseInitializer'];
 
 /**
  * Separable 2-D convolution (Keras's `SeparableConv2D`): a depthwise
