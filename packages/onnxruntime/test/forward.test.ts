@@ -30,6 +30,32 @@ describe('forward values, hand-checked', () => {
     compiled.dispose();
   });
 
+  it('zeroPadding2d before maxPooling2d pads with zeros, not with MaxPool’s −∞ (onnxruntime PadFusion)', async () => {
+    // The convolution first puts the Pad right before the MaxPool, where onnxruntime would fold it.
+    const conv = layers.conv2dTranspose({ filters: 1, kernelSize: 1, useBias: false });
+    const m = modelOf([2, 2, 1], [conv, layers.zeroPadding2d({ padding: 1 }), layers.maxPooling2d({ poolSize: 2, strides: 1 })]);
+    conv.setWeights([tensor([1], [1, 1, 1, 1])]);
+    const compiled = await compileWithWeights(m);
+    const [y] = await compiled.predict([tensor([-1, -2, -3, -4], [1, 2, 2, 1])]);
+    expect(Array.from(y.data, (v) => v + 0)).toEqual([0, 0, 0, 0, -1, 0, 0, 0, 0]);
+    compiled.dispose();
+  });
+
+  it('zeroPadding2d wider than the following maxPooling2d window still compiles', async () => {
+    const conv = layers.conv2dTranspose({ filters: 1, kernelSize: 1, useBias: false });
+    const padding: [[number, number], [number, number]] = [
+      [2, 1],
+      [1, 0],
+    ];
+    const m = modelOf([1, 1, 1], [conv, layers.zeroPadding2d({ padding }), layers.maxPooling2d({ poolSize: 1 })]);
+    conv.setWeights([tensor([1], [1, 1, 1, 1])]);
+    const compiled = await compileWithWeights(m);
+    const [y] = await compiled.predict([tensor([-3], [1, 1, 1, 1])]);
+    expect(y.shape).toEqual([1, 4, 2, 1]);
+    expect(Array.from(y.data, (v) => v + 0)).toEqual([0, 0, 0, 0, 0, -3, 0, 0]);
+    compiled.dispose();
+  });
+
   it('upSampling2d repeats each pixel size×size', async () => {
     const y = await layers.upSampling2d({ size: [2, 3] }).apply(tensor([1, 2], [1, 1, 2, 1]), { backend });
     expect(y.shape).toEqual([1, 2, 6, 1]);

@@ -25,12 +25,21 @@ export function sliceSides(b: OnnxGraphBuilder, from: string, sides: readonly (r
   return b.op('Slice', [from, b.ints(starts), b.ints(ends), b.ints(axes)], layoutShape(out.perSample, out.layout), {}, hint);
 }
 
-/** zeroPadding2d: ONNX Pad with zeros, in whatever layout the input has. */
+/**
+ * zeroPadding2d: ONNX Pad with zeros, in whatever layout the input has.
+ *
+ * The fill value is −0, given explicitly: onnxruntime's PadFusion folds a
+ * Pad whose value is all-zero bytes into a following MaxPool's `pads`, which
+ * MaxPool treats as −∞ (a window of negative values then loses the zero, and a
+ * pad wider than the window fails the session). −0 equals 0 in every
+ * comparison and sum, but its sign bit keeps the Pad out of that rewrite.
+ */
 export const zeroPadding2dLowering: ForwardLowering<'zeroPadding2d'> = {
   inputLayout: 'any',
   weightPerms: () => [],
   emit({ b }, node, [x]) {
-    const z = b.op('Pad', [x.name, b.ints(sidePads(node.config.padding, x))], layoutShape(node.outputShape, x.layout), {}, `${node.name}/pad`);
+    const fill = b.floatConstant(`${node.name}/pad_value`, [], Float32Array.of(-0));
+    const z = b.op('Pad', [x.name, b.ints(sidePads(node.config.padding, x)), fill], layoutShape(node.outputShape, x.layout), {}, `${node.name}/pad`);
     return { z: { name: z, perSample: node.outputShape, layout: x.layout } };
   },
 };
