@@ -57,6 +57,8 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   maxPooling1d: noMacs,
   averagePooling1d: noMacs,
   upSampling1d: noMacs,
+  batchNormalization: noMacs,
+  dropout: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

@@ -75,6 +75,8 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   maxPooling1d: (o) => layerFactories.maxPooling1d(o as Parameters<typeof layerFactories.maxPooling1d>[0]),
   averagePooling1d: (o) => layerFactories.averagePooling1d(o as Parameters<typeof layerFactories.averagePooling1d>[0]),
   upSampling1d: (o) => layerFactories.upSampling1d(o as Parameters<typeof layerFactories.upSampling1d>[0]),
+  batchNormalization: (o) => layerFactories.batchNormalization(o),
+  dropout: (o) => layerFactories.dropout(o as unknown as Parameters<typeof layerFactories.dropout>[0]),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -271,7 +273,10 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
         return { kind: 'reshape', options: { targetShape: [-1, 1, shape[1]] } };
     }
   }
-  const choice = pick(rng, ['dense', 'dense', 'activation', 'reshape'] as const);
+  const choice = pick(rng, ['dense', 'dense', 'activation', 'reshape', 'batchNormalization', 'dropout'] as const);
+  // Batch statistics are deterministic; dropout is drawn with rate 0 only, since two backends draw different masks.
+  if (choice === 'batchNormalization') return { kind: 'batchNormalization', options: { momentum: 0.5 + rng.int(5) / 10, epsilon: 1e-3 } };
+  if (choice === 'dropout') return { kind: 'dropout', options: { rate: 0 } };
   if (choice === 'dense') {
     const units = 1 + rng.int(6);
     return { kind: 'dense', options: { units, useBias: useBias(), activation: drawActivation(rng, units) } };

@@ -9,6 +9,8 @@ export * from './tensor.js';
 export * from './shape-rules.js';
 export * from './activations.js';
 export * from './graph.js';
+export * from './layers/batch-normalization.js';
+export * from './layers/dropout.js';
 export * from './backend.js';
 export * from './losses.js';
 export * from './optimizers.js';

@@ -30,6 +30,8 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   maxPooling1d: () => layers.maxPooling1d(),
   averagePooling1d: () => layers.averagePooling1d(),
   upSampling1d: () => layers.upSampling1d(),
+  batchNormalization: () => layers.batchNormalization(),
+  dropout: () => layers.dropout({ rate: 0.5 }),
 };
 
 describe('layer registry', () => {
@@ -76,6 +78,8 @@ describe('layer registry', () => {
       maxPooling1d: 'max_pooling1d',
       averagePooling1d: 'average_pooling1d',
       upSampling1d: 'up_sampling1d',
+      batchNormalization: 'batch_normalization',
+      dropout: 'dropout',
     });
   });
 

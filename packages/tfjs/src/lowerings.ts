@@ -11,6 +11,7 @@ import {
 } from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
 import { accurateSum } from './reductions.js';
+import { batchNormalization, dropout, type LoweringContext } from './state-lowerings.js';
 
 /**
  * One graph node lowered to tfjs ops on a batch (NHWC), with its weights
@@ -23,8 +24,13 @@ export type Lowering<K extends LayerKind> = (
   weights: readonly tf.Tensor[],
   /** The activation to apply: the node's own, or `linear` when the loss wants its logits. */
   activation: ActivationName,
-  /** Whether gradients will be taken (fused kernels are used only when not). */
+  /**
+   * Training mode: gradients will be taken (fused kernels are used only when
+   * not), batch normalisation uses batch statistics and dropout drops.
+   */
   training: boolean,
+  /** State updates and mask seeds (see {@link LoweringContext}). */
+  ctx?: LoweringContext,
 ) => tf.Tensor;
 
 /** The activation a node applies to its output (`linear` for kinds without one). */
@@ -392,6 +398,8 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     return tf.squeeze(averagePoolKeras(tf.expandDims(x, 1) as tf.Tensor4D, [1, c.poolSize], [1, c.strides], c.padding), [1]);
   },
   upSampling1d: ([x], node) => tf.squeeze(upSampleNearest(tf.expandDims(x, 1) as tf.Tensor4D, [1, node.config.size]), [1]),
+  batchNormalization: ([x], node, weights, _activation, training, ctx) => batchNormalization(x, node, weights, training, ctx),
+  dropout: ([x], node, _weights, _activation, training, ctx) => dropout(x, node, training, ctx),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */
@@ -401,6 +409,7 @@ export function lowerNode(
   weights: readonly tf.Tensor[],
   activation: ActivationName,
   training: boolean,
+  ctx?: LoweringContext,
 ): tf.Tensor {
-  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training);
+  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training, ctx);
 }

@@ -29,3 +29,5 @@ export { globalMaxPooling1d } from './global-max-pooling1d.js';
 export { maxPooling1d } from './max-pooling1d.js';
 export { averagePooling1d } from './average-pooling1d.js';
 export { upSampling1d } from './up-sampling1d.js';
+export { batchNormalization } from './batch-normalization.js';
+export { dropout } from './dropout.js';

@@ -15,6 +15,8 @@ import type { Cropping2dConfig } from './cropping2d.js';
 import type { GlobalPoolingConfig } from './global-pooling.js';
 import type { Pooling1dConfig } from './pooling1d.js';
 import type { UpSampling1dConfig } from './up-sampling1d.js';
+import type { BatchNormalizationConfig } from './batch-normalization.js';
+import type { DropoutConfig } from './dropout.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -49,6 +51,8 @@ export interface LayerConfigs {
   maxPooling1d: Pooling1dConfig;
   averagePooling1d: Pooling1dConfig;
   upSampling1d: UpSampling1dConfig;
+  batchNormalization: BatchNormalizationConfig;
+  dropout: DropoutConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */

@@ -23,6 +23,8 @@ import {
   subtractLowering,
 } from './merge.js';
 import { leakyReluGradient, leakyReluLowering } from './leaky-relu.js';
+import { batchNormalizationGradient, batchNormalizationLowering } from './batch-normalization.js';
+import { dropoutGradient, dropoutLowering } from './dropout.js';
 import { zeroPadding2dGradient, zeroPadding2dLowering } from './zero-padding2d.js';
 import { cropping2dGradient, cropping2dLowering } from './cropping2d.js';
 import {
@@ -72,6 +74,8 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   minimum: minimumLowering,
   concatenate: concatenateLowering,
   leakyRelu: leakyReluLowering,
+  batchNormalization: batchNormalizationLowering,
+  dropout: dropoutLowering,
   zeroPadding2d: zeroPadding2dLowering,
   cropping2d: cropping2dLowering,
   globalAveragePooling2d: globalAveragePooling2dLowering,
@@ -105,6 +109,8 @@ export const GRADIENT_RULES: GradientRuleTable = {
   minimum: minimumGradient,
   concatenate: concatenateGradient,
   leakyRelu: leakyReluGradient,
+  batchNormalization: batchNormalizationGradient,
+  dropout: dropoutGradient,
   zeroPadding2d: zeroPadding2dGradient,
   cropping2d: cropping2dGradient,
   globalAveragePooling2d: globalAveragePooling2dGradient,
