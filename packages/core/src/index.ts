@@ -62,7 +62,7 @@ export type { History, Callbacks, EpochLogs, BatchLogs, FitParams, EarlyStopping
 export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
 export type { LoadModelOptions } from './io.js';
 export { checkFileTarget, checkFolderTarget, statRegularFile, onInterrupt, writeFilesAtomic } from './files.js';
-export { mnistAutoencoder, denoisingUnet } from './reference-models.js';
-export type { MnistAutoencoderOptions, DenoisingUnetOptions } from './reference-models.js';
+export { mnistAutoencoder, denoisingUnet, smallResidualNetwork } from './reference-models.js';
+export type { MnistAutoencoderOptions, DenoisingUnetOptions, SmallResidualNetworkOptions } from './reference-models.js';
 export { writeCheckpoint, readCheckpoint } from './checkpoint.js';
 export type { CheckpointOptions, CheckpointRun, TrainingPosition, LoadedCheckpoint } from './checkpoint.js';
