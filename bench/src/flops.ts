@@ -59,6 +59,7 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
   upSampling1d: noMacs,
   batchNormalization: noMacs,
   dropout: noMacs,
+  spatialDropout2d: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

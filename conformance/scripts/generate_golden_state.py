@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Golden cases for the layer kinds with training/inference modes: batchNormalization and dropout.
+"""Golden cases for the layer kinds with training/inference modes: batchNormalization, dropout, spatialDropout2d.
 
-Writes fixtures/golden/batchNormalization.json and fixtures/golden/dropout.json in the format of
+Writes fixtures/golden/batchNormalization.json, dropout.json and spatialDropout2d.json in the format of
 generate_golden.py (whose JSON helpers it reuses), with one extra field per batch-normalisation case:
 
 - `output`: the forward pass in inference mode (moving statistics), what `predict` gives;
@@ -15,8 +15,8 @@ generate_golden.py (whose JSON helpers it reuses), with one extra field per batc
 
 Everything is computed in float64 with PyTorch's autograd and checked against
 `torch.nn.functional.batch_norm` (an independent implementation, NCHW, PyTorch's momentum being
-1 − Keras's). Dropout cases use rate 0 (training mode is then the identity, so the values are
-exact); the dropping itself is checked statistically by the conformance suite (dropout/statistics).
+1 − Keras's). Dropout and spatial dropout cases use rate 0 (training mode is then the identity, so the values are
+exact); the dropping itself is checked statistically by the conformance suite (roles/dropout-statistics).
 Run: /usr/bin/python3 conformance/scripts/generate_golden_state.py
 """
 import json
@@ -115,7 +115,7 @@ def bn_case(case_id, shape, options, seed):
     }
 
 
-def dropout_case(case_id, shape, options, seed):
+def dropout_case(case_id, shape, options, seed, kind="dropout"):
     g = torch.Generator().manual_seed(seed)
     x = f32(torch.randn(shape, generator=g, dtype=DTYPE))
     target = f32(torch.randn(shape, generator=g, dtype=DTYPE))
@@ -126,7 +126,7 @@ def dropout_case(case_id, shape, options, seed):
     loss.backward()
     return {
         "id": case_id,
-        "kind": "dropout",
+        "kind": kind,
         "options": options,
         "input": tensor_json(x),
         "weights": [],
@@ -151,12 +151,17 @@ DROPOUT_CASES = [
     ("dropout/rate0-noise-b2-4x4x3", [2, 4, 4, 3], {"rate": 0, "noiseShape": [1, 1, 3]}, 12),
 ]
 
+SPATIAL_DROPOUT_CASES = [
+    ("spatialDropout2d/rate0-b2-3x5x4", [2, 3, 5, 4], {"rate": 0}, 13),
+]
+
 
 def main():
     torch.set_num_threads(1)
     docs = {
         "batchNormalization": [bn_case(*c) for c in BN_CASES],
         "dropout": [dropout_case(*c) for c in DROPOUT_CASES],
+        "spatialDropout2d": [dropout_case(*c, kind="spatialDropout2d") for c in SPATIAL_DROPOUT_CASES],
     }
     for kind, cases in docs.items():
         doc = {"generator": GENERATOR, "torch": torch.__version__, "kind": kind, "cases": cases}

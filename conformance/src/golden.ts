@@ -30,6 +30,7 @@ import {
   type UpSampling2dOptions,
   type BatchNormalizationOptions,
   type DropoutOptions,
+  type SpatialDropout2dOptions,
 } from '@araboza/core';
 
 /**
@@ -49,7 +50,7 @@ export const GOLDEN_MERGE_GENERATOR = 'conformance/scripts/generate_golden_merge
 export const GOLDEN_STATE_GENERATOR = 'conformance/scripts/generate_golden_state.py';
 
 /** The kinds whose fixtures {@link GOLDEN_STATE_GENERATOR} writes. */
-const STATE_KINDS: readonly LayerKind[] = ['batchNormalization', 'dropout'];
+const STATE_KINDS: readonly LayerKind[] = ['batchNormalization', 'dropout', 'spatialDropout2d'];
 
 /** The generator expected for a kind's fixture file. */
 export function goldenGeneratorOf(kind: LayerKind): string {
@@ -87,6 +88,7 @@ interface FactoryOptions {
   upSampling1d: UpSampling1dOptions;
   batchNormalization: BatchNormalizationOptions;
   dropout: DropoutOptions;
+  spatialDropout2d: SpatialDropout2dOptions;
 }
 
 /**

@@ -299,6 +299,7 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
   },
   // Inference mode: an identity.
   dropout: (_node, [x]) => ({ shape: [...x.shape], data: Float64Array.from(x.data) }),
+  spatialDropout2d: (_node, [x]) => ({ shape: [...x.shape], data: Float64Array.from(x.data) }),
 };
 
 /** 1-D max (−∞ padding) or average (padding left out) pooling with Keras's `same` rule. */

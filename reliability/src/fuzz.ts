@@ -77,6 +77,7 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   upSampling1d: (o) => layerFactories.upSampling1d(o as Parameters<typeof layerFactories.upSampling1d>[0]),
   batchNormalization: (o) => layerFactories.batchNormalization(o),
   dropout: (o) => layerFactories.dropout(o as unknown as Parameters<typeof layerFactories.dropout>[0]),
+  spatialDropout2d: (o) => layerFactories.spatialDropout2d(o as unknown as Parameters<typeof layerFactories.spatialDropout2d>[0]),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -131,6 +132,7 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       'flatten',
       'reshape',
       'leakyRelu',
+      'spatialDropout2d',
       'zeroPadding2d',
       'cropping2d',
       'globalAveragePooling2d',
@@ -203,6 +205,9 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       }
       case 'upSampling2d':
         return { kind: 'upSampling2d', options: { size: [1 + rng.int(3), 1 + rng.int(3)] } };
+      case 'spatialDropout2d':
+        // Rate 0 only: two backends draw different masks.
+        return { kind: 'spatialDropout2d', options: { rate: 0 } };
       case 'dense': {
         const units = 1 + rng.int(3);
         return { kind: 'dense', options: { units, useBias: useBias(), activation: drawActivation(rng, units) } };

@@ -169,9 +169,39 @@ async function dropoutStatistics(ctx: CaseContext): Promise<void> {
 }
 
 /**
+ * Spatial dropout statistics: in training mode on ones, whole feature maps
+ * are dropped (every position of a (sample, channel) pair has the same
+ * value), about `rate` of them, the others scaled by 1/(1 − rate).
+ */
+async function spatialDropoutStatistics(ctx: CaseContext): Promise<void> {
+  requireKinds(ctx, ['spatialDropout2d']);
+  const rate = 0.4;
+  const graph = singleLayerGraph(layers.spatialDropout2d({ rate, seed: 9 }), [3, 3, 100]);
+  const ones: Tensor = { shape: [40, 3, 3, 100], data: new Float32Array(36_000).fill(1) };
+  const compiled = await ctx.backend.compile(graph);
+  try {
+    const [out] = await compiled.predict([ones], { training: true });
+    let dropped = 0;
+    for (let b = 0; b < 40; b++)
+      for (let c = 0; c < 100; c++) {
+        const first = out.data[b * 900 + c];
+        for (let p = 1; p < 9; p++)
+          check(out.data[b * 900 + p * 100 + c] === first, () => `sample ${b} channel ${c}: positions differ, a whole map must be kept or dropped`);
+        if (first === 0) dropped++;
+        else check(Math.abs(first - 1 / (1 - rate)) < 1e-5, () => `kept value ${first}, expected 1/(1 − rate) = ${1 / (1 - rate)}`);
+      }
+    // 4,000 maps, Bernoulli(0.4): standard deviation 0.0077; 0.04 is over 5 of them.
+    check(Math.abs(dropped / 4000 - rate) < 0.04, () => `dropped ${dropped / 4000} of the feature maps, expected about ${rate}`);
+  } finally {
+    compiled.dispose();
+  }
+}
+
+/**
  * The weight-role tests: `roles/frozen-layer-stays` (a frozen layer does not
  * move, slots only for trainable weights), `roles/batch-norm-moving-statistics`
- * (the state update and inference with it), `roles/dropout-statistics`.
+ * (the state update and inference with it), `roles/dropout-statistics`,
+ * `roles/spatial-dropout-statistics`.
  */
 export function rolesCases(): ConformanceCase[] {
   return [
@@ -184,5 +214,12 @@ export function rolesCases(): ConformanceCase[] {
       run: movingStatistics,
     },
     { id: 'roles/dropout-statistics', tags: ['roles'], timeoutMs: ROLES_TIMEOUT_MS, matrix: { kind: 'dropout', aspect: 'training' }, run: dropoutStatistics },
+    {
+      id: 'roles/spatial-dropout-statistics',
+      tags: ['roles'],
+      timeoutMs: ROLES_TIMEOUT_MS,
+      matrix: { kind: 'spatialDropout2d', aspect: 'training' },
+      run: spatialDropoutStatistics,
+    },
   ];
 }

@@ -11,6 +11,7 @@ export * from './activations.js';
 export * from './graph.js';
 export * from './layers/batch-normalization.js';
 export * from './layers/dropout.js';
+export * from './layers/spatial-dropout2d.js';
 export * from './backend.js';
 export * from './losses.js';
 export * from './optimizers.js';

@@ -32,6 +32,7 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   upSampling1d: () => layers.upSampling1d(),
   batchNormalization: () => layers.batchNormalization(),
   dropout: () => layers.dropout({ rate: 0.5 }),
+  spatialDropout2d: () => layers.spatialDropout2d({ rate: 0.5 }),
 };
 
 describe('layer registry', () => {
@@ -80,6 +81,7 @@ describe('layer registry', () => {
       upSampling1d: 'up_sampling1d',
       batchNormalization: 'batch_normalization',
       dropout: 'dropout',
+      spatialDropout2d: 'spatial_dropout2d',
     });
   });
 

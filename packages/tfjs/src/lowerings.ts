@@ -399,7 +399,8 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
   },
   upSampling1d: ([x], node) => tf.squeeze(upSampleNearest(tf.expandDims(x, 1) as tf.Tensor4D, [1, node.config.size]), [1]),
   batchNormalization: ([x], node, weights, _activation, training, ctx) => batchNormalization(x, node, weights, training, ctx),
-  dropout: ([x], node, _weights, _activation, training, ctx) => dropout(x, node, training, ctx),
+  dropout: ([x], node, _weights, _activation, training, ctx) => dropout(x, node.config, node.config.noiseShape, training, ctx),
+  spatialDropout2d: ([x], node, _weights, _activation, training, ctx) => dropout(x, node.config, [1, 1, node.inputShape[2]], training, ctx),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */

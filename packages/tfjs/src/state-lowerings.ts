@@ -85,8 +85,14 @@ function maskSeed(seed: number, salt: number): number {
  * entry with probability 1 − rate (tfjs's seeded uniform generator) and scales
  * the kept values by 1 / (1 − rate); an identity otherwise.
  */
-export function dropout(x: tf.Tensor, node: Extract<GraphNode, { kind: 'dropout' }>, training: boolean, ctx: LoweringContext | undefined): tf.Tensor {
-  const { rate, noiseShape, seed } = node.config;
+export function dropout(
+  x: tf.Tensor,
+  config: { readonly rate: number; readonly seed: number },
+  noiseShape: readonly number[] | null,
+  training: boolean,
+  ctx: LoweringContext | undefined,
+): tf.Tensor {
+  const { rate, seed } = config;
   if (!training || rate === 0) return x;
   const shape = [x.shape[0], ...(noiseShape ?? x.shape.slice(1))];
   const u = tf.randomUniform(shape, 0, 1, 'float32', maskSeed(seed, ctx?.salt ?? 0));

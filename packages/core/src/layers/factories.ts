@@ -31,3 +31,4 @@ export { averagePooling1d } from './average-pooling1d.js';
 export { upSampling1d } from './up-sampling1d.js';
 export { batchNormalization } from './batch-normalization.js';
 export { dropout } from './dropout.js';
+export { spatialDropout2d } from './spatial-dropout2d.js';

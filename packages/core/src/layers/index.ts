@@ -1,5 +1,6 @@
 import { BatchNormalization } from './batch-normalization.js';
 import { Dropout } from './dropout.js';
+import { SpatialDropout2D } from './spatial-dropout2d.js';
 import { FormatError } from '../errors.js';
 import { Activation } from './activation.js';
 import { Conv1D } from './conv1d.js';
@@ -72,6 +73,7 @@ export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   upSampling1d: UpSampling1D,
   batchNormalization: BatchNormalization,
   dropout: Dropout,
+  spatialDropout2d: SpatialDropout2D,
 };
 
 /** Every layer kind core defines, in the registry's (stable) order. */

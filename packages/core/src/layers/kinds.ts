@@ -17,6 +17,7 @@ import type { Pooling1dConfig } from './pooling1d.js';
 import type { UpSampling1dConfig } from './up-sampling1d.js';
 import type { BatchNormalizationConfig } from './batch-normalization.js';
 import type { DropoutConfig } from './dropout.js';
+import type { SpatialDropout2dConfig } from './spatial-dropout2d.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -53,6 +54,7 @@ export interface LayerConfigs {
   upSampling1d: UpSampling1dConfig;
   batchNormalization: BatchNormalizationConfig;
   dropout: DropoutConfig;
+  spatialDropout2d: SpatialDropout2dConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */
