@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   input,
   layers,
@@ -9,6 +12,7 @@ import {
   trainingSpec,
   type Backend,
   type CompiledModel,
+  type FitOptions,
   type Model,
   type Tensor,
 } from '@araboza/core';
@@ -197,15 +201,62 @@ async function spatialDropoutStatistics(ctx: CaseContext): Promise<void> {
   }
 }
 
+/** Thrown by a callback to interrupt `fit`. */
+class Interrupt extends Error {}
+
+/**
+ * A `fit` interrupted mid-epoch and resumed from its latest checkpoint ends
+ * with exactly the weights of the uninterrupted run: the checkpoint keeps the
+ * state weights and the trainable weights' optimizer slots.
+ */
+async function checkpointResume(ctx: CaseContext): Promise<void> {
+  requireKinds(ctx, ['dense', 'batchNormalization']);
+  const dir = await mkdtemp(join(tmpdir(), 'araboza-roles-'));
+  const fresh = () => {
+    const m = frozenModel();
+    m.compile({ backend: ctx.backend, optimizer: 'adam', loss: 'meanSquaredError' });
+    return m;
+  };
+  try {
+    const base: FitOptions = { epochs: 2, batchSize: 4, seed: 1, verbose: 0 };
+    const reference = fresh();
+    await reference.fit(X, Y, base);
+    let epochNow = 0;
+    const interrupted = await fresh()
+      .fit(X, Y, {
+        ...base,
+        checkpoint: { dir, every: 1 },
+        callbacks: {
+          onEpochBegin: (e) => void (epochNow = e),
+          onBatchEnd: (b) => {
+            if (epochNow === 1 && b === 0) throw new Interrupt();
+          },
+        },
+      })
+      .catch((e: unknown) => e);
+    check(interrupted instanceof Interrupt, () => `the interrupted fit ended with ${String(interrupted)}`);
+    const resumed = fresh();
+    await resumed.fit(X, Y, { ...base, resumeFrom: dir });
+    const want = reference.getWeights();
+    resumed.getWeights().forEach((w, i) => {
+      const g = resumed.graph.weights[i];
+      assertIdentical(w, want[i], `${g.layer}/${g.spec.name} after the resumed fit vs the uninterrupted one`);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The weight-role tests: `roles/frozen-layer-stays` (a frozen layer does not
  * move, slots only for trainable weights), `roles/batch-norm-moving-statistics`
- * (the state update and inference with it), `roles/dropout-statistics`,
+ * (the state update and inference with it), `roles/checkpoint-resume`, `roles/dropout-statistics`,
  * `roles/spatial-dropout-statistics`.
  */
 export function rolesCases(): ConformanceCase[] {
   return [
     { id: 'roles/frozen-layer-stays', tags: ['roles'], timeoutMs: ROLES_TIMEOUT_MS, run: frozenStays },
+    { id: 'roles/checkpoint-resume', tags: ['roles'], timeoutMs: ROLES_TIMEOUT_MS, run: checkpointResume },
     {
       id: 'roles/batch-norm-moving-statistics',
       tags: ['roles'],
