@@ -106,6 +106,23 @@ describe('weight roles', () => {
     }
   });
 
+  it('saves and loads dropout and spatial dropout with their rate, noise shape and seed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'araboza-roles-'));
+    try {
+      const x = input({ shape: [4, 4, 3] });
+      const d = layers.dropout({ rate: 0.25, noiseShape: [1, 4, 3], seed: 5 }).apply(x);
+      const m = model({ inputs: x, outputs: layers.spatialDropout2d({ rate: 0.5 }).apply(d) });
+      await m.save(dir);
+      const back = await loadModel(dir);
+      expect(back.layers.map((l) => l.config)).toEqual([
+        { rate: 0.25, noiseShape: [1, 4, 3], seed: 5 },
+        { rate: 0.5, seed: 0 },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('expects optimizer slots for the trainable weights only', () => {
     const g = bnModel().graph;
     const slot = (shape: readonly number[]) => ({ shape: [...shape], data: new Float32Array(shape.reduce((p, d) => p * d, 1)) });
