@@ -66,6 +66,9 @@ export const MAC_RULES: { readonly [K in LayerKind]: MacRule } = {
     return oh * ow * cin * mult * (kh * kw + filters);
   },
   layerNormalization: noMacs,
+  batchNormalization: noMacs,
+  dropout: noMacs,
+  spatialDropout2d: noMacs,
 };
 
 /** Multiply-adds of one sample's forward pass through `graph`. */

@@ -58,7 +58,16 @@ export interface AgreementModel {
   predictInput(): Tensor[];
   /** The training batches, `[inputs, targets]`, one per step (the autoencoder's are ten different real batches). */
   batches(): [Tensor[], Tensor[]][];
+  /** Also compare the state weights (batch normalisation's moving statistics) after the steps: `agreement/<model>/<backend>/state`. */
+  readonly compareState?: boolean;
 }
+
+/**
+ * State weights after {@link AGREEMENT_STEPS} steps on two backends: moving
+ * statistics blend ten batch statistics of activations that already carry
+ * each engine's rounding of the updated weights.
+ */
+export const AGREEMENT_STATE_TOLERANCE: Tolerance = { rtol: 1e-3 };
 
 /**
  * One seeded random batch, repeated for every step: on random data only
@@ -109,8 +118,34 @@ function oneHotRows(rows: number, classes: number, rng: Random): Tensor {
   return { shape: [rows, classes], data };
 }
 
+/**
+ * A small residual classifier with batch normalisation (momentum 0.9). Its
+ * convolutions have no bias: the loss's gradient for a bias that feeds batch
+ * statistics is exactly 0, so Adam would turn each engine's rounding noise into
+ * steps, and the moving means would follow that noise.
+ */
+function batchNormModel(): Model {
+  const x = input({ shape: [8, 8, 1], name: 'image' });
+  const stem = layers
+    .activation({ activation: 'relu' })
+    .apply(layers.batchNormalization({ momentum: 0.9 }).apply(layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false }).apply(x)));
+  const inner = layers.batchNormalization({ momentum: 0.9 }).apply(layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false }).apply(stem));
+  const block = layers.activation({ activation: 'relu' }).apply(layers.add().apply([inner, stem]));
+  const pooled = layers.globalAveragePooling2d().apply(block);
+  return model({ inputs: x, outputs: layers.dense({ units: 3, activation: 'softmax' }).apply(pooled), seed: 6, name: 'batch_norm' });
+}
+
 /** The models compared by {@link describeAgreement}: together they use every layer kind and every optimizer. */
 export const AGREEMENT_MODELS: readonly AgreementModel[] = [
+  {
+    id: 'batch-norm-adam',
+    build: batchNormModel,
+    optimizer: { kind: 'adam', learningRate: 0.01 },
+    loss: 'categoricalCrossentropy',
+    predictInput: () => [randomUniform([AGREEMENT_BATCH_SIZE, 8, 8, 1], { seed: 60 })],
+    batches: () => repeatedRandomBatch([8, 8, 1], (x, rng) => oneHotRows(x.shape[0], 3, rng), 61),
+    compareState: true,
+  },
   {
     id: 'autoencoder-adam',
     build: () => mnistAutoencoder({ seed: 1 }),
@@ -214,6 +249,8 @@ export interface AgreementRun {
   readonly losses: readonly number[];
   /** Each output's loss at each step (`outputLosses[step][output]`). */
   readonly outputLosses: readonly (readonly number[])[];
+  /** The state weights after the steps, in graph order. */
+  readonly state: readonly Tensor[];
 }
 
 /**
@@ -236,7 +273,9 @@ export async function runAgreementModel(spec: AgreementModel, backend: Backend):
       losses.push(step.loss);
       outputLosses.push([...step.outputLosses]);
     }
-    return { predict, losses, outputLosses };
+    const weights = await compiled.getWeights();
+    const state = model.graph.weights.flatMap((w, i) => (w.spec.role === 'state' ? [weights[i]] : []));
+    return { predict, losses, outputLosses, state };
   } finally {
     compiled.dispose();
   }
@@ -275,7 +314,30 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
         if (!got) ctx.skip(`${label} lacks a layer kind of ${m.id}`);
         return { ref, got };
       };
+      const stateCase: ConformanceCase<AgreementContext>[] = m.compareState
+        ? [
+            {
+              id: `agreement/${m.id}/${label}/state`,
+              tags: ['agreement'],
+              timeoutMs: 300_000,
+              run: async (ctx) => {
+                const { ref, got } = await both(ctx);
+                check(ref.state.length > 0, `${m.id}: the model has no state weights to compare`);
+                check(got.state.length === ref.state.length, `${m.id}: ${got.state.length} state weights on ${label}, ${ref.state.length} on ${reference}`);
+                ref.state.forEach((r, k) =>
+                  assertClose(
+                    got.state[k],
+                    r,
+                    AGREEMENT_STATE_TOLERANCE,
+                    `${m.id}: state weight ${k} after ${AGREEMENT_STEPS} steps on ${label} vs ${reference}`,
+                  ),
+                );
+              },
+            },
+          ]
+        : [];
       return [
+        ...stateCase,
         {
           id: `agreement/${m.id}/${label}/predict`,
           tags: ['agreement'],

@@ -31,6 +31,9 @@ import {
   type DepthwiseConv2dOptions,
   type SeparableConv2dOptions,
   type LayerNormalizationOptions,
+  type BatchNormalizationOptions,
+  type DropoutOptions,
+  type SpatialDropout2dOptions,
 } from '@araboza/core';
 
 /**
@@ -46,8 +49,15 @@ export const GOLDEN_GENERATOR = 'conformance/scripts/generate_golden.py';
 /** The generator of the merge kinds' fixtures (several inputs per case). */
 export const GOLDEN_MERGE_GENERATOR = 'conformance/scripts/generate_golden_merge.py';
 
+/** The generator of the fixtures of the kinds with training and inference modes (batch normalisation, dropout). */
+export const GOLDEN_STATE_GENERATOR = 'conformance/scripts/generate_golden_state.py';
+
+/** The kinds whose fixtures {@link GOLDEN_STATE_GENERATOR} writes. */
+const STATE_KINDS: readonly LayerKind[] = ['batchNormalization', 'dropout', 'spatialDropout2d'];
+
 /** The generator expected for a kind's fixture file. */
 export function goldenGeneratorOf(kind: LayerKind): string {
+  if (STATE_KINDS.includes(kind)) return GOLDEN_STATE_GENERATOR;
   return (MERGE_KINDS as readonly LayerKind[]).includes(kind) ? GOLDEN_MERGE_GENERATOR : GOLDEN_GENERATOR;
 }
 
@@ -82,6 +92,9 @@ interface FactoryOptions {
   depthwiseConv2d: DepthwiseConv2dOptions;
   separableConv2d: SeparableConv2dOptions;
   layerNormalization: LayerNormalizationOptions;
+  batchNormalization: BatchNormalizationOptions;
+  dropout: DropoutOptions;
+  spatialDropout2d: SpatialDropout2dOptions;
 }
 
 /**
@@ -123,6 +136,13 @@ export interface GoldenCaseOf<K extends LayerKind> {
    * `inputs`: every one) and to each weight (same order and names as `weights`).
    */
   readonly gradients: { readonly input: Tensor; readonly inputs: readonly Tensor[]; readonly weights: readonly NamedTensor[] };
+  /**
+   * Every weight after one SGD step (learning rate 1), for kinds with state
+   * weights (batch normalisation: the moving statistics follow the forward
+   * pass, not −gradient) or a frozen layer (nothing moves). Absent: each
+   * weight moves by exactly −its gradient.
+   */
+  readonly weightsAfterStep?: readonly NamedTensor[];
 }
 
 /** A golden case of any layer kind, discriminated on `kind`. */
@@ -262,7 +282,17 @@ function parseCase<K extends LayerKind>(v: Json, kind: K, where: Where): GoldenC
     if (gwt.name !== weights[i].name) throw gw.at('weights').at(i).error(`name "${gwt.name}" differs from weight "${weights[i].name}"`);
     expectShape(gwt, weights[i].shape, gw.at('weights').at(i), `weight ${weights[i].name}'s shape`);
   });
+  let weightsAfterStep: NamedTensor[] | undefined;
+  if (Object.prototype.hasOwnProperty.call(v, 'weightsAfterStep')) {
+    weightsAfterStep = parseNamedTensors(field(v, 'weightsAfterStep', w), w.at('weightsAfterStep'));
+    if (weightsAfterStep.length !== weights.length) throw w.at('weightsAfterStep').error(`expected ${weights.length} weights, got ${weightsAfterStep.length}`);
+    weightsAfterStep.forEach((a, i) => {
+      if (a.name !== weights[i].name) throw w.at('weightsAfterStep').at(i).error(`name "${a.name}" differs from weight "${weights[i].name}"`);
+      expectShape(a, weights[i].shape, w.at('weightsAfterStep').at(i), `weight ${weights[i].name}'s shape`);
+    });
+  }
   return {
+    ...(weightsAfterStep ? { weightsAfterStep } : {}),
     id,
     kind,
     // Checked by the layer constructor in goldenLayer(), where core reports a bad option as a ConfigError.

@@ -345,6 +345,25 @@ export const REFERENCE_LAYERS: { [K in LayerKind]: RefLayer } = {
       }
     return out;
   },
+  // Inference mode: the moving statistics (gamma, beta present unless scale/center are off).
+  batchNormalization: (node, [x], weights) => {
+    const { scale, center, epsilon } = (node as Extract<GraphNode, { kind: 'batchNormalization' }>).config;
+    let k = 0;
+    const gamma = scale ? weights[k++] : null;
+    const beta = center ? weights[k++] : null;
+    const [mean, variance] = [weights[k], weights[k + 1]];
+    const C = x.shape[x.shape.length - 1];
+    const out = f64([...x.shape]);
+    for (let i = 0; i < x.data.length; i++) {
+      const c = i % C;
+      const y = (x.data[i] - mean.data[c]) / Math.sqrt(variance.data[c] + epsilon);
+      out.data[i] = y * (gamma ? gamma.data[c] : 1) + (beta ? beta.data[c] : 0);
+    }
+    return out;
+  },
+  // Inference mode: an identity.
+  dropout: (_node, [x]) => ({ shape: [...x.shape], data: Float64Array.from(x.data) }),
+  spatialDropout2d: (_node, [x]) => ({ shape: [...x.shape], data: Float64Array.from(x.data) }),
 };
 
 /** 1-D max (−∞ padding) or average (padding left out) pooling with Keras's `same` rule. */

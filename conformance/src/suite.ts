@@ -6,6 +6,7 @@ import { errorCases } from './checks/errors.js';
 import { goldenCases } from './checks/golden-checks.js';
 import { graphCases } from './checks/graph-checks.js';
 import { referenceCases } from './checks/reference.js';
+import { rolesCases } from './checks/roles-checks.js';
 import { lossCases, optimizerCases } from './checks/training-checks.js';
 import { trainingCases } from './checks/training.js';
 import { trajectoryCases } from './checks/trajectory-checks.js';
@@ -14,7 +15,7 @@ import type { ConformanceCase, TrainingMode } from './types.js';
 /**
  * Every test of the per-backend suite, in run order: coverage, reference
  * experiments, golden vectors (the layer edge cases among them), layer chains, whole
- * graphs, optimizer sequences, losses, errors, training. Ids are unique and stable.
+ * graphs, optimizer sequences, losses, errors, weight roles, training. Ids are unique and stable.
  */
 export function conformanceCases(options: { training?: TrainingMode } = {}): ConformanceCase[] {
   const training = options.training ?? 'full';
@@ -31,6 +32,7 @@ export function conformanceCases(options: { training?: TrainingMode } = {}): Con
     ...optimizerCases(),
     ...lossCases(),
     ...errorCases(),
+    ...rolesCases(),
     ...trajectoryCases(),
     ...trainingCases(training),
   ];

@@ -4,6 +4,7 @@ import { runAutoencoder } from './autoencoder.js';
 import { BACKEND_NAMES, createExampleBackend, type BackendName } from './backends.js';
 import { runConvFhd } from './conv-fhd.js';
 import { runUnet } from './unet.js';
+import { runResnet } from './resnet.js';
 import { runLinear, runLinearDeep } from './linear.js';
 import { stdoutReporter } from './report.js';
 
@@ -27,20 +28,20 @@ function positiveNumber(value: string): number {
 
 const program = new Command('araboza-example')
   .description("The study note's experiments on any araboza backend")
-  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet')
+  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet | resnet')
   .addOption(new Option('--backend <name>', 'backend package').choices([...BACKEND_NAMES]).default('onnxruntime'))
   .option('--engine <engine>', 'tfjs engine: wasm | cpu | tensorflow | auto', 'auto')
   .option('--device <device>', 'onnxruntime device: cpu | cuda | webgpu | auto', 'cpu')
   .option('--json', 'print a JSON summary as the last line', false)
-  .option('--epochs <n>', 'autoencoder, unet: training epochs (default 5 for the autoencoder, 1 for the U-Net)', positiveInt)
+  .option('--epochs <n>', 'autoencoder, unet, resnet: training epochs (default 5 for the autoencoder, 1 for the U-Net and the residual network)', positiveInt)
   .addOption(new Option('--optimizer <name>', 'autoencoder: optimizer (Keras defaults)').choices(['adam', 'adadelta', 'sgd', 'rmsprop']).default('adam'))
   .option('--learning-rate <lr>', "autoencoder: learning rate instead of the optimizer's default", positiveNumber)
-  .option('--batch-size <n>', 'autoencoder, unet: images per step', positiveInt, 256)
-  .option('--limit <n>', 'autoencoder, unet: use only the first n training images', positiveInt)
-  .option('--seed <n>', 'autoencoder, unet: seed of weights, noise and shuffle', integer, 0)
+  .option('--batch-size <n>', 'autoencoder, unet, resnet: images per step (default 256, 128 for resnet)', positiveInt)
+  .option('--limit <n>', 'autoencoder, unet, resnet: use only the first n training images', positiveInt)
+  .option('--seed <n>', 'autoencoder, unet, resnet: seed of weights, noise (dropout masks) and shuffle', integer, 0)
   .option('--out <file>', 'autoencoder, unet: PNG of digits (default out/<example>.png)')
-  .option('--save <dir>', 'autoencoder, unet: save the trained model to this folder')
-  .option('--quiet', 'autoencoder, unet: no progress output', false)
+  .option('--save <dir>', 'autoencoder, unet, resnet: save the trained model to this folder')
+  .option('--quiet', 'autoencoder, unet, resnet: no progress output', false)
   .action(async (name: string, opts, command: Command) => {
     // An engine or device for the other backend would be silently ignored: refuse it.
     if (opts.backend === 'onnxruntime' && command.getOptionValueSource('engine') === 'cli') {
@@ -69,7 +70,7 @@ const program = new Command('araboza-example')
             epochs: opts.epochs ?? 5,
             optimizer: opts.optimizer,
             learningRate: opts.learningRate,
-            batchSize: opts.batchSize,
+            batchSize: opts.batchSize ?? 256,
             limit: opts.limit,
             out: opts.out ?? 'out/autoencoder.png',
             save: opts.save,
@@ -84,7 +85,7 @@ const program = new Command('araboza-example')
           backend,
           {
             epochs: opts.epochs ?? 1,
-            batchSize: opts.batchSize,
+            batchSize: opts.batchSize ?? 256,
             limit: opts.limit,
             out: opts.out ?? 'out/unet.png',
             save: opts.save,
@@ -94,8 +95,22 @@ const program = new Command('araboza-example')
           report,
         );
         break;
+      case 'resnet':
+        result = await runResnet(
+          backend,
+          {
+            epochs: opts.epochs ?? 1,
+            batchSize: opts.batchSize ?? 128,
+            limit: opts.limit,
+            save: opts.save,
+            seed: opts.seed,
+            verbose: opts.quiet ? 0 : 1,
+          },
+          report,
+        );
+        break;
       default:
-        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder, unet)`);
+        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder, unet, resnet)`);
     }
     report.result(result);
   });

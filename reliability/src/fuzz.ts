@@ -78,6 +78,9 @@ const FACTORIES: { readonly [K in LayerKind]: (options: Record<string, unknown>)
   depthwiseConv2d: (o) => layerFactories.depthwiseConv2d(o as unknown as Parameters<typeof layerFactories.depthwiseConv2d>[0]),
   separableConv2d: (o) => layerFactories.separableConv2d(o as unknown as Parameters<typeof layerFactories.separableConv2d>[0]),
   layerNormalization: (o) => layerFactories.layerNormalization(o),
+  batchNormalization: (o) => layerFactories.batchNormalization(o),
+  dropout: (o) => layerFactories.dropout(o as unknown as Parameters<typeof layerFactories.dropout>[0]),
+  spatialDropout2d: (o) => layerFactories.spatialDropout2d(o as unknown as Parameters<typeof layerFactories.spatialDropout2d>[0]),
 };
 
 /** Largest number of elements of one sample at any layer of a generated case (keeps every case fast). */
@@ -138,6 +141,7 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       'flatten',
       'reshape',
       'leakyRelu',
+      'spatialDropout2d',
       'zeroPadding2d',
       'cropping2d',
       'globalAveragePooling2d',
@@ -230,6 +234,9 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
       }
       case 'upSampling2d':
         return { kind: 'upSampling2d', options: { size: [1 + rng.int(3), 1 + rng.int(3)] } };
+      case 'spatialDropout2d':
+        // Rate 0 only: two backends draw different masks.
+        return { kind: 'spatialDropout2d', options: { rate: 0 } };
       case 'dense': {
         const units = 1 + rng.int(3);
         return { kind: 'dense', options: { units, useBias: useBias(), activation: drawActivation(rng, units) } };
@@ -303,7 +310,10 @@ function drawLayer(rng: Random, shape: readonly number[]): FuzzLayer {
         return { kind: 'reshape', options: { targetShape: [-1, 1, shape[1]] } };
     }
   }
-  const choice = pick(rng, ['dense', 'dense', 'activation', 'reshape'] as const);
+  const choice = pick(rng, ['dense', 'dense', 'activation', 'reshape', 'batchNormalization', 'dropout'] as const);
+  // Batch statistics are deterministic; dropout is drawn with rate 0 only, since two backends draw different masks.
+  if (choice === 'batchNormalization') return { kind: 'batchNormalization', options: { momentum: 0.5 + rng.int(5) / 10, epsilon: 1e-3 } };
+  if (choice === 'dropout') return { kind: 'dropout', options: { rate: 0 } };
   if (choice === 'dense') {
     const units = 1 + rng.int(6);
     return { kind: 'dense', options: { units, useBias: useBias(), activation: drawActivation(rng, units) } };

@@ -53,6 +53,9 @@ const BAD_BY_KIND: Record<string, Record<string, readonly unknown[]>> = {
   globalMaxPooling2d: { keepdims: ['yes', 1] },
   globalAveragePooling1d: { keepdims: ['yes', 0] },
   globalMaxPooling1d: { keepdims: ['no', 0] },
+  batchNormalization: { momentum: [-0.1, 1.5, 'x'], epsilon: [0, -1, Number.NaN], axis: [0, 1.5], center: ['yes'], scale: [1] },
+  dropout: { rate: [-0.1, 1, 1.5, Number.NaN, '0.5'], noiseShape: [[0], 'x'] },
+  spatialDropout2d: { rate: [-0.5, 1, Number.POSITIVE_INFINITY] },
 };
 const INTEGER_OPTIONS = ['filters', 'units', 'kernelSize', 'strides', 'dilationRate', 'poolSize', 'size', 'targetShape'];
 const SPATIAL_KINDS = [

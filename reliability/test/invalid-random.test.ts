@@ -40,6 +40,9 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
   depthwiseConv2d: layerFactories.depthwiseConv2d,
   separableConv2d: layerFactories.separableConv2d,
   layerNormalization: layerFactories.layerNormalization,
+  batchNormalization: layerFactories.batchNormalization,
+  dropout: layerFactories.dropout,
+  spatialDropout2d: layerFactories.spatialDropout2d,
 };
 
 /**
@@ -48,7 +51,7 @@ const FACTORY: Record<LayerKind, (o: never) => Layer> = {
  * use its kind, e.g. `maxPooling2d`).
  */
 const NAMED = new RegExp(
-  `^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|leaky_re_lu|zero_padding2d|cropping2d|global_average_pooling2d|global_max_pooling2d|global_average_pooling1d|global_max_pooling1d|max_pooling1d|average_pooling1d|up_sampling1d|depthwise_conv2d|separable_conv2d|layer_normalization|${Object.keys(FACTORY).join('|')})\\b`,
+  `^(input|dense|conv1d|conv2d|conv2d_transpose|max_pooling2d|average_pooling2d|up_sampling2d|flatten|reshape|activation|leaky_re_lu|zero_padding2d|cropping2d|global_average_pooling2d|global_max_pooling2d|global_average_pooling1d|global_max_pooling1d|max_pooling1d|average_pooling1d|up_sampling1d|depthwise_conv2d|separable_conv2d|layer_normalization|batch_normalization|spatial_dropout2d|${Object.keys(FACTORY).join('|')})\\b`,
 );
 
 describe(`${INVALID_CASES} random invalid configs (a valid fuzz case with one option, tuple element, input axis or input rank corrupted)`, () => {

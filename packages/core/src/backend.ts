@@ -1,5 +1,5 @@
 import { BackendError, ShapeError } from './errors.js';
-import { valueShape, type ModelGraph } from './graph.js';
+import { trainableWeightIndices, valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
 import { resolveLoss, type LossName, type ResolvedLoss } from './losses.js';
 import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
@@ -39,14 +39,26 @@ export function trainingSpec(
 
 /**
  * Optimizer state of a compiled model, in a backend-neutral layout: the
- * step count and, for each weight in `getWeights()` order, one tensor per
- * slot named by `optimizerSlots(spec)` (same shape as the weight, Keras layout).
+ * step count and, for each weight the optimizer updates
+ * ({@link trainableWeightIndices}: state weights and frozen layers' weights
+ * have no slots), in `getWeights()` order, one tensor per slot named by
+ * `optimizerSlots(spec)` (same shape as the weight, Keras layout).
  */
 export interface OptimizerState {
   /** Number of training steps taken (Adam's t). */
   readonly step: number;
-  /** `slots[w][s]`: slot `s` of weight `w`. */
+  /** `slots[k][s]`: slot `s` of the k-th trainable weight. */
   readonly slots: readonly (readonly Tensor[])[];
+}
+
+/** Options of {@link CompiledModel.predict}. */
+export interface PredictOptions {
+  /**
+   * Run the forward pass as in training (batch normalisation with the batch's
+   * statistics, dropout dropping) instead of inference (the default). Nothing
+   * is updated either way. Used by an eager `layer.apply(x, {training: true})`.
+   */
+  readonly training?: boolean;
 }
 
 /** The losses of one batch. */
@@ -84,23 +96,29 @@ export interface Gradients extends Losses {
  * trains: `trainStep` returns the loss, updates nothing but the step count.
  */
 export interface CompiledModel {
-  /** Runs the model forward; one tensor per graph output. */
-  predict(inputs: readonly Tensor[]): Promise<Tensor[]>;
+  /** Runs the model forward in inference mode (unless `options.training`); one tensor per graph output. */
+  predict(inputs: readonly Tensor[], options?: PredictOptions): Promise<Tensor[]>;
   /**
-   * One optimisation step on a batch; returns the batch's losses computed with
-   * the weights before the update. When the loss is not finite the backend
-   * must leave weights and optimizer state unchanged (and still return it);
+   * One optimisation step on a batch, the forward pass in training mode;
+   * returns the batch's losses computed with the weights before the update.
+   * The optimizer updates the trainable weights ({@link trainableWeightIndices});
+   * each state weight of a node that {@link nodeUpdatesState} takes the next
+   * value its layer's forward pass computed on this batch; every other weight
+   * (a frozen layer's) stays as it was. When the loss is not finite the backend
+   * must leave weights, state and optimizer state unchanged (and still return it);
    * when the loss is finite but a gradient, an updated weight or an updated
    * optimizer slot is not, likewise, returning a NaN `loss`.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
   trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
-  /** The losses on a batch without updating anything. */
+  /** The losses on a batch, forward pass in inference mode, without updating anything. */
   evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
   /**
    * The losses on a batch and the gradients of the training loss with
-   * respect to every input and every weight (Keras layout, graph order),
-   * without updating anything. Used by gradient checks and the conformance suite.
+   * respect to every input and every weight (Keras layout, graph order; zero
+   * for a weight the training-mode loss does not read, such as a state
+   * weight), forward pass in training mode, without updating anything (state
+   * included). Used by gradient checks and the conformance suite.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
   gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients>;
@@ -218,7 +236,8 @@ export function checkWeightList(graph: ModelGraph, weights: readonly Tensor[], w
 
 /**
  * Checks an optimizer state against a graph and optimizer: a non-negative
- * integer step, and for every weight one tensor per slot with the weight's shape.
+ * integer step, and for every trainable weight ({@link trainableWeightIndices})
+ * one tensor per slot with the weight's shape.
  * @throws ShapeError naming the weight and slot.
  */
 export function checkOptimizerState(graph: ModelGraph, optimizer: OptimizerSpec, state: OptimizerState, who: string): void {
@@ -226,12 +245,13 @@ export function checkOptimizerState(graph: ModelGraph, optimizer: OptimizerSpec,
   if (!Number.isSafeInteger(state.step) || state.step < 0)
     throw new ShapeError(`${who}: optimizer step must be a non-negative integer, got ${JSON.stringify(state.step)}`);
   const names = optimizerSlots(optimizer);
-  if (!Array.isArray(state.slots) || state.slots.length !== graph.weights.length) {
+  const trainable = trainableWeightIndices(graph).map((i) => graph.weights[i]);
+  if (!Array.isArray(state.slots) || state.slots.length !== trainable.length) {
     throw new ShapeError(
-      `${who}: expected optimizer slots for ${graph.weights.length} weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`,
+      `${who}: expected optimizer slots for ${trainable.length} trainable weights, got ${Array.isArray(state.slots) ? state.slots.length : typeof state.slots}`,
     );
   }
-  graph.weights.forEach((w, i) => {
+  trainable.forEach((w, i) => {
     const ss = state.slots[i];
     const label = `${w.layer}/${w.spec.name}`;
     if (!Array.isArray(ss) || ss.length !== names.length) {

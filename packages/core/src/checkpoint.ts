@@ -5,6 +5,7 @@ import type { BatchLogs, Callbacks, History } from './callbacks.js';
 import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
 import type { Model } from './model.js';
+import { trainableWeightIndices } from './graph.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
 import {
   checkFileSize,
@@ -226,13 +227,15 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   }
   const weights = await readWeightsFile(folder, saved, model.graph.weights);
   const slots = slotNames;
-  const expectedBytes = weights.reduce((n, w) => n + sizeOfShape(w.shape) * 4 * slots.length, 0);
+  // Only the weights the optimizer updates have slots (state and frozen weights have none).
+  const trainable = trainableWeightIndices(model.graph).map((i) => weights[i]);
+  const expectedBytes = trainable.reduce((n, w) => n + sizeOfShape(w.shape) * 4 * slots.length, 0);
   if (json.optimizerBytes !== expectedBytes) fail(dir, `optimizer state has ${json.optimizerBytes} bytes, the model needs ${expectedBytes}`);
   await checkFileSize(folder, 'optimizer.bin', expectedBytes, (what) => fail(dir, what));
   const bin = await readFile(join(folder, 'optimizer.bin'));
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   let o = 0;
-  const slotTensors = weights.map((w) =>
+  const slotTensors = trainable.map((w) =>
     slots.map(() => {
       const data = new Float32Array(w.data.length);
       for (let i = 0; i < data.length; i++, o += 4) data[i] = view.getFloat32(o, true);

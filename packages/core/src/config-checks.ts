@@ -30,14 +30,18 @@ export function bool(value: unknown, fallback: boolean, option: string, layer: s
   throw new ConfigError(`${layer}: ${option} must be true or false, got ${JSON.stringify(value)}`);
 }
 
-/** Rejects options a layer does not know, so a typo is not silently ignored. */
+/** Options every layer accepts beside those it lists (checked by the `Layer` constructor). */
+const EVERY_LAYER_OPTIONS = ['trainable'];
+
+/** Rejects options a layer does not know (beyond `trainable`, which every layer takes), so a typo is not silently ignored. */
 export function knownOptions(options: unknown, allowed: readonly string[], layer: string): asserts options is object {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ConfigError(`${layer}: options must be an object, got ${JSON.stringify(options)}`);
   }
+  const known = [...allowed, ...EVERY_LAYER_OPTIONS];
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new ConfigError(`${layer}: unknown option '${key}' (known: ${allowed.join(', ')})`);
+    if (!known.includes(key)) {
+      throw new ConfigError(`${layer}: unknown option '${key}' (known: ${known.join(', ')})`);
     }
   }
 }

@@ -23,16 +23,23 @@ export function singleLayerGraph(layer: Layer, inputShapes: readonly number[] | 
     outputShape: layer.outputShapeFor(shapes),
     weights,
     weightIndex: 0,
+    trainable: layer.trainable,
   } as GraphNode;
-  return { inputs, nodes: [node], outputs: [node.name], weights: weights.map((spec) => ({ layer: layer.name, node: layer.name, spec })) };
+  return {
+    inputs,
+    nodes: [node],
+    outputs: [node.name],
+    weights: weights.map((spec) => ({ layer: layer.name, node: layer.name, spec, trainable: layer.trainable && spec.role !== 'state' })),
+  };
 }
 
 /**
  * Runs one layer on real data with a backend: builds the layer for the
  * tensors' shapes, compiles a one-node graph, loads the layer's weights,
- * predicts and releases the compiled graph.
+ * predicts (in training mode when `training`; the layer's weights, its
+ * state included, stay as they were) and releases the compiled graph.
  */
-export async function runLayerEagerly(layer: Layer, xs: readonly Tensor[], backend: Backend): Promise<Tensor> {
+export async function runLayerEagerly(layer: Layer, xs: readonly Tensor[], backend: Backend, training = false): Promise<Tensor> {
   xs.forEach((x) => assertTensor(x, `${layer.name}.apply`));
   for (const x of xs) {
     if (x.shape.length < 2) throw new ShapeError(`${layer.name}: apply() needs a batch axis and at least one more, got ${formatShape(x.shape)}`);
@@ -45,7 +52,7 @@ export async function runLayerEagerly(layer: Layer, xs: readonly Tensor[], backe
   const compiled = await backend.compile(graph);
   try {
     await compiled.setWeights(layer.getWeights());
-    return (await compiled.predict(xs))[0];
+    return (await compiled.predict(xs, training ? { training } : undefined))[0];
   } finally {
     compiled.dispose();
   }

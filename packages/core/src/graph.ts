@@ -37,6 +37,12 @@ export type GraphNode = {
     readonly weights: readonly WeightSpec[];
     /** Index in the graph's weight list ({@link ModelGraph.weights}) of this layer's first weight. */
     readonly weightIndex: number;
+    /**
+     * False when the layer is frozen (`trainable: false`; absent means true): a
+     * frozen layer with state weights (batch normalisation) runs in inference
+     * mode in training too and leaves its state unchanged. See {@link nodeUpdatesState}.
+     */
+    readonly trainable?: boolean;
   };
 }[LayerKind];
 
@@ -54,8 +60,33 @@ export interface GraphWeight {
   readonly layer: string;
   /** Name of the first node applying that layer. */
   readonly node: string;
-  /** The weight's spec (name, Keras shape, initialiser). */
+  /** The weight's spec (name, Keras shape, initialiser, role). */
   readonly spec: WeightSpec;
+  /**
+   * Whether the optimizer updates it: false for a state weight and for every
+   * weight of a frozen layer. Absent means `spec.role !== 'state'`. Read it
+   * through {@link isTrainableWeight}.
+   */
+  readonly trainable?: boolean;
+}
+
+/** Whether the optimizer updates a graph weight (see {@link GraphWeight.trainable}). */
+export function isTrainableWeight(w: GraphWeight): boolean {
+  return w.spec.role !== 'state' && w.trainable !== false;
+}
+
+/** Indices (graph weight order) of the weights the optimizer updates: the order of {@link OptimizerState} slots. */
+export function trainableWeightIndices(graph: ModelGraph): number[] {
+  return graph.weights.flatMap((w, i) => (isTrainableWeight(w) ? [i] : []));
+}
+
+/**
+ * Whether a node runs in training mode when the model trains and updates
+ * its state weights: true unless its layer is frozen. A backend's
+ * `trainStep` writes the next value of each state weight of such a node.
+ */
+export function nodeUpdatesState(node: GraphNode): boolean {
+  return node.trainable !== false;
 }
 
 /**

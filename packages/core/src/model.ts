@@ -92,6 +92,8 @@ export interface SequentialOptions {
 
 interface Compilation {
   backend: Backend;
+  /** The graph as compiled: the weight roles of the layers' `trainable` flags when `compile` was called. */
+  graph: ModelGraph;
   optimizer: OptimizerSpec | null;
   /** One loss per output, or null without a loss. */
   losses: LossName[] | null;
@@ -114,8 +116,10 @@ export class Model {
   readonly name: string;
   /** The layers in the order of their first application (a shared layer once). */
   readonly layers: readonly Layer[];
-  /** The graph every backend compiles. */
-  readonly graph: ModelGraph;
+  /** The graph without roles; {@link graph} adds each layer's current `trainable`. */
+  private readonly baseGraph: ModelGraph;
+  private rolesKey = '';
+  private graphWithRoles: ModelGraph | null = null;
   /** Whether the model was made by {@link sequential} (affects `summary()` only). */
   readonly isSequential: boolean;
   /**
@@ -217,13 +221,34 @@ export class Model {
       } as GraphNode);
       valueNames.set(t, nodeName);
     }
-    this.graph = {
+    this.baseGraph = {
       inputs: inputs.map((t, i) => ({ name: inputNames[i], shape: [...t.shape] })),
       nodes,
       outputs: outputs.map((t) => valueNames.get(t)!),
       weights,
     };
-    validateGraph(this.graph, name);
+    validateGraph(this.baseGraph, name);
+  }
+
+  /**
+   * The graph every backend compiles, with the weight roles of the layers'
+   * current `trainable` flags ({@link GraphWeight.trainable}, {@link GraphNode.trainable}).
+   * `compile` takes the graph of that moment: freezing a layer afterwards takes
+   * effect at the next `compile`.
+   */
+  get graph(): ModelGraph {
+    const key = this.layers.map((l) => (l.trainable ? '1' : '0')).join('');
+    if (!this.graphWithRoles || key !== this.rolesKey) {
+      const byName = new Map(this.layers.map((l) => [l.name, l]));
+      const base = this.baseGraph;
+      this.graphWithRoles = {
+        ...base,
+        nodes: base.nodes.map((n) => ({ ...n, trainable: byName.get(n.layer)!.trainable }) as GraphNode),
+        weights: base.weights.map((w) => ({ ...w, trainable: byName.get(w.layer)!.trainable && w.spec.role !== 'state' })),
+      };
+      this.rolesKey = key;
+    }
+    return this.graphWithRoles;
   }
 
   /** Names of the model inputs, in data order. */
@@ -264,9 +289,19 @@ export class Model {
     return this.outputShapes[0];
   }
 
-  /** Total number of weights. */
+  /** Total number of weight values, trainable or not (Keras's "Total params"). */
   countParams(): number {
     return this.layers.reduce((n, l) => n + l.countParams(), 0);
+  }
+
+  /** Number of weight values the optimizer updates (Keras's "Trainable params"): frozen layers and state weights excluded. */
+  countTrainableParams(): number {
+    return this.layers.reduce((n, l) => n + l.countTrainableParams(), 0);
+  }
+
+  /** Number of weight values the optimizer leaves alone (Keras's "Non-trainable params"): state weights and frozen layers' weights. */
+  countNonTrainableParams(): number {
+    return this.countParams() - this.countTrainableParams();
   }
 
   /**
@@ -372,7 +407,7 @@ export class Model {
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = { backend: options.backend, graph: this.graph, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
   }
 
   /**
@@ -430,8 +465,8 @@ export class Model {
     if (!c.compiled) {
       const losses = c.losses;
       const training =
-        losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
-      c.compiled = c.backend.compile(this.graph, training);
+        losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, c.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
+      c.compiled = c.backend.compile(c.graph, training);
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
       });

@@ -2,6 +2,12 @@ import { conv2d } from './layers/conv2d.js';
 import { maxPooling2d } from './layers/max-pooling2d.js';
 import { upSampling2d } from './layers/up-sampling2d.js';
 import { concatenate } from './layers/concatenate.js';
+import { add } from './layers/add.js';
+import { activation } from './layers/activation.js';
+import { batchNormalization } from './layers/batch-normalization.js';
+import { dense } from './layers/dense.js';
+import { dropout } from './layers/dropout.js';
+import { globalAveragePooling2d } from './layers/global-average-pooling2d.js';
 import { input, model, sequential, type Model } from './model.js';
 
 /** Options of {@link mnistAutoencoder}. */
@@ -66,4 +72,36 @@ export function denoisingUnet(options: DenoisingUnetOptions = {}): Model {
   const u2 = conv(16).apply(concatenate().apply([upSampling2d({ size: 2 }).apply(c3), c2]));
   const u1 = conv(8).apply(concatenate().apply([upSampling2d({ size: 2 }).apply(u2), c1]));
   return model({ name: 'unet', inputs: x, outputs: conv(1, 'sigmoid').apply(u1), seed: options.seed ?? 0 });
+}
+
+/** Options of {@link smallResidualNetwork}. */
+export interface SmallResidualNetworkOptions {
+  /** Seed of the initial weights and of the dropout masks (default 0). */
+  seed?: number;
+}
+
+/**
+ * The small residual classifier for 28×28×1 MNIST digits (9,930
+ * parameters, 160 of them non-trainable: the batch normalisations' moving
+ * statistics): conv 16 → batchNormalization → relu → maxPool 2 (14×14) → two
+ * residual blocks [conv 16 → BN → relu → conv 16 → BN → add the block's input
+ * → relu] → globalAveragePooling2d → dropout 0.2 → dense 10 softmax. Every
+ * convolution 3×3 `same`; every BN with momentum 0.9 (Keras's 0.99 lets the
+ * moving statistics lag weights that still change fast: after one epoch the
+ * inference accuracy then swings with the seed). Train it with categorical
+ * cross-entropy on one-hot labels.
+ */
+export function smallResidualNetwork(options: SmallResidualNetworkOptions = {}): Model {
+  const seed = options.seed ?? 0;
+  const conv = () => conv2d({ filters: 16, kernelSize: 3, padding: 'same' });
+  const bn = () => batchNormalization({ momentum: 0.9 });
+  const relu = () => activation({ activation: 'relu' });
+  const x = input({ shape: [28, 28, 1], name: 'digits' });
+  let h = maxPooling2d({ poolSize: 2 }).apply(relu().apply(bn().apply(conv().apply(x))));
+  for (let block = 0; block < 2; block++) {
+    const inner = bn().apply(conv().apply(relu().apply(bn().apply(conv().apply(h)))));
+    h = relu().apply(add().apply([inner, h]));
+  }
+  const pooled = dropout({ rate: 0.2, seed: seed + 1 }).apply(globalAveragePooling2d().apply(h));
+  return model({ name: 'resnet', inputs: x, outputs: dense({ units: 10, activation: 'softmax' }).apply(pooled), seed });
 }

@@ -147,6 +147,12 @@ export function formatModelSummary(model: Model, _options: SummaryOptions = {}):
     const continued = i + 1 < rows.length && rows[i + 1][0] === '';
     if (!continued) out.push(i === rows.length - 1 ? '='.repeat(lineLength) : '_'.repeat(lineLength));
   });
-  out.push(`Total params: ${total}`, `Trainable params: ${total}`, 'Non-trainable params: 0', '_'.repeat(lineLength));
+  const trainable = model.countTrainableParams();
+  out.push(
+    `Total params: ${total}`,
+    `Trainable params: ${trainable.toLocaleString('en-US')}`,
+    `Non-trainable params: ${model.countNonTrainableParams().toLocaleString('en-US')}`,
+    '_'.repeat(lineLength),
+  );
   return out.join('\n');
 }

@@ -33,6 +33,9 @@ const SAMPLES: { readonly [K in LayerKind]: () => { kind: string; name: string }
   depthwiseConv2d: () => layers.depthwiseConv2d({ kernelSize: 1 }),
   separableConv2d: () => layers.separableConv2d({ filters: 1, kernelSize: 1 }),
   layerNormalization: () => layers.layerNormalization(),
+  batchNormalization: () => layers.batchNormalization(),
+  dropout: () => layers.dropout({ rate: 0.5 }),
+  spatialDropout2d: () => layers.spatialDropout2d({ rate: 0.5 }),
 };
 
 describe('layer registry', () => {
@@ -82,6 +85,9 @@ describe('layer registry', () => {
       depthwiseConv2d: 'depthwise_conv2d',
       separableConv2d: 'separable_conv2d',
       layerNormalization: 'layer_normalization',
+      batchNormalization: 'batch_normalization',
+      dropout: 'dropout',
+      spatialDropout2d: 'spatial_dropout2d',
     });
   });
 

@@ -7,11 +7,13 @@ import {
   graphOutputShapes,
   optimizerSlots,
   sizeOfShape,
+  trainableWeightIndices,
   type CompiledModel,
   type Gradients,
   type Losses,
   type ModelGraph,
   type OptimizerState,
+  type PredictOptions,
   type Tensor,
   type TrainingSpec,
 } from '@araboza/core';
@@ -85,7 +87,11 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private nextFlatWeights: ort.Tensor;
   /** Start of each weight in the flat vectors. */
   private readonly offsets: number[];
-  /** Optimizer slots, one vector per slot (weights in entry order), current and next. */
+  /** Indices of the weights the optimizer updates; the slot vectors hold them, in this order. */
+  private readonly trainable: number[];
+  /** Start of each trainable weight (by position in {@link trainable}) in the slot vectors. */
+  private readonly slotOffsets: number[];
+  /** Optimizer slots, one vector per slot (trainable weights in entry order), current and next. */
   private slots: ort.Tensor[];
   private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
@@ -95,6 +101,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   /** Incremented whenever the weights change; inference sessions carry the version they were built for. */
   private version = 0;
   private inference: VersionedSession | null = null;
+  /** The inference model built in training mode (an eager `apply(x, {training: true})`). */
+  private trainingModeInference: VersionedSession | null = null;
   private evaluation: VersionedSession | null = null;
   private trainSession: Promise<ort.InferenceSession> | null = null;
   private gradientSession: Promise<ort.InferenceSession> | null = null;
@@ -120,8 +128,15 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.nextFlatWeights = floatTensor(new Float32Array(total), [total]);
     this.weights = this.viewsOf(this.flatWeights);
     this.nextWeights = this.viewsOf(this.nextFlatWeights);
-    this.slots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
-    this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
+    this.trainable = trainableWeightIndices(graph);
+    this.slotOffsets = [];
+    let slotTotal = 0;
+    for (const i of this.trainable) {
+      this.slotOffsets.push(slotTotal);
+      slotTotal += sizeOfShape(this.entries[i].onnxShape);
+    }
+    this.slots = this.slotNames.map(() => floatTensor(new Float32Array(slotTotal), [slotTotal]));
+    this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(slotTotal), [slotTotal]));
     this.step = floatTensor(new Float32Array(1), []);
     this.nextStep = floatTensor(new Float32Array(1), []);
   }
@@ -132,9 +147,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.entries.map((e, i) => floatTensor(data.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
   }
 
-  /** The part of a flat slot vector that belongs to weight `i`. */
-  private slotPart(slot: ort.Tensor, i: number): Float32Array {
-    return (slot.data as Float32Array).subarray(this.offsets[i], this.offsets[i] + sizeOfShape(this.entries[i].onnxShape));
+  /** The part of a flat slot vector that belongs to the k-th trainable weight. */
+  private slotPart(slot: ort.Tensor, k: number): Float32Array {
+    return (slot.data as Float32Array).subarray(this.slotOffsets[k], this.slotOffsets[k] + sizeOfShape(this.entries[this.trainable[k]].onnxShape));
   }
 
   /** Generates the train-step model and opens its session (compile-time work, so errors surface early). */
@@ -192,17 +207,20 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return feeds;
   }
 
-  async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
+  async predict(inputs: readonly Tensor[], options: PredictOptions = {}): Promise<Tensor[]> {
     this.alive('predict');
     const n = checkInputs(this.graph, inputs, `${this.backendName}: predict`);
-    this.inference = this.versioned(this.inference, () =>
-      buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu' }),
-    );
-    const session = await this.inference.session;
+    const training = options.training === true;
+    const build = () => buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu', training });
+    let versioned: VersionedSession;
+    if (training) versioned = this.trainingModeInference = this.versioned(this.trainingModeInference, build);
+    else versioned = this.inference = this.versioned(this.inference, build);
+    const session = await versioned.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const outs = this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
     const outNames = inferenceOutputNames(this.graph);
-    const chunk = this.rowsPerRun();
+    // Batch statistics need the whole batch in one run.
+    const chunk = training ? n : this.rowsPerRun();
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
       const feeds: Record<string, ort.Tensor> = {};
@@ -266,8 +284,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const fetches: Record<string, ort.Tensor | null> = { [MODEL_LOSS]: null, [nextName(MODEL_STEP)]: this.nextStep };
     this.graph.outputs.forEach((_, i) => (fetches[outputLossName(i)] = null));
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
-    if (this.entries.length > 0) {
-      fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
+    if (this.entries.length > 0) fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
+    if (this.trainable.length > 0) {
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];
         fetches[nextName(slotStateName(s))] = this.nextSlots[j];
@@ -328,23 +346,28 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.needTraining('getOptimizerState');
     return {
       step: this.stepCount,
-      slots: this.entries.map((e, i) => this.slots.map((s) => onnxToKeras(e, { shape: e.onnxShape, data: this.slotPart(s, i) }))),
+      slots: this.trainable.map((i, k) => {
+        const e = this.entries[i];
+        return this.slots.map((s) => onnxToKeras(e, { shape: e.onnxShape, data: this.slotPart(s, k) }));
+      }),
     };
   }
 
   async setOptimizerState(state: OptimizerState): Promise<void> {
     this.alive('setOptimizerState');
     checkOptimizerState(this.graph, this.needTraining('setOptimizerState').optimizer, state, `${this.backendName}: setOptimizerState`);
-    state.slots.forEach((perWeight, i) => perWeight.forEach((t, j) => this.slotPart(this.slots[j], i).set(kerasToOnnx(this.entries[i], t).data)));
+    state.slots.forEach((perWeight, k) =>
+      perWeight.forEach((t, j) => this.slotPart(this.slots[j], k).set(kerasToOnnx(this.entries[this.trainable[k]], t).data)),
+    );
     this.stepCount = state.step;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const sessions = [this.inference?.session, this.evaluation?.session, this.trainSession, this.gradientSession];
+    const sessions = [this.inference?.session, this.trainingModeInference?.session, this.evaluation?.session, this.trainSession, this.gradientSession];
     for (const s of sessions) if (s) void s.then((session) => session.release()).catch(() => undefined);
-    this.inference = this.evaluation = null;
+    this.inference = this.trainingModeInference = this.evaluation = null;
     this.trainSession = this.gradientSession = null;
   }
 }

@@ -78,6 +78,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Clip: sameAsFirstInput,
   Not: sameAsFirstInput,
   Cast: sameAsFirstInput,
+  RandomUniformLike: sameAsFirstInput,
   ConstantOfShape: () => null,
   Add: broadcasting,
   Sub: broadcasting,

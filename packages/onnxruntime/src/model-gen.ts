@@ -1,4 +1,14 @@
-import { BackendError, optimizerSlots, valueShape, type GraphNode, type ModelGraph, type Tensor, type TrainingSpec, type WeightSpec } from '@araboza/core';
+import {
+  BackendError,
+  isTrainableWeight,
+  optimizerSlots,
+  valueShape,
+  type GraphNode,
+  type ModelGraph,
+  type Tensor,
+  type TrainingSpec,
+  type WeightSpec,
+} from '@araboza/core';
 import { emitActivation, emitActivationGrad, emitSignMask } from './activations.js';
 import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
 import { emitLoss } from './losses.js';
@@ -64,6 +74,8 @@ interface ForwardPass {
   readonly tape: readonly TapeEntry[];
   /** Values that depend on the model inputs only (their gradient is useless for training). */
   readonly inputOnly: ReadonlySet<string>;
+  /** The next value of each state weight this training-mode pass updates, by graph weight index (ONNX layout). */
+  readonly stateNext: ReadonlyMap<number, string>;
 }
 
 const activationOf = (node: LoweringNode) => ('activation' in node.config ? node.config.activation : 'linear');
@@ -109,6 +121,7 @@ function emitForward(
     return v;
   };
   const logitsOf = new Map<string, Value>();
+  const stateNext = new Map<number, string>();
   for (const node of fuseForLowering(graph, { forTraining, fuse })) {
     const lowering = loweringOf(node.kind);
     const first = convert(valueOf(node, node.inputs[0]), lowering.inputLayout);
@@ -119,6 +132,9 @@ function emitForward(
     ];
     const weights = weightNames.slice(node.weightIndex, node.weightIndex + node.weights.length);
     const forward = lowering.emit({ b, forTraining, provider }, node as never, xs, weights);
+    forward.stateNext?.forEach((next, k) => {
+      if (next !== null && !stateNext.has(node.weightIndex + k)) stateNext.set(node.weightIndex + k, next);
+    });
     const activation = activationOf(node);
     const y = emitActivation(b, activation, forward.z, node.name);
     if (xs.every((x) => inputOnly.has(x.name)) && node.weights.length === 0) {
@@ -134,7 +150,7 @@ function emitForward(
     if (!v) throw new BackendError(`onnxruntime backend: the graph output ${name} is neither a model input nor a layer of the graph`);
     return v;
   });
-  return { outputs, logits: graph.outputs.map((name) => logitsOf.get(name) ?? null), tape, inputOnly };
+  return { outputs, logits: graph.outputs.map((name) => logitsOf.get(name) ?? null), tape, inputOnly, stateNext };
 }
 
 /** A gradient seed: dLoss/d`value`. */
@@ -286,12 +302,15 @@ export interface InferenceModelOptions {
   readonly fuseUpsampling?: boolean;
   /** Execution provider the model will run on (default `cpu`): lowerings pick ops it has kernels for. */
   readonly provider?: ResolvedDevice;
+  /** Run the forward pass in training mode (batch statistics, dropout); default false. Updates nothing. */
+  readonly training?: boolean;
 }
 
 /**
  * The inference model: channels-last inputs named as the graph's inputs
  * with a dynamic batch axis, weights as initializers (ONNX layout),
- * channels-last outputs named by {@link inferenceOutputNames}.
+ * channels-last outputs named by {@link inferenceOutputNames}. Inference
+ * mode unless `options.training`.
  */
 export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Tensor[], options: InferenceModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
@@ -301,7 +320,7 @@ export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Ten
   // A shared layer's k-th use is named `layer:k`, the shape of a generated value name.
   outputNames.forEach((name) => b.reserve(name));
   const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights });
-  const pass = emitForward(b, graph, inputs, weights, false, options.fuseUpsampling ?? true, options.provider ?? 'cpu');
+  const pass = emitForward(b, graph, inputs, weights, options.training ?? false, options.fuseUpsampling ?? true, options.provider ?? 'cpu');
   // Renaming adds an Identity per output, so a value listed twice (or an input passed through) still gets distinct outputs.
   outputNames.forEach((name, i) => b.output(b.rename(toKeras(b, pass.outputs[i]), name)));
   return finish(b, 'araboza_inference');
@@ -408,7 +427,7 @@ function lossAndBackward(
   );
   const losses = emitted.map((e) => e.loss);
   const dInputs = xs.map((x) => back.grads.get(x) ?? null);
-  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs };
+  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs, stateNext: pass.stateNext };
 }
 
 /** Options of {@link buildTrainStepModel} and {@link buildGradientsModel}. */
@@ -447,7 +466,11 @@ export function buildGradientsModel(graph: ModelGraph, training: Pick<TrainingSp
 
 /** Input name of an optimizer slot in the train-step model: the slot of every weight, flattened and concatenated in entry order. */
 export const slotStateName = (slot: string) => `optimizer:${slot}`;
-/** Output name of the updated weights in the train-step model: every weight, flattened and concatenated in entry order (ONNX layout). */
+/**
+ * Output name of the updated weights in the train-step model: every weight
+ * (trainable ones updated by the optimizer, state ones by the forward pass,
+ * frozen ones unchanged), flattened and concatenated in entry order (ONNX layout).
+ */
 export const MODEL_WEIGHTS_NEXT = 'weights:next';
 /** Output name of an updated value in the train-step model. */
 export const nextName = (name: string) => `${name}:next`;
@@ -476,34 +499,68 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
 }
 
 /**
- * The train-step model: forward, loss, backward and the optimizer update in
- * one graph. Inputs: one x per graph input ({@link modelInputName}), one
- * target per output ({@link modelTargetName}), every weight (ONNX layout), every optimizer slot
- * (one vector per slot: {@link slotStateName}), the step count; outputs: the
- * total and per-output losses (before the update), the next weights as one vector
- * ({@link MODEL_WEIGHTS_NEXT}), the next slots and the next step count.
+ * The train-step model: forward (training mode), loss, backward and the
+ * optimizer update in one graph. Inputs: one x per graph input
+ * ({@link modelInputName}), one target per output ({@link modelTargetName}),
+ * every weight (ONNX layout), every optimizer slot (one vector per slot over
+ * the trainable weights only: {@link slotStateName}), the step count;
+ * outputs: the total and per-output losses (before the update), the next
+ * weights as one vector ({@link MODEL_WEIGHTS_NEXT}: the optimizer's update of
+ * the trainable weights, the forward pass's next state weights, the frozen
+ * weights as they were), the next slots and the next step count.
  */
 export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
   const r = lossAndBackward(b, graph, training, false, options.provider ?? 'cpu');
   const { optimizer } = training;
   const slotNames = optimizerSlots(optimizer);
-  const total = r.entries.reduce((p, e) => p + e.onnxShape.reduce((q, d) => q * d, 1), 0);
+  const sizes = r.entries.map((e) => e.onnxShape.reduce((q, d) => q * d, 1));
+  const trainable = graph.weights.flatMap((w, i) => (isTrainableWeight(w) ? [i] : []));
+  const trainableTotal = trainable.reduce((p, i) => p + sizes[i], 0);
   const step = b.input(MODEL_STEP, []);
-  // The update is elementwise, so it runs once over every weight as one vector: a dozen ops
+  // The update is elementwise, so it runs once over every trainable weight as one vector: a dozen ops
   // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
-  const flatGrads = emitFlatConcat(b, r.grads, total, 'grads');
-  const flatWeights = emitFlatConcat(b, r.weights, total, 'weights');
+  const flatGrads = emitFlatConcat(
+    b,
+    trainable.map((i) => r.grads[i]),
+    trainableTotal,
+    'grads',
+  );
+  const flatWeights = emitFlatConcat(
+    b,
+    trainable.map((i) => r.weights[i]),
+    trainableTotal,
+    'weights',
+  );
   const guarded: string[] = [];
+  let updated: string | null = null;
   if (flatGrads !== null && flatWeights !== null) {
-    const slots = slotNames.map((s) => b.input(slotStateName(s), [total]));
-    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [total] }], step);
+    const slots = slotNames.map((s) => b.input(slotStateName(s), [trainableTotal]));
+    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [trainableTotal] }], step);
     guarded.push(flatGrads, update.updates[0].weight, ...update.updates[0].slots);
-    b.output(b.rename(update.updates[0].weight, MODEL_WEIGHTS_NEXT));
+    updated = update.updates[0].weight;
     slotNames.forEach((s, j) => b.output(b.rename(update.updates[0].slots[j], nextName(slotStateName(s)))));
     b.output(b.rename(update.step, nextName(MODEL_STEP)));
   } else {
     b.output(b.rename(b.op('Add', [step, b.scalar(1)], [], {}, 'step_next'), nextName(MODEL_STEP)));
+  }
+  const states = [...r.stateNext.values()];
+  guarded.push(...states);
+  const total = sizes.reduce((p, n) => p + n, 0);
+  if (updated !== null && trainable.length === r.entries.length) {
+    b.output(b.rename(updated, MODEL_WEIGHTS_NEXT));
+  } else if (r.entries.length > 0) {
+    // Not every weight is trainable: the next vector joins the optimizer's slices, next states and unchanged weights.
+    let offset = 0;
+    const pieces = r.entries.map((_, i) => {
+      if (trainable.includes(i)) {
+        const piece = b.op('Slice', [updated!, b.ints([offset]), b.ints([offset + sizes[i]]), b.ints([0])], [sizes[i]], {}, 'weights_trainable');
+        offset += sizes[i];
+        return piece;
+      }
+      return r.stateNext.get(i) ?? r.weights[i];
+    });
+    b.output(b.rename(emitFlatConcat(b, pieces, total, 'weights_next')!, MODEL_WEIGHTS_NEXT));
   }
   outputLosses(b, r.losses, lossUnlessNonFinite(b, r.total, guarded));
   return finish(b, 'araboza_train_step');

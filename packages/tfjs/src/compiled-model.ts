@@ -11,7 +11,9 @@ import {
   graphReaders,
   nodeWeights,
   nodesOnOutputPaths,
+  nodeUpdatesState,
   optimizerSlots,
+  trainableWeightIndices,
   sizeOfShape,
   slice,
   type CompiledModel,
@@ -20,6 +22,7 @@ import {
   type Losses,
   type ModelGraph,
   type OptimizerState,
+  type PredictOptions,
   type Tensor,
   type TrainingSpec,
 } from '@araboza/core';
@@ -28,7 +31,8 @@ import { chunkRanges, chunkRows } from './chunking.js';
 import { activateEngine, selectEngine, type EngineName } from './engines.js';
 import { computeLoss } from './losses.js';
 import { lowerNode, nodeActivation } from './lowerings.js';
-import { applyOptimizerStep } from './optimizers.js';
+import { allFinite, applyOptimizerStep } from './optimizers.js';
+import type { LoweringContext } from './state-lowerings.js';
 
 /** Settings a compiled model takes from its backend. */
 export interface CompiledModelSettings {
@@ -73,7 +77,8 @@ function planGraph(graph: ModelGraph, training: TrainingSpec | undefined): Graph
   const read = new Set([...graph.outputs, ...nodes.flatMap((n) => n.inputs)]);
   const liveInputs = graph.inputs.flatMap((input, i) => (read.has(input.name) ? [i] : []));
   const liveLayers = new Set(nodes.map((n) => n.layer));
-  const liveWeights = graph.weights.flatMap((w, i) => (liveLayers.has(w.layer) ? [i] : []));
+  // State weights are never differentiated: the training-mode loss does not read them (their gradient is reported as zero).
+  const liveWeights = graph.weights.flatMap((w, i) => (liveLayers.has(w.layer) && w.spec.role !== 'state' ? [i] : []));
   const logitNodes = new Set<string>();
   const activatedToo = new Set<string>();
   if (training) {
@@ -95,10 +100,19 @@ function hostTensor(t: tf.Tensor): Tensor {
   return { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
 }
 
-/** A graph compiled to tfjs ops on one engine; weights and optimizer slots live in tfjs variables. */
+/**
+ * A graph compiled to tfjs ops on one engine; weights (state weights
+ * included) and optimizer slots (trainable weights only) live in tfjs variables.
+ */
 export class TfjsCompiledModel implements CompiledModel {
   private readonly weights: tf.Variable[];
+  /** Indices of the weights the optimizer updates; `slots[k]` belongs to weight `trainable[k]`. */
+  private readonly trainable: number[];
   private readonly slots: tf.Variable[][];
+  /** Whether a training-mode pass normalises with batch statistics: a batch is then never split into chunks. */
+  private readonly batchStatistics: boolean;
+  /** Training-mode forward passes so far, mixed into dropout's mask seeds. */
+  private passes = 0;
   private readonly outputShapes: (readonly number[])[];
   private readonly plan: GraphPlan;
   private step = 0;
@@ -120,7 +134,27 @@ export class TfjsCompiledModel implements CompiledModel {
     const slotCount = training ? optimizerSlots(training.optimizer).length : 0;
     // tidy frees the zeros once the variables hold their own reference.
     this.weights = tf.tidy(() => specs.map((s) => tf.variable(tf.zeros([...s.shape]), true)));
-    this.slots = tf.tidy(() => specs.map((s) => Array.from({ length: slotCount }, () => tf.variable(tf.zeros([...s.shape]), false))));
+    this.trainable = trainableWeightIndices(graph);
+    this.slots = tf.tidy(() => this.trainable.map((i) => Array.from({ length: slotCount }, () => tf.variable(tf.zeros([...specs[i].shape]), false))));
+    this.batchStatistics = this.plan.nodes.some((n) => n.kind === 'batchNormalization' && nodeUpdatesState(n));
+  }
+
+  /** Rows per chunk of a pass: the whole batch in a training-mode pass with batch statistics. */
+  private rowsPerChunk(batch: number, training: boolean, backward: boolean): number {
+    return training && this.batchStatistics ? batch : chunkRows(this.graph, backward, this.settings.chunkBytes);
+  }
+
+  /** A training-mode pass's lowering context; `sink` receives the next state weights (kept: the caller disposes them). */
+  private trainingContext(sink?: Map<number, tf.Tensor>): LoweringContext {
+    const salt = this.passes++;
+    if (!sink) return { salt };
+    return {
+      salt,
+      stateNext: (index, next) => {
+        sink.get(index)?.dispose();
+        sink.set(index, tf.keep(next));
+      },
+    };
   }
 
   /**
@@ -128,7 +162,7 @@ export class TfjsCompiledModel implements CompiledModel {
    * computed from logits yields its node's logits; with `training`, ops that tfjs differentiates
    * slowly are replaced (see lowerings).
    */
-  private forward(inputs: readonly tf.Tensor[], weights: readonly tf.Tensor[], forLoss: boolean, training = false): tf.Tensor[] {
+  private forward(inputs: readonly tf.Tensor[], weights: readonly tf.Tensor[], forLoss: boolean, training = false, ctx?: LoweringContext): tf.Tensor[] {
     const values = new Map<string, tf.Tensor>(this.graph.inputs.map((input, i) => [input.name, inputs[i]]));
     const logits = new Map<string, tf.Tensor>();
     for (const node of this.plan.nodes) {
@@ -136,11 +170,11 @@ export class TfjsCompiledModel implements CompiledModel {
       const ws = nodeWeights(node, weights);
       const activation = nodeActivation(node);
       if (forLoss && this.plan.logitNodes.has(node.name)) {
-        const z = lowerNode(xs, node, ws, 'linear', training);
+        const z = lowerNode(xs, node, ws, 'linear', training, ctx);
         logits.set(node.name, z);
         if (this.plan.activatedToo.has(node.name)) values.set(node.name, applyActivation(z, activation));
       } else {
-        values.set(node.name, lowerNode(xs, node, ws, activation, training));
+        values.set(node.name, lowerNode(xs, node, ws, activation, training, ctx));
       }
     }
     return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fromLogits ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
@@ -196,7 +230,7 @@ export class TfjsCompiledModel implements CompiledModel {
     return tf.tensor(t.data, [...t.shape], 'float32');
   }
 
-  async predict(inputs: readonly Tensor[]): Promise<Tensor[]> {
+  async predict(inputs: readonly Tensor[], options: PredictOptions = {}): Promise<Tensor[]> {
     this.live('predict');
     const batch = checkInputs(this.graph, inputs, 'predict');
     this.checkFiniteData(inputs, [], 'predict');
@@ -204,12 +238,15 @@ export class TfjsCompiledModel implements CompiledModel {
     selectEngine(this.settings.engine);
     const sizes = this.outputShapes.map(sizeOfShape);
     const results = sizes.map((s) => new Float32Array(batch * s));
-    for (const { start, size } of chunkRanges(batch, chunkRows(this.graph, false, this.settings.chunkBytes))) {
+    const training = options.training === true;
+    for (const { start, size } of chunkRanges(batch, this.rowsPerChunk(batch, training, false))) {
       const outs = tf.tidy(() =>
         this.forward(
           inputs.map((t) => this.toEngine(slice(t, start, size))),
           this.weights,
           false,
+          training,
+          training ? this.trainingContext() : undefined,
         ),
       );
       try {
@@ -232,6 +269,7 @@ export class TfjsCompiledModel implements CompiledModel {
     { start, size }: { start: number; size: number },
     xLive: readonly number[],
     share: number,
+    stateSink: Map<number, tf.Tensor> | undefined,
   ): { values: ArrayLike<number>; grads: tf.Tensor[] } {
     const wLive = this.plan.liveWeights;
     // The per-output losses outlive the gradient's own tidy only when kept.
@@ -245,7 +283,7 @@ export class TfjsCompiledModel implements CompiledModel {
           xLive.forEach((i, k) => (xIn[i] = args[k]));
           const ws: tf.Tensor[] = [...this.weights];
           wLive.forEach((i, k) => (ws[i] = args[xLive.length + k]));
-          const losses = this.outputLosses(spec, this.forward(xIn, ws, true, true), ys);
+          const losses = this.outputLosses(spec, this.forward(xIn, ws, true, true, this.trainingContext(stateSink)), ys);
           losses.forEach((l) => kept.push(tf.keep(l)));
           return this.weightedLoss(spec, losses);
         };
@@ -269,9 +307,15 @@ export class TfjsCompiledModel implements CompiledModel {
   }
 
   /** Per-output losses and gradients over the batch, chunked when the batch is too big for one pass. */
-  private lossesAndGrads(inputs: readonly Tensor[], targets: readonly Tensor[], batch: number, withInputs: boolean): LossesAndGrads {
+  private lossesAndGrads(
+    inputs: readonly Tensor[],
+    targets: readonly Tensor[],
+    batch: number,
+    withInputs: boolean,
+    stateSink?: Map<number, tf.Tensor>,
+  ): LossesAndGrads {
     const spec = this.requireTraining('gradients');
-    const ranges = chunkRanges(batch, chunkRows(this.graph, true, this.settings.chunkBytes));
+    const ranges = chunkRanges(batch, this.rowsPerChunk(batch, true, true));
     // Differentiate by the inputs only when asked: an input gradient can cost a backward convolution.
     const xLive = withInputs ? this.plan.liveInputs : [];
     const sums = this.graph.outputs.map(() => 0);
@@ -280,7 +324,7 @@ export class TfjsCompiledModel implements CompiledModel {
     try {
       for (const { start, size } of ranges) {
         const share = ranges.length === 1 ? 1 : size / batch;
-        const part = this.chunkLossesAndGrads(spec, inputs, targets, { start, size }, xLive, share);
+        const part = this.chunkLossesAndGrads(spec, inputs, targets, { start, size }, xLive, share, stateSink);
         const values = part.values;
         let grads = part.grads;
         try {
@@ -315,7 +359,16 @@ export class TfjsCompiledModel implements CompiledModel {
     const batch = this.checkPair(inputs, targets, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const { outputLosses, weights: grads } = this.lossesAndGrads(inputs, targets, batch, false);
+    // The next values of the state weights, computed by the forward pass (batch normalisation's moving statistics).
+    const states = new Map<number, tf.Tensor>();
+    let computed: LossesAndGrads;
+    try {
+      computed = this.lossesAndGrads(inputs, targets, batch, false, states);
+    } catch (e) {
+      tf.dispose([...states.values()]);
+      throw e;
+    }
+    const { outputLosses, weights: grads } = computed;
     const loss = this.total(outputLosses);
     try {
       // A non-finite loss, gradient or update leaves weights and optimizer state as they were (core's
@@ -324,10 +377,14 @@ export class TfjsCompiledModel implements CompiledModel {
       // gradients, and an overflowing learning rate or a NaN slot gives finite gradients with a
       // non-finite update; a non-finite gradient makes the update non-finite in every optimizer.
       if (!Number.isFinite(loss)) return { loss, outputLosses };
-      if (!applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1)) return { loss: Number.NaN, outputLosses };
+      if (states.size > 0 && !allFinite([...states.values()])) return { loss: Number.NaN, outputLosses };
+      const trainableWeights = this.trainable.map((i) => this.weights[i]);
+      const trainableGrads = this.trainable.map((i) => grads[i]);
+      if (!applyOptimizerStep(spec.optimizer, trainableWeights, trainableGrads, this.slots, this.step + 1)) return { loss: Number.NaN, outputLosses };
+      for (const [i, next] of states) this.weights[i].assign(next);
       this.step += 1;
     } finally {
-      tf.dispose(grads);
+      tf.dispose([...grads, ...states.values()]);
     }
     return { loss, outputLosses };
   }
@@ -338,7 +395,7 @@ export class TfjsCompiledModel implements CompiledModel {
     const batch = this.checkPair(inputs, targets, 'evaluate');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const ranges = chunkRanges(batch, chunkRows(this.graph, false, this.settings.chunkBytes));
+    const ranges = chunkRanges(batch, this.rowsPerChunk(batch, false, false));
     const sums = this.graph.outputs.map(() => 0);
     for (const { start, size } of ranges) {
       const value = tf.tidy(() => {

@@ -12,6 +12,7 @@ import {
 } from '@araboza/core';
 import { applyActivation, splitFusedActivation } from './activations.js';
 import { accurateSum } from './reductions.js';
+import { batchNormalization, dropout, type LoweringContext } from './state-lowerings.js';
 
 /**
  * One graph node lowered to tfjs ops on a batch (NHWC), with its weights
@@ -24,8 +25,13 @@ export type Lowering<K extends LayerKind> = (
   weights: readonly tf.Tensor[],
   /** The activation to apply: the node's own, or `linear` when the loss wants its logits. */
   activation: ActivationName,
-  /** Whether gradients will be taken (fused kernels are used only when not). */
+  /**
+   * Training mode: gradients will be taken (fused kernels are used only when
+   * not), batch normalisation uses batch statistics and dropout drops.
+   */
   training: boolean,
+  /** State updates and mask seeds (see {@link LoweringContext}). */
+  ctx?: LoweringContext,
 ) => tf.Tensor;
 
 /** The activation a node applies to its output (`linear` for kinds without one). */
@@ -446,6 +452,9 @@ export const LOWERINGS: { readonly [K in LayerKind]: Lowering<K> } = {
     const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
     return layerNormKeras(x, axis, c.epsilon, gamma, beta);
   },
+  batchNormalization: ([x], node, weights, _activation, training, ctx) => batchNormalization(x, node, weights, training, ctx),
+  dropout: ([x], node, _weights, _activation, training, ctx) => dropout(x, node.config, node.config.noiseShape, training, ctx),
+  spatialDropout2d: ([x], node, _weights, _activation, training, ctx) => dropout(x, node.config, [1, 1, node.inputShape[2]], training, ctx),
 };
 
 /** Runs one node's lowering (the table lookup, typed for any kind). */
@@ -455,6 +464,7 @@ export function lowerNode(
   weights: readonly tf.Tensor[],
   activation: ActivationName,
   training: boolean,
+  ctx?: LoweringContext,
 ): tf.Tensor {
-  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training);
+  return (LOWERINGS[node.kind] as Lowering<LayerKind>)(inputs, node as never, weights, activation, training, ctx);
 }

@@ -32,3 +32,6 @@ export { upSampling1d } from './up-sampling1d.js';
 export { depthwiseConv2d } from './depthwise-conv2d.js';
 export { separableConv2d } from './separable-conv2d.js';
 export { layerNormalization } from './layer-normalization.js';
+export { batchNormalization } from './batch-normalization.js';
+export { dropout } from './dropout.js';
+export { spatialDropout2d } from './spatial-dropout2d.js';

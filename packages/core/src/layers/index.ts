@@ -1,3 +1,6 @@
+import { BatchNormalization } from './batch-normalization.js';
+import { Dropout } from './dropout.js';
+import { SpatialDropout2D } from './spatial-dropout2d.js';
 import { FormatError } from '../errors.js';
 import { Activation } from './activation.js';
 import { Conv1D } from './conv1d.js';
@@ -74,6 +77,9 @@ export const LAYER_CLASSES: { readonly [K in LayerKind]: LayerClass<K> } = {
   depthwiseConv2d: DepthwiseConv2D,
   separableConv2d: SeparableConv2D,
   layerNormalization: LayerNormalization,
+  batchNormalization: BatchNormalization,
+  dropout: Dropout,
+  spatialDropout2d: SpatialDropout2D,
 };
 
 /** Every layer kind core defines, in the registry's (stable) order. */
@@ -87,10 +93,16 @@ export const MERGE_KINDS: readonly LayerKind[] = LAYER_KINDS.filter((k) => LAYER
  * The config is validated again by the layer's constructor.
  * @throws FormatError for an unknown kind.
  */
-export function layerFromJSON(json: { kind: string; name: string; config: unknown }): Layer {
+export function layerFromJSON(json: { kind: string; name: string; config: unknown; trainable?: unknown }): Layer {
   if (!Object.prototype.hasOwnProperty.call(LAYER_CLASSES, json.kind)) {
     throw new FormatError(`unknown layer kind ${JSON.stringify(json.kind)} (known: ${LAYER_KINDS.join(', ')})`);
   }
   const Ctor = LAYER_CLASSES[json.kind as LayerKind] as unknown as new (options: object) => Layer;
-  return new Ctor({ ...(json.config as object), name: json.name });
+  const layer = new Ctor({ ...(json.config as object), name: json.name });
+  if (json.trainable !== undefined) {
+    if (typeof json.trainable !== 'boolean')
+      throw new FormatError(`layer ${json.name}: trainable must be true or false, got ${JSON.stringify(json.trainable)}`);
+    layer.trainable = json.trainable;
+  }
+  return layer;
 }

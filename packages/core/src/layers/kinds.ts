@@ -18,6 +18,9 @@ import type { UpSampling1dConfig } from './up-sampling1d.js';
 import type { DepthwiseConv2dConfig } from './depthwise-conv2d.js';
 import type { SeparableConv2dConfig } from './separable-conv2d.js';
 import type { LayerNormalizationConfig } from './layer-normalization.js';
+import type { BatchNormalizationConfig } from './batch-normalization.js';
+import type { DropoutConfig } from './dropout.js';
+import type { SpatialDropout2dConfig } from './spatial-dropout2d.js';
 
 /**
  * Resolved configuration of each layer kind; the key set is every kind core
@@ -55,6 +58,9 @@ export interface LayerConfigs {
   depthwiseConv2d: DepthwiseConv2dConfig;
   separableConv2d: SeparableConv2dConfig;
   layerNormalization: LayerNormalizationConfig;
+  batchNormalization: BatchNormalizationConfig;
+  dropout: DropoutConfig;
+  spatialDropout2d: SpatialDropout2dConfig;
 }
 
 /** A layer kind: the key of every backend's lowering table. */

@@ -16,10 +16,20 @@ import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
 import { drawInitializer, type Initializer, type InitializerName } from '../initializers.js';
 
+/**
+ * What updates a weight during training: `trainable` weights are updated by
+ * the optimizer (from their gradient); `state` weights by the layer's own
+ * forward pass in training mode (batch normalisation's moving statistics),
+ * never by the optimizer. Both are saved, loaded and checkpointed.
+ */
+export type WeightRole = 'trainable' | 'state';
+
 /** A weight a layer owns: its name within the layer, Keras layout shape and initialiser. */
 export interface WeightSpec {
-  /** `kernel` or `bias`. */
+  /** `kernel` or `bias` (or the layer's own names: `gamma`, `movingMean`, …). */
   readonly name: string;
+  /** What updates it in training (default `trainable`); see {@link WeightRole}. */
+  readonly role?: WeightRole;
   /** Shape in Keras's layout (dense `[in, out]`, conv2d `[kh, kw, cin, cout]`, conv2dTranspose `[kh, kw, cout, cin]`). */
   readonly shape: readonly number[];
   /** Initialiser (a name takes its default parameters); it computes Keras's fans from `shape` (`computeFans`). */
@@ -91,6 +101,12 @@ export class SymbolicTensor {
 export interface EagerApplyOptions {
   /** Backend that runs the layer. */
   backend: Backend;
+  /**
+   * Run the layer as in training (batch normalisation with batch statistics,
+   * dropout dropping) instead of inference (the default). An eager call
+   * never changes the layer's weights, its state weights included.
+   */
+  training?: boolean;
 }
 
 /** Options every layer accepts. */
@@ -99,6 +115,14 @@ export interface BaseLayerOptions {
   name?: string;
   /** Seed of this layer's initial weights; defaults to one drawn from the model's seed. */
   seed?: number;
+  /**
+   * False freezes the layer (default true): the optimizer no longer updates its
+   * weights and, as in Keras 3, a layer with state (batch normalisation) runs in
+   * inference mode during training too. Also settable as `layer.trainable`;
+   * a model reads it when it is compiled, so a change after `compile` takes
+   * effect at the next `compile`.
+   */
+  trainable?: boolean;
 }
 
 /**
@@ -115,6 +139,7 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
   readonly config: LayerConfigs[K];
   /** Seed of the initial weights, when the user gave one. */
   readonly seed: number | undefined;
+  private trainableFlag = true;
   private layerName: string | undefined;
   private builtInputShapes: number[][] | null = null;
   private weightValues: Tensor[] | null = null;
@@ -126,6 +151,27 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
       throw new ConfigError(`${options.name ?? 'layer'}: seed must be an integer, got ${JSON.stringify(options.seed)}`);
     }
     this.seed = options.seed;
+    if (options.trainable !== undefined && typeof options.trainable !== 'boolean') {
+      // The subclass's fields (its class name, so its default name) do not exist yet: name it as the seed check does.
+      throw new ConfigError(`${options.name ?? 'layer'}: trainable must be true or false, got ${JSON.stringify(options.trainable)}`);
+    }
+    this.trainableFlag = options.trainable ?? true;
+  }
+
+  /**
+   * Whether the optimizer updates this layer's weights (see
+   * {@link BaseLayerOptions.trainable}). Setting it false freezes the layer;
+   * a model compiled before the change keeps the roles it was compiled with
+   * until its next `compile`.
+   * @throws ConfigError for a value that is not a boolean.
+   */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new ConfigError(`${this.name}: trainable must be true or false, got ${JSON.stringify(value)}`);
+    this.trainableFlag = value;
   }
 
   /** The layer's name (Keras's snake_case default, e.g. `max_pooling2d`, until a model numbers it). */
@@ -251,9 +297,20 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     return this.builtInputShapes[0];
   }
 
-  /** Number of weights (all trainable). Requires the layer to be built. */
+  /** Number of weight values, trainable or not. Requires the layer to be built. */
   countParams(): number {
     return this.weightSpecs(this.requireBuilt('countParams()')).reduce((n, s) => n + sizeOfShape(s.shape), 0);
+  }
+
+  /**
+   * Number of weight values the optimizer updates: none for a frozen layer,
+   * else those of its `trainable` weights (not its state). Requires the layer to be built.
+   */
+  countTrainableParams(): number {
+    if (!this.trainable) return 0;
+    return this.weightSpecs(this.requireBuilt('countTrainableParams()'))
+      .filter((s) => (s.role ?? 'trainable') === 'trainable')
+      .reduce((n, s) => n + sizeOfShape(s.shape), 0);
   }
 
   /** The layer's weights in Keras layout (kernel, then bias). Copies. */
@@ -299,12 +356,17 @@ export abstract class Layer<K extends LayerKind = LayerKind> {
     }
     if (list.some((t) => t instanceof SymbolicTensor)) throw new ConfigError(`${this.name}: apply() takes symbolic tensors or real tensors, not a mix`);
     if (!options?.backend) throw new ConfigError(`${this.name}: apply() on a tensor needs {backend}`);
-    return runLayerEagerly(this, list as readonly Tensor[], options.backend);
+    if (options.training !== undefined && typeof options.training !== 'boolean') {
+      throw new ConfigError(`${this.name}: apply() option training must be true or false, got ${JSON.stringify(options.training)}`);
+    }
+    return runLayerEagerly(this, list as readonly Tensor[], options.backend, options.training ?? false);
   }
 
-  /** JSON-able description: kind, name and resolved config (used by `save`). */
-  toJSON(): { kind: K; name: string; config: LayerConfigs[K] } {
-    return { kind: this.kind, name: this.name, config: this.config };
+  /** JSON-able description: kind, name and resolved config, and `trainable: false` for a frozen layer (used by `save`). */
+  toJSON(): { kind: K; name: string; config: LayerConfigs[K]; trainable?: false } {
+    return this.trainable
+      ? { kind: this.kind, name: this.name, config: this.config }
+      : { kind: this.kind, name: this.name, config: this.config, trainable: false };
   }
 
   /** Throws a ShapeError naming this layer. */

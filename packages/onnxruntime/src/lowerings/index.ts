@@ -23,6 +23,8 @@ import {
   subtractLowering,
 } from './merge.js';
 import { leakyReluGradient, leakyReluLowering } from './leaky-relu.js';
+import { batchNormalizationGradient, batchNormalizationLowering } from './batch-normalization.js';
+import { dropoutGradient, dropoutLowering, spatialDropout2dGradient, spatialDropout2dLowering } from './dropout.js';
 import { zeroPadding2dGradient, zeroPadding2dLowering } from './zero-padding2d.js';
 import { cropping2dGradient, cropping2dLowering } from './cropping2d.js';
 import {
@@ -75,6 +77,9 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   minimum: minimumLowering,
   concatenate: concatenateLowering,
   leakyRelu: leakyReluLowering,
+  batchNormalization: batchNormalizationLowering,
+  dropout: dropoutLowering,
+  spatialDropout2d: spatialDropout2dLowering,
   zeroPadding2d: zeroPadding2dLowering,
   cropping2d: cropping2dLowering,
   globalAveragePooling2d: globalAveragePooling2dLowering,
@@ -111,6 +116,9 @@ export const GRADIENT_RULES: GradientRuleTable = {
   minimum: minimumGradient,
   concatenate: concatenateGradient,
   leakyRelu: leakyReluGradient,
+  batchNormalization: batchNormalizationGradient,
+  dropout: dropoutGradient,
+  spatialDropout2d: spatialDropout2dGradient,
   zeroPadding2d: zeroPadding2dGradient,
   cropping2d: cropping2dGradient,
   globalAveragePooling2d: globalAveragePooling2dGradient,

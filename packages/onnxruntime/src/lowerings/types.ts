@@ -60,6 +60,12 @@ export interface LoweredForward {
   readonly z: Value;
   /** Extra values of the forward pass the gradient rule needs (e.g. max-pool indices). */
   readonly saved?: Readonly<Record<string, string>>;
+  /**
+   * Per weight of the node, the next value (ONNX layout) of a state weight
+   * computed by this training-mode pass, or null (batch normalisation's
+   * moving statistics). The train step outputs them beside the next weights.
+   */
+  readonly stateNext?: readonly (string | null)[];
 }
 
 /** Context of a forward lowering. */
