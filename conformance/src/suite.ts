@@ -5,6 +5,7 @@ import { edgeCases } from './checks/edge-checks.js';
 import { errorCases } from './checks/errors.js';
 import { goldenCases } from './checks/golden-checks.js';
 import { graphCases } from './checks/graph-checks.js';
+import { metricCases } from './checks/metric-checks.js';
 import { referenceCases } from './checks/reference.js';
 import { lossCases, optimizerCases } from './checks/training-checks.js';
 import { trainingCases } from './checks/training.js';
@@ -14,7 +15,7 @@ import type { ConformanceCase, TrainingMode } from './types.js';
 /**
  * Every test of the per-backend suite, in run order: coverage, reference
  * experiments, golden vectors (the layer edge cases among them), layer chains, whole
- * graphs, optimizer sequences, losses, errors, training. Ids are unique and stable.
+ * graphs, optimizer sequences, losses, metrics, errors, training. Ids are unique and stable.
  */
 export function conformanceCases(options: { training?: TrainingMode } = {}): ConformanceCase[] {
   const training = options.training ?? 'full';
@@ -30,6 +31,7 @@ export function conformanceCases(options: { training?: TrainingMode } = {}): Con
     ...graphCases(),
     ...optimizerCases(),
     ...lossCases(),
+    ...metricCases(),
     ...errorCases(),
     ...trajectoryCases(),
     ...trainingCases(training),

@@ -129,7 +129,7 @@ export interface EarlyStoppingOptions {
   minDelta?: number;
   /** Epochs without improvement after which training stops (default 0). */
   patience?: number;
-  /** `'min'`, `'max'`, or `'auto'` (default): `'max'` for a monitor naming an accuracy or AUC, else `'min'`. */
+  /** `'min'`, `'max'`, or `'auto'` (default): `'max'` for a monitor naming an accuracy, AUC, precision or recall (Keras 3's metric directions), else `'min'`. */
   mode?: 'auto' | 'min' | 'max';
   /** A value the monitor must beat: until it does, epochs count as without improvement (default none). */
   baseline?: number;
@@ -181,7 +181,7 @@ export class EarlyStopping implements Callbacks {
     const mode = o.mode ?? 'auto';
     if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
       throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
-    this.mode = mode === 'auto' ? (/acc|auc/i.test(this.monitor) ? 'max' : 'min') : mode;
+    this.mode = mode === 'auto' ? (/acc|auc|precision|recall/i.test(this.monitor) ? 'max' : 'min') : mode;
     if (o.baseline !== undefined && (typeof o.baseline !== 'number' || !Number.isFinite(o.baseline))) {
       throw new ConfigError(`${who}: baseline must be a finite number, got ${JSON.stringify(o.baseline)}`);
     }

@@ -4,6 +4,7 @@ import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, typ
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
+import { checkMetricPartials, MetricAccumulator, resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
@@ -58,6 +59,20 @@ export interface CompileOptions {
    * an array in output order or a record by output name, as Keras's `loss_weights`.
    */
   lossWeights?: readonly number[] | Readonly<Record<string, number>>;
+  /**
+   * Metrics reported by `fit` and `evaluate` (see {@link MetricKind}): one list for every output,
+   * a list per output, or a record by output name. Logged as their name (`accuracy`, `val_accuracy`),
+   * `<output>_<name>` for a model with several outputs (Keras 3's naming).
+   */
+  metrics?: MetricsSpec;
+}
+
+/** What {@link Model.evaluate} returns: the mean loss, each output's for several outputs, and every metric, by Keras's keys. */
+export interface EvaluateLogs {
+  /** Mean training loss (batch losses weighted by batch size). */
+  loss: number;
+  /** `<output>_loss` for a model with several outputs, and every compiled metric by its key. */
+  [key: string]: number;
 }
 
 /** Options of {@link Model.predict} and {@link Model.evaluate}. */
@@ -96,6 +111,7 @@ interface Compilation {
   /** One loss per output, or null without a loss. */
   losses: LossName[] | null;
   lossWeights: number[];
+  metrics: ResolvedMetric[];
   compiled: Promise<CompiledModel> | null;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
@@ -370,9 +386,11 @@ export class Model {
       1,
     );
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
+    const metrics = resolveMetrics(this.graph, options.metrics, losses, `${this.name}: compile`);
+    if (metrics.length > 0 && !losses) throw new ConfigError(`${this.name}: compile metrics need a loss (they are computed by fit and evaluate)`);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, metrics, compiled: null, backendStale: true, hostStale: false };
   }
 
   /**
@@ -430,7 +448,9 @@ export class Model {
     if (!c.compiled) {
       const losses = c.losses;
       const training =
-        losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
+        losses && c.optimizer
+          ? { losses: losses.map((l, i) => resolveLoss(l, this.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer, metrics: c.metrics }
+          : undefined;
       c.compiled = c.backend.compile(this.graph, training);
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
@@ -542,18 +562,41 @@ export class Model {
     return outs.map((data, i) => ({ shape: [n, ...shapes[i]], data }));
   }
 
-  /** Mean training loss over `x`, `y` (batch losses weighted by batch size, as Keras). */
-  async evaluate(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<number> {
-    return (await this.evaluateLosses(x, y, options)).loss;
+  /** The metrics chosen by `compile`, resolved (empty without). */
+  get metrics(): readonly ResolvedMetric[] {
+    return this.compilation?.metrics ?? [];
+  }
+
+  /**
+   * Mean training loss and every metric over `x`, `y`, as Keras's
+   * `evaluate(return_dict=True)`: `{loss, accuracy, …}`, with `<output>_loss`
+   * for a model with several outputs. Batch losses are weighted by batch size;
+   * metrics accumulate over the batches as in `fit`.
+   */
+  async evaluate(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<EvaluateLogs> {
+    const r = await this.evaluateAll(x, y, options);
+    const logs: EvaluateLogs = { loss: r.loss };
+    if (this.graph.outputs.length > 1) this.graph.outputs.forEach((o, i) => (logs[`${o}_loss`] = r.outputLosses[i]));
+    return Object.assign(logs, r.metrics);
   }
 
   /** Mean training loss and each output's mean loss over `x`, `y` (batch losses weighted by batch size). */
   async evaluateLosses(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<Losses> {
+    const { loss, outputLosses } = await this.evaluateAll(x, y, options);
+    return { loss, outputLosses };
+  }
+
+  private async evaluateAll(
+    x: ModelData,
+    y: ModelData,
+    options: BatchOptions,
+  ): Promise<{ loss: number; outputLosses: number[]; metrics: Record<string, number> }> {
     const { xs, ys, samples: n } = this.pairList(x, y, 'evaluate');
     const c = this.compilation;
     if (!c?.losses) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
     const compiled = await this.compiled(false);
+    const metrics = new MetricAccumulator(c.metrics, this.outputShapes);
     let total = 0;
     const perOutput = this.graph.outputs.map(() => 0);
     for (let start = 0; start < n; start += batchSize) {
@@ -564,8 +607,12 @@ export class Model {
       );
       total += r.loss * size;
       r.outputLosses.forEach((v, i) => (perOutput[i] += v * size));
+      if (c.metrics.length > 0) {
+        checkMetricPartials(c.metrics, r.metrics, `${c.backend.name}: evaluate`);
+        metrics.add(r.metrics, size);
+      }
     }
-    return { loss: total / n, outputLosses: perOutput.map((v) => v / n) };
+    return { loss: total / n, outputLosses: perOutput.map((v) => v / n), metrics: metrics.values() };
   }
 
   /**

@@ -3,6 +3,7 @@ import type { CompiledModel } from './backend.js';
 import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError } from './errors.js';
+import { checkMetricPartials, MetricAccumulator, type ResolvedMetric } from './metrics.js';
 import { checkFolderTarget } from './files.js';
 import { resolveFitOptions } from './fit-options.js';
 import type { Model, ModelData } from './model.js';
@@ -26,11 +27,24 @@ function outputKeysOf(model: Model): string[] {
   return model.outputNames.length > 1 ? model.outputNames.map((o) => `${o}_loss`) : [];
 }
 
-/** One batch's logs from its losses. */
-function batchLogs(batch: number, size: number, losses: { loss: number; outputLosses: readonly number[] }, keys: readonly string[]): BatchLogs {
+/** One batch's logs from its losses, with the metrics' running values (Keras's batch logs). */
+function batchLogs(
+  batch: number,
+  size: number,
+  losses: { loss: number; outputLosses: readonly number[] },
+  keys: readonly string[],
+  metrics: MetricAccumulator,
+): BatchLogs {
   const logs: BatchLogs = { batch, size, loss: losses.loss };
   keys.forEach((k, i) => (logs[k] = losses.outputLosses[i]));
-  return logs;
+  return Object.assign(logs, metrics.values());
+}
+
+/** Checks a step's metric partials (core's check of the backend contract) and adds them to the running totals. */
+function addMetrics(metrics: MetricAccumulator, partials: readonly (readonly number[])[] | undefined, size: number, who: string): void {
+  if (metrics.metrics.length === 0) return;
+  checkMetricPartials(metrics.metrics, partials, who);
+  metrics.add(partials, size);
 }
 
 /**
@@ -43,8 +57,11 @@ async function validate(
   batchSize: number,
   keys: readonly string[],
   callbacks: readonly Callbacks[],
+  metrics: MetricAccumulator,
+  backend: string,
 ): Promise<EpochLogs> {
   const n = data.xs[0].shape[0];
+  metrics.reset();
   let total = 0;
   const perOutput = keys.map(() => 0);
   await call(callbacks, 'onTestBegin', {});
@@ -57,10 +74,12 @@ async function validate(
     );
     total += r.loss * size;
     keys.forEach((_, i) => (perOutput[i] += r.outputLosses[i] * size));
-    await call(callbacks, 'onTestBatchEnd', batch, batchLogs(batch, size, r, keys));
+    addMetrics(metrics, r.metrics, size, `${backend}: evaluate`);
+    await call(callbacks, 'onTestBatchEnd', batch, batchLogs(batch, size, r, keys, metrics));
   }
   const logs: EpochLogs = { loss: total / n };
   keys.forEach((k, i) => (logs[k] = perOutput[i] / n));
+  Object.assign(logs, metrics.values());
   await call(callbacks, 'onTestEnd', logs);
   return logs;
 }
@@ -86,6 +105,7 @@ interface Start {
   step: number;
   lossSum: number;
   outputLossSums: number[];
+  metricTotals: { totals: number[][]; counts: number[] } | null;
   history: History;
   compiled: CompiledModel;
 }
@@ -113,6 +133,7 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
     step: p.step,
     lossSum: p.lossSum,
     outputLossSums: p.outputLossSums ?? outputKeysOf(model).map(() => 0),
+    metricTotals: p.metricTotals ?? null,
     history: p.history,
     compiled,
   };
@@ -127,6 +148,13 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const fit = resolveFitOptions(model, x, y, options);
   const { xs, ys, samples: n, batchSize, epochs } = fit;
   const keys = outputKeysOf(model);
+  const metricList: readonly ResolvedMetric[] = model.metrics;
+  const metricKeys = metricList.map((m) => m.key);
+  // Every logged key but `loss`: recorded in the history with its `val_` twin.
+  const allKeys = [...keys, ...metricKeys];
+  const backendName = model.backend!.name;
+  const trainMetrics = new MetricAccumulator(metricList, model.outputShapes);
+  const valMetrics = new MetricAccumulator(metricList, model.outputShapes);
   // A checkpoint folder that cannot be one fails now, not after the first epoch's work.
   if (fit.checkpoint) await checkFolderTarget(fit.checkpoint.dir, `${model.name}: fit checkpoint`);
   const steps = Math.ceil(n / batchSize);
@@ -137,13 +165,14 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
     step: 0,
     lossSum: 0,
     outputLossSums: keys.map(() => 0),
+    metricTotals: null,
     history: {
       epoch: [],
       history: {
         loss: [],
         valLoss: [],
         ...Object.fromEntries(
-          keys.flatMap((k) => [
+          allKeys.flatMap((k) => [
             [k, []],
             [`val_${k}`, []],
           ]),
@@ -164,8 +193,9 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       ? new ProgressLogger(
           fit.output,
           fit.verbose === 1 && fit.output.isTTY === true,
-          keys,
+          allKeys,
           start.step > 0 ? { epoch: start.epoch, step: start.step, samples: start.step * batchSize, lossSum: start.lossSum } : null,
+          metricKeys,
         )
       : null;
   const checkpoint = fit.checkpoint
@@ -175,13 +205,20 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
         model.optimizer!,
         run,
         () => compiled,
-        () => ({ lossSum, outputLossSums: keys.length > 0 ? outputSums : null, epochRngState, rngState: () => rng.getState(), history }),
+        () => ({
+          lossSum,
+          outputLossSums: keys.length > 0 ? outputSums : null,
+          metricTotals: metricList.length > 0 ? trainMetrics.getState() : null,
+          epochRngState,
+          rngState: () => rng.getState(),
+          history,
+        }),
       )
     : null;
   // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
-  const metrics = ['loss', ...keys, ...(fit.validation ? ['valLoss', ...keys.map((k) => `val_${k}`)] : [])];
+  const metrics = ['loss', ...allKeys, ...(fit.validation ? ['valLoss', ...allKeys.map((k) => `val_${k}`)] : [])];
   const params: FitParams = { epochs, initialEpoch: start.epoch, steps, samples: n, batchSize, verbose: fit.verbose, metrics };
   model.stopTraining = false;
   for (const cb of callbacks) {
@@ -198,6 +235,8 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       const firstStep = epoch === start.epoch ? start.step : 0;
       lossSum = epoch === start.epoch ? start.lossSum : 0;
       outputSums = epoch === start.epoch ? [...start.outputLossSums] : keys.map(() => 0);
+      trainMetrics.reset();
+      if (epoch === start.epoch && start.metricTotals) trainMetrics.setState(start.metricTotals);
       let seen = firstStep * batchSize;
       let finished = true;
       for (let step = firstStep; step < steps; step++) {
@@ -217,9 +256,10 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
           model.markTrained();
           lossSum += result.loss * size;
           keys.forEach((_, i) => (outputSums[i] += result.outputLosses[i] * size));
+          addMetrics(trainMetrics, result.metrics, size, `${backendName}: trainStep`);
           seen += size;
         }
-        await call(callbacks, 'onBatchEnd', step, batchLogs(step, size, result, keys));
+        await call(callbacks, 'onBatchEnd', step, batchLogs(step, size, result, keys, trainMetrics));
         if (!finite) {
           finished = false;
           model.stopTraining = true;
@@ -230,12 +270,13 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       if (!finished) break;
       const logs: EpochLogs = { loss: lossSum / seen };
       keys.forEach((k, i) => (logs[k] = outputSums[i] / seen));
+      Object.assign(logs, trainMetrics.values());
       if (fit.validation) {
-        const v = await validate(compiled, fit.validation, fit.validationBatchSize, keys, callbacks);
+        const v = await validate(compiled, fit.validation, fit.validationBatchSize, keys, callbacks, valMetrics, backendName);
         logs.valLoss = v.loss;
-        keys.forEach((k) => (logs[`val_${k}`] = v[k]));
+        allKeys.forEach((k) => (logs[`val_${k}`] = v[k]));
       }
-      history = record(history, epoch, logs, keys);
+      history = record(history, epoch, logs, allKeys);
       lastLogs = logs;
       await call(callbacks, 'onEpochEnd', epoch, logs);
     }
