@@ -36,12 +36,12 @@ export interface FitParams {
   epochs: number;
   /** The first epoch this call runs: `initialEpoch`, or where a resumed run continues. */
   initialEpoch: number;
-  /** Training steps per epoch. */
-  steps: number;
-  /** Training samples (after `validationSplit`). */
-  samples: number;
-  /** Samples per training step. */
-  batchSize: number;
+  /** Training steps per epoch; null for a batch source of unknown length (without `stepsPerEpoch`). */
+  steps: number | null;
+  /** Training samples (after `validationSplit`); null for a batch source. */
+  samples: number | null;
+  /** Samples per training step; null for a batch source (its batches have their own size). */
+  batchSize: number | null;
   /** `fit`'s verbosity. */
   verbose: 0 | 1 | 2;
   /** Every key the epoch logs will hold, e.g. `['loss', 'valLoss']`. */

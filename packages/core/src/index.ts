@@ -12,6 +12,8 @@ export * from './graph.js';
 export * from './backend.js';
 export * from './losses.js';
 export * from './metrics.js';
+export { isBatchSource } from './batch-source.js';
+export type { BatchSource, DataBatch } from './batch-source.js';
 export * from './optimizers.js';
 export { singleLayerGraph } from './eager.js';
 export * from './layers/kinds.js';

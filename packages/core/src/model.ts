@@ -9,8 +9,9 @@ import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './opti
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
-import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
+import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
+import { arrayBatches, batchIterator, checkedBatches, isBatchSource, type BatchSource } from './batch-source.js';
 
 /** Options of {@link input}. */
 export interface InputOptions {
@@ -539,27 +540,38 @@ export class Model {
   }
 
   /**
-   * Runs the model in batches and returns its output (`[n, ...outputShape]`).
+   * Runs the model in batches and returns its output (`[n, ...outputShape]`);
+   * from a {@link BatchSource} (`{x}` batches), the outputs of every batch concatenated.
    * @throws ConfigError for a model with several outputs (use {@link predictOutputs}).
    */
-  async predict(x: ModelData, options: BatchOptions = {}): Promise<Tensor> {
+  async predict(x: ModelData | BatchSource, options: BatchOptions = {}): Promise<Tensor> {
     if (this.graph.outputs.length !== 1) throw new ConfigError(`${this.name}: the model has ${this.graph.outputs.length} outputs; use predictOutputs`);
     return (await this.predictOutputs(x, options))[0];
   }
 
-  /** Runs the model in batches and returns every output, in output order. */
-  async predictOutputs(x: ModelData, options: BatchOptions = {}): Promise<Tensor[]> {
-    const { tensors, samples: n } = this.dataList(x, 'inputs', 'predict input');
+  /** Runs the model in batches and returns every output, in output order (from a {@link BatchSource}: every batch's, concatenated). */
+  async predictOutputs(x: ModelData | BatchSource, options: BatchOptions = {}): Promise<Tensor[]> {
+    const source = isBatchSource(x) ? x : null;
+    if (source && options.batchSize !== undefined)
+      throw new ConfigError(`${this.name}: predict from a batch source takes no batchSize (its batches have their own size)`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
+    const batches = source
+      ? checkedBatches(this, batchIterator(source), { needsTargets: false, checkFinite: false, limit: Infinity, where: (i) => `predict batch ${i}` })
+      : arrayBatches(this.dataList(x as ModelData, 'inputs', 'predict input').tensors, [], batchSize);
     const compiled = await this.compiled(false);
     const shapes = this.outputShapes;
-    const outs = shapes.map((s) => new Float32Array(n * sizeOfShape(s)));
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      const ys = await compiled.predict(tensors.map((t) => slice(t, start, size)));
-      ys.forEach((y, i) => outs[i].set(y.data, start * sizeOfShape(shapes[i])));
+    const parts: Float32Array[][] = shapes.map(() => []);
+    let n = 0;
+    for await (const { xs, size } of batches) {
+      const ys = await compiled.predict(xs);
+      ys.forEach((y, i) => parts[i].push(y.data));
+      n += size;
     }
-    return outs.map((data, i) => ({ shape: [n, ...shapes[i]], data }));
+    return parts.map((list, i) => {
+      const data = list.length === 1 ? list[0] : new Float32Array(n * sizeOfShape(shapes[i]));
+      if (list.length !== 1) list.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+      return { shape: [n, ...shapes[i]], data };
+    });
   }
 
   /** The metrics chosen by `compile`, resolved (empty without). */
@@ -573,8 +585,12 @@ export class Model {
    * for a model with several outputs. Batch losses are weighted by batch size;
    * metrics accumulate over the batches as in `fit`.
    */
-  async evaluate(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<EvaluateLogs> {
-    const r = await this.evaluateAll(x, y, options);
+  async evaluate(data: BatchSource, options?: BatchOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData, y: ModelData, options?: BatchOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData | BatchSource, y?: ModelData | BatchOptions, options: BatchOptions = {}): Promise<EvaluateLogs> {
+    const r = isBatchSource(x)
+      ? await this.evaluateAll(x, undefined, (y as BatchOptions | undefined) ?? {})
+      : await this.evaluateAll(x, y as ModelData, options);
     const logs: EvaluateLogs = { loss: r.loss };
     if (this.graph.outputs.length > 1) this.graph.outputs.forEach((o, i) => (logs[`${o}_loss`] = r.outputLosses[i]));
     return Object.assign(logs, r.metrics);
@@ -587,24 +603,28 @@ export class Model {
   }
 
   private async evaluateAll(
-    x: ModelData,
-    y: ModelData,
+    x: ModelData | BatchSource,
+    y: ModelData | undefined,
     options: BatchOptions,
   ): Promise<{ loss: number; outputLosses: number[]; metrics: Record<string, number> }> {
-    const { xs, ys, samples: n } = this.pairList(x, y, 'evaluate');
+    const source = isBatchSource(x) ? x : null;
+    if (source && options.batchSize !== undefined)
+      throw new ConfigError(`${this.name}: evaluate from a batch source takes no batchSize (its batches have their own size)`);
+    const data = source ? null : this.pairList(x as ModelData, y as ModelData, 'evaluate');
     const c = this.compilation;
     if (!c?.losses) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
     const compiled = await this.compiled(false);
     const metrics = new MetricAccumulator(c.metrics, this.outputShapes);
     let total = 0;
+    let n = 0;
     const perOutput = this.graph.outputs.map(() => 0);
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      const r = await compiled.evaluate(
-        xs.map((t) => slice(t, start, size)),
-        ys.map((t) => slice(t, start, size)),
-      );
+    const batches = source
+      ? checkedBatches(this, batchIterator(source), { needsTargets: true, checkFinite: false, limit: Infinity, where: (i) => `evaluate batch ${i}` })
+      : arrayBatches(data!.xs, data!.ys, batchSize);
+    for await (const { xs, ys, size } of batches) {
+      const r = await compiled.evaluate(xs, ys);
+      n += size;
       total += r.loss * size;
       r.outputLosses.forEach((v, i) => (perOutput[i] += v * size));
       if (c.metrics.length > 0) {
@@ -612,16 +632,23 @@ export class Model {
         metrics.add(r.metrics, size);
       }
     }
+    if (n === 0) throw new ConfigError(`${this.name}: evaluate's batch source yielded no batch`);
     return { loss: total / n, outputLosses: perOutput.map((v) => v / n), metrics: metrics.values() };
   }
 
   /**
-   * Trains the model (see {@link FitOptions}); returns the history of
+   * Trains the model (see {@link FitOptions}) on in-memory `x`, `y`, or on a
+   * {@link BatchSource} of `{x, y}` batches (a dataset larger than memory;
+   * a wrongly shaped batch stops training with an error naming the batch,
+   * the weights keeping the last step's values); returns the history of
    * `loss` and `valLoss` per epoch (and `<output>_loss` per output for a
    * model with several). The host weights are refreshed when it resolves or rejects.
    */
-  async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
-    return this.exclusive('fit', () => runFit(this, x, y, options));
+  async fit(data: BatchSource, options?: FitOptions): Promise<History>;
+  async fit(x: ModelData, y: ModelData, options?: FitOptions): Promise<History>;
+  async fit(x: ModelData | BatchSource, y?: ModelData | FitOptions, options: FitOptions = {}): Promise<History> {
+    if (isBatchSource(x)) return this.exclusive('fit', () => runFit(this, x, undefined, y ?? {}));
+    return this.exclusive('fit', () => runFit(this, x, y as ModelData, options));
   }
 
   /** One training step on one batch; returns its training loss. */

@@ -60,9 +60,11 @@ export class ProgressLogger implements Callbacks {
     this.sum = resumed?.lossSum ?? 0;
     this.output.write(`Epoch ${epoch + 1}/${epochs}\n`);
     if (!this.useBar) return;
+    // A batch source of unknown length: a step counter instead of a bar.
+    const known = steps !== null;
     this.bar = new cliProgress.SingleBar(
       {
-        format: '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}{metrics}',
+        format: known ? '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}{metrics}' : '{value} steps - loss: {loss}{metrics}',
         barCompleteChar: '=',
         barIncompleteChar: '.',
         barsize: 30,
@@ -73,7 +75,7 @@ export class ProgressLogger implements Callbacks {
       },
       cliProgress.Presets.legacy,
     );
-    this.bar.start(steps, this.lastStep, { loss: '-', metrics: '' });
+    this.bar.start(steps ?? Number.MAX_SAFE_INTEGER, this.lastStep, { loss: '-', metrics: '' });
     // The bar turns the terminal's auto-wrap off until stop(); Ctrl-C or SIGTERM never reaches stop().
     this.forgetBar = onInterrupt(() => this.output.write(AUTO_WRAP_ON));
   }
@@ -98,7 +100,7 @@ export class ProgressLogger implements Callbacks {
     const steps = this.params!.steps;
     const k = this.outputKeys;
     this.output.write(
-      `${this.lastStep}/${steps} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
+      `${steps === null ? `${this.lastStep} steps` : `${this.lastStep}/${steps}`} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
         k.map((key) => ` - ${key}: ${formatLoss(logs[key]!)}`).join('') +
         (logs.valLoss !== undefined ? ` - val_loss: ${formatLoss(logs.valLoss)}` : '') +
         (logs.valLoss !== undefined ? k.map((key) => ` - val_${key}: ${formatLoss(logs[`val_${key}`]!)}`).join('') : '') +

@@ -9,6 +9,7 @@ import { resolveFitOptions } from './fit-options.js';
 import type { Model, ModelData } from './model.js';
 import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
+import { arrayBatches, batchIterator, checkedBatches, type BatchSource, type CheckedBatch, type DataBatch } from './batch-source.js';
 import { gather, slice, type Tensor } from './tensor.js';
 
 export type { FitOptions } from './fit-options.js';
@@ -53,30 +54,29 @@ function addMetrics(metrics: MetricAccumulator, partials: readonly (readonly num
  */
 async function validate(
   compiled: CompiledModel,
-  data: { xs: Tensor[]; ys: Tensor[] },
-  batchSize: number,
+  batches: AsyncIterable<CheckedBatch>,
   keys: readonly string[],
   callbacks: readonly Callbacks[],
   metrics: MetricAccumulator,
   backend: string,
 ): Promise<EpochLogs> {
-  const n = data.xs[0].shape[0];
   metrics.reset();
   let total = 0;
+  let n = 0;
   const perOutput = keys.map(() => 0);
   await call(callbacks, 'onTestBegin', {});
-  for (let batch = 0, start = 0; start < n; batch++, start += batchSize) {
-    const size = Math.min(batchSize, n - start);
+  let batch = 0;
+  for await (const { xs, ys, size } of batches) {
     await call(callbacks, 'onTestBatchBegin', batch, { batch, size });
-    const r = await compiled.evaluate(
-      data.xs.map((t) => slice(t, start, size)),
-      data.ys.map((t) => slice(t, start, size)),
-    );
+    const r = await compiled.evaluate(xs, ys);
     total += r.loss * size;
+    n += size;
     keys.forEach((_, i) => (perOutput[i] += r.outputLosses[i] * size));
     addMetrics(metrics, r.metrics, size, `${backend}: evaluate`);
     await call(callbacks, 'onTestBatchEnd', batch, batchLogs(batch, size, r, keys, metrics));
+    batch++;
   }
+  if (n === 0) throw new ConfigError('fit: the validation batch source yielded no batch');
   const logs: EpochLogs = { loss: total / n };
   keys.forEach((k, i) => (logs[k] = perOutput[i] / n));
   Object.assign(logs, metrics.values());
@@ -97,6 +97,42 @@ function record(history: History, epoch: number, logs: EpochLogs, keys: readonly
     next[`val_${k}`] = logs.valLoss !== undefined ? [...(previous[`val_${k}`] ?? []), logs[`val_${k}`]!] : (previous[`val_${k}`] ?? []);
   }
   return { epoch: [...history.epoch, epoch], history: next };
+}
+
+/** Numbers the batches of a stream from `first`. */
+async function* numbered(batches: AsyncIterable<CheckedBatch>, first: number): AsyncGenerator<CheckedBatch & { step: number }> {
+  let step = first;
+  for await (const b of batches) yield { ...b, step: step++ };
+}
+
+/** One epoch's batches of in-memory data: steps `firstStep … steps − 1` of the (shuffled) order. */
+async function* epochBatches(
+  xs: readonly Tensor[],
+  ys: readonly Tensor[],
+  order: Uint32Array | null,
+  batchSize: number,
+  firstStep: number,
+  steps: number,
+): AsyncGenerator<CheckedBatch & { step: number }> {
+  const n = xs[0].shape[0];
+  for (let step = firstStep; step < steps; step++) {
+    const at = step * batchSize;
+    const size = Math.min(batchSize, n - at);
+    const idx = order?.subarray(at, at + size);
+    const batchOf = (t: Tensor) => (idx ? gather(t, idx) : slice(t, at, size));
+    const xb = xs.map(batchOf);
+    // An autoencoder fits x onto itself: one gathered batch serves as both.
+    const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
+    yield { xs: xb, ys: yb, size, step };
+  }
+}
+
+/** The validation batches of one epoch: in-memory data in `validationBatchSize` batches, or a new iteration of a source. */
+function validationBatches(model: Model, fit: ReturnType<typeof resolveFitOptions>, epoch: number): AsyncIterable<CheckedBatch> {
+  const v = fit.validation!;
+  if ('xs' in v) return arrayBatches(v.xs, v.ys, fit.validationBatchSize);
+  const where = (i: number) => `fit validation batch ${i} of epoch ${epoch + 1}`;
+  return checkedBatches(model, batchIterator(v.source), { needsTargets: true, checkFinite: fit.checkInputs, limit: Infinity, where });
 }
 
 /** Where a fit starts: fresh, or a checkpoint's position (its weights and optimizer state already restored). */
@@ -144,7 +180,7 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
  * non-finite-loss stop; everything else (progress, checkpoints, early
  * stopping, logging) is a callback. Backends only run steps.
  */
-export async function runFit(model: Model, x: ModelData, y: ModelData, options: unknown): Promise<History> {
+export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelData | undefined, options: unknown): Promise<History> {
   const fit = resolveFitOptions(model, x, y, options);
   const { xs, ys, samples: n, batchSize, epochs } = fit;
   const keys = outputKeysOf(model);
@@ -157,7 +193,12 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const valMetrics = new MetricAccumulator(metricList, model.outputShapes);
   // A checkpoint folder that cannot be one fails now, not after the first epoch's work.
   if (fit.checkpoint) await checkFolderTarget(fit.checkpoint.dir, `${model.name}: fit checkpoint`);
-  const steps = Math.ceil(n / batchSize);
+  const source = fit.source;
+  // Steps per epoch; null when a batch source's length is unknown.
+  const steps: number | null = fit.stepsPerEpoch ?? (source ? null : Math.ceil(n / batchSize));
+  // With stepsPerEpoch, one iteration of a batch source continues across epochs (Keras).
+  let sharedIterator: AsyncIterator<DataBatch> | null = null;
+  let ranOut = false;
   const rng = new Random(fit.seed);
   const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
   const fresh = {
@@ -180,7 +221,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       },
     },
   };
-  const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps) : { ...fresh, compiled: await model.compiled(true) };
+  const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps!) : { ...fresh, compiled: await model.compiled(true) };
   const { compiled } = start;
 
   // The loop's state, shared with the checkpoint writer.
@@ -219,7 +260,15 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
   const metrics = ['loss', ...allKeys, ...(fit.validation ? ['valLoss', ...allKeys.map((k) => `val_${k}`)] : [])];
-  const params: FitParams = { epochs, initialEpoch: start.epoch, steps, samples: n, batchSize, verbose: fit.verbose, metrics };
+  const params: FitParams = {
+    epochs,
+    initialEpoch: start.epoch,
+    steps,
+    samples: source ? null : n,
+    batchSize: source ? null : batchSize,
+    verbose: fit.verbose,
+    metrics,
+  };
   model.stopTraining = false;
   for (const cb of callbacks) {
     cb.setModel?.(model);
@@ -231,7 +280,6 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
     for (let epoch = start.epoch; epoch < epochs && !model.stopTraining; epoch++) {
       await call(callbacks, 'onEpochBegin', epoch, {});
       epochRngState = rng.getState();
-      const order = fit.shuffle ? rng.permutation(n) : null;
       const firstStep = epoch === start.epoch ? start.step : 0;
       lossSum = epoch === start.epoch ? start.lossSum : 0;
       outputSums = epoch === start.epoch ? [...start.outputLossSums] : keys.map(() => 0);
@@ -239,15 +287,18 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       if (epoch === start.epoch && start.metricTotals) trainMetrics.setState(start.metricTotals);
       let seen = firstStep * batchSize;
       let finished = true;
-      for (let step = firstStep; step < steps; step++) {
-        const at = step * batchSize;
-        const size = Math.min(batchSize, n - at);
-        const idx = order?.subarray(at, at + size);
-        const batchOf = (t: Tensor) => (idx ? gather(t, idx) : slice(t, at, size));
+      let stepsRun = 0;
+      let batches: AsyncIterable<CheckedBatch & { step: number }>;
+      if (source) {
+        const iterator = fit.stepsPerEpoch !== null ? (sharedIterator ??= batchIterator(source)) : batchIterator(source);
+        const where = (i: number) => `fit batch ${i} of epoch ${epoch + 1}`;
+        batches = numbered(checkedBatches(model, iterator, { needsTargets: true, checkFinite: fit.checkInputs, limit: steps ?? Infinity, where }), 0);
+      } else {
+        batches = epochBatches(xs, ys, fit.shuffle ? rng.permutation(n) : null, batchSize, firstStep, steps!);
+      }
+      for await (const { xs: xb, ys: yb, size, step } of batches) {
         await call(callbacks, 'onBatchBegin', step, { batch: step, size });
-        const xb = xs.map(batchOf);
-        // An autoencoder fits x onto itself: one gathered batch serves as both.
-        const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
+        stepsRun++;
         const result = await compiled.trainStep(xb, yb);
         const finite = Number.isFinite(result.loss);
         // The backend left the weights as they were before a non-finite step.
@@ -266,22 +317,33 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
         }
         if (model.stopTraining) break;
       }
+      if (source && stepsRun === 0) {
+        // A shared iteration that ran out at an epoch boundary ends training (Keras); anything else is a source that does not restart.
+        if (fit.stepsPerEpoch !== null && epoch > start.epoch) break;
+        throw new ConfigError(
+          `${model.name}: fit's batch source yielded no batch in epoch ${epoch + 1}; pass an iterable that restarts (a generator function's object iterates once) or set stepsPerEpoch`,
+        );
+      }
+      // A shared iteration that ran out mid-epoch: this epoch ends with the batches it had, and training stops.
+      if (source && fit.stepsPerEpoch !== null && stepsRun < fit.stepsPerEpoch && !model.stopTraining) ranOut = true;
       // A non-finite step ends the run inside its epoch: that epoch has no mean loss to report.
       if (!finished) break;
       const logs: EpochLogs = { loss: lossSum / seen };
       keys.forEach((k, i) => (logs[k] = outputSums[i] / seen));
       Object.assign(logs, trainMetrics.values());
       if (fit.validation) {
-        const v = await validate(compiled, fit.validation, fit.validationBatchSize, keys, callbacks, valMetrics, backendName);
+        const v = await validate(compiled, validationBatches(model, fit, epoch), keys, callbacks, valMetrics, backendName);
         logs.valLoss = v.loss;
         allKeys.forEach((k) => (logs[`val_${k}`] = v[k]));
       }
       history = record(history, epoch, logs, allKeys);
       lastLogs = logs;
       await call(callbacks, 'onEpochEnd', epoch, logs);
+      if (ranOut) model.stopTraining = true;
     }
   } finally {
     progress?.close();
+    await sharedIterator?.return?.();
     await model.syncWeightsFromBackend();
   }
   await call(callbacks, 'onTrainEnd', history, lastLogs);
