@@ -124,6 +124,12 @@ export interface CompiledModel {
   gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients>;
   /** Current weights in Keras layout and graph order. */
   getWeights(): Promise<Tensor[]>;
+  /**
+   * Optional: the current weights as {@link getWeights} gives them, synchronously (a backend whose weights
+   * are readable without waiting). With it, core leaves the weights in the backend after `trainOnBatch`
+   * and copies them to the host only when something reads them; without it, after every call.
+   */
+  getWeightsSync?(): Tensor[];
   /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
   /**

@@ -114,6 +114,8 @@ interface Compilation {
   lossWeights: number[];
   metrics: ResolvedMetric[];
   compiled: Promise<CompiledModel> | null;
+  /** The compiled model once `compiled` has resolved (for synchronous weight reads). */
+  ready: CompiledModel | null;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
   /** The backend trained since the host copies were last refreshed. */
@@ -298,9 +300,13 @@ export class Model {
 
   /**
    * Weights of every layer in graph order (kernel, then bias), Keras layout.
-   * After training, call after `fit`/`trainOnBatch` resolve (they refresh the host copies).
+   * After training, call after `fit`/`trainOnBatch` resolve. `fit` refreshes the host copies when it
+   * ends; after `trainOnBatch` the weights stay in the backend until read here (or by `save`, `compile`,
+   * `dispose`), so a loop of `trainOnBatch` copies nothing to the host. A layer's own `getWeights()`
+   * reads the host copy: call the model's first.
    */
   getWeights(): Tensor[] {
+    this.syncWeightsNow();
     return this.layers.flatMap((l) => l.getWeights());
   }
 
@@ -390,8 +396,10 @@ export class Model {
     const metrics = resolveMetrics(this.graph, options.metrics, losses, `${this.name}: compile`);
     if (metrics.length > 0 && !losses) throw new ConfigError(`${this.name}: compile metrics need a loss (they are computed by fit and evaluate)`);
     assertBackendSupports(options.backend, this.graph);
+    // The weights trainOnBatch left in the backend come to the host before it goes.
+    this.syncWeightsNow();
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, metrics, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, metrics, compiled: null, ready: null, backendStale: true, hostStale: false };
   }
 
   /**
@@ -456,8 +464,10 @@ export class Model {
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
       });
+      c.ready = null;
     }
     const compiled = await c.compiled;
+    c.ready = compiled;
     if (c.backendStale) {
       await compiled.setWeights(this.getWeights());
       c.backendStale = false;
@@ -471,6 +481,19 @@ export class Model {
     if (!c?.compiled || !c.hostStale) return;
     const weights = await (await c.compiled).getWeights();
     checkWeightList(this.graph, weights, `${c.backend.name}: getWeights`);
+    this.assignLayerWeights(weights);
+    c.hostStale = false;
+  }
+
+  /**
+   * Copies the backend's weights to the host now if they are newer and the backend reads them
+   * synchronously ({@link CompiledModel.getWeightsSync}); the lazy half of `trainOnBatch`.
+   */
+  private syncWeightsNow(): void {
+    const c = this.compilation;
+    if (!c?.hostStale || !c.ready?.getWeightsSync) return;
+    const weights = c.ready.getWeightsSync();
+    checkWeightList(this.graph, weights, `${c.backend.name}: getWeightsSync`);
     this.assignLayerWeights(weights);
     c.hostStale = false;
   }
@@ -658,7 +681,8 @@ export class Model {
       const compiled = await this.compiled(true);
       const { loss } = await compiled.trainStep(xs, ys);
       if (Number.isFinite(loss)) this.markTrained();
-      await this.syncWeightsFromBackend();
+      // Lazily (at the next read of the host weights) when the backend can be read synchronously.
+      if (!compiled.getWeightsSync) await this.syncWeightsFromBackend();
       return loss;
     });
   }
@@ -684,6 +708,7 @@ export class Model {
   /** Releases the backend's resources; the model can be compiled again. */
   dispose(): void {
     this.assertIdle('dispose');
+    this.syncWeightsNow();
     this.disposeCompilation();
     this.compilation = null;
   }

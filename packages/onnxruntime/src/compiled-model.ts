@@ -342,6 +342,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   }
 
   async getWeights(): Promise<Tensor[]> {
+    return this.getWeightsSync();
+  }
+
+  getWeightsSync(): Tensor[] {
     this.alive('getWeights');
     return this.entries.map((e, i) => onnxToKeras(e, { shape: this.weights[i].dims, data: this.weights[i].data as Float32Array }));
   }

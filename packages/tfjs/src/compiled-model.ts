@@ -427,6 +427,10 @@ export class TfjsCompiledModel implements CompiledModel {
   }
 
   async getWeights(): Promise<Tensor[]> {
+    return this.getWeightsSync();
+  }
+
+  getWeightsSync(): Tensor[] {
     this.live('getWeights');
     return this.weights.map(hostTensor);
   }
