@@ -45,5 +45,7 @@ export { FULL_HD_SHAPE } from './checks/reference.js';
 export * from './golden.js';
 export { loadGraphGoldenCases, graphGoldenModel, GRAPH_FIXTURE, GRAPH_GENERATOR } from './graph-golden.js';
 export type { GraphGoldenCase, GraphTopology, GraphWeight } from './graph-golden.js';
+export { loadMetricGoldenCases, METRIC_FIXTURE, METRIC_GENERATOR } from './metric-golden.js';
+export type { MetricGoldenCase } from './metric-golden.js';
 export { SkipSignal, ConformanceFailure } from './types.js';
 export type { Pattern, MatrixAspect, TrainingMode, ConformanceOptions, CaseContext, ConformanceCase, CaseStatus, CaseResult, BackendFactory } from './types.js';

@@ -5,6 +5,7 @@ import { edgeCases } from './checks/edge-checks.js';
 import { errorCases } from './checks/errors.js';
 import { goldenCases } from './checks/golden-checks.js';
 import { graphCases } from './checks/graph-checks.js';
+import { metricCases } from './checks/metric-checks.js';
 import { referenceCases } from './checks/reference.js';
 import { rolesCases } from './checks/roles-checks.js';
 import { lossCases, optimizerCases } from './checks/training-checks.js';
@@ -15,7 +16,7 @@ import type { ConformanceCase, TrainingMode } from './types.js';
 /**
  * Every test of the per-backend suite, in run order: coverage, reference
  * experiments, golden vectors (the layer edge cases among them), layer chains, whole
- * graphs, optimizer sequences, losses, errors, weight roles, training. Ids are unique and stable.
+ * graphs, optimizer sequences, losses, metrics, errors, weight roles, training. Ids are unique and stable.
  */
 export function conformanceCases(options: { training?: TrainingMode } = {}): ConformanceCase[] {
   const training = options.training ?? 'full';
@@ -31,6 +32,7 @@ export function conformanceCases(options: { training?: TrainingMode } = {}): Con
     ...graphCases(),
     ...optimizerCases(),
     ...lossCases(),
+    ...metricCases(),
     ...errorCases(),
     ...rolesCases(),
     ...trajectoryCases(),

@@ -71,7 +71,7 @@ export async function runAutoencoder(backend: Backend, options: AutoencoderOptio
     verbose: options.verbose,
   });
   const secondsPerEpoch = (performance.now() - started) / 1000 / options.epochs;
-  const testBce = await model.evaluate(test.images, test.images, { batchSize: 1000 });
+  const { loss: testBce } = await model.evaluate(test.images, test.images, { batchSize: 1000 });
   // The trained model is saved first: it is what a failure drawing the picture must not lose.
   if (options.save) {
     await model.save(options.save);

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '@araboza/core';
-import { accuracy } from '../src/resnet.js';
 import { runExample } from './run-example.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'araboza-resnet-'));
@@ -24,11 +23,4 @@ describe.each(['onnxruntime', 'tfjs'])('residual network example on %s (short ru
     const bn = back.layers.find((l) => l.kind === 'batchNormalization')!;
     expect(bn.getWeights()[2].data.some((v) => v !== 0)).toBe(true);
   }, 300_000);
-});
-
-describe('accuracy', () => {
-  it('counts the rows whose largest probability is at the label', () => {
-    const probabilities = { shape: [3, 3], data: Float32Array.of(0.1, 0.7, 0.2, 0.5, 0.3, 0.2, 0.2, 0.2, 0.6) };
-    expect(accuracy(probabilities, [1, 1, 2])).toBeCloseTo(2 / 3, 12);
-  });
 });

@@ -29,11 +29,11 @@ async function autoencoderTraining(ctx: CaseContext, mode: TrainingMode): Promis
   const model = mnistAutoencoder({ seed: 0 });
   model.compile({ backend: ctx.backend, optimizer: { kind: 'adam', learningRate: 1e-3 }, loss: 'binaryCrossentropy' });
   try {
-    const before = await model.evaluate(test.images, test.images, { batchSize: 500 });
+    const { loss: before } = await model.evaluate(test.images, test.images, { batchSize: 500 });
     const started = performance.now();
     const history = await model.fit(train.images, train.images, { epochs: 1, batchSize: spec.batchSize, shuffle: true, seed: 0, verbose: 0 });
     const seconds = (performance.now() - started) / 1000;
-    const after = await model.evaluate(test.images, test.images, { batchSize: 500 });
+    const { loss: after } = await model.evaluate(test.images, test.images, { batchSize: 500 });
     ctx.log(
       `${ctx.backend.name}: ${mode} training, ${spec.trainImages} digits, batch ${spec.batchSize}: ${seconds.toFixed(1)} s; ` +
         `train loss ${history.history.loss[0].toFixed(4)}; test BCE ${before.toFixed(4)} → ${after.toFixed(4)}`,

@@ -2,6 +2,7 @@ import { BackendError, ShapeError } from './errors.js';
 import { trainableWeightIndices, valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
 import { resolveLoss, type LossName, type ResolvedLoss } from './losses.js';
+import { resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
 import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { assertTensor, formatBatchShape, formatShape, shapesEqual, type Tensor } from './tensor.js';
 
@@ -17,6 +18,11 @@ export interface TrainingSpec {
   readonly lossWeights: readonly number[];
   /** The optimizer with every hyper-parameter filled in. */
   readonly optimizer: OptimizerSpec;
+  /**
+   * Metrics to compute in `trainStep` and `evaluate` (absent or empty: none), each on one output;
+   * their per-batch partials are defined by {@link ResolvedMetric}.
+   */
+  readonly metrics?: readonly ResolvedMetric[];
 }
 
 /**
@@ -29,12 +35,18 @@ export function trainingSpec(
   loss: LossName | string | readonly (LossName | string)[],
   optimizer: OptimizerLike,
   lossWeights?: readonly number[],
+  metrics?: MetricsSpec,
 ): TrainingSpec {
   const names = typeof loss === 'string' ? graph.outputs.map(() => loss) : [...loss];
   if (names.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${names.length} losses for ${graph.outputs.length} outputs`);
   const weights = lossWeights ?? graph.outputs.map(() => 1);
   if (weights.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${weights.length} loss weights for ${graph.outputs.length} outputs`);
-  return { losses: names.map((l, i) => resolveLoss(l, graph, i)), lossWeights: [...weights], optimizer: resolveOptimizer(optimizer) };
+  return {
+    losses: names.map((l, i) => resolveLoss(l, graph, i)),
+    lossWeights: [...weights],
+    optimizer: resolveOptimizer(optimizer),
+    metrics: resolveMetrics(graph, metrics, names, 'trainingSpec'),
+  };
 }
 
 /**
@@ -67,6 +79,12 @@ export interface Losses {
   readonly loss: number;
   /** Each output's own (unweighted) loss, in `graph.outputs` order. */
   readonly outputLosses: readonly number[];
+  /**
+   * The batch's partial of every {@link TrainingSpec.metrics | metric}, in spec order (sums and counts, see
+   * {@link ResolvedMetric}; core adds them up over batches and checks them with `checkMetricPartials`).
+   * Required when the spec has metrics; `trainStep` computes them on the predictions before the update.
+   */
+  readonly metrics?: readonly (readonly number[])[];
 }
 
 /** Result of {@link CompiledModel.gradients}. */
@@ -100,7 +118,7 @@ export interface CompiledModel {
   predict(inputs: readonly Tensor[], options?: PredictOptions): Promise<Tensor[]>;
   /**
    * One optimisation step on a batch, the forward pass in training mode;
-   * returns the batch's losses computed with the weights before the update.
+   * returns the batch's losses (and metric partials) computed with the weights before the update.
    * The optimizer updates the trainable weights ({@link trainableWeightIndices});
    * each state weight of a node that {@link nodeUpdatesState} takes the next
    * value its layer's forward pass computed on this batch; every other weight
@@ -111,7 +129,7 @@ export interface CompiledModel {
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
   trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
-  /** The losses on a batch, forward pass in inference mode, without updating anything. */
+  /** The losses (and metric partials) on a batch, forward pass in inference mode, without updating anything. */
   evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
   /**
    * The losses on a batch and the gradients of the training loss with
@@ -124,6 +142,12 @@ export interface CompiledModel {
   gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients>;
   /** Current weights in Keras layout and graph order. */
   getWeights(): Promise<Tensor[]>;
+  /**
+   * Optional: the current weights as {@link getWeights} gives them, synchronously (a backend whose weights
+   * are readable without waiting). With it, core leaves the weights in the backend after `trainOnBatch`
+   * and copies them to the host only when something reads them; without it, after every call.
+   */
+  getWeightsSync?(): Tensor[];
   /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
   /**

@@ -36,12 +36,12 @@ export interface FitParams {
   epochs: number;
   /** The first epoch this call runs: `initialEpoch`, or where a resumed run continues. */
   initialEpoch: number;
-  /** Training steps per epoch. */
-  steps: number;
-  /** Training samples (after `validationSplit`). */
-  samples: number;
-  /** Samples per training step. */
-  batchSize: number;
+  /** Training steps per epoch; null for a batch source of unknown length (without `stepsPerEpoch`). */
+  steps: number | null;
+  /** Training samples (after `validationSplit`); null for a batch source. */
+  samples: number | null;
+  /** Samples per training step; null for a batch source (its batches have their own size). */
+  batchSize: number | null;
   /** `fit`'s verbosity. */
   verbose: 0 | 1 | 2;
   /** Every key the epoch logs will hold, e.g. `['loss', 'valLoss']`. */
@@ -129,7 +129,7 @@ export interface EarlyStoppingOptions {
   minDelta?: number;
   /** Epochs without improvement after which training stops (default 0). */
   patience?: number;
-  /** `'min'`, `'max'`, or `'auto'` (default): `'max'` for a monitor naming an accuracy or AUC, else `'min'`. */
+  /** `'min'`, `'max'`, or `'auto'` (default): `'max'` for a monitor naming an accuracy, AUC, precision or recall (Keras 3's metric directions), else `'min'`. */
   mode?: 'auto' | 'min' | 'max';
   /** A value the monitor must beat: until it does, epochs count as without improvement (default none). */
   baseline?: number;
@@ -181,7 +181,7 @@ export class EarlyStopping implements Callbacks {
     const mode = o.mode ?? 'auto';
     if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
       throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
-    this.mode = mode === 'auto' ? (/acc|auc/i.test(this.monitor) ? 'max' : 'min') : mode;
+    this.mode = mode === 'auto' ? (/acc|auc|precision|recall/i.test(this.monitor) ? 'max' : 'min') : mode;
     if (o.baseline !== undefined && (typeof o.baseline !== 'number' || !Number.isFinite(o.baseline))) {
       throw new ConfigError(`${who}: baseline must be a finite number, got ${JSON.stringify(o.baseline)}`);
     }

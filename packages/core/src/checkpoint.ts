@@ -6,6 +6,7 @@ import { FormatError } from './errors.js';
 import { checkFolderTarget, fileError, writeFileAtomic } from './files.js';
 import type { Model } from './model.js';
 import { trainableWeightIndices } from './graph.js';
+import { metricPartialSize } from './metrics.js';
 import { optimizerSlots, type OptimizerSpec } from './optimizers.js';
 import {
   checkFileSize,
@@ -38,6 +39,8 @@ export interface TrainingPosition {
   lossSum: number;
   /** For a model with several outputs: each output's loss sum over those steps. */
   outputLossSums?: number[];
+  /** For a model compiled with metrics: their running totals (partial sums) and value counts over those steps. */
+  metricTotals?: { totals: number[][]; counts: number[] };
   /** Shuffle generator state at the start of that epoch, before its permutation was drawn. */
   rngState: number[];
   /** Metrics of the finished epochs. */
@@ -225,6 +228,20 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
   ) {
     fail(dir, `outputLossSums must hold one finite number per output (${model.graph.outputs.length})`);
   }
+  const mt = json.metricTotals;
+  if (mt !== undefined) {
+    const sizes = model.metrics.map(metricPartialSize);
+    const finiteList = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => Number.isFinite(x));
+    if (
+      !mt ||
+      !Array.isArray(mt.totals) ||
+      mt.totals.length !== sizes.length ||
+      !mt.totals.every((t, i) => finiteList(t, sizes[i])) ||
+      !finiteList(mt.counts, sizes.length)
+    ) {
+      fail(dir, `metricTotals must hold the running totals and counts of the model's ${sizes.length} compiled metrics`);
+    }
+  }
   const weights = await readWeightsFile(folder, saved, model.graph.weights);
   const slots = slotNames;
   // Only the weights the optimizer updates have slots (state and frozen weights have none).
@@ -251,6 +268,7 @@ export async function readCheckpoint(dir: string, model: Model, optimizer: Optim
       step: json.step,
       lossSum: json.lossSum,
       outputLossSums: json.outputLossSums,
+      ...(mt !== undefined ? { metricTotals: mt } : {}),
       rngState: json.rngState,
       history: json.history,
     },
@@ -317,6 +335,8 @@ export interface LoopPosition {
   readonly lossSum: number;
   /** Each output's loss sum, for a model with several outputs. */
   readonly outputLossSums: readonly number[] | null;
+  /** The metrics' running totals and counts, for a model compiled with metrics. */
+  readonly metricTotals: { totals: number[][]; counts: number[] } | null;
   /** The shuffle generator's state at the start of the current epoch. */
   readonly epochRngState: number[];
   /** The shuffle generator's state now. */
@@ -376,6 +396,7 @@ export class CheckpointWriter implements Callbacks {
         step: batch + 1,
         lossSum: p.lossSum,
         ...(p.outputLossSums ? { outputLossSums: [...p.outputLossSums] } : {}),
+        ...(p.metricTotals ? { metricTotals: p.metricTotals } : {}),
         rngState: p.epochRngState,
         history: p.history,
       },

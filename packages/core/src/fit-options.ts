@@ -1,3 +1,4 @@
+import { isBatchSource, type BatchSource } from './batch-source.js';
 import { CALLBACK_HOOKS, type Callbacks } from './callbacks.js';
 import type { CheckpointOptions } from './checkpoint.js';
 import { ConfigError, ShapeError } from './errors.js';
@@ -8,14 +9,20 @@ import { firstNonFinite, formatShape, slice, type Tensor } from './tensor.js';
 export interface FitOptions {
   /** Number of passes over the data (default 1); with `initialEpoch`, the index of the epoch to stop before. */
   epochs?: number;
-  /** Samples per step (default 32, as Keras). The last batch may be smaller. */
+  /** Samples per step (default 32, as Keras). The last batch may be smaller. Not with a {@link BatchSource} (its batches have their own size). */
   batchSize?: number;
+  /**
+   * Steps per epoch. In-memory data: the first `stepsPerEpoch` batches of each epoch's order (at most all of them).
+   * A {@link BatchSource}: one iteration continues across epochs, `stepsPerEpoch` batches each; when it runs out,
+   * training stops after that epoch (Keras's "ran out of data"). Default: every batch.
+   */
+  stepsPerEpoch?: number;
   /** Shuffle the samples before each epoch (default true), with a seeded generator. */
   shuffle?: boolean;
   /** Seed of the shuffle (default 0). */
   seed?: number;
-  /** `[x, y]` evaluated after each epoch (its loss is `valLoss`); each side as `fit` takes it. */
-  validationData?: [ModelData, ModelData];
+  /** `[x, y]` evaluated after each epoch (its loss is `valLoss`); each side as `fit` takes it; or a {@link BatchSource}, iterated anew each epoch. */
+  validationData?: [ModelData, ModelData] | BatchSource;
   /**
    * Fraction of the samples (0 ≤ f < 1) held out for validation, as Keras:
    * the last `n − floor(n·(1 − f))` samples, taken before any shuffling.
@@ -54,6 +61,7 @@ export interface FitOptions {
 const FIT_OPTIONS = [
   'epochs',
   'batchSize',
+  'stepsPerEpoch',
   'shuffle',
   'seed',
   'validationData',
@@ -68,19 +76,25 @@ const FIT_OPTIONS = [
   'resumeFrom',
 ] as const;
 
-/** `fit`'s options checked and with their defaults, and its data as tensor lists. */
+/** `fit`'s options checked and with their defaults, and its data as tensor lists (or its batch source). */
 export interface ResolvedFit {
   xs: Tensor[];
   ys: Tensor[];
-  /** Training samples (after `validationSplit`). */
+  /** Training samples (after `validationSplit`); 0 for a batch source. */
   samples: number;
+  /** The batches when `fit` was given a {@link BatchSource} (then `xs`, `ys` are empty). */
+  source: BatchSource | null;
+  /** `stepsPerEpoch`, or null for every batch. */
+  stepsPerEpoch: number | null;
+  /** Whether data is checked for NaN and infinities (a source's batches as they arrive). */
+  checkInputs: boolean;
   epochs: number;
   initialEpoch: number;
   batchSize: number;
   shuffle: boolean;
   seed: number;
   verbose: 0 | 1 | 2;
-  validation: { xs: Tensor[]; ys: Tensor[] } | null;
+  validation: { xs: Tensor[]; ys: Tensor[] } | { source: BatchSource } | null;
   validationBatchSize: number;
   callbacks: Callbacks[];
   output: NodeJS.WritableStream & { isTTY?: boolean };
@@ -163,7 +177,7 @@ function sliceAll(tensors: readonly Tensor[], start: number, count: number, cach
  * ConfigError naming the option, the expected and the actual value) and
  * the data, before any work starts; applies `validationSplit`.
  */
-export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, options: unknown): ResolvedFit {
+export function resolveFitOptions(model: Model, x: ModelData | BatchSource, y: ModelData | undefined, options: unknown): ResolvedFit {
   const name = model.name;
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))
@@ -172,6 +186,16 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
   for (const key of Object.keys(o)) {
     if (!(FIT_OPTIONS as readonly string[]).includes(key)) throw new ConfigError(`${name}: fit has no option '${key}' (options: ${FIT_OPTIONS.join(', ')})`);
   }
+  const source = isBatchSource(x) ? x : null;
+  if (source) {
+    const refused = (['batchSize', 'validationSplit', 'checkpoint', 'resumeFrom'] as const).filter((k) => o[k] !== undefined);
+    if (refused.length > 0) {
+      throw new ConfigError(
+        `${name}: fit with a batch source takes no ${refused.join(', ')} (its batches have their own size; splitting, checkpoints and exact resume need in-memory data)`,
+      );
+    }
+  }
+  const stepsPerEpoch = o.stepsPerEpoch === undefined ? null : positiveInt(o.stepsPerEpoch, 'stepsPerEpoch', name);
   const epochs = positiveInt(o.epochs ?? 1, 'epochs', name);
   const batchSize = positiveInt(o.batchSize ?? 32, 'batchSize', name);
   const shuffle = boolean(o.shuffle, true, 'shuffle', name);
@@ -217,10 +241,12 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     throw new ConfigError(`${name}: fit initialEpoch cannot be combined with checkpoint or resumeFrom (a resumed run continues at its checkpoint's epoch)`);
   }
 
-  let { xs, ys, samples } = model.pairList(x, y, 'fit');
+  let { xs, ys, samples } = source ? { xs: [] as Tensor[], ys: [] as Tensor[], samples: 0 } : model.pairList(x as ModelData, y as ModelData, 'fit');
   let validation: ResolvedFit['validation'] = null;
   const validationData = o.validationData;
-  if (validationData !== undefined) {
+  if (isBatchSource(validationData)) {
+    validation = { source: validationData };
+  } else if (validationData !== undefined) {
     if (!Array.isArray(validationData) || validationData.length !== 2)
       throw new ConfigError(`${name}: fit validationData must be [x, y], got ${describe(validationData)}`);
     validation = model.pairList(validationData[0] as ModelData, validationData[1] as ModelData, 'validationData');
@@ -230,8 +256,9 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     const label = (what: string, i: number, count: number) => (count === 1 ? what : `${what}[${i}]`);
     xs.forEach((t, i) => checkFinite(t, label('fit x', i, xs.length), name));
     ys.forEach((t, i) => checkFinite(t, label('fit y', i, ys.length), name));
-    validation?.xs.forEach((t, i) => checkFinite(t, label('validationData x', i, xs.length), name));
-    validation?.ys.forEach((t, i) => checkFinite(t, label('validationData y', i, ys.length), name));
+    const v = validation && 'xs' in validation ? validation : null;
+    v?.xs.forEach((t, i) => checkFinite(t, label('validationData x', i, v.xs.length), name));
+    v?.ys.forEach((t, i) => checkFinite(t, label('validationData y', i, v.ys.length), name));
   }
   if (split > 0) {
     // As Keras: the split point is floor(n·(1 − f)), before shuffling, so the validation samples are the last ones.
@@ -248,10 +275,18 @@ export function resolveFitOptions(model: Model, x: ModelData, y: ModelData, opti
     ys = sliceAll(ys, 0, at, trainCache);
     samples = at;
   }
+  if (!source && stepsPerEpoch !== null && stepsPerEpoch > Math.ceil(samples / batchSize)) {
+    throw new ConfigError(
+      `${name}: fit stepsPerEpoch ${stepsPerEpoch} exceeds the ${Math.ceil(samples / batchSize)} batches of ${batchSize} in ${samples} training samples`,
+    );
+  }
   return {
     xs,
     ys,
     samples,
+    source,
+    stepsPerEpoch,
+    checkInputs,
     epochs,
     initialEpoch,
     batchSize,

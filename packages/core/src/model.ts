@@ -4,12 +4,14 @@ import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, typ
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { resolveLoss, resolveLossName, type LossName } from './losses.js';
+import { checkMetricPartials, MetricAccumulator, resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
-import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
+import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
+import { arrayBatches, batchIterator, checkedBatches, isBatchSource, type BatchSource } from './batch-source.js';
 
 /** Options of {@link input}. */
 export interface InputOptions {
@@ -58,6 +60,20 @@ export interface CompileOptions {
    * an array in output order or a record by output name, as Keras's `loss_weights`.
    */
   lossWeights?: readonly number[] | Readonly<Record<string, number>>;
+  /**
+   * Metrics reported by `fit` and `evaluate` (see {@link MetricKind}): one list for every output,
+   * a list per output, or a record by output name. Logged as their name (`accuracy`, `val_accuracy`),
+   * `<output>_<name>` for a model with several outputs (Keras 3's naming).
+   */
+  metrics?: MetricsSpec;
+}
+
+/** What {@link Model.evaluate} returns: the mean loss, each output's for several outputs, and every metric, by Keras's keys. */
+export interface EvaluateLogs {
+  /** Mean training loss (batch losses weighted by batch size). */
+  loss: number;
+  /** `<output>_loss` for a model with several outputs, and every compiled metric by its key. */
+  [key: string]: number;
 }
 
 /** Options of {@link Model.predict} and {@link Model.evaluate}. */
@@ -98,7 +114,10 @@ interface Compilation {
   /** One loss per output, or null without a loss. */
   losses: LossName[] | null;
   lossWeights: number[];
+  metrics: ResolvedMetric[];
   compiled: Promise<CompiledModel> | null;
+  /** The compiled model once `compiled` has resolved (for synchronous weight reads). */
+  ready: CompiledModel | null;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
   /** The backend trained since the host copies were last refreshed. */
@@ -316,9 +335,13 @@ export class Model {
 
   /**
    * Weights of every layer in graph order (kernel, then bias), Keras layout.
-   * After training, call after `fit`/`trainOnBatch` resolve (they refresh the host copies).
+   * After training, call after `fit`/`trainOnBatch` resolve. `fit` refreshes the host copies when it
+   * ends; after `trainOnBatch` the weights stay in the backend until read here (or by `save`, `compile`,
+   * `dispose`), so a loop of `trainOnBatch` copies nothing to the host. A layer's own `getWeights()`
+   * reads the host copy: call the model's first.
    */
   getWeights(): Tensor[] {
+    this.syncWeightsNow();
     return this.layers.flatMap((l) => l.getWeights());
   }
 
@@ -405,9 +428,24 @@ export class Model {
       1,
     );
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
+    const metrics = resolveMetrics(this.graph, options.metrics, losses, `${this.name}: compile`);
+    if (metrics.length > 0 && !losses) throw new ConfigError(`${this.name}: compile metrics need a loss (they are computed by fit and evaluate)`);
     assertBackendSupports(options.backend, this.graph);
+    // The weights trainOnBatch left in the backend come to the host before it goes.
+    this.syncWeightsNow();
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, graph: this.graph, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = {
+      backend: options.backend,
+      graph: this.graph,
+      optimizer,
+      losses,
+      lossWeights,
+      metrics,
+      compiled: null,
+      ready: null,
+      backendStale: true,
+      hostStale: false,
+    };
   }
 
   /**
@@ -465,13 +503,17 @@ export class Model {
     if (!c.compiled) {
       const losses = c.losses;
       const training =
-        losses && c.optimizer ? { losses: losses.map((l, i) => resolveLoss(l, c.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer } : undefined;
+        losses && c.optimizer
+          ? { losses: losses.map((l, i) => resolveLoss(l, c.graph, i)), lossWeights: c.lossWeights, optimizer: c.optimizer, metrics: c.metrics }
+          : undefined;
       c.compiled = c.backend.compile(c.graph, training);
       c.compiled.catch(() => {
         if (this.compilation === c) c.compiled = null;
       });
+      c.ready = null;
     }
     const compiled = await c.compiled;
+    c.ready = compiled;
     if (c.backendStale) {
       await compiled.setWeights(this.getWeights());
       c.backendStale = false;
@@ -485,6 +527,19 @@ export class Model {
     if (!c?.compiled || !c.hostStale) return;
     const weights = await (await c.compiled).getWeights();
     checkWeightList(this.graph, weights, `${c.backend.name}: getWeights`);
+    this.assignLayerWeights(weights);
+    c.hostStale = false;
+  }
+
+  /**
+   * Copies the backend's weights to the host now if they are newer and the backend reads them
+   * synchronously ({@link CompiledModel.getWeightsSync}); the lazy half of `trainOnBatch`.
+   */
+  private syncWeightsNow(): void {
+    const c = this.compilation;
+    if (!c?.hostStale || !c.ready?.getWeightsSync) return;
+    const weights = c.ready.getWeightsSync();
+    checkWeightList(this.graph, weights, `${c.backend.name}: getWeightsSync`);
     this.assignLayerWeights(weights);
     c.hostStale = false;
   }
@@ -554,62 +609,115 @@ export class Model {
   }
 
   /**
-   * Runs the model in batches and returns its output (`[n, ...outputShape]`).
+   * Runs the model in batches and returns its output (`[n, ...outputShape]`);
+   * from a {@link BatchSource} (`{x}` batches), the outputs of every batch concatenated.
    * @throws ConfigError for a model with several outputs (use {@link predictOutputs}).
    */
-  async predict(x: ModelData, options: BatchOptions = {}): Promise<Tensor> {
+  async predict(x: ModelData | BatchSource, options: BatchOptions = {}): Promise<Tensor> {
     if (this.graph.outputs.length !== 1) throw new ConfigError(`${this.name}: the model has ${this.graph.outputs.length} outputs; use predictOutputs`);
     return (await this.predictOutputs(x, options))[0];
   }
 
-  /** Runs the model in batches and returns every output, in output order. */
-  async predictOutputs(x: ModelData, options: BatchOptions = {}): Promise<Tensor[]> {
-    const { tensors, samples: n } = this.dataList(x, 'inputs', 'predict input');
+  /** Runs the model in batches and returns every output, in output order (from a {@link BatchSource}: every batch's, concatenated). */
+  async predictOutputs(x: ModelData | BatchSource, options: BatchOptions = {}): Promise<Tensor[]> {
+    const source = isBatchSource(x) ? x : null;
+    if (source && options.batchSize !== undefined)
+      throw new ConfigError(`${this.name}: predict from a batch source takes no batchSize (its batches have their own size)`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
+    const batches = source
+      ? checkedBatches(this, batchIterator(source), { needsTargets: false, checkFinite: false, limit: Infinity, where: (i) => `predict batch ${i}` })
+      : arrayBatches(this.dataList(x as ModelData, 'inputs', 'predict input').tensors, [], batchSize);
     const compiled = await this.compiled(false);
     const shapes = this.outputShapes;
-    const outs = shapes.map((s) => new Float32Array(n * sizeOfShape(s)));
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      const ys = await compiled.predict(tensors.map((t) => slice(t, start, size)));
-      ys.forEach((y, i) => outs[i].set(y.data, start * sizeOfShape(shapes[i])));
+    const parts: Float32Array[][] = shapes.map(() => []);
+    let n = 0;
+    for await (const { xs, size } of batches) {
+      const ys = await compiled.predict(xs);
+      ys.forEach((y, i) => parts[i].push(y.data));
+      n += size;
     }
-    return outs.map((data, i) => ({ shape: [n, ...shapes[i]], data }));
+    return parts.map((list, i) => {
+      const data = list.length === 1 ? list[0] : new Float32Array(n * sizeOfShape(shapes[i]));
+      if (list.length !== 1) list.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+      return { shape: [n, ...shapes[i]], data };
+    });
   }
 
-  /** Mean training loss over `x`, `y` (batch losses weighted by batch size, as Keras). */
-  async evaluate(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<number> {
-    return (await this.evaluateLosses(x, y, options)).loss;
+  /** The metrics chosen by `compile`, resolved (empty without). */
+  get metrics(): readonly ResolvedMetric[] {
+    return this.compilation?.metrics ?? [];
+  }
+
+  /**
+   * Mean training loss and every metric over `x`, `y`, as Keras's
+   * `evaluate(return_dict=True)`: `{loss, accuracy, …}`, with `<output>_loss`
+   * for a model with several outputs. Batch losses are weighted by batch size;
+   * metrics accumulate over the batches as in `fit`.
+   */
+  async evaluate(data: BatchSource, options?: BatchOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData, y: ModelData, options?: BatchOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData | BatchSource, y?: ModelData | BatchOptions, options: BatchOptions = {}): Promise<EvaluateLogs> {
+    const r = isBatchSource(x)
+      ? await this.evaluateAll(x, undefined, (y as BatchOptions | undefined) ?? {})
+      : await this.evaluateAll(x, y as ModelData, options);
+    const logs: EvaluateLogs = { loss: r.loss };
+    if (this.graph.outputs.length > 1) this.graph.outputs.forEach((o, i) => (logs[`${o}_loss`] = r.outputLosses[i]));
+    return Object.assign(logs, r.metrics);
   }
 
   /** Mean training loss and each output's mean loss over `x`, `y` (batch losses weighted by batch size). */
   async evaluateLosses(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<Losses> {
-    const { xs, ys, samples: n } = this.pairList(x, y, 'evaluate');
+    const { loss, outputLosses } = await this.evaluateAll(x, y, options);
+    return { loss, outputLosses };
+  }
+
+  private async evaluateAll(
+    x: ModelData | BatchSource,
+    y: ModelData | undefined,
+    options: BatchOptions,
+  ): Promise<{ loss: number; outputLosses: number[]; metrics: Record<string, number> }> {
+    const source = isBatchSource(x) ? x : null;
+    if (source && options.batchSize !== undefined)
+      throw new ConfigError(`${this.name}: evaluate from a batch source takes no batchSize (its batches have their own size)`);
+    const data = source ? null : this.pairList(x as ModelData, y as ModelData, 'evaluate');
     const c = this.compilation;
     if (!c?.losses) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
     const compiled = await this.compiled(false);
+    const metrics = new MetricAccumulator(c.metrics, this.outputShapes);
     let total = 0;
+    let n = 0;
     const perOutput = this.graph.outputs.map(() => 0);
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      const r = await compiled.evaluate(
-        xs.map((t) => slice(t, start, size)),
-        ys.map((t) => slice(t, start, size)),
-      );
+    const batches = source
+      ? checkedBatches(this, batchIterator(source), { needsTargets: true, checkFinite: false, limit: Infinity, where: (i) => `evaluate batch ${i}` })
+      : arrayBatches(data!.xs, data!.ys, batchSize);
+    for await (const { xs, ys, size } of batches) {
+      const r = await compiled.evaluate(xs, ys);
+      n += size;
       total += r.loss * size;
       r.outputLosses.forEach((v, i) => (perOutput[i] += v * size));
+      if (c.metrics.length > 0) {
+        checkMetricPartials(c.metrics, r.metrics, `${c.backend.name}: evaluate`);
+        metrics.add(r.metrics, size);
+      }
     }
-    return { loss: total / n, outputLosses: perOutput.map((v) => v / n) };
+    if (n === 0) throw new ConfigError(`${this.name}: evaluate's batch source yielded no batch`);
+    return { loss: total / n, outputLosses: perOutput.map((v) => v / n), metrics: metrics.values() };
   }
 
   /**
-   * Trains the model (see {@link FitOptions}); returns the history of
+   * Trains the model (see {@link FitOptions}) on in-memory `x`, `y`, or on a
+   * {@link BatchSource} of `{x, y}` batches (a dataset larger than memory;
+   * a wrongly shaped batch stops training with an error naming the batch,
+   * the weights keeping the last step's values); returns the history of
    * `loss` and `valLoss` per epoch (and `<output>_loss` per output for a
    * model with several). The host weights are refreshed when it resolves or rejects.
    */
-  async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
-    return this.exclusive('fit', () => runFit(this, x, y, options));
+  async fit(data: BatchSource, options?: FitOptions): Promise<History>;
+  async fit(x: ModelData, y: ModelData, options?: FitOptions): Promise<History>;
+  async fit(x: ModelData | BatchSource, y?: ModelData | FitOptions, options: FitOptions = {}): Promise<History> {
+    if (isBatchSource(x)) return this.exclusive('fit', () => runFit(this, x, undefined, y ?? {}));
+    return this.exclusive('fit', () => runFit(this, x, y as ModelData, options));
   }
 
   /** One training step on one batch; returns its training loss. */
@@ -619,7 +727,8 @@ export class Model {
       const compiled = await this.compiled(true);
       const { loss } = await compiled.trainStep(xs, ys);
       if (Number.isFinite(loss)) this.markTrained();
-      await this.syncWeightsFromBackend();
+      // Lazily (at the next read of the host weights) when the backend can be read synchronously.
+      if (!compiled.getWeightsSync) await this.syncWeightsFromBackend();
       return loss;
     });
   }
@@ -645,6 +754,7 @@ export class Model {
   /** Releases the backend's resources; the model can be compiled again. */
   dispose(): void {
     this.assertIdle('dispose');
+    this.syncWeightsNow();
     this.disposeCompilation();
     this.compilation = null;
   }

@@ -31,14 +31,16 @@ export class ProgressLogger implements Callbacks {
   /**
    * @param output where the lines go.
    * @param useBar whether to draw the bar (verbose 1 on a terminal).
-   * @param outputKeys `<output>_loss` keys of a model with several outputs.
+   * @param outputKeys every key the epoch line shows after `loss` (`<output>_loss` keys of a model with several outputs, metric keys), each also with `val_` after validation.
    * @param resumed the step and loss sum a resumed epoch starts from.
+   * @param metricKeys the compiled metrics' keys, shown on the bar with their running values.
    */
   constructor(
     private readonly output: NodeJS.WritableStream,
     private readonly useBar: boolean,
     private readonly outputKeys: readonly string[],
     private resumed: { epoch: number; step: number; samples: number; lossSum: number } | null,
+    private readonly metricKeys: readonly string[] = [],
   ) {}
 
   /** Receives the epoch count and steps per epoch. */
@@ -58,9 +60,11 @@ export class ProgressLogger implements Callbacks {
     this.sum = resumed?.lossSum ?? 0;
     this.output.write(`Epoch ${epoch + 1}/${epochs}\n`);
     if (!this.useBar) return;
+    // A batch source of unknown length: a step counter instead of a bar.
+    const known = steps !== null;
     this.bar = new cliProgress.SingleBar(
       {
-        format: '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}',
+        format: known ? '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}{metrics}' : '{value} steps - loss: {loss}{metrics}',
         barCompleteChar: '=',
         barIncompleteChar: '.',
         barsize: 30,
@@ -71,7 +75,7 @@ export class ProgressLogger implements Callbacks {
       },
       cliProgress.Presets.legacy,
     );
-    this.bar.start(steps, this.lastStep, { loss: '-' });
+    this.bar.start(steps ?? Number.MAX_SAFE_INTEGER, this.lastStep, { loss: '-', metrics: '' });
     // The bar turns the terminal's auto-wrap off until stop(); Ctrl-C or SIGTERM never reaches stop().
     this.forgetBar = onInterrupt(() => this.output.write(AUTO_WRAP_ON));
   }
@@ -84,7 +88,8 @@ export class ProgressLogger implements Callbacks {
       this.sum += logs.loss * logs.size;
       this.seen += logs.size;
     }
-    this.bar?.update(batch + 1, { loss: this.seen > 0 ? formatLoss(this.sum / this.seen) : '-' });
+    const metrics = this.metricKeys.map((k) => (logs[k] === undefined ? '' : ` - ${k}: ${formatLoss(logs[k])}`)).join('');
+    this.bar?.update(batch + 1, { loss: this.seen > 0 ? formatLoss(this.sum / this.seen) : '-', metrics });
   }
 
   /** Replaces the bar by the epoch's summary line. */
@@ -95,7 +100,7 @@ export class ProgressLogger implements Callbacks {
     const steps = this.params!.steps;
     const k = this.outputKeys;
     this.output.write(
-      `${this.lastStep}/${steps} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
+      `${steps === null ? `${this.lastStep} steps` : `${this.lastStep}/${steps}`} - ${formatSeconds(seconds)} ${perStep}ms/step - loss: ${formatLoss(logs.loss)}` +
         k.map((key) => ` - ${key}: ${formatLoss(logs[key]!)}`).join('') +
         (logs.valLoss !== undefined ? ` - val_loss: ${formatLoss(logs.valLoss)}` : '') +
         (logs.valLoss !== undefined ? k.map((key) => ` - val_${key}: ${formatLoss(logs[`val_${key}`]!)}`).join('') : '') +

@@ -3,11 +3,13 @@ import type { CompiledModel } from './backend.js';
 import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError } from './errors.js';
+import { checkMetricPartials, MetricAccumulator, type ResolvedMetric } from './metrics.js';
 import { checkFolderTarget } from './files.js';
 import { resolveFitOptions } from './fit-options.js';
 import type { Model, ModelData } from './model.js';
 import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
+import { arrayBatches, batchIterator, checkedBatches, type BatchSource, type CheckedBatch, type DataBatch } from './batch-source.js';
 import { gather, slice, type Tensor } from './tensor.js';
 
 export type { FitOptions } from './fit-options.js';
@@ -26,11 +28,24 @@ function outputKeysOf(model: Model): string[] {
   return model.outputNames.length > 1 ? model.outputNames.map((o) => `${o}_loss`) : [];
 }
 
-/** One batch's logs from its losses. */
-function batchLogs(batch: number, size: number, losses: { loss: number; outputLosses: readonly number[] }, keys: readonly string[]): BatchLogs {
+/** One batch's logs from its losses, with the metrics' running values (Keras's batch logs). */
+function batchLogs(
+  batch: number,
+  size: number,
+  losses: { loss: number; outputLosses: readonly number[] },
+  keys: readonly string[],
+  metrics: MetricAccumulator,
+): BatchLogs {
   const logs: BatchLogs = { batch, size, loss: losses.loss };
   keys.forEach((k, i) => (logs[k] = losses.outputLosses[i]));
-  return logs;
+  return Object.assign(logs, metrics.values());
+}
+
+/** Checks a step's metric partials (core's check of the backend contract) and adds them to the running totals. */
+function addMetrics(metrics: MetricAccumulator, partials: readonly (readonly number[])[] | undefined, size: number, who: string): void {
+  if (metrics.metrics.length === 0) return;
+  checkMetricPartials(metrics.metrics, partials, who);
+  metrics.add(partials, size);
 }
 
 /**
@@ -39,28 +54,32 @@ function batchLogs(batch: number, size: number, losses: { loss: number; outputLo
  */
 async function validate(
   compiled: CompiledModel,
-  data: { xs: Tensor[]; ys: Tensor[] },
-  batchSize: number,
+  batches: AsyncIterable<CheckedBatch>,
   keys: readonly string[],
   callbacks: readonly Callbacks[],
+  metrics: MetricAccumulator,
+  backend: string,
 ): Promise<EpochLogs> {
-  const n = data.xs[0].shape[0];
+  metrics.reset();
   let total = 0;
+  let n = 0;
   const perOutput = keys.map(() => 0);
   await call(callbacks, 'onTestBegin', {});
-  for (let batch = 0, start = 0; start < n; batch++, start += batchSize) {
-    const size = Math.min(batchSize, n - start);
+  let batch = 0;
+  for await (const { xs, ys, size } of batches) {
     await call(callbacks, 'onTestBatchBegin', batch, { batch, size });
-    const r = await compiled.evaluate(
-      data.xs.map((t) => slice(t, start, size)),
-      data.ys.map((t) => slice(t, start, size)),
-    );
+    const r = await compiled.evaluate(xs, ys);
     total += r.loss * size;
+    n += size;
     keys.forEach((_, i) => (perOutput[i] += r.outputLosses[i] * size));
-    await call(callbacks, 'onTestBatchEnd', batch, batchLogs(batch, size, r, keys));
+    addMetrics(metrics, r.metrics, size, `${backend}: evaluate`);
+    await call(callbacks, 'onTestBatchEnd', batch, batchLogs(batch, size, r, keys, metrics));
+    batch++;
   }
+  if (n === 0) throw new ConfigError('fit: the validation batch source yielded no batch');
   const logs: EpochLogs = { loss: total / n };
   keys.forEach((k, i) => (logs[k] = perOutput[i] / n));
+  Object.assign(logs, metrics.values());
   await call(callbacks, 'onTestEnd', logs);
   return logs;
 }
@@ -80,12 +99,49 @@ function record(history: History, epoch: number, logs: EpochLogs, keys: readonly
   return { epoch: [...history.epoch, epoch], history: next };
 }
 
+/** Numbers the batches of a stream from `first`. */
+async function* numbered(batches: AsyncIterable<CheckedBatch>, first: number): AsyncGenerator<CheckedBatch & { step: number }> {
+  let step = first;
+  for await (const b of batches) yield { ...b, step: step++ };
+}
+
+/** One epoch's batches of in-memory data: steps `firstStep … steps − 1` of the (shuffled) order. */
+async function* epochBatches(
+  xs: readonly Tensor[],
+  ys: readonly Tensor[],
+  order: Uint32Array | null,
+  batchSize: number,
+  firstStep: number,
+  steps: number,
+): AsyncGenerator<CheckedBatch & { step: number }> {
+  const n = xs[0].shape[0];
+  for (let step = firstStep; step < steps; step++) {
+    const at = step * batchSize;
+    const size = Math.min(batchSize, n - at);
+    const idx = order?.subarray(at, at + size);
+    const batchOf = (t: Tensor) => (idx ? gather(t, idx) : slice(t, at, size));
+    const xb = xs.map(batchOf);
+    // An autoencoder fits x onto itself: one gathered batch serves as both.
+    const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
+    yield { xs: xb, ys: yb, size, step };
+  }
+}
+
+/** The validation batches of one epoch: in-memory data in `validationBatchSize` batches, or a new iteration of a source. */
+function validationBatches(model: Model, fit: ReturnType<typeof resolveFitOptions>, epoch: number): AsyncIterable<CheckedBatch> {
+  const v = fit.validation!;
+  if ('xs' in v) return arrayBatches(v.xs, v.ys, fit.validationBatchSize);
+  const where = (i: number) => `fit validation batch ${i} of epoch ${epoch + 1}`;
+  return checkedBatches(model, batchIterator(v.source), { needsTargets: true, checkFinite: fit.checkInputs, limit: Infinity, where });
+}
+
 /** Where a fit starts: fresh, or a checkpoint's position (its weights and optimizer state already restored). */
 interface Start {
   epoch: number;
   step: number;
   lossSum: number;
   outputLossSums: number[];
+  metricTotals: { totals: number[][]; counts: number[] } | null;
   history: History;
   compiled: CompiledModel;
 }
@@ -113,6 +169,7 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
     step: p.step,
     lossSum: p.lossSum,
     outputLossSums: p.outputLossSums ?? outputKeysOf(model).map(() => 0),
+    metricTotals: p.metricTotals ?? null,
     history: p.history,
     compiled,
   };
@@ -123,13 +180,25 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
  * non-finite-loss stop; everything else (progress, checkpoints, early
  * stopping, logging) is a callback. Backends only run steps.
  */
-export async function runFit(model: Model, x: ModelData, y: ModelData, options: unknown): Promise<History> {
+export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelData | undefined, options: unknown): Promise<History> {
   const fit = resolveFitOptions(model, x, y, options);
   const { xs, ys, samples: n, batchSize, epochs } = fit;
   const keys = outputKeysOf(model);
+  const metricList: readonly ResolvedMetric[] = model.metrics;
+  const metricKeys = metricList.map((m) => m.key);
+  // Every logged key but `loss`: recorded in the history with its `val_` twin.
+  const allKeys = [...keys, ...metricKeys];
+  const backendName = model.backend!.name;
+  const trainMetrics = new MetricAccumulator(metricList, model.outputShapes);
+  const valMetrics = new MetricAccumulator(metricList, model.outputShapes);
   // A checkpoint folder that cannot be one fails now, not after the first epoch's work.
   if (fit.checkpoint) await checkFolderTarget(fit.checkpoint.dir, `${model.name}: fit checkpoint`);
-  const steps = Math.ceil(n / batchSize);
+  const source = fit.source;
+  // Steps per epoch; null when a batch source's length is unknown.
+  const steps: number | null = fit.stepsPerEpoch ?? (source ? null : Math.ceil(n / batchSize));
+  // With stepsPerEpoch, one iteration of a batch source continues across epochs (Keras).
+  let sharedIterator: AsyncIterator<DataBatch> | null = null;
+  let ranOut = false;
   const rng = new Random(fit.seed);
   const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
   const fresh = {
@@ -137,13 +206,14 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
     step: 0,
     lossSum: 0,
     outputLossSums: keys.map(() => 0),
+    metricTotals: null,
     history: {
       epoch: [],
       history: {
         loss: [],
         valLoss: [],
         ...Object.fromEntries(
-          keys.flatMap((k) => [
+          allKeys.flatMap((k) => [
             [k, []],
             [`val_${k}`, []],
           ]),
@@ -151,7 +221,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       },
     },
   };
-  const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps) : { ...fresh, compiled: await model.compiled(true) };
+  const start: Start = fit.resumeFrom !== null ? await resume(model, fit.resumeFrom, rng, run, steps!) : { ...fresh, compiled: await model.compiled(true) };
   const { compiled } = start;
 
   // The loop's state, shared with the checkpoint writer.
@@ -164,8 +234,9 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       ? new ProgressLogger(
           fit.output,
           fit.verbose === 1 && fit.output.isTTY === true,
-          keys,
+          allKeys,
           start.step > 0 ? { epoch: start.epoch, step: start.step, samples: start.step * batchSize, lossSum: start.lossSum } : null,
+          metricKeys,
         )
       : null;
   const checkpoint = fit.checkpoint
@@ -175,14 +246,29 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
         model.optimizer!,
         run,
         () => compiled,
-        () => ({ lossSum, outputLossSums: keys.length > 0 ? outputSums : null, epochRngState, rngState: () => rng.getState(), history }),
+        () => ({
+          lossSum,
+          outputLossSums: keys.length > 0 ? outputSums : null,
+          metricTotals: metricList.length > 0 ? trainMetrics.getState() : null,
+          epochRngState,
+          rngState: () => rng.getState(),
+          history,
+        }),
       )
     : null;
   // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
-  const metrics = ['loss', ...keys, ...(fit.validation ? ['valLoss', ...keys.map((k) => `val_${k}`)] : [])];
-  const params: FitParams = { epochs, initialEpoch: start.epoch, steps, samples: n, batchSize, verbose: fit.verbose, metrics };
+  const metrics = ['loss', ...allKeys, ...(fit.validation ? ['valLoss', ...allKeys.map((k) => `val_${k}`)] : [])];
+  const params: FitParams = {
+    epochs,
+    initialEpoch: start.epoch,
+    steps,
+    samples: source ? null : n,
+    batchSize: source ? null : batchSize,
+    verbose: fit.verbose,
+    metrics,
+  };
   model.stopTraining = false;
   for (const cb of callbacks) {
     cb.setModel?.(model);
@@ -194,21 +280,25 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
     for (let epoch = start.epoch; epoch < epochs && !model.stopTraining; epoch++) {
       await call(callbacks, 'onEpochBegin', epoch, {});
       epochRngState = rng.getState();
-      const order = fit.shuffle ? rng.permutation(n) : null;
       const firstStep = epoch === start.epoch ? start.step : 0;
       lossSum = epoch === start.epoch ? start.lossSum : 0;
       outputSums = epoch === start.epoch ? [...start.outputLossSums] : keys.map(() => 0);
+      trainMetrics.reset();
+      if (epoch === start.epoch && start.metricTotals) trainMetrics.setState(start.metricTotals);
       let seen = firstStep * batchSize;
       let finished = true;
-      for (let step = firstStep; step < steps; step++) {
-        const at = step * batchSize;
-        const size = Math.min(batchSize, n - at);
-        const idx = order?.subarray(at, at + size);
-        const batchOf = (t: Tensor) => (idx ? gather(t, idx) : slice(t, at, size));
+      let stepsRun = 0;
+      let batches: AsyncIterable<CheckedBatch & { step: number }>;
+      if (source) {
+        const iterator = fit.stepsPerEpoch !== null ? (sharedIterator ??= batchIterator(source)) : batchIterator(source);
+        const where = (i: number) => `fit batch ${i} of epoch ${epoch + 1}`;
+        batches = numbered(checkedBatches(model, iterator, { needsTargets: true, checkFinite: fit.checkInputs, limit: steps ?? Infinity, where }), 0);
+      } else {
+        batches = epochBatches(xs, ys, fit.shuffle ? rng.permutation(n) : null, batchSize, firstStep, steps!);
+      }
+      for await (const { xs: xb, ys: yb, size, step } of batches) {
         await call(callbacks, 'onBatchBegin', step, { batch: step, size });
-        const xb = xs.map(batchOf);
-        // An autoencoder fits x onto itself: one gathered batch serves as both.
-        const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
+        stepsRun++;
         const result = await compiled.trainStep(xb, yb);
         const finite = Number.isFinite(result.loss);
         // The backend left the weights as they were before a non-finite step.
@@ -217,30 +307,43 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
           model.markTrained();
           lossSum += result.loss * size;
           keys.forEach((_, i) => (outputSums[i] += result.outputLosses[i] * size));
+          addMetrics(trainMetrics, result.metrics, size, `${backendName}: trainStep`);
           seen += size;
         }
-        await call(callbacks, 'onBatchEnd', step, batchLogs(step, size, result, keys));
+        await call(callbacks, 'onBatchEnd', step, batchLogs(step, size, result, keys, trainMetrics));
         if (!finite) {
           finished = false;
           model.stopTraining = true;
         }
         if (model.stopTraining) break;
       }
+      if (source && stepsRun === 0) {
+        // A shared iteration that ran out at an epoch boundary ends training (Keras); anything else is a source that does not restart.
+        if (fit.stepsPerEpoch !== null && epoch > start.epoch) break;
+        throw new ConfigError(
+          `${model.name}: fit's batch source yielded no batch in epoch ${epoch + 1}; pass an iterable that restarts (a generator function's object iterates once) or set stepsPerEpoch`,
+        );
+      }
+      // A shared iteration that ran out mid-epoch: this epoch ends with the batches it had, and training stops.
+      if (source && fit.stepsPerEpoch !== null && stepsRun < fit.stepsPerEpoch && !model.stopTraining) ranOut = true;
       // A non-finite step ends the run inside its epoch: that epoch has no mean loss to report.
       if (!finished) break;
       const logs: EpochLogs = { loss: lossSum / seen };
       keys.forEach((k, i) => (logs[k] = outputSums[i] / seen));
+      Object.assign(logs, trainMetrics.values());
       if (fit.validation) {
-        const v = await validate(compiled, fit.validation, fit.validationBatchSize, keys, callbacks);
+        const v = await validate(compiled, validationBatches(model, fit, epoch), keys, callbacks, valMetrics, backendName);
         logs.valLoss = v.loss;
-        keys.forEach((k) => (logs[`val_${k}`] = v[k]));
+        allKeys.forEach((k) => (logs[`val_${k}`] = v[k]));
       }
-      history = record(history, epoch, logs, keys);
+      history = record(history, epoch, logs, allKeys);
       lastLogs = logs;
       await call(callbacks, 'onEpochEnd', epoch, logs);
+      if (ranOut) model.stopTraining = true;
     }
   } finally {
     progress?.close();
+    await sharedIterator?.return?.();
     await model.syncWeightsFromBackend();
   }
   await call(callbacks, 'onTrainEnd', history, lastLogs);

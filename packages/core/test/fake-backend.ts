@@ -67,6 +67,20 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
           }
         return { loss: loss / p.length, gk, gb };
       };
+      // Host metric partials (core's ResolvedMetric): the mean errors only, enough to test core's accumulation.
+      const metricsOf = (x: Tensor, y: Tensor): { metrics?: number[][] } => {
+        const metrics = training?.metrics ?? [];
+        if (metrics.length === 0) return {};
+        const p = forward(x);
+        return {
+          metrics: metrics.map((m) => {
+            if (m.kind !== 'meanAbsoluteError' && m.kind !== 'meanSquaredError') throw new BackendError(`test backend: no ${m.kind} metric`);
+            let sum = 0;
+            p.forEach((v, i) => (sum += m.kind === 'meanAbsoluteError' ? Math.abs(v - y.data[i]) : (v - y.data[i]) ** 2));
+            return [sum];
+          }),
+        };
+      };
       const requireTraining = () => {
         if (!training) throw new BackendError('compiled without training');
         if (training.optimizer.kind !== 'sgd') throw new BackendError('test backend: sgd only');
@@ -80,18 +94,19 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
           const { learningRate: lr, momentum } = requireTraining() as { learningRate: number; momentum: number };
           recording.batches.push({ size: x.shape[0], first: x.data[0] });
           const { loss, gk, gb } = lossAndGrads(x, y);
+          const metrics = metricsOf(x, y);
           const reported = losses.get(step) ?? loss;
-          if (!Number.isFinite(reported)) return { loss: reported, outputLosses: [reported] };
+          if (!Number.isFinite(reported)) return { loss: reported, outputLosses: [reported], ...metrics };
           vKernel = vKernel.map((v, i) => momentum * v - lr * gk[i]);
           vBias = vBias.map((v, i) => momentum * v - lr * gb[i]);
           kernel = kernel.map((v, i) => v + vKernel[i]);
           bias = bias.map((v, i) => v + vBias[i]);
           step++;
-          return { loss: reported, outputLosses: [reported] };
+          return { loss: reported, outputLosses: [reported], ...metrics };
         },
         async evaluate([x], [y]) {
           const { loss } = lossAndGrads(x, y);
-          return { loss, outputLosses: [loss] };
+          return { loss, outputLosses: [loss], ...metricsOf(x, y) };
         },
         async gradients([x], [y]): Promise<Gradients> {
           requireTraining();

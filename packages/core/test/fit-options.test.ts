@@ -90,7 +90,7 @@ describe('validationSplit', () => {
     const { x, y } = problem(10);
     const h = await m.fit(x, y, { validationSplit: 0.25, batchSize: 4, verbose: 0 });
     // floor(10 · 0.75) = 7: samples 7, 8 and 9 are held out.
-    expect(h.history.valLoss[0]).toBeCloseTo(await m.evaluate(slice(x, 7, 3), slice(y, 7, 3)), 6);
+    expect(h.history.valLoss[0]).toBeCloseTo((await m.evaluate(slice(x, 7, 3), slice(y, 7, 3))).loss, 6);
   });
 
   it('refuses validationSplit together with validationData', async () => {

@@ -148,6 +148,6 @@ describe('compile, predict and evaluate', () => {
     m.setWeights([tensor([0, 0, 0], [3, 1]), tensor([0], [1])]);
     const x = tensor(new Float32Array(9), [3, 3]);
     const y = tensor([1, 2, 3], [3, 1]);
-    expect(await m.evaluate(x, y, { batchSize: 2 })).toBeCloseTo((1 + 4 + 9) / 3, 6);
+    expect((await m.evaluate(x, y, { batchSize: 2 })).loss).toBeCloseTo((1 + 4 + 9) / 3, 6);
   });
 });

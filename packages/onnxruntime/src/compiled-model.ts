@@ -5,6 +5,7 @@ import {
   checkOptimizerState,
   checkWeightList,
   graphOutputShapes,
+  metricPartialSize,
   optimizerSlots,
   sizeOfShape,
   trainableWeightIndices,
@@ -29,6 +30,7 @@ import {
   inferenceOutputNames,
   inputGradName,
   MODEL_LOSS,
+  MODEL_METRICS,
   MODEL_STEP,
   modelInputName,
   modelTargetName,
@@ -199,6 +201,29 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     };
   }
 
+  /** Adds a run's concatenated metric partials to running float64 sums (created on first use); unchanged without metrics. */
+  private metricSums(sums: Float64Array | null, result: ort.InferenceSession.ReturnType): Float64Array | null {
+    if (!this.training?.metrics?.length) return sums;
+    const values = result[MODEL_METRICS].data as Float32Array;
+    const out = sums ?? new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] += values[i];
+    return out;
+  }
+
+  /** The metric partials of `sums` split per metric (`{}` without metrics), to spread into a {@link Losses}. */
+  private metricsOf(sums: Float64Array | null): { metrics?: number[][] } {
+    const metrics = this.training?.metrics ?? [];
+    if (!sums || metrics.length === 0) return {};
+    let at = 0;
+    return {
+      metrics: metrics.map((m) => {
+        const n = metricPartialSize(m);
+        at += n;
+        return Array.from(sums.subarray(at - n, at));
+      }),
+    };
+  }
+
   /** Feeds of the training-side models: one x per graph input, one target per output. */
   private dataFeeds(inputs: readonly ort.Tensor[], targets: readonly ort.Tensor[]): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
@@ -244,6 +269,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const inShapes = this.graph.inputs.map((i) => i.shape);
     const chunk = this.rowsPerRun();
     let total = 0;
+    let metricSums: Float64Array | null = null;
     const perOutput = this.graph.outputs.map(() => 0);
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
@@ -251,12 +277,15 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows),
         OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows),
       );
-      const losses = this.lossesOf(await session.run(feeds));
+      const result = await session.run(feeds);
+      const losses = this.lossesOf(result);
+      // Metric partials are sums and counts: chunks add up.
+      metricSums = this.metricSums(metricSums, result);
       // Every loss is a mean over rows of equal size, so chunk means combine weighted by rows.
       total += losses.loss * rows;
       losses.outputLosses.forEach((l, i) => (perOutput[i] += l * rows));
     }
-    return { loss: total / n, outputLosses: perOutput.map((l) => l / n) };
+    return { loss: total / n, outputLosses: perOutput.map((l) => l / n), ...this.metricsOf(metricSums) };
   }
 
   private trainStepSession(): Promise<ort.InferenceSession> {
@@ -283,6 +312,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     feeds[MODEL_STEP] = this.step;
     const fetches: Record<string, ort.Tensor | null> = { [MODEL_LOSS]: null, [nextName(MODEL_STEP)]: this.nextStep };
     this.graph.outputs.forEach((_, i) => (fetches[outputLossName(i)] = null));
+    if (this.training?.metrics?.length) fetches[MODEL_METRICS] = null;
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     if (this.entries.length > 0) fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
     if (this.trainable.length > 0) {
@@ -292,7 +322,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       });
     }
     const result = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
-    const losses = this.lossesOf(result);
+    const losses = { ...this.lossesOf(result), ...this.metricsOf(this.metricSums(null, result)) };
     if (Number.isFinite(losses.loss)) {
       // Adopt the updated buffers; the old ones receive the next step's results.
       [this.weights, this.nextWeights] = [this.nextWeights, this.weights];
@@ -330,6 +360,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   }
 
   async getWeights(): Promise<Tensor[]> {
+    return this.getWeightsSync();
+  }
+
+  getWeightsSync(): Tensor[] {
     this.alive('getWeights');
     return this.entries.map((e, i) => onnxToKeras(e, { shape: this.weights[i].dims, data: this.weights[i].data as Float32Array }));
   }

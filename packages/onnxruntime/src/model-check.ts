@@ -76,6 +76,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Erf: sameAsFirstInput,
   LeakyRelu: sameAsFirstInput,
   Clip: sameAsFirstInput,
+  Ceil: sameAsFirstInput,
   Not: sameAsFirstInput,
   Cast: sameAsFirstInput,
   RandomUniformLike: sameAsFirstInput,
@@ -93,6 +94,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Greater: broadcasting,
   GreaterOrEqual: broadcasting,
   LessOrEqual: broadcasting,
+  Less: broadcasting,
   And: broadcasting,
   Where: broadcasting,
   Size: (_n, _i, outs) => (outs[0].length === 0 ? null : 'Size gives a scalar'),
@@ -170,6 +172,14 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   ReduceSum: reduceRule,
   ReduceMean: reduceRule,
   ReduceMax: reduceRule,
+  ArgMax: (n, ins, outs) => {
+    const r = ins[0].length;
+    const axis = (n.attributes.axis?.value as number | undefined) ?? 0;
+    const a = axis < 0 ? axis + r : axis;
+    const want = n.attributes.keepdims?.value === 0 ? ins[0].filter((_, i) => i !== a) : ins[0].map((d, i) => (i === a ? 1 : d));
+    return same(want, outs[0]) ? null : `ArgMax over axis ${axis} of ${fmt(ins[0])} gives ${fmt(want)}, recorded ${fmt(outs[0])}`;
+  },
+  GatherElements: (_n, ins, outs) => (same(ins[1], outs[0]) && ins[0].length === ins[1].length ? null : 'GatherElements output differs from its indices'),
   ScatterElements: (_n, ins, outs) => (same(ins[0], outs[0]) && same(ins[1], ins[2]) ? null : 'ScatterElements shapes disagree'),
   Slice: (_n, ins, outs) => (ins[0].length === outs[0].length ? null : 'Slice changes rank'),
   Pad: (_n, ins, outs) => (ins[0].length === outs[0].length ? null : 'Pad changes rank'),

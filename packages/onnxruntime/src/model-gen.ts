@@ -12,6 +12,7 @@ import {
 import { emitActivation, emitActivationGrad, emitSignMask } from './activations.js';
 import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
 import { emitLoss } from './losses.js';
+import { emitMetricPartials } from './metrics.js';
 import { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
 import type { ForwardLowering, GradientRule, LoweredForward, LoweringKind, LoweringNode } from './lowerings/types.js';
 import { fuseForLowering } from './fusion.js';
@@ -367,12 +368,33 @@ export const MODEL_LOSS = 'loss';
 export const outputLossName = (i: number) => `loss:out${i}`;
 /** Step-count input name of the train-step model. */
 export const MODEL_STEP = 'optimizer:step';
+/** Output name of every metric's per-batch partial, concatenated in `TrainingSpec.metrics` order (absent without metrics). */
+export const MODEL_METRICS = 'metrics:partials';
 
-/** The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS} and each {@link outputLossName}. */
+/** Emits the spec's metric partials on the forward pass's outputs (Keras layout) and raw targets, as {@link MODEL_METRICS}. */
+function outputMetrics(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<TrainingSpec, 'metrics'>, pass: ForwardPass, ys: readonly string[]): void {
+  const metrics = training.metrics ?? [];
+  if (metrics.length === 0) return;
+  const used = new Set(metrics.map((m) => m.output));
+  const preds = pass.outputs.map((v, i) => (used.has(i) ? toKeras(b, v) : v.name));
+  const partials = emitMetricPartials(
+    b,
+    metrics,
+    preds,
+    ys,
+    graph.outputs.map((o) => valueShape(graph, o)),
+  );
+  b.output(b.rename(partials!, MODEL_METRICS));
+}
+
+/**
+ * The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS}, each
+ * {@link outputLossName}, and {@link MODEL_METRICS} when the spec has metrics.
+ */
 export function buildEvalModel(
   graph: ModelGraph,
   onnxWeights: readonly Tensor[],
-  training: Pick<TrainingSpec, 'losses' | 'lossWeights'>,
+  training: Pick<TrainingSpec, 'losses' | 'lossWeights' | 'metrics'>,
   options: TrainingModelOptions = {},
 ): Uint8Array {
   const b = new OnnxGraphBuilder();
@@ -384,6 +406,7 @@ export function buildEvalModel(
     (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss,
   );
   outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
+  outputMetrics(b, graph, training, pass, ys);
   return finish(b, 'araboza_eval');
 }
 
@@ -427,7 +450,7 @@ function lossAndBackward(
   );
   const losses = emitted.map((e) => e.loss);
   const dInputs = xs.map((x) => back.grads.get(x) ?? null);
-  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs, stateNext: pass.stateNext };
+  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs, stateNext: pass.stateNext, pass, ys };
 }
 
 /** Options of {@link buildTrainStepModel} and {@link buildGradientsModel}. */
@@ -504,7 +527,8 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
  * ({@link modelInputName}), one target per output ({@link modelTargetName}),
  * every weight (ONNX layout), every optimizer slot (one vector per slot over
  * the trainable weights only: {@link slotStateName}), the step count;
- * outputs: the total and per-output losses (before the update), the next
+ * outputs: the total and per-output losses (before the update), the metric
+ * partials ({@link MODEL_METRICS}, with metrics), the next
  * weights as one vector ({@link MODEL_WEIGHTS_NEXT}: the optimizer's update of
  * the trainable weights, the forward pass's next state weights, the frozen
  * weights as they were), the next slots and the next step count.
@@ -563,5 +587,6 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
     b.output(b.rename(emitFlatConcat(b, pieces, total, 'weights_next')!, MODEL_WEIGHTS_NEXT));
   }
   outputLosses(b, r.losses, lossUnlessNonFinite(b, r.total, guarded));
+  outputMetrics(b, graph, training, r.pass, r.ys);
   return finish(b, 'araboza_train_step');
 }

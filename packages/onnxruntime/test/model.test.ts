@@ -19,7 +19,7 @@ describe("through core's Model", () => {
     const before = await m.evaluate(x, x);
     await m.fit(x, x, { epochs: 5, batchSize: 16, shuffle: true, seed: 1, verbose: 0 });
     const after = await m.evaluate(x, x);
-    expect(after).toBeLessThan(before);
+    expect(after.loss).toBeLessThan(before.loss);
     const y = await m.predict(x);
     expect(y.shape).toEqual([64, 8, 8, 1]);
     expect(Array.from(y.data).every((v) => v > 0 && v < 1)).toBe(true);

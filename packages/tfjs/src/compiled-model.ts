@@ -31,6 +31,7 @@ import { chunkRanges, chunkRows } from './chunking.js';
 import { activateEngine, selectEngine, type EngineName } from './engines.js';
 import { computeLoss } from './losses.js';
 import { lowerNode, nodeActivation } from './lowerings.js';
+import { metricPartials, splitPartials } from './metrics.js';
 import { allFinite, applyOptimizerStep } from './optimizers.js';
 import type { LoweringContext } from './state-lowerings.js';
 
@@ -50,6 +51,8 @@ interface LossesAndGrads {
   weights: tf.Tensor[];
   /** One gradient per graph input when asked for. */
   inputs: Float32Array[] | null;
+  /** The metrics' partials over the batch (summed over chunks), or undefined without metrics. */
+  metrics: number[][] | undefined;
 }
 
 /**
@@ -115,6 +118,8 @@ export class TfjsCompiledModel implements CompiledModel {
   private passes = 0;
   private readonly outputShapes: (readonly number[])[];
   private readonly plan: GraphPlan;
+  /** Each output node's activation (`linear` for an input passed through), for metrics on logit outputs. */
+  private readonly outputActivations: ReturnType<typeof nodeActivation>[];
   private step = 0;
   private disposed = false;
 
@@ -130,6 +135,10 @@ export class TfjsCompiledModel implements CompiledModel {
     }
     this.outputShapes = graphOutputShapes(graph);
     this.plan = planGraph(graph, training);
+    this.outputActivations = graph.outputs.map((o) => {
+      const node = graph.nodes.find((n) => n.name === o);
+      return node ? nodeActivation(node) : 'linear';
+    });
     const specs = graph.weights.map((w) => w.spec);
     const slotCount = training ? optimizerSlots(training.optimizer).length : 0;
     // tidy frees the zeros once the variables hold their own reference.
@@ -178,6 +187,25 @@ export class TfjsCompiledModel implements CompiledModel {
       }
     }
     return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fromLogits ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
+  }
+
+  /**
+   * The metrics' partials (one concatenated vector) on `forward(…, forLoss = true)`'s outputs: a logit
+   * output is activated first, so the metrics see the predictions `predict` gives. Null without metrics.
+   */
+  private metricVector(spec: TrainingSpec, outputs: readonly tf.Tensor[], targets: readonly tf.Tensor[]): tf.Tensor | null {
+    const metrics = spec.metrics ?? [];
+    if (metrics.length === 0) return null;
+    const preds = outputs.map((o, i) => (spec.losses[i].fromLogits ? applyActivation(o, this.outputActivations[i]) : o));
+    return metricPartials(metrics, preds, targets);
+  }
+
+  /** Adds a chunk's partial vector to running float64 sums (created on first use). */
+  private static addPartials(sums: Float64Array | null, values: ArrayLike<number> | null): Float64Array | null {
+    if (!values) return sums;
+    const out = sums ?? new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] += values[i];
+    return out;
   }
 
   /** Each output's loss on a batch (logit outputs from `forward(…, forLoss = true)`). */
@@ -270,10 +298,11 @@ export class TfjsCompiledModel implements CompiledModel {
     xLive: readonly number[],
     share: number,
     stateSink: Map<number, tf.Tensor> | undefined,
-  ): { values: ArrayLike<number>; grads: tf.Tensor[] } {
+  ): { values: ArrayLike<number>; grads: tf.Tensor[]; metrics: ArrayLike<number> | null } {
     const wLive = this.plan.liveWeights;
-    // The per-output losses outlive the gradient's own tidy only when kept.
+    // The per-output losses (and metric partials) outlive the gradient's own tidy only when kept.
     const kept: tf.Tensor[] = [];
+    let metricPart: tf.Tensor | null = null;
     try {
       const part = tf.tidy(() => {
         const xs = inputs.map((t) => this.toEngine(slice(t, start, size)));
@@ -283,8 +312,11 @@ export class TfjsCompiledModel implements CompiledModel {
           xLive.forEach((i, k) => (xIn[i] = args[k]));
           const ws: tf.Tensor[] = [...this.weights];
           wLive.forEach((i, k) => (ws[i] = args[xLive.length + k]));
-          const losses = this.outputLosses(spec, this.forward(xIn, ws, true, true, this.trainingContext(stateSink)), ys);
+          const outs = this.forward(xIn, ws, true, true, this.trainingContext(stateSink));
+          const losses = this.outputLosses(spec, outs, ys);
           losses.forEach((l) => kept.push(tf.keep(l)));
+          const m = this.metricVector(spec, outs, ys);
+          if (m) metricPart = tf.keep(m);
           return this.weightedLoss(spec, losses);
         };
         const args = [...xLive.map((i) => xs[i]), ...wLive.map((i) => this.weights[i])];
@@ -294,7 +326,7 @@ export class TfjsCompiledModel implements CompiledModel {
         return { values: kept.length === 1 ? kept[0] : tf.stack(kept), grads };
       });
       try {
-        return { values: part.values.dataSync(), grads: part.grads };
+        return { values: part.values.dataSync(), grads: part.grads, metrics: metricPart ? (metricPart as tf.Tensor).dataSync() : null };
       } catch (e) {
         tf.dispose(part.grads);
         throw e;
@@ -303,6 +335,7 @@ export class TfjsCompiledModel implements CompiledModel {
       }
     } finally {
       tf.dispose(kept);
+      if (metricPart) (metricPart as tf.Tensor).dispose();
     }
   }
 
@@ -319,6 +352,7 @@ export class TfjsCompiledModel implements CompiledModel {
     // Differentiate by the inputs only when asked: an input gradient can cost a backward convolution.
     const xLive = withInputs ? this.plan.liveInputs : [];
     const sums = this.graph.outputs.map(() => 0);
+    let metricSums: Float64Array | null = null;
     let gradSums: tf.Tensor[] = [];
     const inputGrads = withInputs ? this.graph.inputs.map((input) => new Float32Array(batch * sizeOfShape(input.shape))) : null;
     try {
@@ -326,6 +360,7 @@ export class TfjsCompiledModel implements CompiledModel {
         const share = ranges.length === 1 ? 1 : size / batch;
         const part = this.chunkLossesAndGrads(spec, inputs, targets, { start, size }, xLive, share, stateSink);
         const values = part.values;
+        metricSums = TfjsCompiledModel.addPartials(metricSums, part.metrics);
         let grads = part.grads;
         try {
           sums.forEach((_, i) => (sums[i] += values[i] * (size / batch)));
@@ -350,7 +385,12 @@ export class TfjsCompiledModel implements CompiledModel {
     // Weights no output depends on get zero gradients.
     const byIndex = new Map(this.plan.liveWeights.map((i, k) => [i, gradSums[k]]));
     const weights = this.graph.weights.map((w, i) => byIndex.get(i) ?? tf.zeros([...w.spec.shape]));
-    return { outputLosses: sums.map((s) => (ranges.length === 1 ? s : Math.fround(s))), weights, inputs: inputGrads };
+    return {
+      outputLosses: sums.map((s) => (ranges.length === 1 ? s : Math.fround(s))),
+      weights,
+      inputs: inputGrads,
+      metrics: metricSums ? splitPartials(spec.metrics ?? [], metricSums) : undefined,
+    };
   }
 
   async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
@@ -368,25 +408,27 @@ export class TfjsCompiledModel implements CompiledModel {
       tf.dispose([...states.values()]);
       throw e;
     }
-    const { outputLosses, weights: grads } = computed;
+    const { outputLosses, weights: grads, metrics } = computed;
     const loss = this.total(outputLosses);
+    const withMetrics = metrics ? { metrics } : {};
     try {
       // A non-finite loss, gradient or update leaves weights and optimizer state as they were (core's
       // NaN stop relies on it). The update is checked, not only the loss: wasm's clip turns a NaN
       // probability into ε, so a 0/0 in categorical cross-entropy gives a finite loss with NaN
       // gradients, and an overflowing learning rate or a NaN slot gives finite gradients with a
       // non-finite update; a non-finite gradient makes the update non-finite in every optimizer.
-      if (!Number.isFinite(loss)) return { loss, outputLosses };
-      if (states.size > 0 && !allFinite([...states.values()])) return { loss: Number.NaN, outputLosses };
+      if (!Number.isFinite(loss)) return { loss, outputLosses, ...withMetrics };
+      if (states.size > 0 && !allFinite([...states.values()])) return { loss: Number.NaN, outputLosses, ...withMetrics };
       const trainableWeights = this.trainable.map((i) => this.weights[i]);
       const trainableGrads = this.trainable.map((i) => grads[i]);
-      if (!applyOptimizerStep(spec.optimizer, trainableWeights, trainableGrads, this.slots, this.step + 1)) return { loss: Number.NaN, outputLosses };
+      if (!applyOptimizerStep(spec.optimizer, trainableWeights, trainableGrads, this.slots, this.step + 1))
+        return { loss: Number.NaN, outputLosses, ...withMetrics };
       for (const [i, next] of states) this.weights[i].assign(next);
       this.step += 1;
     } finally {
       tf.dispose([...grads, ...states.values()]);
     }
-    return { loss, outputLosses };
+    return { loss, outputLosses, ...withMetrics };
   }
 
   async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
@@ -397,29 +439,30 @@ export class TfjsCompiledModel implements CompiledModel {
     selectEngine(this.settings.engine);
     const ranges = chunkRanges(batch, this.rowsPerChunk(batch, false, false));
     const sums = this.graph.outputs.map(() => 0);
+    let metricSums: Float64Array | null = null;
     for (const { start, size } of ranges) {
-      const value = tf.tidy(() => {
+      const { value, metrics } = tf.tidy(() => {
         const outs = this.forward(
           inputs.map((t) => this.toEngine(slice(t, start, size))),
           this.weights,
           true,
         );
-        const losses = this.outputLosses(
-          spec,
-          outs,
-          targets.map((t) => this.toEngine(slice(t, start, size))),
-        );
-        return losses.length === 1 ? losses[0] : tf.stack(losses);
+        const ys = targets.map((t) => this.toEngine(slice(t, start, size)));
+        const losses = this.outputLosses(spec, outs, ys);
+        // tidy returns tensor containers: no metrics is an empty list.
+        return { value: losses.length === 1 ? losses[0] : tf.stack(losses), metrics: this.metricVector(spec, outs, ys) ?? [] };
       });
       try {
         const values = value.dataSync();
         sums.forEach((_, i) => (sums[i] += values[i] * (size / batch)));
+        metricSums = TfjsCompiledModel.addPartials(metricSums, metrics instanceof tf.Tensor ? metrics.dataSync() : null);
       } finally {
         value.dispose();
+        tf.dispose(metrics);
       }
     }
     const outputLosses = sums.map((s) => (ranges.length === 1 ? s : Math.fround(s)));
-    return { loss: this.total(outputLosses), outputLosses };
+    return { loss: this.total(outputLosses), outputLosses, ...(metricSums ? { metrics: splitPartials(spec.metrics ?? [], metricSums) } : {}) };
   }
 
   async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
@@ -442,6 +485,10 @@ export class TfjsCompiledModel implements CompiledModel {
   }
 
   async getWeights(): Promise<Tensor[]> {
+    return this.getWeightsSync();
+  }
+
+  getWeightsSync(): Tensor[] {
     this.live('getWeights');
     return this.weights.map(hostTensor);
   }
