@@ -10,11 +10,16 @@ Written by this script into conformance/fixtures/training/:
   gradients of size 1e-4, where epsilon's placement decides the update).
 - chains.json: short layer chains a backend may lower together (a conv2d
   then a max pooling), with the MSE gradients of the input and every weight.
-- losses.json: binary and categorical cross-entropy on the probability path
-  (predictions 0, 1, 1e-9, just below 1: clipped, zero gradient) and the
-  logits path (sigmoid/softmax outputs 0, 1, 1e-9, 1 - 1e-9, logits 0),
-  and MSE, each through an identity dense layer so a training step must move
-  its kernel by x^T.g.
+- losses.json: every loss core defines. The cross-entropies (binary,
+  categorical, sparse) on the probability path (predictions 0, 1, 1e-9, just
+  below 1: clipped, zero gradient), the fused logits path (sigmoid/softmax
+  outputs 0, 1, 1e-9, 1 - 1e-9, logits 0) and the user's fromLogits (a linear
+  output read as logits); MSE, MAE, Huber (two deltas, errors on the bound),
+  KL divergence (0, 1e-9, clipped), hinge (0/1 labels mapped to -1/1, and
+  signed labels), categorical hinge (tied maxima), log-cosh (tiny and large
+  errors), Poisson (0 and 1e-9); errors of 1e-4 throughout. Each goes through
+  an identity dense layer so a training step must move its kernel by x^T.g.
+  A case's "loss" is a name or {"name", ...options} as core's compile takes it.
 
 and into conformance/fixtures/edges/<kind>.json, in the golden layer format
 of generate_golden.py: exact ties in max pooling (integer windows, a
@@ -217,6 +222,74 @@ def mse(p, y):
     return ((p - y) ** 2).mean()
 
 
+def one_hot(labels, classes):
+    return F.one_hot(labels.to(torch.int64), classes).to(DTYPE)
+
+
+def mae(p, y):
+    # torch's abs has gradient sign(x), 0 at 0, as core's.
+    return (p - y).abs().mean()
+
+
+def huber(delta):
+    def f(p, y):
+        e = p - y
+        a = e.abs()
+        return torch.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta).mean()
+    return f
+
+
+def kld(p, y):
+    # clamp's gradient flows on the closed range [lo, hi], as core's Clip.
+    yc = torch.clamp(y, CLIP_LO, 1.0)
+    pc = torch.clamp(p, CLIP_LO, 1.0)
+    return (yc * torch.log(yc / pc)).sum(-1).mean()
+
+
+def hinge(p, y):
+    if bool(((y == 0) | (y == 1)).all()):
+        y = 2 * y - 1
+    # clamp(min=0) lets the gradient through where 1 - y*p >= 0, as core's.
+    return torch.clamp(1 - y * p, min=0).mean()
+
+
+def categorical_hinge(p, y):
+    # amax shares the gradient equally among tied maxima, as core's.
+    neg = ((1 - y) * p).amax(-1)
+    pos = (y * p).sum(-1)
+    return torch.clamp(neg - pos + 1, min=0).mean()
+
+
+def log_cosh(p, y):
+    e = p - y
+    # e + softplus(-2e) - log 2, softplus exactly (torch's has a linear cut-off at 20).
+    return (e + torch.logaddexp(torch.zeros_like(e), -2 * e) - math.log(2)).mean()
+
+
+def poisson(p, y):
+    return (p - y * torch.log(p + CLIP_LO)).mean()
+
+
+def loss_spec(loss):
+    """A case's loss as (name, options): a name or {"name", ...options}."""
+    return (loss, {}) if isinstance(loss, str) else (loss["name"], {k: v for k, v in loss.items() if k != "name"})
+
+
+def loss_function(loss, activation):
+    """The loss of a case on the dense layer's output (the logits when the activation is fused or fromLogits is set)."""
+    name, options = loss_spec(loss)
+    logits = activation != "linear" or options.get("fromLogits", False)
+    if name == "sparseCategoricalCrossentropy":
+        dense = cce_logits if logits else cce_probabilities
+        return lambda out, labels: dense(out, one_hot(labels, out.shape[-1]))
+    if name in ("binaryCrossentropy", "categoricalCrossentropy"):
+        return LOSS_FUNCTIONS[(name, "logits" if logits else "probabilities")]
+    assert not logits, loss
+    if name == "huber":
+        return huber(options.get("delta", 1.0))
+    return LOSS_FUNCTIONS[(name, "probabilities")]
+
+
 SIGMOID_OF = {"0": -50.0, "1": 50.0, "1e-9": math.log(1e-9 / (1 - 1e-9)), "1-1e-9": math.log((1 - 1e-9) / 1e-9)}
 # The largest float32 below 1: above the clip bound float32(1 - 1e-7).
 BELOW_ONE = 1 - 2 ** -24
@@ -254,15 +327,69 @@ def loss_cases():
         ("meanSquaredError/rank3", "meanSquaredError", "linear",
          [[[0.5, -1.0], [2.0, 0.0], [0.25, 3.0]], [[-0.5, 1.5], [0.0, 0.0], [1.0, -2.0]]],
          [[[0.5, 0.0], [1.0, 0.0], [-0.25, 1.0]], [[0.5, 1.5], [0.0, 1.0], [0.0, 0.0]]]),
+        # The user's fromLogits: a linear output read as logits.
+        ("binaryCrossentropy/from-logits", {"name": "binaryCrossentropy", "fromLogits": True}, "linear",
+         [[z["0"], z["1"], z["1e-9"], z["1-1e-9"], 0.0, 1.5, -3.0, 1e-4],
+          [z["0"], z["1"], 0.0, -1e-4, 0.0, -0.75, 4.0, -20.0]],
+         [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5],
+          [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.3, 1.0]]),
+        ("categoricalCrossentropy/from-logits", {"name": "categoricalCrossentropy", "fromLogits": True}, "linear",
+         [[50.0, 0.0, -50.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1e-4, 0.0, -1e-4, 0.0], [3.0, -1.0, 0.5, 2.0]],
+         [[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.5, 0.0, 0.5]]),
+        # Sparse: integer labels without the class axis.
+        ("sparseCategoricalCrossentropy/probabilities-extremes", "sparseCategoricalCrossentropy", "linear",
+         [[0.7, 0.2, 0.1, 0.0], [1.0, 0.0, 0.0, 0.0], [1e-9, 0.5, 0.25, 0.25], [BELOW_ONE, 1e-9, 1e-9, 1e-9], [2.0, 1.0, 0.5, 0.5]],
+         [3.0, 0.0, 0.0, 1.0, 2.0]),
+        ("sparseCategoricalCrossentropy/logits-extremes", "sparseCategoricalCrossentropy", "softmax",
+         [[[50.0, 0.0, -50.0, 1.0], [0.0, 0.0, 0.0, 0.0]],
+          [[z["1e-9"], 0.0, 0.0, 0.0], [3.0, -1.0, 0.5, 2.0]],
+          [[-40.0, 40.0, 0.0, 0.0], [1e-4, 0.0, 0.0, -1e-4]]],
+         [[2.0, 0.0], [0.0, 3.0], [0.0, 1.0]]),
+        ("sparseCategoricalCrossentropy/from-logits", {"name": "sparseCategoricalCrossentropy", "fromLogits": True}, "linear",
+         [[50.0, 0.0, -50.0], [0.0, 0.0, 0.0], [1e-4, -1e-4, 0.0], [-3.0, 2.0, 0.5]],
+         [2.0, 0.0, 1.0, 1.0]),
+        ("meanAbsoluteError/edges", "meanAbsoluteError", "linear",
+         [[0.5, -1.0, 2.0, 1e-4], [0.0, 3.0, -2.5, 1.0]],
+         [[0.5, 0.0, 1.0, 0.0], [-1e-4, 3.0, 0.0, 1.0]]),
+        ("huber/delta-1", "huber", "linear",
+         [[1.0, -1.0, 2.5, 1e-4], [0.0, 0.75, -4.0, 0.5]],
+         [[0.0, 0.0, 0.0, 0.0], [0.0, -0.5, 0.0, 0.5]]),
+        ("huber/delta-0.5", {"name": "huber", "delta": 0.5}, "linear",
+         [[0.5, -0.5, 2.0, 1e-4], [0.25, 1.0, -3.0, 0.0]],
+         [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+        ("kullbackLeiblerDivergence/extremes", "kullbackLeiblerDivergence", "linear",
+         [[0.7, 0.2, 0.1, 0.0], [1.0, 0.0, 0.0, 0.0], [1e-9, 0.5, 0.25, 0.25], [0.25, 0.25, 0.2501, 0.2499]],
+         [[0.5, 0.25, 0.25, 0.0], [0.0, 1.0, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]]),
+        ("hinge/binary-labels", "hinge", "linear",
+         [[1.0, -1.0, 0.5, 1e-4, 3.0], [-2.0, 0.25, -1e-4, 0.0, -0.5]],
+         [[1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.0]]),
+        ("hinge/signed-labels", "hinge", "linear",
+         [[1.0, -1.0, 0.5, 1e-4, 3.0], [-2.0, 0.25, -1e-4, 0.0, -0.5]],
+         [[1.0, -1.0, 1.0, 1.0, -1.0], [-1.0, 1.0, 0.5, 1.0, -1.0]]),
+        ("categoricalHinge/ties", "categoricalHinge", "linear",
+         [[0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1], [0.1, 0.4, 0.4, 0.1], [3.0, 0.0, 0.0, 0.0], [1e-4, 0.0, 2e-4, 0.0]],
+         [[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]),
+        ("logCosh/rank3", "logCosh", "linear",
+         [[[0.0, 1e-4], [1.0, -1.0], [30.0, -30.0]], [[2.5, 0.5], [-1e-4, 0.0], [100.0, -0.25]]],
+         [[[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 1.0], [0.0, 0.5]]]),
+        ("poisson/edges", "poisson", "linear",
+         [[0.0, 1e-9, 1.0, 5.0], [2.0, 0.5, 1e-4, 3.0]],
+         [[0.0, 1.0, 1.0, 3.0], [0.0, 2.0, 0.0, 3.0]]),
     ]
 
 
 LOSS_FUNCTIONS = {
-    ("binaryCrossentropy", "linear"): bce_probabilities,
-    ("binaryCrossentropy", "sigmoid"): bce_logits,
-    ("categoricalCrossentropy", "linear"): cce_probabilities,
-    ("categoricalCrossentropy", "softmax"): cce_logits,
-    ("meanSquaredError", "linear"): mse,
+    ("binaryCrossentropy", "probabilities"): bce_probabilities,
+    ("binaryCrossentropy", "logits"): bce_logits,
+    ("categoricalCrossentropy", "probabilities"): cce_probabilities,
+    ("categoricalCrossentropy", "logits"): cce_logits,
+    ("meanSquaredError", "probabilities"): mse,
+    ("meanAbsoluteError", "probabilities"): mae,
+    ("kullbackLeiblerDivergence", "probabilities"): kld,
+    ("hinge", "probabilities"): hinge,
+    ("categoricalHinge", "probabilities"): categorical_hinge,
+    ("logCosh", "probabilities"): log_cosh,
+    ("poisson", "probabilities"): poisson,
 }
 
 
@@ -273,11 +400,11 @@ def loss_case(case_id, loss, activation, x, y):
     bias = torch.zeros(c, dtype=DTYPE)
     xg, kg, bg = (t.clone().requires_grad_(True) for t in (x, kernel, bias))
     out = torch.matmul(xg, kg) + bg
-    value = LOSS_FUNCTIONS[(loss, activation)](out, y)
+    value = loss_function(loss, activation)(out, y)
     grads = torch.autograd.grad(value, [xg, kg, bg])
     assert math.isfinite(value.item()) and all(torch.isfinite(g).all() for g in grads), case_id
-    if activation == "linear" and loss != "meanSquaredError":
-        clipped = (x < CLIP_LO) | (x > CLIP_HI) if loss == "binaryCrossentropy" else None
+    if activation == "linear" and loss in ("binaryCrossentropy", "kullbackLeiblerDivergence"):
+        clipped = (x < CLIP_LO) | (x > (CLIP_HI if loss == "binaryCrossentropy" else 1.0))
         if clipped is not None:
             assert clipped.any() and (grads[0][clipped] == 0).all(), f"{case_id}: a clipped prediction must get a zero gradient"
     predictions = activation_of(out.detach(), activation)

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OPTIMIZER_DEFAULTS, optimizerSlots } from '@araboza/core';
+import { LOSS_KINDS, OPTIMIZER_DEFAULTS, optimizerSlots } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { loadEdgeCases } from '../src/checks/edge-checks.js';
 import { conformanceCases } from '../src/suite.js';
@@ -32,7 +32,7 @@ describe('training fixtures', () => {
   });
 
   it('cover both cross-entropies on the probability and the logits path, and MSE', () => {
-    const paths = loadLossGoldenCases().map((c) => `${c.loss}:${c.activation}`);
+    const paths = loadLossGoldenCases().map((c) => `${c.settings.kind}:${c.activation}`);
     expect(paths).toEqual(
       expect.arrayContaining([
         'binaryCrossentropy:linear',
@@ -42,6 +42,13 @@ describe('training fixtures', () => {
         'meanSquaredError:linear',
       ]),
     );
+  });
+
+  it('cover every loss core defines, and each cross-entropy from logits given by the user', () => {
+    const cases = loadLossGoldenCases();
+    expect(new Set(cases.map((c) => c.settings.kind))).toEqual(new Set(LOSS_KINDS));
+    const userLogits = cases.filter((c) => c.settings.fromLogits).map((c) => c.settings.kind);
+    expect(new Set(userLogits)).toEqual(new Set(['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy']));
   });
 
   it('put the edge cases on ties, relu zeros and dilation 3 with even kernels into the golden tests', () => {

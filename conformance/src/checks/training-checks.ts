@@ -6,6 +6,7 @@ import {
   type Backend,
   type CompiledModel,
   type Layer,
+  type LossConfig,
   type OptimizerSpec,
   type Tensor,
 } from '@araboza/core';
@@ -50,7 +51,7 @@ async function compileDense(
   units: number,
   inputShape: readonly number[],
   activation?: 'linear' | 'sigmoid' | 'softmax',
-  loss: string = 'meanSquaredError',
+  loss: LossConfig = 'meanSquaredError',
 ): Promise<CompiledModel> {
   const stack: Layer[] = [layers.dense({ units, name: 'golden_probe' })];
   if (activation !== undefined) stack.push(layers.activation({ activation, name: 'golden_loss_activation' }));

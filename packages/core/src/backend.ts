@@ -1,7 +1,7 @@
 import { BackendError, ShapeError } from './errors.js';
 import { valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
-import { resolveLoss, type LossName, type ResolvedLoss } from './losses.js';
+import { checkLossTarget, lossTargetShape, resolveLoss, type LossConfig, type ResolvedLoss } from './losses.js';
 import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { assertTensor, formatBatchShape, formatShape, shapesEqual, type Tensor } from './tensor.js';
 
@@ -26,11 +26,11 @@ export interface TrainingSpec {
  */
 export function trainingSpec(
   graph: ModelGraph,
-  loss: LossName | string | readonly (LossName | string)[],
+  loss: LossConfig | readonly LossConfig[],
   optimizer: OptimizerLike,
   lossWeights?: readonly number[],
 ): TrainingSpec {
-  const names = typeof loss === 'string' ? graph.outputs.map(() => loss) : [...loss];
+  const names = Array.isArray(loss) ? [...(loss as readonly LossConfig[])] : graph.outputs.map(() => loss as LossConfig);
   if (names.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${names.length} losses for ${graph.outputs.length} outputs`);
   const weights = lossWeights ?? graph.outputs.map(() => 1);
   if (weights.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${weights.length} loss weights for ${graph.outputs.length} outputs`);
@@ -183,16 +183,28 @@ export function checkInputs(graph: ModelGraph, inputs: readonly Tensor[], who: s
 }
 
 /**
- * Checks inputs and targets (one per graph output, `[batch, ...outputShape]`)
- * of a training or evaluation call. Returns the batch size.
- * @throws ShapeError naming the tensor, the expected and the actual shape.
+ * Checks inputs and targets of a training or evaluation call: one target
+ * per graph output, `[batch, ...targetShape]` where the target shape is the
+ * output's, or the one its loss takes ({@link lossTargetShape}) when `losses`
+ * are given, whose values are then checked too ({@link checkLossTarget}).
+ * Returns the batch size.
+ * @throws ShapeError naming the tensor, the expected and the actual shape (or the bad label).
  */
-export function checkInputsAndTargets(graph: ModelGraph, inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
+export function checkInputsAndTargets(
+  graph: ModelGraph,
+  inputs: readonly Tensor[],
+  targets: readonly Tensor[],
+  who: string,
+  losses?: readonly ResolvedLoss[],
+): number {
   const batch = checkInputs(graph, inputs, who);
   checkList(targets, graph.outputs.length, who, 'target');
   graph.outputs.forEach((output, i) => {
-    const b = checkBatchTensor(targets[i], valueShape(graph, output), who, `target of output '${output}'`);
+    const outputShape = valueShape(graph, output);
+    const what = `target of output '${output}'`;
+    const b = checkBatchTensor(targets[i], losses ? lossTargetShape(losses[i].kind, outputShape) : outputShape, who, what);
     if (b !== batch) throw new ShapeError(`${who}: the inputs have ${batch} samples but the target of output '${output}' has ${b}`);
+    if (losses) checkLossTarget(losses[i], outputShape, targets[i], `${who}: ${what}`);
   });
   return batch;
 }

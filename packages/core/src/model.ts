@@ -3,7 +3,7 @@ import { ConfigError, ShapeError } from './errors.js';
 import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, type ModelGraph } from './graph.js';
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
-import { resolveLoss, resolveLossName, type LossName } from './losses.js';
+import { lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type LossSettings } from './losses.js';
 import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
@@ -42,8 +42,8 @@ export function input(options: InputOptions): SymbolicTensor {
  */
 export type ModelData = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
 
-/** A loss for every output, a list with one per output, or a record by output name. */
-export type LossSpec = LossName | string | readonly (LossName | string)[] | Readonly<Record<string, LossName | string>>;
+/** A loss for every output, a list with one per output, or a record by output name (each a name or {@link LossOptions}). */
+export type LossSpec = LossConfig | readonly LossConfig[] | Readonly<Record<string, LossConfig>>;
 
 /** Options of {@link Model.compile}. */
 export interface CompileOptions {
@@ -94,7 +94,7 @@ interface Compilation {
   backend: Backend;
   optimizer: OptimizerSpec | null;
   /** One loss per output, or null without a loss. */
-  losses: LossName[] | null;
+  losses: LossSettings[] | null;
   lossWeights: number[];
   compiled: Promise<CompiledModel> | null;
   /** Host weights changed since the backend last received them. */
@@ -358,7 +358,14 @@ export class Model {
     if (!options || typeof options !== 'object' || !options.backend || typeof options.backend.compile !== 'function') {
       throw new ConfigError(`${this.name}: compile needs {backend}`);
     }
-    const losses = options.loss === undefined ? null : this.perOutput(options.loss, 'loss', (v) => resolveLossName(v), null);
+    // An object with a string `name` is one loss with options (for every output), not a record by output name.
+    const oneLoss = typeof options.loss === 'object' && options.loss !== null && typeof (options.loss as { name?: unknown }).name === 'string';
+    const losses =
+      options.loss === undefined
+        ? null
+        : oneLoss
+          ? this.graph.outputs.map(() => resolveLossConfig(options.loss))
+          : this.perOutput(options.loss, 'loss', (v) => resolveLossConfig(v), null);
     const lossWeights = this.perOutput(
       options.lossWeights,
       'lossWeights',
@@ -424,7 +431,7 @@ export class Model {
     if (!c) throw new ConfigError(`${this.name}: call compile({backend, optimizer, loss}) first`);
     if (needsTraining && (!c.losses || !c.optimizer)) {
       throw new ConfigError(
-        `${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.join(', ') ?? 'none'}`,
+        `${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.map((l) => l.kind).join(', ') ?? 'none'}`,
       );
     }
     if (!c.compiled) {
@@ -469,6 +476,18 @@ export class Model {
   }
 
   /**
+   * A target as output `i`'s loss takes it: sparse labels given with a
+   * trailing axis of 1 (`[batch, 1]`, as Keras accepts) lose that axis.
+   */
+  private asLossTarget(t: Tensor, i: number): Tensor {
+    const loss = this.compilation?.losses?.[i];
+    if (loss?.kind !== 'sparseCategoricalCrossentropy' || !isTensorLike(t) || !Array.isArray(t.shape)) return t;
+    const shape = lossTargetShape(loss.kind, this.outputShapes[i]);
+    const trailing = t.shape.length === shape.length + 2 && t.shape[t.shape.length - 1] === 1;
+    return trailing ? { shape: t.shape.slice(0, -1), data: t.data } : t;
+  }
+
+  /**
    * @internal normalises data for the model's inputs (`'inputs'`) or outputs
    * (`'outputs'`) to one tensor per input/output in order, each checked
    * against its shape, all with one sample count. `what` names the call
@@ -502,7 +521,11 @@ export class Model {
     } else {
       throw new ShapeError(`${this.name}: ${what} must be a tensor, an array of tensors or a record by name, got ${data === null ? 'null' : typeof data}`);
     }
-    tensors.forEach((t, i) => this.checkBatch(t, shapes[i], names.length === 1 ? what : `${what} '${names[i]}'`));
+    if (side === 'outputs') tensors = tensors.map((t, i) => this.asLossTarget(t, i));
+    const losses = side === 'outputs' ? this.compilation?.losses : null;
+    tensors.forEach((t, i) =>
+      this.checkBatch(t, losses ? lossTargetShape(losses[i].kind, shapes[i]) : shapes[i], names.length === 1 ? what : `${what} '${names[i]}'`),
+    );
     const samples = tensors[0].shape[0];
     tensors.forEach((t, i) => {
       if (t.shape[0] !== samples) throw new ShapeError(`${this.name}: ${what} '${names[i]}' has ${t.shape[0]} samples but '${names[0]}' has ${samples}`);

@@ -2,6 +2,8 @@ import {
   BackendError,
   checkInputs,
   checkInputsAndTargets,
+  lossTargetShape,
+  lossTargets,
   checkOptimizerState,
   checkWeightList,
   graphOutputShapes,
@@ -151,6 +153,16 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.training;
   }
 
+  /**
+   * Core's checks of inputs and targets; returns the batch size, the targets
+   * as the losses take them (core's `lossTargets`) and their per-sample shapes.
+   */
+  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], what: string): { n: number; ys: Tensor[]; targetShapes: number[][] } {
+    const { losses } = this.needTraining(what);
+    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: ${what}`, losses);
+    return { n, ys: lossTargets(losses, targets), targetShapes: this.outputShapes.map((shape, i) => lossTargetShape(losses[i].kind, shape)) };
+  }
+
   /** Rows per predict/evaluate run so that a run's activations (input, every layer output, and a transposed copy of each) stay near `runBytes`. */
   private rowsPerRun(): number {
     const values =
@@ -218,7 +230,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: evaluate`);
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'evaluate');
     this.evaluation = this.versioned(this.evaluation, () =>
       buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }),
     );
@@ -231,7 +243,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       const rows = Math.min(chunk, n - start);
       const feeds = this.dataFeeds(
         OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows),
-        OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows),
+        OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, start, rows),
       );
       const losses = this.lossesOf(await session.run(feeds));
       // Every loss is a mean over rows of equal size, so chunk means combine weighted by rows.
@@ -250,7 +262,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.alive('trainStep');
     this.needTraining('trainStep');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: trainStep`);
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'trainStep');
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
       OnnxruntimeCompiledModel.rowsOf(
@@ -259,7 +271,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
     );
     (this.step.data as Float32Array)[0] = this.stepCount;
     feeds[MODEL_STEP] = this.step;
@@ -289,7 +301,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.alive('gradients');
     const training = this.needTraining('gradients');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: gradients`);
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'gradients');
     this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
@@ -299,7 +311,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
     );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     const result = await session.run(feeds);

@@ -1,4 +1,15 @@
-import { BackendError, optimizerSlots, valueShape, type GraphNode, type ModelGraph, type Tensor, type TrainingSpec, type WeightSpec } from '@araboza/core';
+import {
+  BackendError,
+  lossTargetShape,
+  optimizerSlots,
+  valueShape,
+  type GraphNode,
+  type ModelGraph,
+  type ResolvedLoss,
+  type Tensor,
+  type TrainingSpec,
+  type WeightSpec,
+} from '@araboza/core';
 import { emitActivation, emitActivationGrad, emitSignMask } from './activations.js';
 import { effectiveLayout, invertPerm, layoutShape, toChannelsFirstPerm, toChannelsLastPerm, type Layout, type Value } from './layout.js';
 import { emitLoss } from './losses.js';
@@ -319,6 +330,15 @@ function targetInLayout(b: OnnxGraphBuilder, y: string, pred: Value): string {
 }
 
 /**
+ * The target as `emitLoss` takes it: in the predictions' layout, except
+ * sparse labels, which have no class axis, so their order (batch, then the
+ * spatial axes) is the same in either layout.
+ */
+function lossTargetInLayout(b: OnnxGraphBuilder, loss: ResolvedLoss, y: string, pred: Value): string {
+  return loss.kind === 'sparseCategoricalCrossentropy' ? y : targetInLayout(b, y, pred);
+}
+
+/**
  * Transposes `value` by `perm` to `shape`; as a Reshape when the permutation
  * only moves axes of length 1 (one channel: channels-last and channels-first
  * hold the same bytes), which is at most one contiguous copy where ONNX
@@ -358,11 +378,11 @@ export function buildEvalModel(
 ): Uint8Array {
   const b = new OnnxGraphBuilder();
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
-  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
   const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
   const losses = graph.outputs.map(
-    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss,
+    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), false).loss,
   );
   outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
   return finish(b, 'araboza_eval');
@@ -388,12 +408,12 @@ function lossAndBackward(
   provider: ResolvedDevice,
 ) {
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
-  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
   const pass = emitForward(b, graph, xs, weights, true, true, provider);
   const emitted = graph.outputs.map((_, i) =>
-    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true),
+    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), true),
   );
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {

@@ -4,6 +4,7 @@ import {
   ShapeError,
   checkInputs,
   checkInputsAndTargets,
+  lossTargets,
   checkOptimizerState,
   checkWeightList,
   firstNonFinite,
@@ -78,12 +79,12 @@ function planGraph(graph: ModelGraph, training: TrainingSpec | undefined): Graph
   const activatedToo = new Set<string>();
   if (training) {
     graph.outputs.forEach((o, i) => {
-      if (training.losses[i].fromLogits && onPath.has(o)) logitNodes.add(o);
+      if (training.losses[i].fusedActivation && onPath.has(o)) logitNodes.add(o);
     });
     const readers = graphReaders(graph);
     for (const name of logitNodes) {
       const readByNode = (readers.get(name) ?? []).some((r) => onPath.has(r.name));
-      const readAsIs = graph.outputs.some((o, i) => o === name && !training.losses[i].fromLogits);
+      const readAsIs = graph.outputs.some((o, i) => o === name && !training.losses[i].fusedActivation);
       if (readByNode || readAsIs) activatedToo.add(name);
     }
   }
@@ -143,7 +144,7 @@ export class TfjsCompiledModel implements CompiledModel {
         values.set(node.name, lowerNode(xs, node, ws, activation, training));
       }
     }
-    return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fromLogits ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
+    return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fusedActivation ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
   }
 
   /** Each output's loss on a batch (logit outputs from `forward(…, forLoss = true)`). */
@@ -185,11 +186,12 @@ export class TfjsCompiledModel implements CompiledModel {
     }
   }
 
-  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size. */
-  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
-    const batch = checkInputsAndTargets(this.graph, inputs, targets, who);
+  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size and the targets as the losses take them (core's `lossTargets`). */
+  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): { batch: number; ys: Tensor[] } {
+    const losses = this.requireTraining(who).losses;
+    const batch = checkInputsAndTargets(this.graph, inputs, targets, who, losses);
     this.checkFiniteData(inputs, targets, who);
-    return batch;
+    return { batch, ys: lossTargets(losses, targets) };
   }
 
   private toEngine(t: Tensor): tf.Tensor {
@@ -312,10 +314,10 @@ export class TfjsCompiledModel implements CompiledModel {
   async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.live('trainStep');
     const spec = this.requireTraining('trainStep');
-    const batch = this.checkPair(inputs, targets, 'trainStep');
+    const { batch, ys } = this.checkPair(inputs, targets, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const { outputLosses, weights: grads } = this.lossesAndGrads(inputs, targets, batch, false);
+    const { outputLosses, weights: grads } = this.lossesAndGrads(inputs, ys, batch, false);
     const loss = this.total(outputLosses);
     try {
       // A non-finite loss, gradient or update leaves weights and optimizer state as they were (core's
@@ -335,7 +337,7 @@ export class TfjsCompiledModel implements CompiledModel {
   async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.live('evaluate');
     const spec = this.requireTraining('evaluate');
-    const batch = this.checkPair(inputs, targets, 'evaluate');
+    const { batch, ys } = this.checkPair(inputs, targets, 'evaluate');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const ranges = chunkRanges(batch, chunkRows(this.graph, false, this.settings.chunkBytes));
@@ -350,7 +352,7 @@ export class TfjsCompiledModel implements CompiledModel {
         const losses = this.outputLosses(
           spec,
           outs,
-          targets.map((t) => this.toEngine(slice(t, start, size))),
+          ys.map((t) => this.toEngine(slice(t, start, size))),
         );
         return losses.length === 1 ? losses[0] : tf.stack(losses);
       });
@@ -368,10 +370,10 @@ export class TfjsCompiledModel implements CompiledModel {
   async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.live('gradients');
     this.requireTraining('gradients');
-    const batch = this.checkPair(inputs, targets, 'gradients');
+    const { batch, ys } = this.checkPair(inputs, targets, 'gradients');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const r = this.lossesAndGrads(inputs, targets, batch, true);
+    const r = this.lossesAndGrads(inputs, ys, batch, true);
     try {
       return {
         loss: this.total(r.outputLosses),
