@@ -74,7 +74,28 @@ def optimizer_slots(spec):
     kind = spec["kind"]
     if kind == "sgd":
         return ["velocity"] if spec["momentum"] > 0 else []
-    return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"]}[kind]
+    return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"],
+            "adagrad": ["accumulator"], "adamax": ["m", "u"], "adamw": ["m", "v"]}[kind]
+
+
+def slot_initial_value(spec, slot):
+    return spec.get("initialAccumulatorValue", 0.1) if spec["kind"] == "adagrad" and slot == "accumulator" else 0.0
+
+
+def clip_gradients(spec, grads):
+    """Keras 3's clipping: per weight by norm, by the global norm, or by value (at most one is set)."""
+    if "clipnorm" in spec:
+        c = spec["clipnorm"]
+        return [g * c / torch.clamp(torch.sqrt((g * g).sum()), min=c) for g in grads]
+    if "globalClipnorm" in spec:
+        c = spec["globalClipnorm"]
+        norm = torch.sqrt(sum((g * g).sum() for g in grads))
+        scale = c * torch.minimum(1 / norm, torch.tensor(1 / c, dtype=norm.dtype))
+        return [g * scale for g in grads]
+    if "clipvalue" in spec:
+        c = spec["clipvalue"]
+        return [torch.clamp(g, -c, c) for g in grads]
+    return grads
 
 
 def optimizer_update(spec, w, g, slots, t):
@@ -84,7 +105,21 @@ def optimizer_update(spec, w, g, slots, t):
         if spec["momentum"] == 0:
             return w - lr * g, []
         v = spec["momentum"] * slots[0] - lr * g
+        if spec.get("nesterov", False):
+            return w + spec["momentum"] * v - lr * g, [v]
         return w + v, [v]
+    if kind == "adamw":
+        # Decoupled weight decay first (Keras 3's _apply_weight_decay), then Adam.
+        w = w - w * (spec["weightDecay"] * lr)
+        kind = "adam"
+    if kind == "adagrad":
+        a = slots[0] + g * g
+        return w - lr * g / torch.sqrt(a + spec["epsilon"]), [a]
+    if kind == "adamax":
+        b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
+        m = b1 * slots[0] + (1 - b1) * g
+        u = torch.maximum(b2 * slots[1], g.abs())
+        return w - lr * m / ((1 - b1 ** t) * (u + eps)), [m, u]
     if kind == "adam":
         b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
         m = b1 * slots[0] + (1 - b1) * g
@@ -113,6 +148,16 @@ OPTIMIZER_CASES = [
     ("adadelta-rho0.7-eps1e-3", {"kind": "adadelta", "learningRate": 0.5, "rho": 0.7, "epsilon": 1e-3}),
     ("rmsprop", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.9, "epsilon": 1e-7}),
     ("rmsprop-rho0.5-eps1e-4", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.5, "epsilon": 1e-4}),
+    ("sgd-nesterov", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("adagrad", {"kind": "adagrad", "learningRate": 0.1, "initialAccumulatorValue": 0.1, "epsilon": 1e-7}),
+    # Accumulator from 0: with gradients of 1e-4, g/sqrt(a + eps) and g/(sqrt(a) + eps) differ by far more than the tolerance.
+    ("adagrad-init0-eps1e-6", {"kind": "adagrad", "learningRate": 0.01, "initialAccumulatorValue": 0.0, "epsilon": 1e-6}),
+    ("adamax", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("adamax-eps1e-4", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
+    ("adamw", {"kind": "adamw", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "weightDecay": 0.5}),
+    ("sgd-momentum-clipnorm0.3", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": False, "clipnorm": 0.3}),
+    ("adam-clipvalue0.05", {"kind": "adam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "clipvalue": 0.05}),
+    ("rmsprop-globalClipnorm0.4", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.9, "epsilon": 1e-7, "globalClipnorm": 0.4}),
 ]
 
 
@@ -140,11 +185,12 @@ def run_optimizer(spec, x, y, weights, steps, dtype):
     """The whole sequence in `dtype`; returns one record per step."""
     x, y = x.to(dtype), y.to(dtype)
     weights = [w.to(dtype) for w in weights]
-    slots = [[torch.zeros_like(w) for _ in optimizer_slots(spec)] for w in weights]
+    slots = [[torch.full_like(w, slot_initial_value(spec, name)) for name in optimizer_slots(spec)] for w in weights]
     records = []
     for t in range(1, steps + 1):
         loss, grads = mse_and_grads(x, y, weights)
-        new = [optimizer_update(spec, w, g, s, t) for w, g, s in zip(weights, grads, slots)]
+        clipped = clip_gradients(spec, grads)
+        new = [optimizer_update(spec, w, g, s, t) for w, g, s in zip(weights, clipped, slots)]
         weights = [n[0] for n in new]
         slots = [n[1] for n in new]
         records.append({"loss": loss, "gradients": grads, "weights": weights, "slots": slots})

@@ -109,7 +109,7 @@ export interface CompiledModel {
   /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
   /**
-   * Current optimizer state (zeros and step 0 before the first step).
+   * Current optimizer state (step 0 and each slot at `optimizerSlotInitialValue`, 0 but for Adagrad, before the first step).
    * @throws BackendError when compiled without a {@link TrainingSpec}: there is no optimizer to have a state.
    */
   getOptimizerState(): Promise<OptimizerState>;

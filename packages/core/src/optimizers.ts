@@ -6,14 +6,32 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 const FLOAT32_MIN_POSITIVE = 1.401298464324817e-45;
 
 /**
- * Stochastic gradient descent with optional momentum (Keras):
- * v ← momentum·v − lr·g;  w ← w + v   (momentum 0: w ← w − lr·g).
+ * Gradient clipping, on every optimizer (Keras 3; at most one of the three,
+ * each > 0 when given), applied to the gradients before the update:
+ * - `clipnorm` c: each weight's gradient g ← g·c / max(‖g‖₂, c);
+ * - `globalClipnorm` c: every gradient g ← g·c·min(1/N, 1/c), N the L2 norm of all gradients together;
+ * - `clipvalue` c: every element clipped to [−c, c].
+ */
+export interface ClippingOptions {
+  readonly clipnorm?: number;
+  readonly clipvalue?: number;
+  readonly globalClipnorm?: number;
+}
+
+/** The names of the {@link ClippingOptions}, in the order specs list them. */
+export const CLIPPING_OPTIONS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
+
+/**
+ * Stochastic gradient descent with optional momentum (Keras 3):
+ * v ← momentum·v − lr·g;  w ← w + v   (momentum 0: w ← w − lr·g);
+ * with `nesterov`: w ← w + momentum·v − lr·g (v the updated velocity; no effect at momentum 0).
  * Slots: `velocity` when momentum > 0.
  */
-export interface SgdSpec {
+export interface SgdSpec extends ClippingOptions {
   readonly kind: 'sgd';
   readonly learningRate: number;
   readonly momentum: number;
+  readonly nesterov: boolean;
 }
 
 /**
@@ -22,7 +40,7 @@ export interface SgdSpec {
  * α ← lr·sqrt(1 − β2^t)/(1 − β1^t);  w ← w − α·m/(sqrt(v) + ε).
  * Slots: `m`, `v`; plus the step count t shared by all weights.
  */
-export interface AdamSpec {
+export interface AdamSpec extends ClippingOptions {
   readonly kind: 'adam';
   readonly learningRate: number;
   readonly beta1: number;
@@ -35,7 +53,7 @@ export interface AdamSpec {
  * a ← ρ·a + (1 − ρ)·g²;  Δ ← sqrt(d + ε)/sqrt(a + ε)·g;  d ← ρ·d + (1 − ρ)·Δ²;  w ← w − lr·Δ.
  * Slots: `accumulatedGrad` (a), `accumulatedDelta` (d).
  */
-export interface AdadeltaSpec {
+export interface AdadeltaSpec extends ClippingOptions {
   readonly kind: 'adadelta';
   readonly learningRate: number;
   readonly rho: number;
@@ -47,25 +65,67 @@ export interface AdadeltaSpec {
  * v ← ρ·v + (1 − ρ)·g²;  w ← w − lr·g/sqrt(v + ε).
  * Slots: `velocity`.
  */
-export interface RmspropSpec {
+export interface RmspropSpec extends ClippingOptions {
   readonly kind: 'rmsprop';
   readonly learningRate: number;
   readonly rho: number;
   readonly epsilon: number;
 }
 
+/**
+ * Adagrad (Keras 3, ε inside the square root):
+ * a ← a + g²;  w ← w − lr·g/sqrt(a + ε).
+ * Slots: `accumulator`, starting at `initialAccumulatorValue` (default 0.1; see {@link optimizerSlotInitialValue}).
+ */
+export interface AdagradSpec extends ClippingOptions {
+  readonly kind: 'adagrad';
+  readonly learningRate: number;
+  readonly initialAccumulatorValue: number;
+  readonly epsilon: number;
+}
+
+/**
+ * Adamax (Keras 3, ε added to u):
+ * t ← t + 1;  m ← β1·m + (1 − β1)·g;  u ← max(β2·u, |g|);  w ← w − lr·m/((1 − β1^t)·(u + ε)).
+ * Slots: `m`, `u`.
+ */
+export interface AdamaxSpec extends ClippingOptions {
+  readonly kind: 'adamax';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+}
+
+/**
+ * AdamW (Keras 3): decoupled weight decay, applied to every weight before
+ * Adam's update: w ← w − lr·weightDecay·w, then {@link AdamSpec}'s step.
+ * Slots: `m`, `v`.
+ */
+export interface AdamwSpec extends ClippingOptions {
+  readonly kind: 'adamw';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+}
+
 /** An optimizer as data: its kind and hyper-parameters, with Keras's defaults filled in. */
-export type OptimizerSpec = SgdSpec | AdamSpec | AdadeltaSpec | RmspropSpec;
+export type OptimizerSpec = SgdSpec | AdamSpec | AdadeltaSpec | RmspropSpec | AdagradSpec | AdamaxSpec | AdamwSpec;
 
 /** Optimizer names. */
 export type OptimizerName = OptimizerSpec['kind'];
 
 /** Keras's default hyper-parameters of each optimizer. */
 export const OPTIMIZER_DEFAULTS: { readonly [K in OptimizerName]: Extract<OptimizerSpec, { kind: K }> } = {
-  sgd: { kind: 'sgd', learningRate: 0.01, momentum: 0 },
+  sgd: { kind: 'sgd', learningRate: 0.01, momentum: 0, nesterov: false },
   adam: { kind: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
   adadelta: { kind: 'adadelta', learningRate: 0.001, rho: 0.95, epsilon: 1e-7 },
   rmsprop: { kind: 'rmsprop', learningRate: 0.001, rho: 0.9, epsilon: 1e-7 },
+  adagrad: { kind: 'adagrad', learningRate: 0.001, initialAccumulatorValue: 0.1, epsilon: 1e-7 },
+  adamax: { kind: 'adamax', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  adamw: { kind: 'adamw', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.004 },
 };
 
 /** An optimizer name (Keras defaults) or a partial spec whose missing fields take the defaults. */
@@ -85,14 +145,16 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
   }
   const defaults = OPTIMIZER_DEFAULTS[kind as OptimizerName];
   const spec: Record<string, unknown> = { ...defaults };
+  const known = [...Object.keys(defaults).filter((k) => k !== 'kind'), ...CLIPPING_OPTIONS];
   for (const [key, value] of Object.entries(given)) {
     if (key === 'kind') continue;
-    if (!(key in defaults))
-      throw new ConfigError(
-        `${kind}: unknown option '${key}' (known: ${Object.keys(defaults)
-          .filter((k) => k !== 'kind')
-          .join(', ')})`,
-      );
+    if (!known.includes(key)) throw new ConfigError(`${kind}: unknown option '${key}' (known: ${known.join(', ')})`);
+    if (key === 'nesterov') {
+      if (typeof value !== 'boolean') throw new ConfigError(`${kind}: nesterov must be a boolean, got ${JSON.stringify(value)}`);
+      spec[key] = value;
+      continue;
+    }
+    if (value === undefined && (CLIPPING_OPTIONS as readonly string[]).includes(key)) continue;
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${kind}: ${key} must be a finite number, got ${JSON.stringify(value)}`);
     // Backends compute in float32: a value that rounds to Infinity or to 0 there gives NaN weights.
     if (!Number.isFinite(Math.fround(value))) throw new ConfigError(`${kind}: ${key} ${value} is beyond float32's range (±${FLOAT32_MAX})`);
@@ -100,16 +162,28 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
       throw new ConfigError(`${kind}: ${key} ${value} is 0 in float32 (the smallest positive float32 is ${FLOAT32_MIN_POSITIVE})`);
     spec[key] = value;
   }
+  // Clipping options last, in a fixed order, so that equal specs serialise equally (checkpoints compare them).
+  const clipping = CLIPPING_OPTIONS.filter((k) => spec[k] !== undefined);
+  for (const k of clipping) {
+    const v = spec[k] as number;
+    delete spec[k];
+    if (!(v > 0)) throw new ConfigError(`${kind}: ${k} must be > 0, got ${v}`);
+    spec[k] = v;
+  }
+  if (clipping.length > 1) throw new ConfigError(`${kind}: only one of clipnorm, clipvalue and globalClipnorm can be set, got ${clipping.join(' and ')}`);
   const s = spec as unknown as OptimizerSpec;
   if (!(s.learningRate > 0)) throw new ConfigError(`${kind}: learningRate must be > 0, got ${s.learningRate}`);
   const unit = (key: string, v: number, open: boolean) => {
     if (!(v >= 0 && (open ? Math.fround(v) < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
   };
   if (s.kind === 'sgd') unit('momentum', s.momentum, true);
-  if (s.kind === 'adam') {
+  if (s.kind === 'adam' || s.kind === 'adamax' || s.kind === 'adamw') {
     unit('beta1', s.beta1, true);
     unit('beta2', s.beta2, true);
   }
+  if (s.kind === 'adagrad' && !(s.initialAccumulatorValue >= 0))
+    throw new ConfigError(`${kind}: initialAccumulatorValue must be ≥ 0, got ${s.initialAccumulatorValue}`);
+  if (s.kind === 'adamw' && !(s.weightDecay >= 0)) throw new ConfigError(`${kind}: weightDecay must be ≥ 0, got ${s.weightDecay}`);
   if (s.kind === 'adadelta' || s.kind === 'rmsprop') unit('rho', s.rho, true);
   if ('epsilon' in s && !(s.epsilon > 0)) throw new ConfigError(`${kind}: epsilon must be > 0, got ${s.epsilon}`);
   return s;
@@ -129,5 +203,20 @@ export function optimizerSlots(spec: OptimizerSpec): string[] {
       return ['accumulatedGrad', 'accumulatedDelta'];
     case 'rmsprop':
       return ['velocity'];
+    case 'adagrad':
+      return ['accumulator'];
+    case 'adamax':
+      return ['m', 'u'];
+    case 'adamw':
+      return ['m', 'v'];
   }
+}
+
+/**
+ * The value every element of a slot starts at (before the first step, and
+ * after a new compile): Adagrad's `accumulator` starts at
+ * `initialAccumulatorValue` as in Keras; every other slot at 0.
+ */
+export function optimizerSlotInitialValue(spec: OptimizerSpec, slot: string): number {
+  return spec.kind === 'adagrad' && slot === 'accumulator' ? spec.initialAccumulatorValue : 0;
 }

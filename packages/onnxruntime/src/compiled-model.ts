@@ -3,6 +3,7 @@ import {
   checkInputs,
   checkInputsAndTargets,
   lossTargetShape,
+  optimizerSlotInitialValue,
   lossTargets,
   checkOptimizerState,
   checkWeightList,
@@ -122,7 +123,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.nextFlatWeights = floatTensor(new Float32Array(total), [total]);
     this.weights = this.viewsOf(this.flatWeights);
     this.nextWeights = this.viewsOf(this.nextFlatWeights);
-    this.slots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
+    this.slots = this.slotNames.map((name) => floatTensor(new Float32Array(total).fill(optimizerSlotInitialValue(training!.optimizer, name)), [total]));
     this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(total), [total]));
     this.step = floatTensor(new Float32Array(1), []);
     this.nextStep = floatTensor(new Float32Array(1), []);

@@ -19,7 +19,7 @@ import { fuseForLowering } from './fusion.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
 import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
-import { emitOptimizerUpdate } from './optimizers.js';
+import { emitGradientClipping, emitOptimizerUpdate } from './optimizers.js';
 
 /** One weight of a graph with its ONNX layout. */
 export interface WeightEntry {
@@ -512,7 +512,7 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   const step = b.input(MODEL_STEP, []);
   // The update is elementwise, so it runs once over every weight as one vector: a dozen ops
   // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
-  const flatGrads = emitFlatConcat(b, r.grads, total, 'grads');
+  const flatGrads = emitFlatConcat(b, emitGradientClipping(b, optimizer, r.grads), total, 'grads');
   const flatWeights = emitFlatConcat(b, r.weights, total, 'weights');
   const guarded: string[] = [];
   if (flatGrads !== null && flatWeights !== null) {

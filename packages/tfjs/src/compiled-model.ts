@@ -12,6 +12,7 @@ import {
   graphReaders,
   nodeWeights,
   nodesOnOutputPaths,
+  optimizerSlotInitialValue,
   optimizerSlots,
   sizeOfShape,
   slice,
@@ -118,10 +119,12 @@ export class TfjsCompiledModel implements CompiledModel {
     this.outputShapes = graphOutputShapes(graph);
     this.plan = planGraph(graph, training);
     const specs = graph.weights.map((w) => w.spec);
-    const slotCount = training ? optimizerSlots(training.optimizer).length : 0;
+    const slotNames = training ? optimizerSlots(training.optimizer) : [];
     // tidy frees the zeros once the variables hold their own reference.
     this.weights = tf.tidy(() => specs.map((s) => tf.variable(tf.zeros([...s.shape]), true)));
-    this.slots = tf.tidy(() => specs.map((s) => Array.from({ length: slotCount }, () => tf.variable(tf.zeros([...s.shape]), false))));
+    this.slots = tf.tidy(() =>
+      specs.map((s) => slotNames.map((name) => tf.variable(tf.fill([...s.shape], optimizerSlotInitialValue(training!.optimizer, name)), false))),
+    );
   }
 
   /**
