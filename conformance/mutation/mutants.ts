@@ -266,12 +266,12 @@ export const MUTANTS: readonly Mutant[] = [
     file: ORT_OPT,
     find: `      const alpha = b.op(
         'Div',
-        [b.op('Mul', [s(spec.learningRate), b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
+        [b.op('Mul', [lr, b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
         [],
         {},
         'adam_alpha',
       );`,
-    replace: `      const alpha = b.op('Add', [s(spec.learningRate), b.op('Mul', [s(0), b.op('Add', [correction1, correction2], [], {}, 'adam_c12')], [], {}, 'adam_zero')], [], {}, 'adam_alpha');`,
+    replace: `      const alpha = b.op('Add', [lr, b.op('Mul', [s(0), b.op('Add', [correction1, correction2], [], {}, 'adam_c12')], [], {}, 'adam_zero')], [], {}, 'adam_alpha');`,
     description: 'Adam without bias correction',
   },
   {

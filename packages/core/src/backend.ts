@@ -2,7 +2,7 @@ import { BackendError, ShapeError } from './errors.js';
 import { valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
 import { checkLossTarget, lossTargetShape, resolveLoss, type LossConfig, type ResolvedLoss } from './losses.js';
-import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { checkLearningRate, optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { assertTensor, formatBatchShape, formatShape, shapesEqual, type Tensor } from './tensor.js';
 
 /**
@@ -47,6 +47,16 @@ export interface OptimizerState {
   readonly step: number;
   /** `slots[w][s]`: slot `s` of weight `w`. */
   readonly slots: readonly (readonly Tensor[])[];
+}
+
+/** Options of one {@link CompiledModel.trainStep}. */
+export interface TrainStepOptions {
+  /**
+   * The learning rate of this step (default the optimizer spec's
+   * `learningRate`): a runtime input of the step, so changing it between
+   * steps recompiles nothing. Checked with {@link checkLearningRate}.
+   */
+  readonly learningRate?: number;
 }
 
 /** The losses of one batch. */
@@ -94,7 +104,7 @@ export interface CompiledModel {
    * optimizer slot is not, likewise, returning a NaN `loss`.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
-  trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
+  trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses>;
   /** The losses on a batch without updating anything. */
   evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
   /**
@@ -207,6 +217,14 @@ export function checkInputsAndTargets(
     if (losses) checkLossTarget(losses[i], outputShape, targets[i], `${who}: ${what}`);
   });
   return batch;
+}
+
+/**
+ * The learning rate of one step: `options.learningRate` when given (checked), else the spec's.
+ * @throws ConfigError for a rate that is not a finite number > 0.
+ */
+export function stepLearningRate(optimizer: OptimizerSpec, options: TrainStepOptions | undefined, who: string): number {
+  return options?.learningRate === undefined ? optimizer.learningRate : checkLearningRate(options.learningRate, who);
 }
 
 /**

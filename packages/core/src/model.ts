@@ -4,7 +4,7 @@ import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, typ
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type LossSettings } from './losses.js';
-import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { checkLearningRate, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
@@ -97,6 +97,8 @@ interface Compilation {
   losses: LossSettings[] | null;
   lossWeights: number[];
   compiled: Promise<CompiledModel> | null;
+  /** The learning rate set through `Model.learningRate`, or null for the optimizer's. */
+  learningRate: number | null;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
   /** The backend trained since the host copies were last refreshed. */
@@ -379,7 +381,7 @@ export class Model {
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false };
+    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false, learningRate: null };
   }
 
   /**
@@ -418,6 +420,24 @@ export class Model {
   /** The optimizer chosen by `compile` (defaults filled in), or `null`. */
   get optimizer(): OptimizerSpec | null {
     return this.compilation?.optimizer ?? null;
+  }
+
+  /**
+   * The learning rate of the next training steps: the optimizer's
+   * `learningRate` after `compile`, settable between steps (and from a
+   * callback during `fit`) without recompiling; backends take it as a
+   * runtime input of their train step.
+   * @throws ConfigError on set without an optimizer, or for a rate that is not a finite number > 0.
+   */
+  get learningRate(): number | null {
+    const c = this.compilation;
+    return c?.optimizer ? (c.learningRate ?? c.optimizer.learningRate) : null;
+  }
+
+  set learningRate(lr: number) {
+    const c = this.compilation;
+    if (!c?.optimizer) throw new ConfigError(`${this.name}: learningRate needs compile({optimizer}) first`);
+    c.learningRate = checkLearningRate(lr, `${this.name}: learningRate`);
   }
 
   /** The backend chosen by `compile`, or `null`. */
@@ -605,7 +625,7 @@ export class Model {
     const { xs, ys } = this.pairList(x, y, 'trainOnBatch');
     return this.exclusive('trainOnBatch', async () => {
       const compiled = await this.compiled(true);
-      const { loss } = await compiled.trainStep(xs, ys);
+      const { loss } = await compiled.trainStep(xs, ys, { learningRate: this.learningRate! });
       if (Number.isFinite(loss)) this.markTrained();
       await this.syncWeightsFromBackend();
       return loss;

@@ -190,6 +190,19 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
 }
 
 /**
+ * Checks a learning rate given at run time (`model.learningRate`, a step's
+ * `TrainStepOptions.learningRate`): a finite number > 0 that stays finite
+ * and non-zero in float32.
+ * @throws ConfigError naming `who` and the value.
+ */
+export function checkLearningRate(lr: unknown, who: string): number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || !(lr > 0))
+    throw new ConfigError(`${who}: the learning rate must be a finite number > 0, got ${JSON.stringify(lr) ?? String(lr)}`);
+  if (!Number.isFinite(Math.fround(lr)) || Math.fround(lr) === 0) throw new ConfigError(`${who}: the learning rate ${lr} is outside float32's range`);
+  return lr;
+}
+
+/**
  * Names of the per-weight state slots of an optimizer, in the order backends
  * store them in {@link OptimizerState.slots}.
  */

@@ -209,7 +209,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
         const xb = xs.map(batchOf);
         // An autoencoder fits x onto itself: one gathered batch serves as both.
         const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
-        const result = await compiled.trainStep(xb, yb);
+        const result = await compiled.trainStep(xb, yb, { learningRate: model.learningRate! });
         const finite = Number.isFinite(result.loss);
         // The backend left the weights as they were before a non-finite step.
         if (!finite && !nanStops) throw new NonFiniteLossError(epoch, step, result.loss);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, optimizerSlotInitialValue, optimizerSlots, resolveOptimizer } from '../src/index.js';
+import { ConfigError, dense, optimizerSlotInitialValue, optimizerSlots, resolveOptimizer, sequential, tensor } from '../src/index.js';
+import { linearTestBackend, type Recording } from './fake-backend.js';
 
 describe('new optimizers', () => {
   it("fill in Keras 3's defaults", () => {
@@ -58,5 +59,42 @@ describe('optimizer options', () => {
     expect(() => resolveOptimizer({ kind: 'adamax', decay: 0.1 } as never)).toThrow(
       "adamax: unknown option 'decay' (known: learningRate, beta1, beta2, epsilon, clipnorm, clipvalue, globalClipnorm)",
     );
+  });
+});
+
+describe('model.learningRate', () => {
+  const compiled = () => {
+    const recording: Recording = { batches: [], setWeightsCalls: 0, learningRates: [] };
+    const m = sequential({ inputShape: [2], layers: [dense({ units: 1 })] });
+    m.compile({ backend: linearTestBackend(recording), optimizer: { kind: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' });
+    return { m, recording };
+  };
+  const x = tensor([1, 2, 3, 4], [2, 2]);
+  const y = tensor([1, 0], [2, 1]);
+
+  it("is the optimizer's rate after compile, and null before", () => {
+    expect(sequential({ inputShape: [2], layers: [dense({ units: 1 })] }).learningRate).toBeNull();
+    expect(compiled().m.learningRate).toBe(0.1);
+  });
+
+  it('reaches the backend as the next step’s rate, without recompiling', async () => {
+    const { m, recording } = compiled();
+    await m.trainOnBatch(x, y);
+    m.learningRate = 0.025;
+    await m.trainOnBatch(x, y);
+    expect(recording.learningRates).toEqual([0.1, 0.025]);
+  });
+
+  it('refuses a NaN, zero or negative rate, naming it', () => {
+    const { m } = compiled();
+    for (const lr of [Number.NaN, 0, -0.5, Infinity]) {
+      expect(() => (m.learningRate = lr), String(lr)).toThrow(/learningRate: the learning rate must be a finite number > 0/);
+    }
+    expect(m.learningRate).toBe(0.1);
+  });
+
+  it('needs an optimizer', () => {
+    const m = sequential({ inputShape: [2], layers: [dense({ units: 1 })] });
+    expect(() => (m.learningRate = 0.1)).toThrow('sequential: learningRate needs compile({optimizer}) first');
   });
 });

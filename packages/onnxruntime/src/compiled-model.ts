@@ -5,6 +5,8 @@ import {
   lossTargetShape,
   optimizerSlotInitialValue,
   lossTargets,
+  stepLearningRate,
+  type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
   graphOutputShapes,
@@ -30,6 +32,7 @@ import {
   inferenceOutputNames,
   inputGradName,
   MODEL_LOSS,
+  MODEL_LEARNING_RATE,
   MODEL_STEP,
   modelInputName,
   modelTargetName,
@@ -92,6 +95,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private slots: ort.Tensor[];
   private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
+  /** The learning-rate feed of the train step, rewritten before each run. */
+  private readonly learningRate = floatTensor(new Float32Array(1), []);
   private nextStep: ort.Tensor;
   /** The exact step count; the float32 `step` input is only Adam's t (float32 counting stalls at 2^24). */
   private stepCount = 0;
@@ -260,10 +265,11 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.trainSession;
   }
 
-  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.alive('trainStep');
-    this.needTraining('trainStep');
+    const { optimizer } = this.needTraining('trainStep');
     const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'trainStep');
+    const learningRate = stepLearningRate(optimizer, options, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
       OnnxruntimeCompiledModel.rowsOf(
@@ -280,6 +286,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.graph.outputs.forEach((_, i) => (fetches[outputLossName(i)] = null));
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     if (this.entries.length > 0) {
+      // A runtime input: a new rate each step rebuilds nothing.
+      (this.learningRate.data as Float32Array)[0] = learningRate;
+      feeds[MODEL_LEARNING_RATE] = this.learningRate;
       fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];

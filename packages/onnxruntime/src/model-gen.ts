@@ -366,6 +366,8 @@ export const modelTargetName = (i: number) => `target:y${i}`;
 export const MODEL_LOSS = 'loss';
 /** Output name of output `i`'s own (unweighted) loss. */
 export const outputLossName = (i: number) => `loss:out${i}`;
+/** Learning-rate input name of the train-step model (a float32 scalar fed every step). */
+export const MODEL_LEARNING_RATE = 'optimizer:learning_rate';
 /** Step-count input name of the train-step model. */
 export const MODEL_STEP = 'optimizer:step';
 
@@ -499,7 +501,8 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
  * The train-step model: forward, loss, backward and the optimizer update in
  * one graph. Inputs: one x per graph input ({@link modelInputName}), one
  * target per output ({@link modelTargetName}), every weight (ONNX layout), every optimizer slot
- * (one vector per slot: {@link slotStateName}), the step count; outputs: the
+ * (one vector per slot: {@link slotStateName}), the step count, the learning rate
+ * ({@link MODEL_LEARNING_RATE}, only for a graph with weights); outputs: the
  * total and per-output losses (before the update), the next weights as one vector
  * ({@link MODEL_WEIGHTS_NEXT}), the next slots and the next step count.
  */
@@ -517,7 +520,7 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   const guarded: string[] = [];
   if (flatGrads !== null && flatWeights !== null) {
     const slots = slotNames.map((s) => b.input(slotStateName(s), [total]));
-    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [total] }], step);
+    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [total] }], step, b.input(MODEL_LEARNING_RATE, []));
     guarded.push(flatGrads, update.updates[0].weight, ...update.updates[0].slots);
     b.output(b.rename(update.updates[0].weight, MODEL_WEIGHTS_NEXT));
     slotNames.forEach((s, j) => b.output(b.rename(update.updates[0].slots[j], nextName(slotStateName(s)))));

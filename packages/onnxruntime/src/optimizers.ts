@@ -18,13 +18,16 @@ export interface WeightUpdate {
 /**
  * Emits the optimizer update of every weight, with exactly the formulas of
  * core's optimizer specs (Keras's). `step` is the float32 scalar step count
- * before this step; the returned `step` is the count after it.
+ * before this step; the returned `step` is the count after it. `lr` is the
+ * float32 scalar learning rate, a runtime input (the spec's `learningRate`
+ * is only its default), so changing it between steps rebuilds nothing.
  */
 export function emitOptimizerUpdate(
   b: OnnxGraphBuilder,
   spec: OptimizerSpec,
   weights: readonly WeightUpdateInput[],
   step: string,
+  lr: string,
 ): { updates: WeightUpdate[]; step: string } {
   const s = (v: number) => b.scalar(v);
   const newStep = b.op('Add', [step, s(1)], [], {}, 'step_next');
@@ -34,7 +37,6 @@ export function emitOptimizerUpdate(
     b.op('Add', [b.op('Mul', [old, s(rho)], shape, {}, 'decay_old'), b.op('Mul', [v, s(1 - rho)], shape, {}, 'decay_new')], shape, {}, 'decayed');
   switch (spec.kind) {
     case 'sgd': {
-      const lr = s(spec.learningRate);
       return {
         step: newStep,
         updates: weights.map(({ weight, grad, slots, shape }) => {
@@ -55,7 +57,7 @@ export function emitOptimizerUpdate(
         updates: weights.map(({ weight, grad, slots, shape }) => {
           const a = b.op('Add', [slots[0], square(grad, shape)], shape, {}, 'adagrad_a');
           const root = b.op('Sqrt', [b.op('Add', [a, s(spec.epsilon)], shape, {}, 'adagrad_a_eps')], shape, {}, 'adagrad_root');
-          const delta = b.op('Div', [b.op('Mul', [grad, s(spec.learningRate)], shape, {}, 'adagrad_lr_g'), root], shape, {}, 'adagrad_delta');
+          const delta = b.op('Div', [b.op('Mul', [grad, lr], shape, {}, 'adagrad_lr_g'), root], shape, {}, 'adagrad_delta');
           return { weight: b.op('Sub', [weight, delta], shape, {}, 'adagrad_w'), slots: [a] };
         }),
       };
@@ -63,7 +65,7 @@ export function emitOptimizerUpdate(
     case 'adamax': {
       // lr/(1 − β1^t), with t the count after this step.
       const correction = b.op('Sub', [s(1), b.op('Pow', [s(spec.beta1), newStep], [], {}, 'beta1_t')], [], {}, 'adamax_c1');
-      const rate = b.op('Div', [s(spec.learningRate), correction], [], {}, 'adamax_rate');
+      const rate = b.op('Div', [lr, correction], [], {}, 'adamax_rate');
       return {
         step: newStep,
         updates: weights.map(({ weight, grad, slots, shape }) => {
@@ -88,7 +90,7 @@ export function emitOptimizerUpdate(
       const correction2 = b.op('Sub', [s(1), b.op('Pow', [s(spec.beta2), newStep], [], {}, 'beta2_t')], [], {}, 'adam_c2');
       const alpha = b.op(
         'Div',
-        [b.op('Mul', [s(spec.learningRate), b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
+        [b.op('Mul', [lr, b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
         [],
         {},
         'adam_alpha',
@@ -99,7 +101,13 @@ export function emitOptimizerUpdate(
           // AdamW decays the weight first: w − w·(weightDecay·lr).
           const weight =
             spec.kind === 'adamw'
-              ? b.op('Sub', [w0, b.op('Mul', [w0, s(spec.weightDecay * spec.learningRate)], shape, {}, 'adamw_decay')], shape, {}, 'adamw_w')
+              ? b.op(
+                  'Sub',
+                  [w0, b.op('Mul', [w0, b.op('Mul', [lr, s(spec.weightDecay)], [], {}, 'adamw_rate')], shape, {}, 'adamw_decay')],
+                  shape,
+                  {},
+                  'adamw_w',
+                )
               : w0;
           const m = decay(spec.beta1, slots[0], grad, shape);
           const v = decay(spec.beta2, slots[1], square(grad, shape), shape);
@@ -119,7 +127,7 @@ export function emitOptimizerUpdate(
           const rootGrad = b.op('Sqrt', [b.op('Add', [accGrad, eps], shape, {}, 'adadelta_a_eps')], shape, {}, 'adadelta_ra');
           const delta = b.op('Mul', [b.op('Div', [rootDelta, rootGrad], shape, {}, 'adadelta_ratio'), grad], shape, {}, 'adadelta_delta');
           const accDelta = decay(spec.rho, slots[1], square(delta, shape), shape);
-          const w = b.op('Sub', [weight, b.op('Mul', [delta, s(spec.learningRate)], shape, {}, 'adadelta_lr_delta')], shape, {}, 'adadelta_w');
+          const w = b.op('Sub', [weight, b.op('Mul', [delta, lr], shape, {}, 'adadelta_lr_delta')], shape, {}, 'adadelta_w');
           return { weight: w, slots: [accGrad, accDelta] };
         }),
       };
@@ -130,7 +138,7 @@ export function emitOptimizerUpdate(
         updates: weights.map(({ weight, grad, slots, shape }) => {
           const v = decay(spec.rho, slots[0], square(grad, shape), shape);
           const root = b.op('Sqrt', [b.op('Add', [v, s(spec.epsilon)], shape, {}, 'rmsprop_v_eps')], shape, {}, 'rmsprop_root');
-          const delta = b.op('Div', [b.op('Mul', [grad, s(spec.learningRate)], shape, {}, 'rmsprop_lr_g'), root], shape, {}, 'rmsprop_delta');
+          const delta = b.op('Div', [b.op('Mul', [grad, lr], shape, {}, 'rmsprop_lr_g'), root], shape, {}, 'rmsprop_delta');
           return { weight: b.op('Sub', [weight, delta], shape, {}, 'rmsprop_w'), slots: [v] };
         }),
       };

@@ -5,6 +5,8 @@ import {
   checkInputs,
   checkInputsAndTargets,
   lossTargets,
+  stepLearningRate,
+  type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
   firstNonFinite,
@@ -314,10 +316,11 @@ export class TfjsCompiledModel implements CompiledModel {
     return { outputLosses: sums.map((s) => (ranges.length === 1 ? s : Math.fround(s))), weights, inputs: inputGrads };
   }
 
-  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.live('trainStep');
     const spec = this.requireTraining('trainStep');
     const { batch, ys } = this.checkPair(inputs, targets, 'trainStep');
+    const learningRate = stepLearningRate(spec.optimizer, options, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const { outputLosses, weights: grads } = this.lossesAndGrads(inputs, ys, batch, false);
@@ -329,7 +332,7 @@ export class TfjsCompiledModel implements CompiledModel {
       // gradients, and an overflowing learning rate or a NaN slot gives finite gradients with a
       // non-finite update; a non-finite gradient makes the update non-finite in every optimizer.
       if (!Number.isFinite(loss)) return { loss, outputLosses };
-      if (!applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1)) return { loss: Number.NaN, outputLosses };
+      if (!applyOptimizerStep(spec.optimizer, this.weights, grads, this.slots, this.step + 1, learningRate)) return { loss: Number.NaN, outputLosses };
       this.step += 1;
     } finally {
       tf.dispose(grads);

@@ -88,7 +88,8 @@ export function allFinite(tensors: readonly tf.Tensor[]): boolean {
  * Applies one optimizer step: computes the new value of every weight and
  * slot and assigns them only when all are finite (an overflowing learning
  * rate or a NaN slot must not reach the weights). `step` is the new step
- * count (≥ 1). Returns whether the step was applied.
+ * count (≥ 1); `learningRate` this step's rate (the spec's unless given).
+ * Returns whether the step was applied.
  */
 export function applyOptimizerStep(
   spec: OptimizerSpec,
@@ -96,10 +97,13 @@ export function applyOptimizerStep(
   grads: readonly tf.Tensor[],
   slots: readonly (readonly tf.Variable[])[],
   step: number,
+  learningRate: number = spec.learningRate,
 ): boolean {
+  // The rate is read when the step runs, so changing it compiles nothing.
+  const stepSpec = learningRate === spec.learningRate ? spec : { ...spec, learningRate };
   const updates = tf.tidy(() => {
-    const clipped = clipGradients(spec, grads);
-    return weights.map((w, i) => (UPDATES[spec.kind] as Update<OptimizerSpec>)(spec, w, clipped[i], slots[i], step));
+    const clipped = clipGradients(stepSpec, grads);
+    return weights.map((w, i) => (UPDATES[stepSpec.kind] as Update<OptimizerSpec>)(stepSpec, w, clipped[i], slots[i], step));
   });
   const all = updates.flatMap((u) => [u.weight, ...u.slots]);
   try {
