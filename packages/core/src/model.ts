@@ -4,7 +4,7 @@ import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, typ
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
 import { lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type LossSettings } from './losses.js';
-import { checkLearningRate, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { checkLearningRate, checkScheduledRate, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
@@ -99,6 +99,8 @@ interface Compilation {
   compiled: Promise<CompiledModel> | null;
   /** The learning rate set through `Model.learningRate`, or null for the optimizer's. */
   learningRate: number | null;
+  /** Optimizer steps the backend has taken (a schedule's step), counted on the host. */
+  step: number;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
   /** The backend trained since the host copies were last refreshed. */
@@ -381,7 +383,17 @@ export class Model {
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
     assertBackendSupports(options.backend, this.graph);
     this.disposeCompilation();
-    this.compilation = { backend: options.backend, optimizer, losses, lossWeights, compiled: null, backendStale: true, hostStale: false, learningRate: null };
+    this.compilation = {
+      backend: options.backend,
+      optimizer,
+      losses,
+      lossWeights,
+      compiled: null,
+      backendStale: true,
+      hostStale: false,
+      learningRate: null,
+      step: 0,
+    };
   }
 
   /**
@@ -423,20 +435,27 @@ export class Model {
   }
 
   /**
-   * The learning rate of the next training steps: the optimizer's
+   * The learning rate of the next training step: the optimizer's
    * `learningRate` after `compile`, settable between steps (and from a
    * callback during `fit`) without recompiling; backends take it as a
-   * runtime input of their train step.
-   * @throws ConfigError on set without an optimizer, or for a rate that is not a finite number > 0.
+   * runtime input of their train step. With a schedule as the optimizer's
+   * `learningRate`, the schedule's value at the current step count (read-only, as Keras).
+   * @throws ConfigError on set without an optimizer or with a schedule, or for a rate
+   * that is not a finite number ≥ 0; on get, when the schedule gives such a rate (naming the step).
    */
   get learningRate(): number | null {
     const c = this.compilation;
-    return c?.optimizer ? (c.learningRate ?? c.optimizer.learningRate) : null;
+    if (!c?.optimizer) return null;
+    // A schedule's rate for the next step, from the steps taken so far (Keras's `iterations`).
+    if (c.optimizer.schedule) return checkScheduledRate(c.optimizer.schedule, c.step, this.name);
+    return c.learningRate ?? c.optimizer.learningRate;
   }
 
   set learningRate(lr: number) {
     const c = this.compilation;
     if (!c?.optimizer) throw new ConfigError(`${this.name}: learningRate needs compile({optimizer}) first`);
+    if (c.optimizer.schedule)
+      throw new ConfigError(`${this.name}: learningRate is set by the optimizer's ${c.optimizer.schedule.name} schedule and cannot be assigned`);
     c.learningRate = checkLearningRate(lr, `${this.name}: learningRate`);
   }
 
@@ -481,9 +500,17 @@ export class Model {
     c.hostStale = false;
   }
 
-  /** @internal marks the backend's weights as newer than the host's. */
+  /** @internal marks the backend's weights as newer than the host's after a (finite) step, and counts the step. */
   markTrained(): void {
-    if (this.compilation) this.compilation.hostStale = true;
+    if (this.compilation) {
+      this.compilation.hostStale = true;
+      this.compilation.step += 1;
+    }
+  }
+
+  /** @internal the backend's optimizer step count was set (a restored state): a schedule continues from it. */
+  noteOptimizerStep(step: number): void {
+    if (this.compilation) this.compilation.step = step;
   }
 
   /** @internal checks a batch tensor against a per-sample shape. */
@@ -642,6 +669,7 @@ export class Model {
     this.assertIdle('setOptimizerState');
     checkOptimizerStateFinite(state, this.name);
     await (await this.compiled(true)).setOptimizerState(state);
+    this.noteOptimizerStep(state.step);
   }
 
   /** Saves topology and weights to a folder (see `saveModel`). */

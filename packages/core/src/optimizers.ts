@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { isLearningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
 /** Largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -18,6 +19,15 @@ export interface ClippingOptions {
   readonly globalClipnorm?: number;
 }
 
+/** What every optimizer spec has besides its hyper-parameters: clipping, and a learning-rate schedule. */
+export interface OptimizerCommon extends ClippingOptions {
+  /**
+   * The schedule given as `learningRate` (then `learningRate` holds its value
+   * at step 0): core evaluates it before every step from the step count.
+   */
+  readonly schedule?: LearningRateSchedule;
+}
+
 /** The names of the {@link ClippingOptions}, in the order specs list them. */
 export const CLIPPING_OPTIONS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
 
@@ -27,7 +37,7 @@ export const CLIPPING_OPTIONS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as c
  * with `nesterov`: w ← w + momentum·v − lr·g (v the updated velocity; no effect at momentum 0).
  * Slots: `velocity` when momentum > 0.
  */
-export interface SgdSpec extends ClippingOptions {
+export interface SgdSpec extends OptimizerCommon {
   readonly kind: 'sgd';
   readonly learningRate: number;
   readonly momentum: number;
@@ -40,7 +50,7 @@ export interface SgdSpec extends ClippingOptions {
  * α ← lr·sqrt(1 − β2^t)/(1 − β1^t);  w ← w − α·m/(sqrt(v) + ε).
  * Slots: `m`, `v`; plus the step count t shared by all weights.
  */
-export interface AdamSpec extends ClippingOptions {
+export interface AdamSpec extends OptimizerCommon {
   readonly kind: 'adam';
   readonly learningRate: number;
   readonly beta1: number;
@@ -53,7 +63,7 @@ export interface AdamSpec extends ClippingOptions {
  * a ← ρ·a + (1 − ρ)·g²;  Δ ← sqrt(d + ε)/sqrt(a + ε)·g;  d ← ρ·d + (1 − ρ)·Δ²;  w ← w − lr·Δ.
  * Slots: `accumulatedGrad` (a), `accumulatedDelta` (d).
  */
-export interface AdadeltaSpec extends ClippingOptions {
+export interface AdadeltaSpec extends OptimizerCommon {
   readonly kind: 'adadelta';
   readonly learningRate: number;
   readonly rho: number;
@@ -65,7 +75,7 @@ export interface AdadeltaSpec extends ClippingOptions {
  * v ← ρ·v + (1 − ρ)·g²;  w ← w − lr·g/sqrt(v + ε).
  * Slots: `velocity`.
  */
-export interface RmspropSpec extends ClippingOptions {
+export interface RmspropSpec extends OptimizerCommon {
   readonly kind: 'rmsprop';
   readonly learningRate: number;
   readonly rho: number;
@@ -77,7 +87,7 @@ export interface RmspropSpec extends ClippingOptions {
  * a ← a + g²;  w ← w − lr·g/sqrt(a + ε).
  * Slots: `accumulator`, starting at `initialAccumulatorValue` (default 0.1; see {@link optimizerSlotInitialValue}).
  */
-export interface AdagradSpec extends ClippingOptions {
+export interface AdagradSpec extends OptimizerCommon {
   readonly kind: 'adagrad';
   readonly learningRate: number;
   readonly initialAccumulatorValue: number;
@@ -89,7 +99,7 @@ export interface AdagradSpec extends ClippingOptions {
  * t ← t + 1;  m ← β1·m + (1 − β1)·g;  u ← max(β2·u, |g|);  w ← w − lr·m/((1 − β1^t)·(u + ε)).
  * Slots: `m`, `u`.
  */
-export interface AdamaxSpec extends ClippingOptions {
+export interface AdamaxSpec extends OptimizerCommon {
   readonly kind: 'adamax';
   readonly learningRate: number;
   readonly beta1: number;
@@ -102,7 +112,7 @@ export interface AdamaxSpec extends ClippingOptions {
  * Adam's update: w ← w − lr·weightDecay·w, then {@link AdamSpec}'s step.
  * Slots: `m`, `v`.
  */
-export interface AdamwSpec extends ClippingOptions {
+export interface AdamwSpec extends OptimizerCommon {
   readonly kind: 'adamw';
   readonly learningRate: number;
   readonly beta1: number;
@@ -129,7 +139,13 @@ export const OPTIMIZER_DEFAULTS: { readonly [K in OptimizerName]: Extract<Optimi
 };
 
 /** An optimizer name (Keras defaults) or a partial spec whose missing fields take the defaults. */
-export type OptimizerLike = OptimizerName | { [K in OptimizerName]: { kind: K } & Partial<Omit<Extract<OptimizerSpec, { kind: K }>, 'kind'>> }[OptimizerName];
+export type OptimizerLike =
+  | OptimizerName
+  | {
+      [K in OptimizerName]: { kind: K; learningRate?: number | LearningRateSchedule } & Partial<
+        Omit<Extract<OptimizerSpec, { kind: K }>, 'kind' | 'learningRate'>
+      >;
+    }[OptimizerName];
 
 /**
  * Resolves and validates an optimizer: `'adam'` means Keras's defaults;
@@ -148,6 +164,12 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
   const known = [...Object.keys(defaults).filter((k) => k !== 'kind'), ...CLIPPING_OPTIONS];
   for (const [key, value] of Object.entries(given)) {
     if (key === 'kind') continue;
+    if ((key === 'learningRate' || key === 'schedule') && isLearningRateSchedule(value)) {
+      // A schedule (or a resolved spec's): its step-0 value stands for the rate in checks and defaults.
+      spec.schedule = value;
+      spec.learningRate = checkScheduledRate(value, 0, kind);
+      continue;
+    }
     if (!known.includes(key)) throw new ConfigError(`${kind}: unknown option '${key}' (known: ${known.join(', ')})`);
     if (key === 'nesterov') {
       if (typeof value !== 'boolean') throw new ConfigError(`${kind}: nesterov must be a boolean, got ${JSON.stringify(value)}`);
@@ -162,7 +184,9 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
       throw new ConfigError(`${kind}: ${key} ${value} is 0 in float32 (the smallest positive float32 is ${FLOAT32_MIN_POSITIVE})`);
     spec[key] = value;
   }
-  // Clipping options last, in a fixed order, so that equal specs serialise equally (checkpoints compare them).
+  // Clipping options and the schedule last, in a fixed order, so that equal specs serialise equally (checkpoints compare them).
+  const schedule = spec.schedule;
+  delete spec.schedule;
   const clipping = CLIPPING_OPTIONS.filter((k) => spec[k] !== undefined);
   for (const k of clipping) {
     const v = spec[k] as number;
@@ -171,8 +195,9 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
     spec[k] = v;
   }
   if (clipping.length > 1) throw new ConfigError(`${kind}: only one of clipnorm, clipvalue and globalClipnorm can be set, got ${clipping.join(' and ')}`);
+  if (schedule !== undefined) spec.schedule = schedule;
   const s = spec as unknown as OptimizerSpec;
-  if (!(s.learningRate > 0)) throw new ConfigError(`${kind}: learningRate must be > 0, got ${s.learningRate}`);
+  if (!(s.learningRate > 0) && schedule === undefined) throw new ConfigError(`${kind}: learningRate must be > 0, got ${s.learningRate}`);
   const unit = (key: string, v: number, open: boolean) => {
     if (!(v >= 0 && (open ? Math.fround(v) < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
   };
@@ -191,15 +216,25 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
 
 /**
  * Checks a learning rate given at run time (`model.learningRate`, a step's
- * `TrainStepOptions.learningRate`): a finite number > 0 that stays finite
- * and non-zero in float32.
+ * `TrainStepOptions.learningRate`, a schedule's value): a finite number ≥ 0
+ * (0 as Keras allows, e.g. a warmup's start) that stays finite in float32
+ * and is not a positive value that float32 rounds to 0.
  * @throws ConfigError naming `who` and the value.
  */
 export function checkLearningRate(lr: unknown, who: string): number {
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || !(lr > 0))
-    throw new ConfigError(`${who}: the learning rate must be a finite number > 0, got ${JSON.stringify(lr) ?? String(lr)}`);
-  if (!Number.isFinite(Math.fround(lr)) || Math.fround(lr) === 0) throw new ConfigError(`${who}: the learning rate ${lr} is outside float32's range`);
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || !(lr >= 0))
+    throw new ConfigError(`${who}: the learning rate must be a finite number ≥ 0, got ${JSON.stringify(lr) ?? String(lr)}`);
+  if (!Number.isFinite(Math.fround(lr)) || (lr !== 0 && Math.fround(lr) === 0))
+    throw new ConfigError(`${who}: the learning rate ${lr} is outside float32's range`);
   return lr;
+}
+
+/**
+ * A schedule's rate for the step after `step` steps, checked.
+ * @throws ConfigError naming the schedule and the step when it is NaN, infinite or negative.
+ */
+export function checkScheduledRate(schedule: LearningRateSchedule, step: number, who: string): number {
+  return checkLearningRate(schedule.at(step), `${who}: learning-rate schedule ${schedule.name} at step ${step}`);
 }
 
 /**

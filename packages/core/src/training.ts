@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CompiledModel } from './backend.js';
-import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
+import { logsLearningRate, TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError } from './errors.js';
 import { checkFolderTarget } from './files.js';
@@ -73,6 +73,7 @@ function record(history: History, epoch: number, logs: EpochLogs, keys: readonly
     loss: [...previous.loss, logs.loss],
     valLoss: logs.valLoss !== undefined ? [...previous.valLoss, logs.valLoss] : previous.valLoss,
   };
+  if (logs.learningRate !== undefined) next.learningRate = [...(previous.learningRate ?? []), logs.learningRate];
   for (const k of keys) {
     next[k] = [...(previous[k] ?? []), logs[k]!];
     next[`val_${k}`] = logs.valLoss !== undefined ? [...(previous[`val_${k}`] ?? []), logs[`val_${k}`]!] : (previous[`val_${k}`] ?? []);
@@ -105,6 +106,7 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
   model.replaceWeights(ck.weights);
   const compiled = await model.compiled(true);
   await compiled.setOptimizerState(ck.optimizerState);
+  model.noteOptimizerStep(ck.optimizerState.step);
   rng.setState(ck.position.rngState);
   const p = ck.position;
   if (p.step > steps) throw new ConfigError(`${model.name}: the checkpoint stopped at step ${p.step} of an epoch, but this data has ${steps} steps per epoch`);
@@ -181,6 +183,8 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
+  // Keras 3's learning-rate callbacks add `learning_rate` to the epoch logs (here `learningRate`).
+  const logRate = fit.callbacks.some(logsLearningRate);
   const metrics = ['loss', ...keys, ...(fit.validation ? ['valLoss', ...keys.map((k) => `val_${k}`)] : [])];
   const params: FitParams = { epochs, initialEpoch: start.epoch, steps, samples: n, batchSize, verbose: fit.verbose, metrics };
   model.stopTraining = false;
@@ -229,6 +233,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
       // A non-finite step ends the run inside its epoch: that epoch has no mean loss to report.
       if (!finished) break;
       const logs: EpochLogs = { loss: lossSum / seen };
+      if (logRate) logs.learningRate = model.learningRate!;
       keys.forEach((k, i) => (logs[k] = outputSums[i] / seen));
       if (fit.validation) {
         const v = await validate(compiled, fit.validation, fit.validationBatchSize, keys, callbacks);

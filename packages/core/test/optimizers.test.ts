@@ -85,10 +85,10 @@ describe('model.learningRate', () => {
     expect(recording.learningRates).toEqual([0.1, 0.025]);
   });
 
-  it('refuses a NaN, zero or negative rate, naming it', () => {
+  it('refuses a NaN, infinite or negative rate, naming it', () => {
     const { m } = compiled();
-    for (const lr of [Number.NaN, 0, -0.5, Infinity]) {
-      expect(() => (m.learningRate = lr), String(lr)).toThrow(/learningRate: the learning rate must be a finite number > 0/);
+    for (const lr of [Number.NaN, -0.5, Infinity]) {
+      expect(() => (m.learningRate = lr), String(lr)).toThrow(/learningRate: the learning rate must be a finite number ≥ 0/);
     }
     expect(m.learningRate).toBe(0.1);
   });
