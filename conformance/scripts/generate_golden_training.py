@@ -21,6 +21,11 @@ Written by this script into conformance/fixtures/training/:
   an identity dense layer so a training step must move its kernel by x^T.g.
   A case's "loss" is a name or {"name", ...options} as core's compile takes it.
 
+- schedules.json: the rate of each learning-rate schedule core defines
+  (exponentialDecay, piecewiseConstantDecay, cosineDecay with and without
+  warmup) at steps 0..40, Keras 3's formulas in float64; the cosine decay
+  without warmup is checked against torch's CosineAnnealingLR.
+
 and into conformance/fixtures/edges/<kind>.json, in the golden layer format
 of generate_golden.py: exact ties in max pooling (integer windows, a
 saturated digit patch), exact zeros before relu (also through dense/conv
@@ -706,6 +711,60 @@ def chain_case(case_id, chain, input_shape):
     }
 
 
+# --------------------------------------------------------------------------
+# Learning-rate schedules (core's schedules.ts, Keras 3's formulas)
+# --------------------------------------------------------------------------
+
+SCHEDULE_STEPS = 41
+
+
+def schedule_rate(name, o, step):
+    if name == "exponentialDecay":
+        p = step / o["decaySteps"]
+        return o["initialLearningRate"] * o["decayRate"] ** (math.floor(p) if o.get("staircase", False) else p)
+    if name == "piecewiseConstantDecay":
+        for b, v in zip(o["boundaries"], o["values"]):
+            if step <= b:
+                return v
+        return o["values"][-1]
+    if name == "cosineDecay":
+        alpha, decay_steps = o.get("alpha", 0.0), o["decaySteps"]
+
+        def decay(s, start):
+            return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * s / decay_steps)) + alpha)
+        if "warmupTarget" not in o:
+            return decay(min(step, decay_steps), o["initialLearningRate"])
+        warmup = o.get("warmupSteps", 0)
+        s = min(step, decay_steps + warmup)
+        if s < warmup:
+            return (o["warmupTarget"] - o["initialLearningRate"]) * (s / warmup) + o["initialLearningRate"]
+        return decay(s - warmup, o["warmupTarget"])
+    raise ValueError(name)
+
+
+SCHEDULE_CASES = [
+    ("exponentialDecay", {"initialLearningRate": 0.1, "decaySteps": 7, "decayRate": 0.5}),
+    ("exponentialDecay", {"initialLearningRate": 0.1, "decaySteps": 7, "decayRate": 0.5, "staircase": True}),
+    ("piecewiseConstantDecay", {"boundaries": [5, 12, 30], "values": [0.1, 0.05, 0.01, 0.001]}),
+    ("cosineDecay", {"initialLearningRate": 0.1, "decaySteps": 25, "alpha": 0.1}),
+    ("cosineDecay", {"initialLearningRate": 0.0, "decaySteps": 25, "warmupTarget": 0.1, "warmupSteps": 8}),
+    ("cosineDecay", {"initialLearningRate": 0.01, "decaySteps": 20, "alpha": 0.05, "warmupTarget": 0.2, "warmupSteps": 5}),
+]
+
+
+def schedule_case(name, options):
+    rates = [schedule_rate(name, options, t) for t in range(SCHEDULE_STEPS)]
+    if name == "cosineDecay" and "warmupTarget" not in options:
+        # torch's cosine annealing (closed form) with eta_min = alpha * lr is the same curve up to decaySteps.
+        lr0, steps = options["initialLearningRate"], options["decaySteps"]
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=options.get("alpha", 0.0) * lr0)
+        for t in range(steps + 1):
+            sched.last_epoch = t
+            assert abs(sched._get_closed_form_lr()[0] - rates[t]) < 1e-12, (t, rates[t])
+    return {"schedule": name, "options": options, "rates": rates}
+
+
 def check_known_answers():
     # Dilation 3, even kernel, same on 5: total pad (2-1)*3 = 3, one before and two after.
     assert gg.same_padding(5, 2, 1, 3) == (1, 2)
@@ -742,6 +801,7 @@ def main():
     write_doc(os.path.join(TRAINING_DIR, "optimizers.json"), {**header, "cases": [optimizer_case(n, s) for n, s in OPTIMIZER_CASES]})
     write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases()]})
     write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES]})
+    write_doc(os.path.join(TRAINING_DIR, "schedules.json"), {**header, "cases": [schedule_case(*c) for c in SCHEDULE_CASES]})
     by_kind = {}
     for case_id, kind, options, x, weights in edge_grid():
         by_kind.setdefault(kind, []).append(edge_case(case_id, kind, options, gg.f32(x), weights))
