@@ -80,7 +80,7 @@ def optimizer_slots(spec):
     if kind == "sgd":
         return ["velocity"] if spec["momentum"] > 0 else []
     return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"],
-            "adagrad": ["accumulator"], "adamax": ["m", "u"], "adamw": ["m", "v"]}[kind]
+            "adagrad": ["accumulator"], "adamax": ["m", "u"], "adamw": ["m", "v"], "nadam": ["m", "v"]}[kind]
 
 
 def slot_initial_value(spec, slot):
@@ -117,6 +117,19 @@ def optimizer_update(spec, w, g, slots, t):
         # Decoupled weight decay first (Keras 3's _apply_weight_decay), then Adam.
         w = w - w * (spec["weightDecay"] * lr)
         kind = "adam"
+    if kind == "nadam":
+        # Keras 3: momentum schedule mu_s = beta1 (1 - 0.5 * 0.96^s), its running product a variable updated before each step.
+        b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
+
+        def mu(s):
+            return b1 * (1 - 0.5 * 0.96 ** s)
+        product_t = math.prod(mu(s) for s in range(1, t + 1))
+        product_next = product_t * mu(t + 1)
+        m = slots[0] + (g - slots[0]) * (1 - b1)
+        v = slots[1] + (g * g - slots[1]) * (1 - b2)
+        m_hat = mu(t + 1) * m / (1 - product_next) + (1 - mu(t)) * g / (1 - product_t)
+        v_hat = v / (1 - b2 ** t)
+        return w - m_hat * lr / (torch.sqrt(v_hat) + eps), [m, v]
     if kind == "adagrad":
         a = slots[0] + g * g
         return w - lr * g / torch.sqrt(a + spec["epsilon"]), [a]
@@ -159,6 +172,8 @@ OPTIMIZER_CASES = [
     ("adagrad-init0-eps1e-6", {"kind": "adagrad", "learningRate": 0.01, "initialAccumulatorValue": 0.0, "epsilon": 1e-6}),
     ("adamax", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
     ("adamax-eps1e-4", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
+    ("nadam", {"kind": "nadam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("nadam-b0.8-0.99-eps1e-4", {"kind": "nadam", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
     ("adamw", {"kind": "adamw", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "weightDecay": 0.5}),
     ("sgd-momentum-clipnorm0.3", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": False, "clipnorm": 0.3}),
     ("adam-clipvalue0.05", {"kind": "adam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "clipvalue": 0.05}),

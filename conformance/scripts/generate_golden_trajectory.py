@@ -64,6 +64,7 @@ OPTIMIZERS = [
     ("adadelta", {"kind": "adadelta", "learningRate": 1.0, "rho": 0.95, "epsilon": 1e-7}),
     ("adagrad", {"kind": "adagrad", "learningRate": 0.01, "initialAccumulatorValue": 0.1, "epsilon": 1e-7}),
     ("adamax", {"kind": "adamax", "learningRate": 2e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("nadam", {"kind": "nadam", "learningRate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
     ("adamw", {"kind": "adamw", "learningRate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "weightDecay": 0.004}),
 ]
 

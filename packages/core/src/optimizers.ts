@@ -121,8 +121,25 @@ export interface AdamwSpec extends OptimizerCommon {
   readonly weightDecay: number;
 }
 
+/**
+ * Nadam (Keras 3, momentum schedule μ_t = β1·(1 − ½·0.96^t)):
+ * t ← t + 1;  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;
+ * m̂ = μ_{t+1}·m/(1 − Π_{s≤t+1} μ_s) + (1 − μ_t)·g/(1 − Π_{s≤t} μ_s);  v̂ = v/(1 − β2^t);
+ * w ← w − lr·m̂/(sqrt(v̂) + ε). The three scalar factors depend only on t
+ * ({@link nadamFactors}; Keras keeps the product as a variable, here it is
+ * recomputed from the step count, so a restored step count restores it).
+ * Slots: `m`, `v`.
+ */
+export interface NadamSpec extends OptimizerCommon {
+  readonly kind: 'nadam';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+}
+
 /** An optimizer as data: its kind and hyper-parameters, with Keras's defaults filled in. */
-export type OptimizerSpec = SgdSpec | AdamSpec | AdadeltaSpec | RmspropSpec | AdagradSpec | AdamaxSpec | AdamwSpec;
+export type OptimizerSpec = SgdSpec | AdamSpec | AdadeltaSpec | RmspropSpec | AdagradSpec | AdamaxSpec | AdamwSpec | NadamSpec;
 
 /** Optimizer names. */
 export type OptimizerName = OptimizerSpec['kind'];
@@ -136,6 +153,7 @@ export const OPTIMIZER_DEFAULTS: { readonly [K in OptimizerName]: Extract<Optimi
   adagrad: { kind: 'adagrad', learningRate: 0.001, initialAccumulatorValue: 0.1, epsilon: 1e-7 },
   adamax: { kind: 'adamax', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
   adamw: { kind: 'adamw', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.004 },
+  nadam: { kind: 'nadam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
 };
 
 /** An optimizer name (Keras defaults) or a partial spec whose missing fields take the defaults. */
@@ -202,7 +220,7 @@ export function resolveOptimizer(optimizer: unknown): OptimizerSpec {
     if (!(v >= 0 && (open ? Math.fround(v) < 1 : v <= 1))) throw new ConfigError(`${kind}: ${key} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
   };
   if (s.kind === 'sgd') unit('momentum', s.momentum, true);
-  if (s.kind === 'adam' || s.kind === 'adamax' || s.kind === 'adamw') {
+  if (s.kind === 'adam' || s.kind === 'adamax' || s.kind === 'adamw' || s.kind === 'nadam') {
     unit('beta1', s.beta1, true);
     unit('beta2', s.beta2, true);
   }
@@ -256,8 +274,35 @@ export function optimizerSlots(spec: OptimizerSpec): string[] {
     case 'adamax':
       return ['m', 'u'];
     case 'adamw':
+    case 'nadam':
       return ['m', 'v'];
   }
+}
+
+/** Nadam's per-step scalars: m̂ = momentum·m + gradient·g, v̂ = velocity·v (see {@link NadamSpec}). */
+export interface NadamFactors {
+  readonly momentum: number;
+  readonly gradient: number;
+  readonly velocity: number;
+}
+
+/** Π_{s≤t} μ_s per β1, grown as steps are asked for (index t; 1 at t = 0), so a step costs O(1) on average. */
+const muProducts = new Map<number, number[]>();
+
+/**
+ * Nadam's scalar factors for step `t` (the count after incrementing, ≥ 1),
+ * in float64 on the host; backends apply them to the slots.
+ */
+export function nadamFactors(spec: Pick<NadamSpec, 'beta1' | 'beta2'>, t: number): NadamFactors {
+  const mu = (s: number) => spec.beta1 * (1 - 0.5 * 0.96 ** s);
+  let products = muProducts.get(spec.beta1);
+  if (!products) muProducts.set(spec.beta1, (products = [1]));
+  while (products.length <= t + 1) products.push(products[products.length - 1] * mu(products.length));
+  return {
+    momentum: mu(t + 1) / (1 - products[t + 1]),
+    gradient: (1 - mu(t)) / (1 - products[t]),
+    velocity: 1 / (1 - spec.beta2 ** t),
+  };
 }
 
 /**

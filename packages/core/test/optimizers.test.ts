@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, dense, optimizerSlotInitialValue, optimizerSlots, resolveOptimizer, sequential, tensor } from '../src/index.js';
+import { ConfigError, dense, nadamFactors, optimizerSlotInitialValue, optimizerSlots, resolveOptimizer, sequential, tensor } from '../src/index.js';
 import { linearTestBackend, type Recording } from './fake-backend.js';
 
 describe('new optimizers', () => {
@@ -8,6 +8,14 @@ describe('new optimizers', () => {
     expect(resolveOptimizer('adamax')).toEqual({ kind: 'adamax', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
     expect(resolveOptimizer('adamw')).toEqual({ kind: 'adamw', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.004 });
     expect(resolveOptimizer('sgd')).toEqual({ kind: 'sgd', learningRate: 0.01, momentum: 0, nesterov: false });
+  });
+
+  it("give Nadam Keras 3's momentum-schedule factors at step 1", () => {
+    const mu = (s: number) => 0.9 * (1 - 0.5 * 0.96 ** s);
+    const f = nadamFactors({ beta1: 0.9, beta2: 0.999 }, 1);
+    expect(f.momentum).toBeCloseTo(mu(2) / (1 - mu(1) * mu(2)), 14);
+    expect(f.gradient).toBeCloseTo((1 - mu(1)) / (1 - mu(1)), 14);
+    expect(f.velocity).toBeCloseTo(1 / (1 - 0.999), 10);
   });
 
   it('name their slots, and start Adagrad’s accumulator at initialAccumulatorValue', () => {

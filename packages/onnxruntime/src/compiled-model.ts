@@ -3,6 +3,7 @@ import {
   checkInputs,
   checkInputsAndTargets,
   lossTargetShape,
+  nadamFactors,
   optimizerSlotInitialValue,
   lossTargets,
   stepLearningRate,
@@ -23,6 +24,7 @@ import {
 import * as ort from 'onnxruntime-node';
 import type { SessionFactory } from './device.js';
 import { invertPerm, permuteTensor } from './layout.js';
+import { NADAM_FACTOR_INPUTS } from './optimizers.js';
 import {
   buildEvalModel,
   buildGradientsModel,
@@ -289,6 +291,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       // A runtime input: a new rate each step rebuilds nothing.
       (this.learningRate.data as Float32Array)[0] = learningRate;
       feeds[MODEL_LEARNING_RATE] = this.learningRate;
+      if (optimizer.kind === 'nadam') {
+        const f = nadamFactors(optimizer, this.stepCount + 1);
+        [f.momentum, f.gradient, f.velocity].forEach((v, i) => (feeds[NADAM_FACTOR_INPUTS[i]] = floatTensor(Float32Array.of(v), [])));
+      }
       fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];

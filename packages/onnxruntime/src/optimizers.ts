@@ -1,6 +1,9 @@
 import type { OptimizerSpec } from '@araboza/core';
 import { intAttr, type Dim, type OnnxGraphBuilder } from './onnx-graph.js';
 
+/** Scalar inputs of a Nadam train step: core's `nadamFactors` (momentum, gradient, velocity) for the step. */
+export const NADAM_FACTOR_INPUTS = ['optimizer:nadam_momentum', 'optimizer:nadam_gradient', 'optimizer:nadam_velocity'] as const;
+
 /** One weight's update inputs: its value, gradient, slots (in `optimizerSlots` order) and shape. */
 export interface WeightUpdateInput {
   readonly weight: string;
@@ -48,6 +51,22 @@ export function emitOptimizerUpdate(
             ? b.op('Sub', [b.op('Mul', [velocity, s(spec.momentum)], shape, {}, 'sgd_nesterov_mv'), scaled], shape, {}, 'sgd_nesterov')
             : velocity;
           return { weight: b.op('Add', [weight, move], shape, {}, 'sgd_w'), slots: [velocity] };
+        }),
+      };
+    }
+    case 'nadam': {
+      // Nadam's three scalars depend on the step only: fed by the host each step (core's nadamFactors).
+      const [fm, fg, fv] = NADAM_FACTOR_INPUTS.map((name) => b.input(name, []));
+      return {
+        step: newStep,
+        updates: weights.map(({ weight, grad, slots, shape }) => {
+          const m = decay(spec.beta1, slots[0], grad, shape);
+          const v = decay(spec.beta2, slots[1], square(grad, shape), shape);
+          const mHat = b.op('Add', [b.op('Mul', [m, fm], shape, {}, 'nadam_fm'), b.op('Mul', [grad, fg], shape, {}, 'nadam_fg')], shape, {}, 'nadam_m_hat');
+          const root = b.op('Sqrt', [b.op('Mul', [v, fv], shape, {}, 'nadam_v_hat')], shape, {}, 'nadam_root');
+          const denom = b.op('Add', [root, s(spec.epsilon)], shape, {}, 'nadam_denom');
+          const delta = b.op('Div', [b.op('Mul', [mHat, lr], shape, {}, 'nadam_lr_m'), denom], shape, {}, 'nadam_delta');
+          return { weight: b.op('Sub', [weight, delta], shape, {}, 'nadam_w'), slots: [m, v] };
         }),
       };
     }

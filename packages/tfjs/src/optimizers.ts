@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { optimizerSlots, type AdamSpec, type AdamwSpec, type OptimizerName, type OptimizerSpec } from '@araboza/core';
+import { nadamFactors, optimizerSlots, type AdamSpec, type AdamwSpec, type OptimizerName, type OptimizerSpec } from '@araboza/core';
 
 /**
  * One update of weight `w` with gradient `g`: returns the new weight and new
@@ -32,6 +32,14 @@ const UPDATES: { readonly [K in OptimizerName]: Update<Extract<OptimizerSpec, { 
   },
   adam: adamStep,
   adamw: (spec, w, g, slots, t) => adamStep(spec, tf.sub(w, tf.mul(w, spec.weightDecay * spec.learningRate)), g, slots, t),
+  nadam: (spec, w, g, [m0, v0], t) => {
+    const m = tf.add(tf.mul(spec.beta1, m0), tf.mul(1 - spec.beta1, g));
+    const v = tf.add(tf.mul(spec.beta2, v0), tf.mul(1 - spec.beta2, tf.square(g)));
+    const f = nadamFactors(spec, t);
+    const mHat = tf.add(tf.mul(f.momentum, m), tf.mul(f.gradient, g));
+    const root = tf.add(tf.sqrt(tf.mul(f.velocity, v)), spec.epsilon);
+    return { weight: tf.sub(w, tf.div(tf.mul(spec.learningRate, mHat), root)), slots: [m, v] };
+  },
   adagrad: (spec, w, g, [a0]) => {
     const a = tf.add(a0, tf.square(g));
     return { weight: tf.sub(w, tf.div(tf.mul(spec.learningRate, g), tf.sqrt(tf.add(a, spec.epsilon)))), slots: [a] };
