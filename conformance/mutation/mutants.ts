@@ -66,8 +66,10 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'tfjs',
     kind: 'optimizer formula',
     file: TFJS_OPT,
-    find: 'const m = tf.add(tf.mul(spec.beta1, m0), tf.mul(1 - spec.beta1, g));',
-    replace: 'const m = tf.add(tf.mul(spec.beta2, m0), tf.mul(1 - spec.beta2, g));',
+    find: `const m = tf.add(tf.mul(spec.beta1, m0), tf.mul(1 - spec.beta1, g));
+  const v = tf.add(tf.mul(spec.beta2, v0)`,
+    replace: `const m = tf.add(tf.mul(spec.beta2, m0), tf.mul(1 - spec.beta2, g));
+  const v = tf.add(tf.mul(spec.beta2, v0)`,
     description: "Adam's first moment decays with β2",
   },
   {
@@ -98,14 +100,23 @@ export const MUTANTS: readonly Mutant[] = [
     description: "RMSprop's ε outside the square root (Keras has it inside)",
   },
   {
+    id: 'tfjs/adamax-u-without-decay',
+    backend: 'tfjs',
+    kind: 'optimizer formula',
+    file: TFJS_OPT,
+    find: 'const u = tf.maximum(tf.mul(spec.beta2, u0), tf.abs(g));',
+    replace: 'const u = tf.maximum(u0, tf.abs(g));',
+    description: "Adamax's infinity norm u without β2's decay",
+  },
+  {
     id: 'tfjs/sgd-momentum-pytorch-velocity',
     backend: 'tfjs',
     kind: 'optimizer state',
     file: TFJS_OPT,
-    find: `    const v = tf.sub(tf.mul(spec.momentum, slots[0]), tf.mul(spec.learningRate, g));
-    return { weight: tf.add(w, v), slots: [v] };`,
+    find: `    const v = tf.sub(tf.mul(spec.momentum, slots[0]), step);
+    return { weight: spec.nesterov ? tf.add(w, tf.sub(tf.mul(spec.momentum, v), step)) : tf.add(w, v), slots: [v] };`,
     replace: `    const v = tf.add(tf.mul(spec.momentum, slots[0]), g);
-    return { weight: tf.sub(w, tf.mul(spec.learningRate, v)), slots: [v] };`,
+    return { weight: spec.nesterov ? tf.add(w, tf.sub(tf.mul(spec.momentum, v), step)) : tf.sub(w, tf.mul(spec.learningRate, v)), slots: [v] };`,
     description: "SGD momentum in PyTorch's form (v ← μv + g, w ← w − lr·v): the same weights at a constant lr, a different velocity slot",
   },
   {
@@ -150,8 +161,8 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'tfjs',
     kind: 'reduction',
     file: TFJS_LOSS,
-    find: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logP), -1))) as tf.Scalar;',
-    replace: 'return tf.neg(accurateMean(tf.mul(y, logP))) as tf.Scalar;',
+    find: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logProbabilities(out, fromLogits)), -1))) as tf.Scalar;',
+    replace: 'return tf.neg(accurateMean(tf.mul(y, logProbabilities(out, fromLogits)))) as tf.Scalar;',
     description: 'categorical cross-entropy averaged over every element instead of summed over classes',
   },
   {
@@ -159,8 +170,8 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'tfjs',
     kind: 'reduction',
     file: TFJS_LOSS,
-    find: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logP), -1))) as tf.Scalar;',
-    replace: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logP), 0))) as tf.Scalar;',
+    find: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logProbabilities(out, fromLogits)), -1))) as tf.Scalar;',
+    replace: 'return tf.neg(accurateMean(tf.sum(tf.mul(y, logProbabilities(out, fromLogits)), 0))) as tf.Scalar;',
     description: 'categorical cross-entropy summed over the batch axis instead of the class axis',
   },
   {
@@ -253,8 +264,14 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'onnxruntime',
     kind: 'optimizer formula',
     file: ORT_OPT,
-    find: `      const alpha = b.op('Div', [b.op('Mul', [s(spec.learningRate), b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1], [], {}, 'adam_alpha');`,
-    replace: `      const alpha = b.op('Add', [s(spec.learningRate), b.op('Mul', [s(0), b.op('Add', [correction1, correction2], [], {}, 'adam_c12')], [], {}, 'adam_zero')], [], {}, 'adam_alpha');`,
+    find: `      const alpha = b.op(
+        'Div',
+        [b.op('Mul', [lr, b.op('Sqrt', [correction2], [], {}, 'adam_sqrt_c2')], [], {}, 'adam_lr_c2'), correction1],
+        [],
+        {},
+        'adam_alpha',
+      );`,
+    replace: `      const alpha = b.op('Add', [lr, b.op('Mul', [s(0), b.op('Add', [correction1, correction2], [], {}, 'adam_c12')], [], {}, 'adam_zero')], [], {}, 'adam_alpha');`,
     description: 'Adam without bias correction',
   },
   {
@@ -303,12 +320,25 @@ export const MUTANTS: readonly Mutant[] = [
     description: "RMSprop's ε outside the square root",
   },
   {
+    id: 'onnxruntime/adagrad-epsilon-outside-sqrt',
+    backend: 'onnxruntime',
+    kind: 'optimizer formula',
+    file: ORT_OPT,
+    find: `const root = b.op('Sqrt', [b.op('Add', [a, s(spec.epsilon)], shape, {}, 'adagrad_a_eps')], shape, {}, 'adagrad_root');`,
+    replace: `const root = b.op('Add', [b.op('Sqrt', [a], shape, {}, 'adagrad_sqrt_a'), s(spec.epsilon)], shape, {}, 'adagrad_root');`,
+    description: "Adagrad's ε outside the square root",
+  },
+  {
     id: 'onnxruntime/sgd-momentum-slot-negated',
     backend: 'onnxruntime',
     kind: 'optimizer state',
     file: ORT_OPT,
     find: `          const velocity = b.op('Sub', [b.op('Mul', [slots[0], s(spec.momentum)], shape, {}, 'sgd_mv'), scaled], shape, {}, 'sgd_v');
-          return { weight: b.op('Add', [weight, velocity], shape, {}, 'sgd_w'), slots: [velocity] };`,
+          // Nesterov: w + momentum·v − lr·g, with v the updated velocity.
+          const move = spec.nesterov
+            ? b.op('Sub', [b.op('Mul', [velocity, s(spec.momentum)], shape, {}, 'sgd_nesterov_mv'), scaled], shape, {}, 'sgd_nesterov')
+            : velocity;
+          return { weight: b.op('Add', [weight, move], shape, {}, 'sgd_w'), slots: [velocity] };`,
     replace: `          const velocity = b.op('Add', [b.op('Mul', [slots[0], s(spec.momentum)], shape, {}, 'sgd_mv'), scaled], shape, {}, 'sgd_v');
           return { weight: b.op('Sub', [weight, velocity], shape, {}, 'sgd_w'), slots: [velocity] };`,
     description: 'SGD momentum velocity stored with the opposite sign (v ← μv + lr·g, w ← w − v): the same weights, a negated slot',
@@ -329,8 +359,8 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'onnxruntime',
     kind: 'loss path',
     file: ORT_LOSS,
-    find: `const grad = op('Where', [inClipRange(pred.name), op('Mul', [raw, perElement(1)]), b.scalar(0)]);`,
-    replace: `const grad = op('Mul', [raw, perElement(1)]);`,
+    find: `return op('Where', [inClipRange(pred.name), op('Mul', [raw, perElement(1)]), b.scalar(0)]);`,
+    replace: `return op('Mul', [raw, perElement(1)]);`,
     description: "binary cross-entropy's probability-path gradient not zeroed where the prediction is clipped",
   },
   {
@@ -365,8 +395,8 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'onnxruntime',
     kind: 'loss path',
     file: ORT_LOSS,
-    find: `const grad = withGradient ? op('Mul', [op('Sub', [op('Sigmoid', [z]), y]), perElement(1)]) : null;`,
-    replace: `const grad = withGradient ? op('Mul', [op('Sub', [op('Sigmoid', [z]), y]), perElement(2)]) : null;`,
+    find: `return seeded(value, () => op('Mul', [op('Sub', [op('Sigmoid', [zn]), y]), perElement(1)]), z!);`,
+    replace: `return seeded(value, () => op('Mul', [op('Sub', [op('Sigmoid', [zn]), y]), perElement(2)]), z!);`,
     description: "binary cross-entropy's logits gradient twice too large",
   },
   {
@@ -374,8 +404,8 @@ export const MUTANTS: readonly Mutant[] = [
     backend: 'onnxruntime',
     kind: 'gradient scale',
     file: ORT_LOSS,
-    find: `return { loss: value, seed: withGradient ? { value: pred, grad: op('Mul', [diff, perElement(2)]) } : null };`,
-    replace: `return { loss: value, seed: withGradient ? { value: pred, grad: op('Mul', [diff, perElement(1)]) } : null };`,
+    find: `return seeded(mean(op('Mul', [diff, diff])), () => op('Mul', [diff, perElement(2)]));`,
+    replace: `return seeded(mean(op('Mul', [diff, diff])), () => op('Mul', [diff, perElement(1)]));`,
     description: "MSE's gradient without the factor 2",
   },
   // ---- onnxruntime: padding sides, layouts

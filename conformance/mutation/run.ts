@@ -47,8 +47,9 @@ function occurrences(text: string, find: string): number {
   return text.split(find).length - 1;
 }
 
+/** Rebuilds a backend with its own build script (tfjs's also bundles its gradient registrations: tsc alone leaves an output Node cannot load). */
 function buildBackend(backend: MutantBackend): { ok: boolean; output: string } {
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(ROOT, 'packages', backend), encoding: 'utf8' });
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: join(ROOT, 'packages', backend), encoding: 'utf8' });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 

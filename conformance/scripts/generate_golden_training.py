@@ -10,11 +10,21 @@ Written by this script into conformance/fixtures/training/:
   gradients of size 1e-4, where epsilon's placement decides the update).
 - chains.json: short layer chains a backend may lower together (a conv2d
   then a max pooling), with the MSE gradients of the input and every weight.
-- losses.json: binary and categorical cross-entropy on the probability path
-  (predictions 0, 1, 1e-9, just below 1: clipped, zero gradient) and the
-  logits path (sigmoid/softmax outputs 0, 1, 1e-9, 1 - 1e-9, logits 0),
-  and MSE, each through an identity dense layer so a training step must move
-  its kernel by x^T.g.
+- losses.json: every loss core defines. The cross-entropies (binary,
+  categorical, sparse) on the probability path (predictions 0, 1, 1e-9, just
+  below 1: clipped, zero gradient), the fused logits path (sigmoid/softmax
+  outputs 0, 1, 1e-9, 1 - 1e-9, logits 0) and the user's fromLogits (a linear
+  output read as logits); MSE, MAE, Huber (two deltas, errors on the bound),
+  KL divergence (0, 1e-9, clipped), hinge (0/1 labels mapped to -1/1, and
+  signed labels), categorical hinge (tied maxima), log-cosh (tiny and large
+  errors), Poisson (0 and 1e-9); errors of 1e-4 throughout. Each goes through
+  an identity dense layer so a training step must move its kernel by x^T.g.
+  A case's "loss" is a name or {"name", ...options} as core's compile takes it.
+
+- schedules.json: the rate of each learning-rate schedule core defines
+  (exponentialDecay, piecewiseConstantDecay, cosineDecay with and without
+  warmup) at steps 0..40, Keras 3's formulas in float64; the cosine decay
+  without warmup is checked against torch's CosineAnnealingLR.
 
 and into conformance/fixtures/edges/<kind>.json, in the golden layer format
 of generate_golden.py: exact ties in max pooling (integer windows, a
@@ -69,7 +79,28 @@ def optimizer_slots(spec):
     kind = spec["kind"]
     if kind == "sgd":
         return ["velocity"] if spec["momentum"] > 0 else []
-    return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"]}[kind]
+    return {"adam": ["m", "v"], "adadelta": ["accumulatedGrad", "accumulatedDelta"], "rmsprop": ["velocity"],
+            "adagrad": ["accumulator"], "adamax": ["m", "u"], "adamw": ["m", "v"], "nadam": ["m", "v"]}[kind]
+
+
+def slot_initial_value(spec, slot):
+    return spec.get("initialAccumulatorValue", 0.1) if spec["kind"] == "adagrad" and slot == "accumulator" else 0.0
+
+
+def clip_gradients(spec, grads):
+    """Keras 3's clipping: per weight by norm, by the global norm, or by value (at most one is set)."""
+    if "clipnorm" in spec:
+        c = spec["clipnorm"]
+        return [g * c / torch.clamp(torch.sqrt((g * g).sum()), min=c) for g in grads]
+    if "globalClipnorm" in spec:
+        c = spec["globalClipnorm"]
+        norm = torch.sqrt(sum((g * g).sum() for g in grads))
+        scale = c * torch.minimum(1 / norm, torch.tensor(1 / c, dtype=norm.dtype))
+        return [g * scale for g in grads]
+    if "clipvalue" in spec:
+        c = spec["clipvalue"]
+        return [torch.clamp(g, -c, c) for g in grads]
+    return grads
 
 
 def optimizer_update(spec, w, g, slots, t):
@@ -79,7 +110,34 @@ def optimizer_update(spec, w, g, slots, t):
         if spec["momentum"] == 0:
             return w - lr * g, []
         v = spec["momentum"] * slots[0] - lr * g
+        if spec.get("nesterov", False):
+            return w + spec["momentum"] * v - lr * g, [v]
         return w + v, [v]
+    if kind == "adamw":
+        # Decoupled weight decay first (Keras 3's _apply_weight_decay), then Adam.
+        w = w - w * (spec["weightDecay"] * lr)
+        kind = "adam"
+    if kind == "nadam":
+        # Keras 3: momentum schedule mu_s = beta1 (1 - 0.5 * 0.96^s), its running product a variable updated before each step.
+        b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
+
+        def mu(s):
+            return b1 * (1 - 0.5 * 0.96 ** s)
+        product_t = math.prod(mu(s) for s in range(1, t + 1))
+        product_next = product_t * mu(t + 1)
+        m = slots[0] + (g - slots[0]) * (1 - b1)
+        v = slots[1] + (g * g - slots[1]) * (1 - b2)
+        m_hat = mu(t + 1) * m / (1 - product_next) + (1 - mu(t)) * g / (1 - product_t)
+        v_hat = v / (1 - b2 ** t)
+        return w - m_hat * lr / (torch.sqrt(v_hat) + eps), [m, v]
+    if kind == "adagrad":
+        a = slots[0] + g * g
+        return w - lr * g / torch.sqrt(a + spec["epsilon"]), [a]
+    if kind == "adamax":
+        b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
+        m = b1 * slots[0] + (1 - b1) * g
+        u = torch.maximum(b2 * slots[1], g.abs())
+        return w - lr * m / ((1 - b1 ** t) * (u + eps)), [m, u]
     if kind == "adam":
         b1, b2, eps = spec["beta1"], spec["beta2"], spec["epsilon"]
         m = b1 * slots[0] + (1 - b1) * g
@@ -108,6 +166,18 @@ OPTIMIZER_CASES = [
     ("adadelta-rho0.7-eps1e-3", {"kind": "adadelta", "learningRate": 0.5, "rho": 0.7, "epsilon": 1e-3}),
     ("rmsprop", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.9, "epsilon": 1e-7}),
     ("rmsprop-rho0.5-eps1e-4", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.5, "epsilon": 1e-4}),
+    ("sgd-nesterov", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("adagrad", {"kind": "adagrad", "learningRate": 0.1, "initialAccumulatorValue": 0.1, "epsilon": 1e-7}),
+    # Accumulator from 0: with gradients of 1e-4, g/sqrt(a + eps) and g/(sqrt(a) + eps) differ by far more than the tolerance.
+    ("adagrad-init0-eps1e-6", {"kind": "adagrad", "learningRate": 0.01, "initialAccumulatorValue": 0.0, "epsilon": 1e-6}),
+    ("adamax", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("adamax-eps1e-4", {"kind": "adamax", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
+    ("nadam", {"kind": "nadam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("nadam-b0.8-0.99-eps1e-4", {"kind": "nadam", "learningRate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-4}),
+    ("adamw", {"kind": "adamw", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "weightDecay": 0.5}),
+    ("sgd-momentum-clipnorm0.3", {"kind": "sgd", "learningRate": 0.1, "momentum": 0.9, "nesterov": False, "clipnorm": 0.3}),
+    ("adam-clipvalue0.05", {"kind": "adam", "learningRate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "clipvalue": 0.05}),
+    ("rmsprop-globalClipnorm0.4", {"kind": "rmsprop", "learningRate": 0.01, "rho": 0.9, "epsilon": 1e-7, "globalClipnorm": 0.4}),
 ]
 
 
@@ -135,11 +205,12 @@ def run_optimizer(spec, x, y, weights, steps, dtype):
     """The whole sequence in `dtype`; returns one record per step."""
     x, y = x.to(dtype), y.to(dtype)
     weights = [w.to(dtype) for w in weights]
-    slots = [[torch.zeros_like(w) for _ in optimizer_slots(spec)] for w in weights]
+    slots = [[torch.full_like(w, slot_initial_value(spec, name)) for name in optimizer_slots(spec)] for w in weights]
     records = []
     for t in range(1, steps + 1):
         loss, grads = mse_and_grads(x, y, weights)
-        new = [optimizer_update(spec, w, g, s, t) for w, g, s in zip(weights, grads, slots)]
+        clipped = clip_gradients(spec, grads)
+        new = [optimizer_update(spec, w, g, s, t) for w, g, s in zip(weights, clipped, slots)]
         weights = [n[0] for n in new]
         slots = [n[1] for n in new]
         records.append({"loss": loss, "gradients": grads, "weights": weights, "slots": slots})
@@ -217,6 +288,74 @@ def mse(p, y):
     return ((p - y) ** 2).mean()
 
 
+def one_hot(labels, classes):
+    return F.one_hot(labels.to(torch.int64), classes).to(DTYPE)
+
+
+def mae(p, y):
+    # torch's abs has gradient sign(x), 0 at 0, as core's.
+    return (p - y).abs().mean()
+
+
+def huber(delta):
+    def f(p, y):
+        e = p - y
+        a = e.abs()
+        return torch.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta).mean()
+    return f
+
+
+def kld(p, y):
+    # clamp's gradient flows on the closed range [lo, hi], as core's Clip.
+    yc = torch.clamp(y, CLIP_LO, 1.0)
+    pc = torch.clamp(p, CLIP_LO, 1.0)
+    return (yc * torch.log(yc / pc)).sum(-1).mean()
+
+
+def hinge(p, y):
+    if bool(((y == 0) | (y == 1)).all()):
+        y = 2 * y - 1
+    # clamp(min=0) lets the gradient through where 1 - y*p >= 0, as core's.
+    return torch.clamp(1 - y * p, min=0).mean()
+
+
+def categorical_hinge(p, y):
+    # amax shares the gradient equally among tied maxima, as core's.
+    neg = ((1 - y) * p).amax(-1)
+    pos = (y * p).sum(-1)
+    return torch.clamp(neg - pos + 1, min=0).mean()
+
+
+def log_cosh(p, y):
+    e = p - y
+    # e + softplus(-2e) - log 2, softplus exactly (torch's has a linear cut-off at 20).
+    return (e + torch.logaddexp(torch.zeros_like(e), -2 * e) - math.log(2)).mean()
+
+
+def poisson(p, y):
+    return (p - y * torch.log(p + CLIP_LO)).mean()
+
+
+def loss_spec(loss):
+    """A case's loss as (name, options): a name or {"name", ...options}."""
+    return (loss, {}) if isinstance(loss, str) else (loss["name"], {k: v for k, v in loss.items() if k != "name"})
+
+
+def loss_function(loss, activation):
+    """The loss of a case on the dense layer's output (the logits when the activation is fused or fromLogits is set)."""
+    name, options = loss_spec(loss)
+    logits = activation != "linear" or options.get("fromLogits", False)
+    if name == "sparseCategoricalCrossentropy":
+        dense = cce_logits if logits else cce_probabilities
+        return lambda out, labels: dense(out, one_hot(labels, out.shape[-1]))
+    if name in ("binaryCrossentropy", "categoricalCrossentropy"):
+        return LOSS_FUNCTIONS[(name, "logits" if logits else "probabilities")]
+    assert not logits, loss
+    if name == "huber":
+        return huber(options.get("delta", 1.0))
+    return LOSS_FUNCTIONS[(name, "probabilities")]
+
+
 SIGMOID_OF = {"0": -50.0, "1": 50.0, "1e-9": math.log(1e-9 / (1 - 1e-9)), "1-1e-9": math.log((1 - 1e-9) / 1e-9)}
 # The largest float32 below 1: above the clip bound float32(1 - 1e-7).
 BELOW_ONE = 1 - 2 ** -24
@@ -254,15 +393,69 @@ def loss_cases():
         ("meanSquaredError/rank3", "meanSquaredError", "linear",
          [[[0.5, -1.0], [2.0, 0.0], [0.25, 3.0]], [[-0.5, 1.5], [0.0, 0.0], [1.0, -2.0]]],
          [[[0.5, 0.0], [1.0, 0.0], [-0.25, 1.0]], [[0.5, 1.5], [0.0, 1.0], [0.0, 0.0]]]),
+        # The user's fromLogits: a linear output read as logits.
+        ("binaryCrossentropy/from-logits", {"name": "binaryCrossentropy", "fromLogits": True}, "linear",
+         [[z["0"], z["1"], z["1e-9"], z["1-1e-9"], 0.0, 1.5, -3.0, 1e-4],
+          [z["0"], z["1"], 0.0, -1e-4, 0.0, -0.75, 4.0, -20.0]],
+         [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5],
+          [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.3, 1.0]]),
+        ("categoricalCrossentropy/from-logits", {"name": "categoricalCrossentropy", "fromLogits": True}, "linear",
+         [[50.0, 0.0, -50.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1e-4, 0.0, -1e-4, 0.0], [3.0, -1.0, 0.5, 2.0]],
+         [[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.5, 0.0, 0.5]]),
+        # Sparse: integer labels without the class axis.
+        ("sparseCategoricalCrossentropy/probabilities-extremes", "sparseCategoricalCrossentropy", "linear",
+         [[0.7, 0.2, 0.1, 0.0], [1.0, 0.0, 0.0, 0.0], [1e-9, 0.5, 0.25, 0.25], [BELOW_ONE, 1e-9, 1e-9, 1e-9], [2.0, 1.0, 0.5, 0.5]],
+         [3.0, 0.0, 0.0, 1.0, 2.0]),
+        ("sparseCategoricalCrossentropy/logits-extremes", "sparseCategoricalCrossentropy", "softmax",
+         [[[50.0, 0.0, -50.0, 1.0], [0.0, 0.0, 0.0, 0.0]],
+          [[z["1e-9"], 0.0, 0.0, 0.0], [3.0, -1.0, 0.5, 2.0]],
+          [[-40.0, 40.0, 0.0, 0.0], [1e-4, 0.0, 0.0, -1e-4]]],
+         [[2.0, 0.0], [0.0, 3.0], [0.0, 1.0]]),
+        ("sparseCategoricalCrossentropy/from-logits", {"name": "sparseCategoricalCrossentropy", "fromLogits": True}, "linear",
+         [[50.0, 0.0, -50.0], [0.0, 0.0, 0.0], [1e-4, -1e-4, 0.0], [-3.0, 2.0, 0.5]],
+         [2.0, 0.0, 1.0, 1.0]),
+        ("meanAbsoluteError/edges", "meanAbsoluteError", "linear",
+         [[0.5, -1.0, 2.0, 1e-4], [0.0, 3.0, -2.5, 1.0]],
+         [[0.5, 0.0, 1.0, 0.0], [-1e-4, 3.0, 0.0, 1.0]]),
+        ("huber/delta-1", "huber", "linear",
+         [[1.0, -1.0, 2.5, 1e-4], [0.0, 0.75, -4.0, 0.5]],
+         [[0.0, 0.0, 0.0, 0.0], [0.0, -0.5, 0.0, 0.5]]),
+        ("huber/delta-0.5", {"name": "huber", "delta": 0.5}, "linear",
+         [[0.5, -0.5, 2.0, 1e-4], [0.25, 1.0, -3.0, 0.0]],
+         [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+        ("kullbackLeiblerDivergence/extremes", "kullbackLeiblerDivergence", "linear",
+         [[0.7, 0.2, 0.1, 0.0], [1.0, 0.0, 0.0, 0.0], [1e-9, 0.5, 0.25, 0.25], [0.25, 0.25, 0.2501, 0.2499]],
+         [[0.5, 0.25, 0.25, 0.0], [0.0, 1.0, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]]),
+        ("hinge/binary-labels", "hinge", "linear",
+         [[1.0, -1.0, 0.5, 1e-4, 3.0], [-2.0, 0.25, -1e-4, 0.0, -0.5]],
+         [[1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.0]]),
+        ("hinge/signed-labels", "hinge", "linear",
+         [[1.0, -1.0, 0.5, 1e-4, 3.0], [-2.0, 0.25, -1e-4, 0.0, -0.5]],
+         [[1.0, -1.0, 1.0, 1.0, -1.0], [-1.0, 1.0, 0.5, 1.0, -1.0]]),
+        ("categoricalHinge/ties", "categoricalHinge", "linear",
+         [[0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1], [0.1, 0.4, 0.4, 0.1], [3.0, 0.0, 0.0, 0.0], [1e-4, 0.0, 2e-4, 0.0]],
+         [[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]),
+        ("logCosh/rank3", "logCosh", "linear",
+         [[[0.0, 1e-4], [1.0, -1.0], [30.0, -30.0]], [[2.5, 0.5], [-1e-4, 0.0], [100.0, -0.25]]],
+         [[[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 1.0], [0.0, 0.5]]]),
+        ("poisson/edges", "poisson", "linear",
+         [[0.0, 1e-9, 1.0, 5.0], [2.0, 0.5, 1e-4, 3.0]],
+         [[0.0, 1.0, 1.0, 3.0], [0.0, 2.0, 0.0, 3.0]]),
     ]
 
 
 LOSS_FUNCTIONS = {
-    ("binaryCrossentropy", "linear"): bce_probabilities,
-    ("binaryCrossentropy", "sigmoid"): bce_logits,
-    ("categoricalCrossentropy", "linear"): cce_probabilities,
-    ("categoricalCrossentropy", "softmax"): cce_logits,
-    ("meanSquaredError", "linear"): mse,
+    ("binaryCrossentropy", "probabilities"): bce_probabilities,
+    ("binaryCrossentropy", "logits"): bce_logits,
+    ("categoricalCrossentropy", "probabilities"): cce_probabilities,
+    ("categoricalCrossentropy", "logits"): cce_logits,
+    ("meanSquaredError", "probabilities"): mse,
+    ("meanAbsoluteError", "probabilities"): mae,
+    ("kullbackLeiblerDivergence", "probabilities"): kld,
+    ("hinge", "probabilities"): hinge,
+    ("categoricalHinge", "probabilities"): categorical_hinge,
+    ("logCosh", "probabilities"): log_cosh,
+    ("poisson", "probabilities"): poisson,
 }
 
 
@@ -273,11 +466,11 @@ def loss_case(case_id, loss, activation, x, y):
     bias = torch.zeros(c, dtype=DTYPE)
     xg, kg, bg = (t.clone().requires_grad_(True) for t in (x, kernel, bias))
     out = torch.matmul(xg, kg) + bg
-    value = LOSS_FUNCTIONS[(loss, activation)](out, y)
+    value = loss_function(loss, activation)(out, y)
     grads = torch.autograd.grad(value, [xg, kg, bg])
     assert math.isfinite(value.item()) and all(torch.isfinite(g).all() for g in grads), case_id
-    if activation == "linear" and loss != "meanSquaredError":
-        clipped = (x < CLIP_LO) | (x > CLIP_HI) if loss == "binaryCrossentropy" else None
+    if activation == "linear" and loss in ("binaryCrossentropy", "kullbackLeiblerDivergence"):
+        clipped = (x < CLIP_LO) | (x > (CLIP_HI if loss == "binaryCrossentropy" else 1.0))
         if clipped is not None:
             assert clipped.any() and (grads[0][clipped] == 0).all(), f"{case_id}: a clipped prediction must get a zero gradient"
     predictions = activation_of(out.detach(), activation)
@@ -533,6 +726,60 @@ def chain_case(case_id, chain, input_shape):
     }
 
 
+# --------------------------------------------------------------------------
+# Learning-rate schedules (core's schedules.ts, Keras 3's formulas)
+# --------------------------------------------------------------------------
+
+SCHEDULE_STEPS = 41
+
+
+def schedule_rate(name, o, step):
+    if name == "exponentialDecay":
+        p = step / o["decaySteps"]
+        return o["initialLearningRate"] * o["decayRate"] ** (math.floor(p) if o.get("staircase", False) else p)
+    if name == "piecewiseConstantDecay":
+        for b, v in zip(o["boundaries"], o["values"]):
+            if step <= b:
+                return v
+        return o["values"][-1]
+    if name == "cosineDecay":
+        alpha, decay_steps = o.get("alpha", 0.0), o["decaySteps"]
+
+        def decay(s, start):
+            return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * s / decay_steps)) + alpha)
+        if "warmupTarget" not in o:
+            return decay(min(step, decay_steps), o["initialLearningRate"])
+        warmup = o.get("warmupSteps", 0)
+        s = min(step, decay_steps + warmup)
+        if s < warmup:
+            return (o["warmupTarget"] - o["initialLearningRate"]) * (s / warmup) + o["initialLearningRate"]
+        return decay(s - warmup, o["warmupTarget"])
+    raise ValueError(name)
+
+
+SCHEDULE_CASES = [
+    ("exponentialDecay", {"initialLearningRate": 0.1, "decaySteps": 7, "decayRate": 0.5}),
+    ("exponentialDecay", {"initialLearningRate": 0.1, "decaySteps": 7, "decayRate": 0.5, "staircase": True}),
+    ("piecewiseConstantDecay", {"boundaries": [5, 12, 30], "values": [0.1, 0.05, 0.01, 0.001]}),
+    ("cosineDecay", {"initialLearningRate": 0.1, "decaySteps": 25, "alpha": 0.1}),
+    ("cosineDecay", {"initialLearningRate": 0.0, "decaySteps": 25, "warmupTarget": 0.1, "warmupSteps": 8}),
+    ("cosineDecay", {"initialLearningRate": 0.01, "decaySteps": 20, "alpha": 0.05, "warmupTarget": 0.2, "warmupSteps": 5}),
+]
+
+
+def schedule_case(name, options):
+    rates = [schedule_rate(name, options, t) for t in range(SCHEDULE_STEPS)]
+    if name == "cosineDecay" and "warmupTarget" not in options:
+        # torch's cosine annealing (closed form) with eta_min = alpha * lr is the same curve up to decaySteps.
+        lr0, steps = options["initialLearningRate"], options["decaySteps"]
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=options.get("alpha", 0.0) * lr0)
+        for t in range(steps + 1):
+            sched.last_epoch = t
+            assert abs(sched._get_closed_form_lr()[0] - rates[t]) < 1e-12, (t, rates[t])
+    return {"schedule": name, "options": options, "rates": rates}
+
+
 def check_known_answers():
     # Dilation 3, even kernel, same on 5: total pad (2-1)*3 = 3, one before and two after.
     assert gg.same_padding(5, 2, 1, 3) == (1, 2)
@@ -569,6 +816,7 @@ def main():
     write_doc(os.path.join(TRAINING_DIR, "optimizers.json"), {**header, "cases": [optimizer_case(n, s) for n, s in OPTIMIZER_CASES]})
     write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases()]})
     write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES]})
+    write_doc(os.path.join(TRAINING_DIR, "schedules.json"), {**header, "cases": [schedule_case(*c) for c in SCHEDULE_CASES]})
     by_kind = {}
     for case_id, kind, options, x, weights in edge_grid():
         by_kind.setdefault(kind, []).append(edge_case(case_id, kind, options, gg.f32(x), weights))

@@ -62,6 +62,10 @@ OPTIMIZERS = [
     ("sgd-momentum", {"kind": "sgd", "learningRate": 0.2, "momentum": 0.9}),
     ("rmsprop", {"kind": "rmsprop", "learningRate": 1e-3, "rho": 0.9, "epsilon": 1e-7}),
     ("adadelta", {"kind": "adadelta", "learningRate": 1.0, "rho": 0.95, "epsilon": 1e-7}),
+    ("adagrad", {"kind": "adagrad", "learningRate": 0.01, "initialAccumulatorValue": 0.1, "epsilon": 1e-7}),
+    ("adamax", {"kind": "adamax", "learningRate": 2e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("nadam", {"kind": "nadam", "learningRate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}),
+    ("adamw", {"kind": "adamw", "learningRate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "weightDecay": 0.004}),
 ]
 
 
@@ -106,7 +110,7 @@ def loss_of(x, weights):
 
 def trajectory(spec, digits, weights, dtype):
     weights = [w.to(dtype) for w in weights]
-    slots = [[torch.zeros_like(w) for _ in gt.optimizer_slots(spec)] for w in weights]
+    slots = [[torch.full_like(w, gt.slot_initial_value(spec, name)) for name in gt.optimizer_slots(spec)] for w in weights]
     losses = []
     for t in range(1, STEPS + 1):
         x = digits[(t - 1) * BATCH:t * BATCH].to(dtype)

@@ -485,6 +485,8 @@ export function refLoss(loss: ResolvedLoss, y: F64, z: F64, target: F64): number
     }
     return sum / n;
   }
+  if (loss.kind !== 'categoricalCrossentropy')
+    throw new Error(`refLoss: no float64 reference of ${loss.kind} (its golden cases are in fixtures/training/losses.json)`);
   const c = y.shape[y.shape.length - 1];
   for (let r = 0; r < n / c; r++) {
     if (loss.fromLogits) {

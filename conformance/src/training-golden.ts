@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FormatError, resolveOptimizer, type LossName, type OptimizerSpec, type Tensor } from '@araboza/core';
+import {
+  FormatError,
+  lossTargetShape,
+  resolveLossConfig,
+  resolveOptimizer,
+  type LossConfig,
+  type LossSettings,
+  type OptimizerSpec,
+  type Tensor,
+} from '@araboza/core';
 import type { GoldenCase, NamedTensor } from './golden.js';
 
 /** Folder of the training fixtures (`optimizers.json`, `losses.json`), next to `fixtures/golden/`. */
@@ -52,10 +61,14 @@ export type LossGoldenActivation = 'linear' | 'sigmoid' | 'softmax';
 export interface LossGoldenCase {
   /** `<loss>/<case>`, e.g. `binaryCrossentropy/probabilities-extremes`. */
   readonly id: string;
-  readonly loss: LossName;
+  /** The loss as `compile` takes it: a name or `{name, ...options}` (`fromLogits`, `delta`). */
+  readonly loss: LossConfig;
+  /** The loss's resolved name and options. */
+  readonly settings: LossSettings;
   readonly activation: LossGoldenActivation;
   /** The dense layer's input, equal to its output (the probabilities or the logits). */
   readonly input: Tensor;
+  /** The target, with the shape the loss takes (core's `lossTargetShape`: sparse labels have no class axis). */
   readonly target: Tensor;
   /** The model's predictions (after the activation). */
   readonly predictions: Tensor;
@@ -180,7 +193,6 @@ export function loadOptimizerGoldenCases(dir: string = TRAINING_FIXTURES_DIR): O
 }
 
 const LOSS_ACTIVATIONS: readonly string[] = ['linear', 'sigmoid', 'softmax'];
-const LOSS_NAMES: readonly string[] = ['binaryCrossentropy', 'categoricalCrossentropy', 'meanSquaredError'];
 
 /**
  * The loss cases of `losses.json`.
@@ -191,22 +203,28 @@ export function loadLossGoldenCases(dir: string = TRAINING_FIXTURES_DIR): LossGo
   return cases.map((raw, i) => {
     const r = reader.in('cases').in(i);
     const o = r.object(raw);
-    const loss = r.in('loss').string(r.get(o, 'loss'));
+    const loss = r.get(o, 'loss') as LossConfig;
+    let settings: LossSettings;
+    try {
+      settings = resolveLossConfig(loss);
+    } catch (e) {
+      throw new FormatError(`loss case ${i}: ${(e as Error).message}`);
+    }
     const activation = r.in('activation').string(r.get(o, 'activation'));
-    if (!LOSS_NAMES.includes(loss) || !LOSS_ACTIVATIONS.includes(activation)) {
-      throw new FormatError(
-        `loss case ${i}: expected a loss in ${LOSS_NAMES.join(', ')} and an activation in ${LOSS_ACTIVATIONS.join(', ')}, got ${loss}, ${activation}`,
-      );
+    if (!LOSS_ACTIVATIONS.includes(activation)) {
+      throw new FormatError(`loss case ${i}: expected an activation in ${LOSS_ACTIVATIONS.join(', ')}, got ${activation}`);
     }
     const input = r.in('input').tensor(r.get(o, 'input'));
     const target = r.in('target').tensor(r.get(o, 'target'));
-    r.in('target').sameShape(target, input, 'target');
+    const targetShape = [input.shape[0], ...lossTargetShape(settings.kind, input.shape.slice(1))];
+    r.in('target').sameShape(target, { shape: targetShape, data: new Float32Array(0) }, 'target');
     const g = r.in('gradients').object(r.get(o, 'gradients'));
     const gradInput = r.in('gradients').in('input').tensor(r.in('gradients').get(g, 'input'));
     r.in('gradients').in('input').sameShape(gradInput, input, 'dLoss/dInput');
     return {
       id: r.in('id').string(r.get(o, 'id')),
-      loss: loss as LossName,
+      loss,
+      settings,
       activation: activation as LossGoldenActivation,
       input,
       target,

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OPTIMIZER_DEFAULTS, optimizerSlots } from '@araboza/core';
+import { LOSS_KINDS, OPTIMIZER_DEFAULTS, cosineDecay, exponentialDecay, optimizerSlots, piecewiseConstantDecay } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { loadEdgeCases } from '../src/checks/edge-checks.js';
 import { conformanceCases } from '../src/suite.js';
-import { TRAINING_GENERATOR, loadAutoencoderTrajectory, loadLossGoldenCases, loadOptimizerGoldenCases } from '../src/training-golden.js';
+import { TRAINING_FIXTURES_DIR, TRAINING_GENERATOR, loadAutoencoderTrajectory, loadLossGoldenCases, loadOptimizerGoldenCases } from '../src/training-golden.js';
 
 describe('training fixtures', () => {
   it('hold a multi-step sequence of every optimizer core defines, with core slot names', () => {
@@ -32,7 +32,7 @@ describe('training fixtures', () => {
   });
 
   it('cover both cross-entropies on the probability and the logits path, and MSE', () => {
-    const paths = loadLossGoldenCases().map((c) => `${c.loss}:${c.activation}`);
+    const paths = loadLossGoldenCases().map((c) => `${c.settings.kind}:${c.activation}`);
     expect(paths).toEqual(
       expect.arrayContaining([
         'binaryCrossentropy:linear',
@@ -42,6 +42,27 @@ describe('training fixtures', () => {
         'meanSquaredError:linear',
       ]),
     );
+  });
+
+  it('cover every loss core defines, and each cross-entropy from logits given by the user', () => {
+    const cases = loadLossGoldenCases();
+    expect(new Set(cases.map((c) => c.settings.kind))).toEqual(new Set(LOSS_KINDS));
+    const userLogits = cases.filter((c) => c.settings.fromLogits).map((c) => c.settings.kind);
+    expect(new Set(userLogits)).toEqual(new Set(['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy']));
+  });
+
+  it("give core's learning-rate schedules the generator's rate at every step", () => {
+    const doc = JSON.parse(readFileSync(join(TRAINING_FIXTURES_DIR, 'schedules.json'), 'utf8')) as {
+      cases: { schedule: 'exponentialDecay' | 'piecewiseConstantDecay' | 'cosineDecay'; options: never; rates: number[] }[];
+    };
+    const factories = { exponentialDecay, piecewiseConstantDecay, cosineDecay };
+    expect(new Set(doc.cases.map((c) => c.schedule))).toEqual(new Set(Object.keys(factories)));
+    for (const c of doc.cases) {
+      const schedule = factories[c.schedule](c.options);
+      c.rates.forEach((rate, step) =>
+        expect(Math.abs(schedule.at(step) - rate), `${c.schedule} ${JSON.stringify(c.options)} step ${step}`).toBeLessThanOrEqual(1e-12 * rate),
+      );
+    }
   });
 
   it('put the edge cases on ties, relu zeros and dilation 3 with even kernels into the golden tests', () => {

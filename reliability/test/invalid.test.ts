@@ -183,7 +183,7 @@ describe.each(BACKENDS)('invalid inputs on %s', (_, makeBackend) => {
 
   it('compile with an unknown loss or optimizer → ConfigError; training without them → ConfigError', async () => {
     const m = sequential({ inputShape: [2], layers: [dense({ units: 1 })] });
-    expect(() => m.compile({ backend, loss: 'hinge' })).toThrow(ConfigError);
+    expect(() => m.compile({ backend, loss: 'squaredHinge' })).toThrow(ConfigError);
     expect(() => m.compile({ backend, optimizer: 'lbfgs' as never, loss: 'mse' })).toThrow(ConfigError);
     m.compile({ backend });
     await expect(m.trainOnBatch(t([1, 2]), t([1, 1]))).rejects.toThrow(ConfigError);

@@ -154,16 +154,21 @@ async function badLayerConfig(ctx: CaseContext): Promise<void> {
 async function badCompileConfig(ctx: CaseContext): Promise<void> {
   const model = smallModel();
   await assertRejects(
-    () => model.compile({ backend: ctx.backend, optimizer: 'adagrad' as 'adam', loss: 'meanSquaredError' }),
+    () => model.compile({ backend: ctx.backend, optimizer: 'lbfgs' as 'adam', loss: 'meanSquaredError' }),
     'ConfigError',
-    "optimizer 'adagrad'",
+    "optimizer 'lbfgs'",
   );
   await assertRejects(
     () => model.compile({ backend: ctx.backend, optimizer: { kind: 'adam', learningRate: -1 }, loss: 'meanSquaredError' }),
     'ConfigError',
     'adam learningRate -1',
   );
-  await assertRejects(() => model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: 'hinge' }), 'ConfigError', "loss 'hinge'");
+  await assertRejects(() => model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: 'squaredHinge' }), 'ConfigError', "loss 'squaredHinge'");
+  await assertRejects(
+    () => model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: { name: 'meanSquaredError', fromLogits: true } }),
+    'ConfigError',
+    'fromLogits on meanSquaredError',
+  );
   model.compile({ backend: ctx.backend, optimizer: 'sgd', loss: 'meanSquaredError' });
   try {
     await assertRejects(() => model.fit(zeros([2, 4, 3]), Y, { verbose: 0 }), 'ShapeError', 'fit on x [2, 4, 3]');

@@ -92,17 +92,15 @@ async function streamedFit(ctx: CaseContext): Promise<void> {
 }
 
 /**
- * The tests of `fixtures/training/metrics.json`: `metrics/<case>/evaluate` and `…/fit` (cases with
- * class-index targets run in the backends' own tests, at the kernel level), and `metrics/streamed-fit`.
+ * The tests of `fixtures/training/metrics.json`: `metrics/<case>/evaluate` and `…/fit` (class-index
+ * targets with sparse categorical cross-entropy included), and `metrics/streamed-fit`.
  */
 export function metricCases(): ConformanceCase[] {
   return [
-    ...loadMetricGoldenCases()
-      .filter((c) => !c.sparse)
-      .flatMap((c): ConformanceCase[] => [
-        { id: `metrics/${c.id}/evaluate`, tags: ['metrics'], timeoutMs: METRIC_TIMEOUT_MS, run: (ctx) => metricEvaluate(ctx, c) },
-        { id: `metrics/${c.id}/fit`, tags: ['metrics'], timeoutMs: METRIC_TIMEOUT_MS, run: (ctx) => metricFit(ctx, c) },
-      ]),
+    ...loadMetricGoldenCases().flatMap((c): ConformanceCase[] => [
+      { id: `metrics/${c.id}/evaluate`, tags: ['metrics'], timeoutMs: METRIC_TIMEOUT_MS, run: (ctx) => metricEvaluate(ctx, c) },
+      { id: `metrics/${c.id}/fit`, tags: ['metrics'], timeoutMs: METRIC_TIMEOUT_MS, run: (ctx) => metricFit(ctx, c) },
+    ]),
     { id: 'metrics/streamed-fit', tags: ['metrics'], timeoutMs: METRIC_TIMEOUT_MS, run: streamedFit },
   ];
 }

@@ -6,6 +6,7 @@ import {
   type Backend,
   type CompiledModel,
   type Layer,
+  type LossConfig,
   type OptimizerSpec,
   type Tensor,
 } from '@araboza/core';
@@ -50,7 +51,7 @@ async function compileDense(
   units: number,
   inputShape: readonly number[],
   activation?: 'linear' | 'sigmoid' | 'softmax',
-  loss: string = 'meanSquaredError',
+  loss: LossConfig = 'meanSquaredError',
 ): Promise<CompiledModel> {
   const stack: Layer[] = [layers.dense({ units, name: 'golden_probe' })];
   if (activation !== undefined) stack.push(layers.activation({ activation, name: 'golden_loss_activation' }));
@@ -85,16 +86,20 @@ async function checkAfterStep(m: CompiledModel, c: OptimizerGoldenCase, initial:
 }
 
 /**
- * Every step of the sequence from the initial weights and zero state:
+ * Every step of the sequence from the initial weights and initial state:
  * the loss, the accumulated weight update, the step count and every slot.
+ * With `runtimeRate`, the model is compiled with 4× the golden learning
+ * rate and each step is given the golden one (`TrainStepOptions.learningRate`):
+ * the step must use the rate it is given.
  */
-async function optimizerSequence(ctx: CaseContext, c: OptimizerGoldenCase): Promise<void> {
+async function optimizerSequence(ctx: CaseContext, c: OptimizerGoldenCase, runtimeRate = false): Promise<void> {
   requireDense(ctx, `the ${c.id} sequence`);
-  const m = await compileDense(ctx.backend, c.optimizer, c.weights[0].shape[1], c.input.shape.slice(1));
+  const compiledWith = runtimeRate ? { ...c.optimizer, learningRate: 4 * c.optimizer.learningRate } : c.optimizer;
+  const m = await compileDense(ctx.backend, compiledWith, c.weights[0].shape[1], c.input.shape.slice(1));
   try {
     await m.setWeights(c.weights);
     for (const step of c.steps) {
-      const { loss } = await m.trainStep([c.input], [c.target]);
+      const { loss } = await m.trainStep([c.input], [c.target], runtimeRate ? { learningRate: c.optimizer.learningRate } : undefined);
       assertCloseNumber(loss, step.loss, 1e-5, 1e-7, `${c.id}: loss of step ${step.step}`);
       await checkAfterStep(m, c, c.weights, step, c.id);
     }
@@ -120,11 +125,17 @@ async function optimizerResume(ctx: CaseContext, c: OptimizerGoldenCase): Promis
   }
 }
 
-/** The tests of `fixtures/training/optimizers.json`: `optimizers/<case>/sequence` and `…/resume`. */
+/** The tests of `fixtures/training/optimizers.json`: `optimizers/<case>/sequence`, `…/resume` and `…/runtime-learning-rate`. */
 export function optimizerCases(): ConformanceCase[] {
   return loadOptimizerGoldenCases().flatMap((c): ConformanceCase[] => [
     { id: `optimizers/${c.id}/sequence`, tags: ['optimizers'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: (ctx) => optimizerSequence(ctx, c) },
     { id: `optimizers/${c.id}/resume`, tags: ['optimizers'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: (ctx) => optimizerResume(ctx, c) },
+    {
+      id: `optimizers/${c.id}/runtime-learning-rate`,
+      tags: ['optimizers'],
+      timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS,
+      run: (ctx) => optimizerSequence(ctx, c, true),
+    },
   ]);
 }
 

@@ -1,9 +1,9 @@
 import { BackendError, ShapeError } from './errors.js';
 import { trainableWeightIndices, valueShape, type ModelGraph } from './graph.js';
 import type { LayerKind } from './layers/kinds.js';
-import { resolveLoss, type LossName, type ResolvedLoss } from './losses.js';
+import { checkLossTarget, lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type ResolvedLoss } from './losses.js';
 import { resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
-import { optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { checkLearningRate, optimizerSlots, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { assertTensor, formatBatchShape, formatShape, shapesEqual, type Tensor } from './tensor.js';
 
 /**
@@ -32,12 +32,12 @@ export interface TrainingSpec {
  */
 export function trainingSpec(
   graph: ModelGraph,
-  loss: LossName | string | readonly (LossName | string)[],
+  loss: LossConfig | readonly LossConfig[],
   optimizer: OptimizerLike,
   lossWeights?: readonly number[],
   metrics?: MetricsSpec,
 ): TrainingSpec {
-  const names = typeof loss === 'string' ? graph.outputs.map(() => loss) : [...loss];
+  const names = Array.isArray(loss) ? [...(loss as readonly LossConfig[])] : graph.outputs.map(() => loss as LossConfig);
   if (names.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${names.length} losses for ${graph.outputs.length} outputs`);
   const weights = lossWeights ?? graph.outputs.map(() => 1);
   if (weights.length !== graph.outputs.length) throw new ShapeError(`trainingSpec: ${weights.length} loss weights for ${graph.outputs.length} outputs`);
@@ -45,7 +45,12 @@ export function trainingSpec(
     losses: names.map((l, i) => resolveLoss(l, graph, i)),
     lossWeights: [...weights],
     optimizer: resolveOptimizer(optimizer),
-    metrics: resolveMetrics(graph, metrics, names, 'trainingSpec'),
+    metrics: resolveMetrics(
+      graph,
+      metrics,
+      names.map((l) => resolveLossConfig(l).kind),
+      'trainingSpec',
+    ),
   };
 }
 
@@ -71,6 +76,16 @@ export interface PredictOptions {
    * is updated either way. Used by an eager `layer.apply(x, {training: true})`.
    */
   readonly training?: boolean;
+}
+
+/** Options of one {@link CompiledModel.trainStep}. */
+export interface TrainStepOptions {
+  /**
+   * The learning rate of this step (default the optimizer spec's
+   * `learningRate`): a runtime input of the step, so changing it between
+   * steps recompiles nothing. Checked with {@link checkLearningRate}.
+   */
+  readonly learningRate?: number;
 }
 
 /** The losses of one batch. */
@@ -128,7 +143,7 @@ export interface CompiledModel {
    * optimizer slot is not, likewise, returning a NaN `loss`.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
-  trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
+  trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses>;
   /** The losses (and metric partials) on a batch, forward pass in inference mode, without updating anything. */
   evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
   /**
@@ -151,7 +166,7 @@ export interface CompiledModel {
   /** Replaces every weight (Keras layout, graph order; check with {@link checkWeightList}). */
   setWeights(weights: readonly Tensor[]): Promise<void>;
   /**
-   * Current optimizer state (zeros and step 0 before the first step).
+   * Current optimizer state (step 0 and each slot at `optimizerSlotInitialValue`, 0 but for Adagrad, before the first step).
    * @throws BackendError when compiled without a {@link TrainingSpec}: there is no optimizer to have a state.
    */
   getOptimizerState(): Promise<OptimizerState>;
@@ -225,18 +240,38 @@ export function checkInputs(graph: ModelGraph, inputs: readonly Tensor[], who: s
 }
 
 /**
- * Checks inputs and targets (one per graph output, `[batch, ...outputShape]`)
- * of a training or evaluation call. Returns the batch size.
- * @throws ShapeError naming the tensor, the expected and the actual shape.
+ * Checks inputs and targets of a training or evaluation call: one target
+ * per graph output, `[batch, ...targetShape]` where the target shape is the
+ * output's, or the one its loss takes ({@link lossTargetShape}) when `losses`
+ * are given, whose values are then checked too ({@link checkLossTarget}).
+ * Returns the batch size.
+ * @throws ShapeError naming the tensor, the expected and the actual shape (or the bad label).
  */
-export function checkInputsAndTargets(graph: ModelGraph, inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
+export function checkInputsAndTargets(
+  graph: ModelGraph,
+  inputs: readonly Tensor[],
+  targets: readonly Tensor[],
+  who: string,
+  losses?: readonly ResolvedLoss[],
+): number {
   const batch = checkInputs(graph, inputs, who);
   checkList(targets, graph.outputs.length, who, 'target');
   graph.outputs.forEach((output, i) => {
-    const b = checkBatchTensor(targets[i], valueShape(graph, output), who, `target of output '${output}'`);
+    const outputShape = valueShape(graph, output);
+    const what = `target of output '${output}'`;
+    const b = checkBatchTensor(targets[i], losses ? lossTargetShape(losses[i].kind, outputShape) : outputShape, who, what);
     if (b !== batch) throw new ShapeError(`${who}: the inputs have ${batch} samples but the target of output '${output}' has ${b}`);
+    if (losses) checkLossTarget(losses[i], outputShape, targets[i], `${who}: ${what}`);
   });
   return batch;
+}
+
+/**
+ * The learning rate of one step: `options.learningRate` when given (checked), else the spec's.
+ * @throws ConfigError for a rate that is not a finite number > 0.
+ */
+export function stepLearningRate(optimizer: OptimizerSpec, options: TrainStepOptions | undefined, who: string): number {
+  return options?.learningRate === undefined ? optimizer.learningRate : checkLearningRate(options.learningRate, who);
 }
 
 /**

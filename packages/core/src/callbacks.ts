@@ -121,6 +121,47 @@ function knownKeys(options: unknown, allowed: readonly string[], who: string): R
   return options as Record<string, unknown>;
 }
 
+/** The `monitor` option of a callback (default `'valLoss'`; Keras's `'val_loss'` means the same), with its options checked. */
+function monitorOf(options: unknown, allowed: readonly string[], who: string): string {
+  const o = knownKeys(options, allowed, who);
+  const monitor = o.monitor ?? 'valLoss';
+  if (typeof monitor !== 'string' || monitor === '') throw new ConfigError(`${who}: monitor must be a non-empty string, got ${JSON.stringify(o.monitor)}`);
+  return monitor === 'val_loss' ? 'valLoss' : monitor;
+}
+
+/** An integer option ≥ 0. */
+function countOption(o: Record<string, unknown>, key: string, who: string, fallback: number): number {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`${who}: ${key} must be an integer ≥ 0, got ${JSON.stringify(o[key])}`);
+  return v;
+}
+
+/**
+ * What {@link EarlyStopping} and {@link ReduceLROnPlateau} share: the model,
+ * and a watched epoch log that `fit` must log (checked when it starts).
+ */
+abstract class MonitoringCallback implements Callbacks {
+  protected model: Model | null = null;
+
+  constructor(
+    /** The watched epoch log key. */
+    readonly monitor: string,
+    private readonly who: string,
+  ) {}
+
+  /** Receives the model the callback acts on. */
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  /** Checks, before any step, that the monitored key will be logged. */
+  setParams(params: FitParams): void {
+    if (!params.metrics.includes(this.monitor)) {
+      throw new ConfigError(`${this.who}: monitor '${this.monitor}' is not logged by this fit (logged: ${params.metrics.join(', ')})`);
+    }
+  }
+}
+
 /** Options of {@link earlyStopping}, as Keras's `EarlyStopping`. */
 export interface EarlyStoppingOptions {
   /** Epoch log to watch (default `'valLoss'`; Keras's `'val_loss'` means the same). */
@@ -141,9 +182,7 @@ export interface EarlyStoppingOptions {
  * Stops training when the monitored epoch log has stopped improving, as
  * Keras 3's `EarlyStopping`. Create with {@link earlyStopping}.
  */
-export class EarlyStopping implements Callbacks {
-  /** The watched epoch log key. */
-  readonly monitor: string;
+export class EarlyStopping extends MonitoringCallback {
   /** Improvement threshold (non-negative). */
   readonly minDelta: number;
   /** Epochs without improvement tolerated. */
@@ -162,22 +201,17 @@ export class EarlyStopping implements Callbacks {
   bestEpoch = -1;
   private wait = 0;
   private bestWeights: Tensor[] | null = null;
-  private model: Model | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
+    const keys = ['monitor', 'minDelta', 'patience', 'mode', 'baseline', 'restoreBestWeights'];
+    super(monitorOf(options, keys, 'earlyStopping'), 'earlyStopping');
     const who = 'earlyStopping';
-    const o = knownKeys(options, ['monitor', 'minDelta', 'patience', 'mode', 'baseline', 'restoreBestWeights'], who);
-    const monitor = o.monitor ?? 'valLoss';
-    if (typeof monitor !== 'string' || monitor === '') throw new ConfigError(`${who}: monitor must be a non-empty string, got ${JSON.stringify(o.monitor)}`);
-    this.monitor = monitor === 'val_loss' ? 'valLoss' : monitor;
+    const o = knownKeys(options, keys, who);
     const minDelta = o.minDelta ?? 0;
     if (typeof minDelta !== 'number' || !Number.isFinite(minDelta))
       throw new ConfigError(`${who}: minDelta must be a finite number, got ${JSON.stringify(o.minDelta)}`);
     this.minDelta = Math.abs(minDelta);
-    const patience = o.patience ?? 0;
-    if (typeof patience !== 'number' || !Number.isInteger(patience) || patience < 0)
-      throw new ConfigError(`${who}: patience must be an integer ≥ 0, got ${JSON.stringify(o.patience)}`);
-    this.patience = patience;
+    this.patience = countOption(o, 'patience', who, 0);
     const mode = o.mode ?? 'auto';
     if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
       throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
@@ -190,18 +224,6 @@ export class EarlyStopping implements Callbacks {
       throw new ConfigError(`${who}: restoreBestWeights must be true or false, got ${JSON.stringify(o.restoreBestWeights)}`);
     }
     this.restoreBestWeights = o.restoreBestWeights === true;
-  }
-
-  /** Receives the model whose `stopTraining` it sets. */
-  setModel(model: Model): void {
-    this.model = model;
-  }
-
-  /** Checks, before any step, that the monitored key will be logged. */
-  setParams(params: FitParams): void {
-    if (!params.metrics.includes(this.monitor)) {
-      throw new ConfigError(`earlyStopping: monitor '${this.monitor}' is not logged by this fit (logged: ${params.metrics.join(', ')})`);
-    }
   }
 
   /** Resets the state, so one instance serves several `fit` calls. */
@@ -367,4 +389,160 @@ export class CsvLogger implements Callbacks {
  */
 export function csvLogger(path: string, options: CsvLoggerOptions = {}): CsvLogger {
   return new CsvLogger(path, options);
+}
+
+/**
+ * Marks a callback whose run logs the learning rate: `fit` then adds
+ * `learningRate` (the rate the epoch's last step used, as Keras 3's
+ * `learning_rate`) to every epoch's logs and to the history.
+ */
+export interface LogsLearningRate {
+  readonly logsLearningRate: true;
+}
+
+/** Whether a callback asks `fit` to log the learning rate. */
+export function logsLearningRate(cb: Callbacks): boolean {
+  return (cb as Partial<LogsLearningRate>).logsLearningRate === true;
+}
+
+/** A positive or zero finite number option. */
+function finiteAtLeast(o: Record<string, unknown>, key: string, who: string, fallback: number, min: number): number {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+    throw new ConfigError(`${who}: ${key} must be a finite number ≥ ${min}, got ${JSON.stringify(o[key])}`);
+  return v;
+}
+
+/**
+ * Sets the learning rate before each epoch to `schedule(epoch, currentRate)`,
+ * as Keras 3's `LearningRateScheduler` (the optimizer's `learningRate` must
+ * be a number, not a schedule). Create with {@link learningRateScheduler}.
+ */
+export class LearningRateScheduler implements Callbacks, LogsLearningRate {
+  readonly logsLearningRate = true;
+  private model: Model | null = null;
+
+  constructor(private readonly schedule: (epoch: number, learningRate: number) => number) {
+    if (typeof schedule !== 'function')
+      throw new ConfigError(`learningRateScheduler: schedule must be a function (epoch, learningRate) => number, got ${typeof schedule}`);
+  }
+
+  /** Receives the model whose learning rate it sets. */
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  /**
+   * Sets the epoch's rate.
+   * @throws ConfigError naming the epoch when the function returns NaN, a negative rate or not a number.
+   */
+  onEpochBegin(epoch: number): void {
+    const model = this.model!;
+    const lr = this.schedule(epoch, model.learningRate!);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new ConfigError(
+        `learningRateScheduler: the schedule returned ${JSON.stringify(lr) ?? String(lr)} for epoch ${epoch}; it must return a finite number ≥ 0`,
+      );
+    }
+    model.learningRate = lr;
+  }
+}
+
+/** Sets the learning rate to `schedule(epoch, currentRate)` before each epoch, as Keras 3's `LearningRateScheduler`. */
+export function learningRateScheduler(schedule: (epoch: number, learningRate: number) => number): LearningRateScheduler {
+  return new LearningRateScheduler(schedule);
+}
+
+/** Options of {@link reduceLROnPlateau}, as Keras 3's `ReduceLROnPlateau`. */
+export interface ReduceLROnPlateauOptions {
+  /** Epoch log to watch (default `'valLoss'`; `'val_loss'` means the same). */
+  monitor?: string;
+  /** Factor the rate is multiplied by (in (0, 1), default 0.1). */
+  factor?: number;
+  /** Epochs without improvement before a reduction (default 10). */
+  patience?: number;
+  /** `'min'`, `'max'` or `'auto'` (default: `'max'` for a monitor naming an accuracy, else `'min'`). */
+  mode?: 'auto' | 'min' | 'max';
+  /** Smallest change that counts as an improvement (default 1e−4). */
+  minDelta?: number;
+  /** Epochs after a reduction during which no epoch counts as without improvement (default 0). */
+  cooldown?: number;
+  /** The rate is never reduced below this (default 0). */
+  minLr?: number;
+}
+
+/**
+ * Multiplies the learning rate by `factor` when the monitored epoch log has
+ * not improved by more than `minDelta` for `patience` epochs, never below
+ * `minLr`, then waits `cooldown` epochs, as Keras 3's `ReduceLROnPlateau`
+ * (same order of checks). Create with {@link reduceLROnPlateau}.
+ */
+export class ReduceLROnPlateau extends MonitoringCallback implements LogsLearningRate {
+  readonly logsLearningRate = true;
+  readonly factor: number;
+  readonly patience: number;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+  readonly cooldown: number;
+  readonly minLr: number;
+  /** Best monitored value so far. */
+  best = Number.POSITIVE_INFINITY;
+  private wait = 0;
+  private cooldownCounter = 0;
+
+  constructor(options: ReduceLROnPlateauOptions = {}) {
+    const keys = ['monitor', 'factor', 'patience', 'mode', 'minDelta', 'cooldown', 'minLr'];
+    super(monitorOf(options, keys, 'reduceLROnPlateau'), 'reduceLROnPlateau');
+    const who = 'reduceLROnPlateau';
+    const o = knownKeys(options, keys, who);
+    const factor = o.factor ?? 0.1;
+    if (typeof factor !== 'number' || !(factor > 0 && factor < 1))
+      throw new ConfigError(`${who}: factor must be a number in (0, 1), got ${JSON.stringify(o.factor)}`);
+    this.factor = factor;
+    this.patience = countOption(o, 'patience', who, 10);
+    const mode = o.mode ?? 'auto';
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+      throw new ConfigError(`${who}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(o.mode)}`);
+    this.mode = mode === 'auto' ? (/acc/i.test(this.monitor) ? 'max' : 'min') : mode;
+    this.minDelta = finiteAtLeast(o, 'minDelta', who, 1e-4, 0);
+    this.cooldown = countOption(o, 'cooldown', who, 0);
+    this.minLr = finiteAtLeast(o, 'minLr', who, 0, 0);
+  }
+
+  /** Resets the state, so one instance serves several `fit` calls. */
+  onTrainBegin(): void {
+    this.best = this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    this.wait = 0;
+    this.cooldownCounter = 0;
+  }
+
+  /** Counts epochs without improvement and reduces the rate after `patience` of them. */
+  onEpochEnd(_epoch: number, logs: EpochLogs): void {
+    const current = logs[this.monitor];
+    if (current === undefined || !this.model) return;
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter--;
+      this.wait = 0;
+    }
+    const improved = this.mode === 'min' ? current < this.best - this.minDelta : current > this.best + this.minDelta;
+    if (improved) {
+      this.best = current;
+      this.wait = 0;
+    } else if (this.cooldownCounter === 0) {
+      this.wait++;
+      if (this.wait >= this.patience) {
+        const old = this.model.learningRate!;
+        if (old > Math.fround(this.minLr)) {
+          this.model.learningRate = Math.max(old * this.factor, this.minLr);
+          this.cooldownCounter = this.cooldown;
+          this.wait = 0;
+        }
+      }
+    }
+  }
+}
+
+/** Reduces the learning rate when the monitored epoch log stops improving, as Keras 3's `ReduceLROnPlateau`. */
+export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): ReduceLROnPlateau {
+  return new ReduceLROnPlateau(options);
 }

@@ -18,6 +18,7 @@ export * from './metrics.js';
 export { isBatchSource } from './batch-source.js';
 export type { BatchSource, DataBatch } from './batch-source.js';
 export * from './optimizers.js';
+export * from './schedules.js';
 export { singleLayerGraph } from './eager.js';
 export * from './layers/kinds.js';
 export { Layer, SymbolicTensor, initialWeight, layerShapeError } from './layers/layer.js';
@@ -66,8 +67,29 @@ export type { InputOptions, CompileOptions, BatchOptions, ModelOptions, Sequenti
 export { receptiveFields, graphReceptiveFields } from './summary.js';
 export type { SummaryOptions } from './summary.js';
 export type { FitOptions } from './fit-options.js';
-export { earlyStopping, terminateOnNaN, csvLogger, EarlyStopping, TerminateOnNaN, CsvLogger } from './callbacks.js';
-export type { History, Callbacks, EpochLogs, BatchLogs, FitParams, EarlyStoppingOptions, CsvLoggerOptions } from './callbacks.js';
+export {
+  earlyStopping,
+  terminateOnNaN,
+  csvLogger,
+  learningRateScheduler,
+  reduceLROnPlateau,
+  EarlyStopping,
+  TerminateOnNaN,
+  CsvLogger,
+  LearningRateScheduler,
+  ReduceLROnPlateau,
+} from './callbacks.js';
+export type {
+  History,
+  Callbacks,
+  EpochLogs,
+  BatchLogs,
+  FitParams,
+  EarlyStoppingOptions,
+  CsvLoggerOptions,
+  ReduceLROnPlateauOptions,
+  LogsLearningRate,
+} from './callbacks.js';
 export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
 export type { LoadModelOptions } from './io.js';
 export { checkFileTarget, checkFolderTarget, statRegularFile, onInterrupt, writeFilesAtomic } from './files.js';

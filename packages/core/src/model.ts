@@ -3,9 +3,9 @@ import { ConfigError, ShapeError } from './errors.js';
 import { graphOutputShapes, validateGraph, type GraphNode, type GraphWeight, type ModelGraph } from './graph.js';
 import type { Layer } from './layers/layer.js';
 import { SymbolicTensor } from './layers/layer.js';
-import { resolveLoss, resolveLossName, type LossName } from './losses.js';
+import { lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type LossSettings } from './losses.js';
 import { checkMetricPartials, MetricAccumulator, resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
-import { resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
+import { checkLearningRate, checkScheduledRate, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
@@ -44,8 +44,8 @@ export function input(options: InputOptions): SymbolicTensor {
  */
 export type ModelData = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
 
-/** A loss for every output, a list with one per output, or a record by output name. */
-export type LossSpec = LossName | string | readonly (LossName | string)[] | Readonly<Record<string, LossName | string>>;
+/** A loss for every output, a list with one per output, or a record by output name (each a name or {@link LossOptions}). */
+export type LossSpec = LossConfig | readonly LossConfig[] | Readonly<Record<string, LossConfig>>;
 
 /** Options of {@link Model.compile}. */
 export interface CompileOptions {
@@ -112,12 +112,16 @@ interface Compilation {
   graph: ModelGraph;
   optimizer: OptimizerSpec | null;
   /** One loss per output, or null without a loss. */
-  losses: LossName[] | null;
+  losses: LossSettings[] | null;
   lossWeights: number[];
   metrics: ResolvedMetric[];
   compiled: Promise<CompiledModel> | null;
   /** The compiled model once `compiled` has resolved (for synchronous weight reads). */
   ready: CompiledModel | null;
+  /** The learning rate set through `Model.learningRate`, or null for the optimizer's. */
+  learningRate: number | null;
+  /** Optimizer steps the backend has taken (a schedule's step), counted on the host. */
+  step: number;
   /** Host weights changed since the backend last received them. */
   backendStale: boolean;
   /** The backend trained since the host copies were last refreshed. */
@@ -416,7 +420,14 @@ export class Model {
     if (!options || typeof options !== 'object' || !options.backend || typeof options.backend.compile !== 'function') {
       throw new ConfigError(`${this.name}: compile needs {backend}`);
     }
-    const losses = options.loss === undefined ? null : this.perOutput(options.loss, 'loss', (v) => resolveLossName(v), null);
+    // An object with a string `name` is one loss with options (for every output), not a record by output name.
+    const oneLoss = typeof options.loss === 'object' && options.loss !== null && typeof (options.loss as { name?: unknown }).name === 'string';
+    const losses =
+      options.loss === undefined
+        ? null
+        : oneLoss
+          ? this.graph.outputs.map(() => resolveLossConfig(options.loss))
+          : this.perOutput(options.loss, 'loss', (v) => resolveLossConfig(v), null);
     const lossWeights = this.perOutput(
       options.lossWeights,
       'lossWeights',
@@ -428,7 +439,7 @@ export class Model {
       1,
     );
     const optimizer = options.optimizer === undefined ? null : resolveOptimizer(options.optimizer);
-    const metrics = resolveMetrics(this.graph, options.metrics, losses, `${this.name}: compile`);
+    const metrics = resolveMetrics(this.graph, options.metrics, losses && losses.map((l) => l.kind), `${this.name}: compile`);
     if (metrics.length > 0 && !losses) throw new ConfigError(`${this.name}: compile metrics need a loss (they are computed by fit and evaluate)`);
     assertBackendSupports(options.backend, this.graph);
     // The weights trainOnBatch left in the backend come to the host before it goes.
@@ -445,6 +456,8 @@ export class Model {
       ready: null,
       backendStale: true,
       hostStale: false,
+      learningRate: null,
+      step: 0,
     };
   }
 
@@ -486,6 +499,31 @@ export class Model {
     return this.compilation?.optimizer ?? null;
   }
 
+  /**
+   * The learning rate of the next training step: the optimizer's
+   * `learningRate` after `compile`, settable between steps (and from a
+   * callback during `fit`) without recompiling; backends take it as a
+   * runtime input of their train step. With a schedule as the optimizer's
+   * `learningRate`, the schedule's value at the current step count (read-only, as Keras).
+   * @throws ConfigError on set without an optimizer or with a schedule, or for a rate
+   * that is not a finite number ≥ 0; on get, when the schedule gives such a rate (naming the step).
+   */
+  get learningRate(): number | null {
+    const c = this.compilation;
+    if (!c?.optimizer) return null;
+    // A schedule's rate for the next step, from the steps taken so far (Keras's `iterations`).
+    if (c.optimizer.schedule) return checkScheduledRate(c.optimizer.schedule, c.step, this.name);
+    return c.learningRate ?? c.optimizer.learningRate;
+  }
+
+  set learningRate(lr: number) {
+    const c = this.compilation;
+    if (!c?.optimizer) throw new ConfigError(`${this.name}: learningRate needs compile({optimizer}) first`);
+    if (c.optimizer.schedule)
+      throw new ConfigError(`${this.name}: learningRate is set by the optimizer's ${c.optimizer.schedule.name} schedule and cannot be assigned`);
+    c.learningRate = checkLearningRate(lr, `${this.name}: learningRate`);
+  }
+
   /** The backend chosen by `compile`, or `null`. */
   get backend(): Backend | null {
     return this.compilation?.backend ?? null;
@@ -497,7 +535,7 @@ export class Model {
     if (!c) throw new ConfigError(`${this.name}: call compile({backend, optimizer, loss}) first`);
     if (needsTraining && (!c.losses || !c.optimizer)) {
       throw new ConfigError(
-        `${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.join(', ') ?? 'none'}`,
+        `${this.name}: training needs compile({optimizer, loss}); got optimizer ${c.optimizer?.kind ?? 'none'}, loss ${c.losses?.map((l) => l.kind).join(', ') ?? 'none'}`,
       );
     }
     if (!c.compiled) {
@@ -544,9 +582,17 @@ export class Model {
     c.hostStale = false;
   }
 
-  /** @internal marks the backend's weights as newer than the host's. */
+  /** @internal marks the backend's weights as newer than the host's after a (finite) step, and counts the step. */
   markTrained(): void {
-    if (this.compilation) this.compilation.hostStale = true;
+    if (this.compilation) {
+      this.compilation.hostStale = true;
+      this.compilation.step += 1;
+    }
+  }
+
+  /** @internal the backend's optimizer step count was set (a restored state): a schedule continues from it. */
+  noteOptimizerStep(step: number): void {
+    if (this.compilation) this.compilation.step = step;
   }
 
   /** @internal checks a batch tensor against a per-sample shape. */
@@ -556,6 +602,18 @@ export class Model {
       throw new ShapeError(`${this.name}: ${what} must have shape ${formatBatchShape(sample)}, got ${formatShape(t.shape)}`);
     }
     if (t.shape[0] === 0) throw new ShapeError(`${this.name}: ${what} is empty (batch of 0)`);
+  }
+
+  /**
+   * A target as output `i`'s loss takes it: sparse labels given with a
+   * trailing axis of 1 (`[batch, 1]`, as Keras accepts) lose that axis.
+   */
+  private asLossTarget(t: Tensor, i: number): Tensor {
+    const loss = this.compilation?.losses?.[i];
+    if (loss?.kind !== 'sparseCategoricalCrossentropy' || !isTensorLike(t) || !Array.isArray(t.shape)) return t;
+    const shape = lossTargetShape(loss.kind, this.outputShapes[i]);
+    const trailing = t.shape.length === shape.length + 2 && t.shape[t.shape.length - 1] === 1;
+    return trailing ? { shape: t.shape.slice(0, -1), data: t.data } : t;
   }
 
   /**
@@ -592,7 +650,11 @@ export class Model {
     } else {
       throw new ShapeError(`${this.name}: ${what} must be a tensor, an array of tensors or a record by name, got ${data === null ? 'null' : typeof data}`);
     }
-    tensors.forEach((t, i) => this.checkBatch(t, shapes[i], names.length === 1 ? what : `${what} '${names[i]}'`));
+    if (side === 'outputs') tensors = tensors.map((t, i) => this.asLossTarget(t, i));
+    const losses = side === 'outputs' ? this.compilation?.losses : null;
+    tensors.forEach((t, i) =>
+      this.checkBatch(t, losses ? lossTargetShape(losses[i].kind, shapes[i]) : shapes[i], names.length === 1 ? what : `${what} '${names[i]}'`),
+    );
     const samples = tensors[0].shape[0];
     tensors.forEach((t, i) => {
       if (t.shape[0] !== samples) throw new ShapeError(`${this.name}: ${what} '${names[i]}' has ${t.shape[0]} samples but '${names[0]}' has ${samples}`);
@@ -725,7 +787,7 @@ export class Model {
     const { xs, ys } = this.pairList(x, y, 'trainOnBatch');
     return this.exclusive('trainOnBatch', async () => {
       const compiled = await this.compiled(true);
-      const { loss } = await compiled.trainStep(xs, ys);
+      const { loss } = await compiled.trainStep(xs, ys, { learningRate: this.learningRate! });
       if (Number.isFinite(loss)) this.markTrained();
       // Lazily (at the next read of the host weights) when the backend can be read synchronously.
       if (!compiled.getWeightsSync) await this.syncWeightsFromBackend();
@@ -743,6 +805,7 @@ export class Model {
     this.assertIdle('setOptimizerState');
     checkOptimizerStateFinite(state, this.name);
     await (await this.compiled(true)).setOptimizerState(state);
+    this.noteOptimizerStep(state.step);
   }
 
   /** Saves topology and weights to a folder (see `saveModel`). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CompiledModel } from './backend.js';
-import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
+import { logsLearningRate, TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
 import { ConfigError, NonFiniteLossError } from './errors.js';
 import { checkMetricPartials, MetricAccumulator, type ResolvedMetric } from './metrics.js';
@@ -92,6 +92,7 @@ function record(history: History, epoch: number, logs: EpochLogs, keys: readonly
     loss: [...previous.loss, logs.loss],
     valLoss: logs.valLoss !== undefined ? [...previous.valLoss, logs.valLoss] : previous.valLoss,
   };
+  if (logs.learningRate !== undefined) next.learningRate = [...(previous.learningRate ?? []), logs.learningRate];
   for (const k of keys) {
     next[k] = [...(previous[k] ?? []), logs[k]!];
     next[`val_${k}`] = logs.valLoss !== undefined ? [...(previous[`val_${k}`] ?? []), logs[`val_${k}`]!] : (previous[`val_${k}`] ?? []);
@@ -161,6 +162,7 @@ async function resume(model: Model, dir: string, rng: Random, run: CheckpointRun
   model.replaceWeights(ck.weights);
   const compiled = await model.compiled(true);
   await compiled.setOptimizerState(ck.optimizerState);
+  model.noteOptimizerStep(ck.optimizerState.step);
   rng.setState(ck.position.rngState);
   const p = ck.position;
   if (p.step > steps) throw new ConfigError(`${model.name}: the checkpoint stopped at step ${p.step} of an epoch, but this data has ${steps} steps per epoch`);
@@ -259,6 +261,8 @@ export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelD
   // The progress display first, as Keras's; checkpoints last, so a step's checkpoint is written after every user hook of that step has run.
   const callbacks: Callbacks[] = [...(progress ? [progress] : []), ...fit.callbacks, ...(checkpoint ? [checkpoint] : [])];
   const nanStops = fit.callbacks.some((cb) => cb instanceof TerminateOnNaN);
+  // Keras 3's learning-rate callbacks add `learning_rate` to the epoch logs (here `learningRate`).
+  const logRate = fit.callbacks.some(logsLearningRate);
   const metrics = ['loss', ...allKeys, ...(fit.validation ? ['valLoss', ...allKeys.map((k) => `val_${k}`)] : [])];
   const params: FitParams = {
     epochs,
@@ -299,7 +303,7 @@ export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelD
       for await (const { xs: xb, ys: yb, size, step } of batches) {
         await call(callbacks, 'onBatchBegin', step, { batch: step, size });
         stepsRun++;
-        const result = await compiled.trainStep(xb, yb);
+        const result = await compiled.trainStep(xb, yb, { learningRate: model.learningRate! });
         const finite = Number.isFinite(result.loss);
         // The backend left the weights as they were before a non-finite step.
         if (!finite && !nanStops) throw new NonFiniteLossError(epoch, step, result.loss);
@@ -329,6 +333,7 @@ export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelD
       // A non-finite step ends the run inside its epoch: that epoch has no mean loss to report.
       if (!finished) break;
       const logs: EpochLogs = { loss: lossSum / seen };
+      if (logRate) logs.learningRate = model.learningRate!;
       keys.forEach((k, i) => (logs[k] = outputSums[i] / seen));
       Object.assign(logs, trainMetrics.values());
       if (fit.validation) {

@@ -18,6 +18,8 @@ import {
 export interface Recording {
   batches: { size: number; first: number }[];
   setWeightsCalls: number;
+  /** The learning rate of every training step, when given. */
+  learningRates?: number[];
 }
 
 /**
@@ -90,8 +92,10 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
         async predict([x]) {
           return [{ shape: [x.shape[0], ...node.outputShape], data: forward(x) }];
         },
-        async trainStep([x], [y]) {
-          const { learningRate: lr, momentum } = requireTraining() as { learningRate: number; momentum: number };
+        async trainStep([x], [y], options) {
+          const { learningRate: specRate, momentum } = requireTraining() as { learningRate: number; momentum: number };
+          const lr = options?.learningRate ?? specRate;
+          recording.learningRates?.push(lr);
           recording.batches.push({ size: x.shape[0], first: x.data[0] });
           const { loss, gk, gb } = lossAndGrads(x, y);
           const metrics = metricsOf(x, y);

@@ -130,8 +130,8 @@ describe('compile, predict and evaluate', () => {
   it('rejects an unknown optimizer or loss', () => {
     const m = sequential({ inputShape: [3], layers: [dense({ units: 1 })] });
     const backend = linearTestBackend({ batches: [], setWeightsCalls: 0 });
-    expect(() => m.compile({ backend, optimizer: 'lbfgs' as never })).toThrow(/optimizer must be one of sgd, adam, adadelta, rmsprop/);
-    expect(() => m.compile({ backend, loss: 'hinge' })).toThrow(/loss must be one of/);
+    expect(() => m.compile({ backend, optimizer: 'lbfgs' as never })).toThrow(/optimizer must be one of sgd, adam, adadelta, rmsprop, adagrad, adamax, adamw/);
+    expect(() => m.compile({ backend, loss: 'squaredHinge' })).toThrow(/loss must be one of/);
     expect(() => m.compile({ backend, optimizer: { kind: 'adam', beta1: 1.5 } })).toThrow(/beta1 must be in \[0, 1\)/);
   });
 

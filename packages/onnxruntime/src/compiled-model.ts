@@ -2,6 +2,12 @@ import {
   BackendError,
   checkInputs,
   checkInputsAndTargets,
+  lossTargetShape,
+  nadamFactors,
+  optimizerSlotInitialValue,
+  lossTargets,
+  stepLearningRate,
+  type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
   graphOutputShapes,
@@ -21,6 +27,7 @@ import {
 import * as ort from 'onnxruntime-node';
 import type { SessionFactory } from './device.js';
 import { invertPerm, permuteTensor } from './layout.js';
+import { NADAM_FACTOR_INPUTS } from './optimizers.js';
 import {
   buildEvalModel,
   buildGradientsModel,
@@ -31,6 +38,7 @@ import {
   inputGradName,
   MODEL_LOSS,
   MODEL_METRICS,
+  MODEL_LEARNING_RATE,
   MODEL_STEP,
   modelInputName,
   modelTargetName,
@@ -97,6 +105,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private slots: ort.Tensor[];
   private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
+  /** The learning-rate feed of the train step, rewritten before each run. */
+  private readonly learningRate = floatTensor(new Float32Array(1), []);
   private nextStep: ort.Tensor;
   /** The exact step count; the float32 `step` input is only Adam's t (float32 counting stalls at 2^24). */
   private stepCount = 0;
@@ -137,7 +147,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       this.slotOffsets.push(slotTotal);
       slotTotal += sizeOfShape(this.entries[i].onnxShape);
     }
-    this.slots = this.slotNames.map(() => floatTensor(new Float32Array(slotTotal), [slotTotal]));
+    this.slots = this.slotNames.map((name) => floatTensor(new Float32Array(slotTotal).fill(optimizerSlotInitialValue(training!.optimizer, name)), [slotTotal]));
     this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(slotTotal), [slotTotal]));
     this.step = floatTensor(new Float32Array(1), []);
     this.nextStep = floatTensor(new Float32Array(1), []);
@@ -166,6 +176,16 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private needTraining(what: string): TrainingSpec {
     if (!this.training) throw new BackendError(`${this.backendName}: ${what} needs a model compiled with a loss and an optimizer`);
     return this.training;
+  }
+
+  /**
+   * Core's checks of inputs and targets; returns the batch size, the targets
+   * as the losses take them (core's `lossTargets`) and their per-sample shapes.
+   */
+  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], what: string): { n: number; ys: Tensor[]; targetShapes: number[][] } {
+    const { losses } = this.needTraining(what);
+    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: ${what}`, losses);
+    return { n, ys: lossTargets(losses, targets), targetShapes: this.outputShapes.map((shape, i) => lossTargetShape(losses[i].kind, shape)) };
   }
 
   /** Rows per predict/evaluate run so that a run's activations (input, every layer output, and a transposed copy of each) stay near `runBytes`. */
@@ -261,7 +281,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: evaluate`);
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'evaluate');
     this.evaluation = this.versioned(this.evaluation, () =>
       buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }),
     );
@@ -275,7 +295,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       const rows = Math.min(chunk, n - start);
       const feeds = this.dataFeeds(
         OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows),
-        OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, start, rows),
+        OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, start, rows),
       );
       const result = await session.run(feeds);
       const losses = this.lossesOf(result);
@@ -294,10 +314,11 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.trainSession;
   }
 
-  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.alive('trainStep');
-    this.needTraining('trainStep');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: trainStep`);
+    const { optimizer } = this.needTraining('trainStep');
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'trainStep');
+    const learningRate = stepLearningRate(optimizer, options, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
       OnnxruntimeCompiledModel.rowsOf(
@@ -306,7 +327,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
     );
     (this.step.data as Float32Array)[0] = this.stepCount;
     feeds[MODEL_STEP] = this.step;
@@ -316,6 +337,13 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     if (this.entries.length > 0) fetches[MODEL_WEIGHTS_NEXT] = this.nextFlatWeights;
     if (this.trainable.length > 0) {
+      // A runtime input: a new rate each step rebuilds nothing.
+      (this.learningRate.data as Float32Array)[0] = learningRate;
+      feeds[MODEL_LEARNING_RATE] = this.learningRate;
+      if (optimizer.kind === 'nadam') {
+        const f = nadamFactors(optimizer, this.stepCount + 1);
+        [f.momentum, f.gradient, f.velocity].forEach((v, i) => (feeds[NADAM_FACTOR_INPUTS[i]] = floatTensor(Float32Array.of(v), [])));
+      }
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];
         fetches[nextName(slotStateName(s))] = this.nextSlots[j];
@@ -337,7 +365,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.alive('gradients');
     const training = this.needTraining('gradients');
-    const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: gradients`);
+    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'gradients');
     this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
@@ -347,7 +375,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(targets, this.outputShapes, 0, n),
+      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
     );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     const result = await session.run(feeds);

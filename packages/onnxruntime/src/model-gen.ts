@@ -1,10 +1,12 @@
 import {
   BackendError,
   isTrainableWeight,
+  lossTargetShape,
   optimizerSlots,
   valueShape,
   type GraphNode,
   type ModelGraph,
+  type ResolvedLoss,
   type Tensor,
   type TrainingSpec,
   type WeightSpec,
@@ -19,7 +21,7 @@ import { fuseForLowering } from './fusion.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
 import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
-import { emitOptimizerUpdate } from './optimizers.js';
+import { emitGradientClipping, emitOptimizerUpdate } from './optimizers.js';
 
 /** One weight of a graph with its ONNX layout. */
 export interface WeightEntry {
@@ -339,6 +341,15 @@ function targetInLayout(b: OnnxGraphBuilder, y: string, pred: Value): string {
 }
 
 /**
+ * The target as `emitLoss` takes it: in the predictions' layout, except
+ * sparse labels, which have no class axis, so their order (batch, then the
+ * spatial axes) is the same in either layout.
+ */
+function lossTargetInLayout(b: OnnxGraphBuilder, loss: ResolvedLoss, y: string, pred: Value): string {
+  return loss.kind === 'sparseCategoricalCrossentropy' ? y : targetInLayout(b, y, pred);
+}
+
+/**
  * Transposes `value` by `perm` to `shape`; as a Reshape when the permutation
  * only moves axes of length 1 (one channel: channels-last and channels-first
  * hold the same bytes), which is at most one contiguous copy where ONNX
@@ -366,6 +377,8 @@ export const modelTargetName = (i: number) => `target:y${i}`;
 export const MODEL_LOSS = 'loss';
 /** Output name of output `i`'s own (unweighted) loss. */
 export const outputLossName = (i: number) => `loss:out${i}`;
+/** Learning-rate input name of the train-step model (a float32 scalar fed every step). */
+export const MODEL_LEARNING_RATE = 'optimizer:learning_rate';
 /** Step-count input name of the train-step model. */
 export const MODEL_STEP = 'optimizer:step';
 /** Output name of every metric's per-batch partial, concatenated in `TrainingSpec.metrics` order (absent without metrics). */
@@ -399,11 +412,11 @@ export function buildEvalModel(
 ): Uint8Array {
   const b = new OnnxGraphBuilder();
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
-  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
   const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
   const losses = graph.outputs.map(
-    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), false).loss,
+    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), false).loss,
   );
   outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
   outputMetrics(b, graph, training, pass, ys);
@@ -430,12 +443,12 @@ function lossAndBackward(
   provider: ResolvedDevice,
 ) {
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
-  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...valueShape(graph, o)]));
+  const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
   const pass = emitForward(b, graph, xs, weights, true, true, provider);
   const emitted = graph.outputs.map((_, i) =>
-    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], targetInLayout(b, ys[i], pass.outputs[i]), true),
+    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), true),
   );
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {
@@ -526,7 +539,8 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
  * optimizer update in one graph. Inputs: one x per graph input
  * ({@link modelInputName}), one target per output ({@link modelTargetName}),
  * every weight (ONNX layout), every optimizer slot (one vector per slot over
- * the trainable weights only: {@link slotStateName}), the step count;
+ * the trainable weights only: {@link slotStateName}), the step count, the
+ * learning rate ({@link MODEL_LEARNING_RATE}, only for a graph with trainable weights);
  * outputs: the total and per-output losses (before the update), the metric
  * partials ({@link MODEL_METRICS}, with metrics), the next
  * weights as one vector ({@link MODEL_WEIGHTS_NEXT}: the optimizer's update of
@@ -546,7 +560,11 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
   const flatGrads = emitFlatConcat(
     b,
-    trainable.map((i) => r.grads[i]),
+    emitGradientClipping(
+      b,
+      optimizer,
+      trainable.map((i) => r.grads[i]),
+    ),
     trainableTotal,
     'grads',
   );
@@ -560,7 +578,13 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   let updated: string | null = null;
   if (flatGrads !== null && flatWeights !== null) {
     const slots = slotNames.map((s) => b.input(slotStateName(s), [trainableTotal]));
-    const update = emitOptimizerUpdate(b, optimizer, [{ weight: flatWeights, grad: flatGrads, slots, shape: [trainableTotal] }], step);
+    const update = emitOptimizerUpdate(
+      b,
+      optimizer,
+      [{ weight: flatWeights, grad: flatGrads, slots, shape: [trainableTotal] }],
+      step,
+      b.input(MODEL_LEARNING_RATE, []),
+    );
     guarded.push(flatGrads, update.updates[0].weight, ...update.updates[0].slots);
     updated = update.updates[0].weight;
     slotNames.forEach((s, j) => b.output(b.rename(update.updates[0].slots[j], nextName(slotStateName(s)))));

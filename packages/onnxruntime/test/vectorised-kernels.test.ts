@@ -40,7 +40,7 @@ describe('vectorised replacements of scalar kernels', () => {
     const out = await runOne(
       (b, x) => {
         const v: Value = { name: x, perSample: [1], layout: 'keras' };
-        return emitLoss(b, { kind: 'binaryCrossentropy', fromLogits: true }, v, v, 'y', false).loss;
+        return emitLoss(b, { kind: 'binaryCrossentropy', fromLogits: true, fusedActivation: true }, v, v, 'y', false).loss;
       },
       z,
       { y: new Float32Array(n).fill(1) },

@@ -4,6 +4,9 @@ import {
   ShapeError,
   checkInputs,
   checkInputsAndTargets,
+  lossTargets,
+  stepLearningRate,
+  type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
   firstNonFinite,
@@ -12,6 +15,7 @@ import {
   nodeWeights,
   nodesOnOutputPaths,
   nodeUpdatesState,
+  optimizerSlotInitialValue,
   optimizerSlots,
   trainableWeightIndices,
   sizeOfShape,
@@ -86,12 +90,12 @@ function planGraph(graph: ModelGraph, training: TrainingSpec | undefined): Graph
   const activatedToo = new Set<string>();
   if (training) {
     graph.outputs.forEach((o, i) => {
-      if (training.losses[i].fromLogits && onPath.has(o)) logitNodes.add(o);
+      if (training.losses[i].fusedActivation && onPath.has(o)) logitNodes.add(o);
     });
     const readers = graphReaders(graph);
     for (const name of logitNodes) {
       const readByNode = (readers.get(name) ?? []).some((r) => onPath.has(r.name));
-      const readAsIs = graph.outputs.some((o, i) => o === name && !training.losses[i].fromLogits);
+      const readAsIs = graph.outputs.some((o, i) => o === name && !training.losses[i].fusedActivation);
       if (readByNode || readAsIs) activatedToo.add(name);
     }
   }
@@ -140,11 +144,15 @@ export class TfjsCompiledModel implements CompiledModel {
       return node ? nodeActivation(node) : 'linear';
     });
     const specs = graph.weights.map((w) => w.spec);
-    const slotCount = training ? optimizerSlots(training.optimizer).length : 0;
+    const slotNames = training ? optimizerSlots(training.optimizer) : [];
     // tidy frees the zeros once the variables hold their own reference.
     this.weights = tf.tidy(() => specs.map((s) => tf.variable(tf.zeros([...s.shape]), true)));
     this.trainable = trainableWeightIndices(graph);
-    this.slots = tf.tidy(() => this.trainable.map((i) => Array.from({ length: slotCount }, () => tf.variable(tf.zeros([...specs[i].shape]), false))));
+    this.slots = tf.tidy(() =>
+      this.trainable.map((i) =>
+        slotNames.map((name) => tf.variable(tf.fill([...specs[i].shape], optimizerSlotInitialValue(training!.optimizer, name)), false)),
+      ),
+    );
     this.batchStatistics = this.plan.nodes.some((n) => n.kind === 'batchNormalization' && nodeUpdatesState(n));
   }
 
@@ -186,7 +194,7 @@ export class TfjsCompiledModel implements CompiledModel {
         values.set(node.name, lowerNode(xs, node, ws, activation, training, ctx));
       }
     }
-    return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fromLogits ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
+    return this.graph.outputs.map((o, i) => (forLoss && this.training?.losses[i].fusedActivation ? (logits.get(o) ?? values.get(o)!) : values.get(o)!));
   }
 
   /**
@@ -196,7 +204,7 @@ export class TfjsCompiledModel implements CompiledModel {
   private metricVector(spec: TrainingSpec, outputs: readonly tf.Tensor[], targets: readonly tf.Tensor[]): tf.Tensor | null {
     const metrics = spec.metrics ?? [];
     if (metrics.length === 0) return null;
-    const preds = outputs.map((o, i) => (spec.losses[i].fromLogits ? applyActivation(o, this.outputActivations[i]) : o));
+    const preds = outputs.map((o, i) => (spec.losses[i].fusedActivation ? applyActivation(o, this.outputActivations[i]) : o));
     return metricPartials(metrics, preds, targets);
   }
 
@@ -247,11 +255,12 @@ export class TfjsCompiledModel implements CompiledModel {
     }
   }
 
-  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size. */
-  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): number {
-    const batch = checkInputsAndTargets(this.graph, inputs, targets, who);
+  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size and the targets as the losses take them (core's `lossTargets`). */
+  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): { batch: number; ys: Tensor[] } {
+    const losses = this.requireTraining(who).losses;
+    const batch = checkInputsAndTargets(this.graph, inputs, targets, who, losses);
     this.checkFiniteData(inputs, targets, who);
-    return batch;
+    return { batch, ys: lossTargets(losses, targets) };
   }
 
   private toEngine(t: Tensor): tf.Tensor {
@@ -393,17 +402,18 @@ export class TfjsCompiledModel implements CompiledModel {
     };
   }
 
-  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.live('trainStep');
     const spec = this.requireTraining('trainStep');
-    const batch = this.checkPair(inputs, targets, 'trainStep');
+    const { batch, ys } = this.checkPair(inputs, targets, 'trainStep');
+    const learningRate = stepLearningRate(spec.optimizer, options, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     // The next values of the state weights, computed by the forward pass (batch normalisation's moving statistics).
     const states = new Map<number, tf.Tensor>();
     let computed: LossesAndGrads;
     try {
-      computed = this.lossesAndGrads(inputs, targets, batch, false, states);
+      computed = this.lossesAndGrads(inputs, ys, batch, false, states);
     } catch (e) {
       tf.dispose([...states.values()]);
       throw e;
@@ -421,7 +431,7 @@ export class TfjsCompiledModel implements CompiledModel {
       if (states.size > 0 && !allFinite([...states.values()])) return { loss: Number.NaN, outputLosses, ...withMetrics };
       const trainableWeights = this.trainable.map((i) => this.weights[i]);
       const trainableGrads = this.trainable.map((i) => grads[i]);
-      if (!applyOptimizerStep(spec.optimizer, trainableWeights, trainableGrads, this.slots, this.step + 1))
+      if (!applyOptimizerStep(spec.optimizer, trainableWeights, trainableGrads, this.slots, this.step + 1, learningRate))
         return { loss: Number.NaN, outputLosses, ...withMetrics };
       for (const [i, next] of states) this.weights[i].assign(next);
       this.step += 1;
@@ -434,7 +444,7 @@ export class TfjsCompiledModel implements CompiledModel {
   async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
     this.live('evaluate');
     const spec = this.requireTraining('evaluate');
-    const batch = this.checkPair(inputs, targets, 'evaluate');
+    const { batch, ys } = this.checkPair(inputs, targets, 'evaluate');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const ranges = chunkRanges(batch, this.rowsPerChunk(batch, false, false));
@@ -447,10 +457,10 @@ export class TfjsCompiledModel implements CompiledModel {
           this.weights,
           true,
         );
-        const ys = targets.map((t) => this.toEngine(slice(t, start, size)));
-        const losses = this.outputLosses(spec, outs, ys);
+        const yb = ys.map((t) => this.toEngine(slice(t, start, size)));
+        const losses = this.outputLosses(spec, outs, yb);
         // tidy returns tensor containers: no metrics is an empty list.
-        return { value: losses.length === 1 ? losses[0] : tf.stack(losses), metrics: this.metricVector(spec, outs, ys) ?? [] };
+        return { value: losses.length === 1 ? losses[0] : tf.stack(losses), metrics: this.metricVector(spec, outs, yb) ?? [] };
       });
       try {
         const values = value.dataSync();
@@ -468,10 +478,10 @@ export class TfjsCompiledModel implements CompiledModel {
   async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
     this.live('gradients');
     this.requireTraining('gradients');
-    const batch = this.checkPair(inputs, targets, 'gradients');
+    const { batch, ys } = this.checkPair(inputs, targets, 'gradients');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const r = this.lossesAndGrads(inputs, targets, batch, true);
+    const r = this.lossesAndGrads(inputs, ys, batch, true);
     try {
       return {
         loss: this.total(r.outputLosses),
