@@ -59,6 +59,8 @@ export { earlyStopping, terminateOnNaN, csvLogger, EarlyStopping, TerminateOnNaN
 export type { History, Callbacks, EpochLogs, BatchLogs, FitParams, EarlyStoppingOptions, CsvLoggerOptions } from './callbacks.js';
 export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
 export type { LoadModelOptions } from './io.js';
+export { saveModelToBytes, saveModelToBlobs, loadModelFromBytes } from './bytes-io.js';
+export type { ModelBytes, ModelSource } from './bytes-io.js';
 export { checkFileTarget, checkFolderTarget, statRegularFile, onInterrupt, writeFilesAtomic } from './files.js';
 export { mnistAutoencoder, denoisingUnet } from './reference-models.js';
 export type { MnistAutoencoderOptions, DenoisingUnetOptions } from './reference-models.js';

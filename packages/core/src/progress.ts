@@ -1,9 +1,5 @@
-import cliProgress from 'cli-progress';
 import type { BatchLogs, Callbacks, EpochLogs, FitParams } from './callbacks.js';
-import { onInterrupt } from './files.js';
-
-/** DECAWM on: the escape sequence that turns the terminal's auto-wrap back on. */
-const AUTO_WRAP_ON = '\x1b[?7h';
+import { startBar, type ProgressBar } from './progress-bar.js';
 
 function formatLoss(v: number): string {
   return v.toFixed(4);
@@ -20,8 +16,7 @@ function formatSeconds(s: number): string {
  */
 export class ProgressLogger implements Callbacks {
   private params: FitParams | null = null;
-  private bar: cliProgress.SingleBar | null = null;
-  private forgetBar: (() => void) | null = null;
+  private bar: ProgressBar | null = null;
   private started = 0;
   private stepsRun = 0;
   private lastStep = 0;
@@ -58,22 +53,7 @@ export class ProgressLogger implements Callbacks {
     this.sum = resumed?.lossSum ?? 0;
     this.output.write(`Epoch ${epoch + 1}/${epochs}\n`);
     if (!this.useBar) return;
-    this.bar = new cliProgress.SingleBar(
-      {
-        format: '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}',
-        barCompleteChar: '=',
-        barIncompleteChar: '.',
-        barsize: 30,
-        hideCursor: false,
-        stream: this.output,
-        etaBuffer: 20,
-        clearOnComplete: true,
-      },
-      cliProgress.Presets.legacy,
-    );
-    this.bar.start(steps, this.lastStep, { loss: '-' });
-    // The bar turns the terminal's auto-wrap off until stop(); Ctrl-C or SIGTERM never reaches stop().
-    this.forgetBar = onInterrupt(() => this.output.write(AUTO_WRAP_ON));
+    this.bar = startBar(this.output, steps, this.lastStep);
   }
 
   /** Moves the bar, showing the epoch's running mean loss. */
@@ -84,7 +64,7 @@ export class ProgressLogger implements Callbacks {
       this.sum += logs.loss * logs.size;
       this.seen += logs.size;
     }
-    this.bar?.update(batch + 1, { loss: this.seen > 0 ? formatLoss(this.sum / this.seen) : '-' });
+    this.bar?.update(batch + 1, this.seen > 0 ? formatLoss(this.sum / this.seen) : '-');
   }
 
   /** Replaces the bar by the epoch's summary line. */
@@ -107,7 +87,5 @@ export class ProgressLogger implements Callbacks {
   close(): void {
     this.bar?.stop();
     this.bar = null;
-    this.forgetBar?.();
-    this.forgetBar = null;
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { CompiledModel } from './backend.js';
 import { TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
@@ -8,6 +7,7 @@ import { resolveFitOptions } from './fit-options.js';
 import type { Model, ModelData } from './model.js';
 import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
+import { runId } from './runtime.js';
 import { gather, slice, type Tensor } from './tensor.js';
 
 export type { FitOptions } from './fit-options.js';
@@ -131,7 +131,7 @@ export async function runFit(model: Model, x: ModelData, y: ModelData, options: 
   if (fit.checkpoint) await checkFolderTarget(fit.checkpoint.dir, `${model.name}: fit checkpoint`);
   const steps = Math.ceil(n / batchSize);
   const rng = new Random(fit.seed);
-  const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
+  const run: CheckpointRun = { id: runId(), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
   const fresh = {
     epoch: fit.initialEpoch,
     step: 0,
