@@ -17,11 +17,10 @@ const ENGINES = ['tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'onnxruntime-web-wasm
 const REQUIRED = ['tfjs-wasm', 'tfjs-webgl', 'onnxruntime-web-wasm'];
 const TOLERANCE = 1e-4;
 /**
- * Seconds one engine's run may take before it counts as failed (its page is then closed): on SwiftShader the
- * WebGL engine needs about a minute (shader compiles, then ~3 s per step of 16 images on 2 busy cores); the WebGPU
- * engines get less, as they are allowed to fail.
+ * Seconds one engine's run may take before it counts as failed (its page is then closed). On SwiftShader (2 busy
+ * cores) a software GPU engine spends 30–60 s compiling shaders in its first step, then 1–5 s per step of 16 images.
  */
-const timeoutOf = (engine) => Number(process.env.BROWSER_CHECK_ENGINE_TIMEOUT_S ?? (REQUIRED.includes(engine) ? 120 : 30));
+const timeoutOf = (engine) => Number(process.env.BROWSER_CHECK_ENGINE_TIMEOUT_S ?? (REQUIRED.includes(engine) ? 120 : 90));
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -74,7 +73,7 @@ const CHROMIUM_ARGS = [
 
 /** One engine in a fresh page: its stats, or why it failed. */
 async function checkEngine(browser, url, engine, reference) {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 520 } });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 720 } });
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(m.text()));
   page.on('pageerror', (e) => consoleLines.push(String(e)));
