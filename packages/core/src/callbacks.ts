@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from './errors.js';
-import { resolveWriteTarget, statRegularFile, writeFileAtomic } from './files.js';
+import { readTextFile, resolveWriteTarget, statRegularFile, writeFileAtomic } from './files.js';
 import type { Model } from './model.js';
 import type { Tensor } from './tensor.js';
 
@@ -359,7 +358,7 @@ export class CsvLogger implements Callbacks {
     this.text = '';
     if (this.append && mode !== null) {
       await statRegularFile(this.path, who);
-      this.text = await readFile(this.path, 'utf8');
+      this.text = await readTextFile(this.path);
       if (this.text !== '' && !this.text.endsWith('\n')) this.text += '\n';
     }
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, fsyncSync, rmSync } from 'node:fs';
-import { lstat, open, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
 import { onExit } from 'signal-exit';
@@ -55,6 +55,11 @@ function describeKind(s: Stats): string {
 function fsMessage(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e?.code ? `${e.code}: ${e.message}` : String((err as Error)?.message ?? err);
+}
+
+/** Reads a text file (UTF-8): the one file read callbacks need, kept here so browser bundles swap it with the rest of this module. */
+export async function readTextFile(path: string): Promise<string> {
+  return readFile(path, 'utf8');
 }
 
 /** Turns a Node file-system error into a FileError naming `who` and `path`; araboza's own errors pass through. */

@@ -2,6 +2,7 @@ import { isBatchSource, type BatchSource } from './batch-source.js';
 import { CALLBACK_HOOKS, type Callbacks } from './callbacks.js';
 import type { CheckpointOptions } from './checkpoint.js';
 import { ConfigError, ShapeError } from './errors.js';
+import { defaultOutput, SILENT } from './runtime.js';
 import type { Model, ModelData } from './model.js';
 import { firstNonFinite, formatShape, slice, type Tensor } from './tensor.js';
 
@@ -40,7 +41,7 @@ export interface FitOptions {
    * line per epoch otherwise. 2: one line per epoch.
    */
   verbose?: 0 | 1 | 2;
-  /** Where progress is written (default `process.stdout`). */
+  /** Where progress is written (default `process.stdout` in Node, the console in a browser; never touched with `verbose: 0`). */
   output?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Reject NaN or infinite values in `x` and `y` before training (default true). */
   checkInputs?: boolean;
@@ -203,7 +204,7 @@ export function resolveFitOptions(model: Model, x: ModelData | BatchSource, y: M
   if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new ConfigError(`${name}: fit seed must be an integer, got ${describe(seed)}`);
   const verbose = o.verbose ?? 1;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new ConfigError(`${name}: fit verbose must be 0, 1 or 2, got ${describe(verbose)}`);
-  const output = (o.output ?? process.stdout) as ResolvedFit['output'];
+  const output = (o.output ?? (verbose === 0 ? SILENT : defaultOutput())) as ResolvedFit['output'];
   if (typeof output !== 'object' || output === null || typeof (output as { write?: unknown }).write !== 'function') {
     throw new ConfigError(`${name}: fit output must be a writable stream, got ${describe(o.output)}`);
   }

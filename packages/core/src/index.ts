@@ -92,6 +92,8 @@ export type {
 } from './callbacks.js';
 export { saveModel, loadModel, writeFileAtomic, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io.js';
 export type { LoadModelOptions } from './io.js';
+export { saveModelToBytes, saveModelToBlobs, loadModelFromBytes } from './bytes-io.js';
+export type { ModelBytes, ModelSource } from './bytes-io.js';
 export { checkFileTarget, checkFolderTarget, statRegularFile, onInterrupt, writeFilesAtomic } from './files.js';
 export { mnistAutoencoder, denoisingUnet, smallResidualNetwork } from './reference-models.js';
 export type { MnistAutoencoderOptions, DenoisingUnetOptions, SmallResidualNetworkOptions } from './reference-models.js';

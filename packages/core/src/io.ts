@@ -10,9 +10,11 @@ import {
   MAX_LAYERS,
   readModelJson,
   readWeightsFile,
+  type ExpectedWeight,
   type LoadModelOptions,
   type SavedModel,
 } from './saved-model.js';
+import type { Tensor } from './tensor.js';
 
 export { writeFileAtomic } from './files.js';
 export { saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './saved-model.js';
@@ -99,7 +101,18 @@ function graphFromV2(json: SavedModel, layers: Layer[]): SymbolicGraph {
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
   const json = await readModelJson(dir);
   await checkWeightsFileSize(dir, json);
+  return modelFromSaved(dir, json, (specs) => readWeightsFile(dir, json, specs, options));
+}
 
+/**
+ * Builds the model a checked `model.json` describes: its layers (each config
+ * validated by its layer), its graph, the manifest checked against the
+ * layers' weights before the model allocates any, then the weights
+ * `readWeights` returns for those specs.
+ * @param where the folder (or other source) named in errors.
+ * @throws FormatError naming `where`.
+ */
+export async function modelFromSaved(where: string, json: SavedModel, readWeights: (specs: readonly ExpectedWeight[]) => Promise<Tensor[]>): Promise<Model> {
   let layers: Layer[];
   try {
     layers = json.layers.map((l) => {
@@ -109,24 +122,23 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       return layerFromJSON(l);
     });
   } catch (err) {
-    fail(dir, (err as Error).message);
+    fail(where, (err as Error).message);
   }
   let symbolic: SymbolicGraph;
   try {
     symbolic = json.version === 1 ? chainFromV1(json, layers) : graphFromV2(json, layers);
   } catch (err) {
-    fail(dir, (err as Error).message);
+    fail(where, (err as Error).message);
   }
   // The model draws its initial weights when it is built: check the manifest against the layers first.
   const specs = symbolic.applied.flatMap((l) => l.weightSpecs(l.inputShape!).map((s) => ({ layer: l.name, spec: s })));
-  checkManifest(dir, json, specs);
+  checkManifest(where, json, specs);
   let model: Model;
   try {
     model = new Model(symbolic.inputs, symbolic.outputs, json.name, 0, json.sequential === true);
   } catch (err) {
-    fail(dir, (err as Error).message);
+    fail(where, (err as Error).message);
   }
-  const tensors = await readWeightsFile(dir, json, specs, options);
-  model.setWeights(tensors);
+  model.setWeights(await readWeights(specs));
   return model;
 }

@@ -1,9 +1,5 @@
-import cliProgress from 'cli-progress';
 import type { BatchLogs, Callbacks, EpochLogs, FitParams } from './callbacks.js';
-import { onInterrupt } from './files.js';
-
-/** DECAWM on: the escape sequence that turns the terminal's auto-wrap back on. */
-const AUTO_WRAP_ON = '\x1b[?7h';
+import { startBar, type ProgressBar } from './progress-bar.js';
 
 function formatLoss(v: number): string {
   return v.toFixed(4);
@@ -20,8 +16,7 @@ function formatSeconds(s: number): string {
  */
 export class ProgressLogger implements Callbacks {
   private params: FitParams | null = null;
-  private bar: cliProgress.SingleBar | null = null;
-  private forgetBar: (() => void) | null = null;
+  private bar: ProgressBar | null = null;
   private started = 0;
   private stepsRun = 0;
   private lastStep = 0;
@@ -60,24 +55,7 @@ export class ProgressLogger implements Callbacks {
     this.sum = resumed?.lossSum ?? 0;
     this.output.write(`Epoch ${epoch + 1}/${epochs}\n`);
     if (!this.useBar) return;
-    // A batch source of unknown length: a step counter instead of a bar.
-    const known = steps !== null;
-    this.bar = new cliProgress.SingleBar(
-      {
-        format: known ? '{value}/{total} [{bar}] - ETA: {eta_formatted} - loss: {loss}{metrics}' : '{value} steps - loss: {loss}{metrics}',
-        barCompleteChar: '=',
-        barIncompleteChar: '.',
-        barsize: 30,
-        hideCursor: false,
-        stream: this.output,
-        etaBuffer: 20,
-        clearOnComplete: true,
-      },
-      cliProgress.Presets.legacy,
-    );
-    this.bar.start(steps ?? Number.MAX_SAFE_INTEGER, this.lastStep, { loss: '-', metrics: '' });
-    // The bar turns the terminal's auto-wrap off until stop(); Ctrl-C or SIGTERM never reaches stop().
-    this.forgetBar = onInterrupt(() => this.output.write(AUTO_WRAP_ON));
+    this.bar = startBar(this.output, steps, this.lastStep);
   }
 
   /** Moves the bar, showing the epoch's running mean loss. */
@@ -89,7 +67,7 @@ export class ProgressLogger implements Callbacks {
       this.seen += logs.size;
     }
     const metrics = this.metricKeys.map((k) => (logs[k] === undefined ? '' : ` - ${k}: ${formatLoss(logs[k])}`)).join('');
-    this.bar?.update(batch + 1, { loss: this.seen > 0 ? formatLoss(this.sum / this.seen) : '-', metrics });
+    this.bar?.update(batch + 1, this.seen > 0 ? formatLoss(this.sum / this.seen) : '-', metrics);
   }
 
   /** Replaces the bar by the epoch's summary line. */
@@ -112,7 +90,5 @@ export class ProgressLogger implements Callbacks {
   close(): void {
     this.bar?.stop();
     this.bar = null;
-    this.forgetBar?.();
-    this.forgetBar = null;
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { CompiledModel } from './backend.js';
 import { logsLearningRate, TerminateOnNaN, type BatchLogs, type Callbacks, type EpochLogs, type FitParams, type History } from './callbacks.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointRun } from './checkpoint.js';
@@ -10,6 +9,7 @@ import type { Model, ModelData } from './model.js';
 import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
 import { arrayBatches, batchIterator, checkedBatches, type BatchSource, type CheckedBatch, type DataBatch } from './batch-source.js';
+import { runId } from './runtime.js';
 import { gather, slice, type Tensor } from './tensor.js';
 
 export type { FitOptions } from './fit-options.js';
@@ -202,7 +202,7 @@ export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelD
   let sharedIterator: AsyncIterator<DataBatch> | null = null;
   let ranOut = false;
   const rng = new Random(fit.seed);
-  const run: CheckpointRun = { id: randomBytes(4).toString('hex'), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
+  const run: CheckpointRun = { id: runId(), batchSize, samples: n, shuffle: fit.shuffle, seed: fit.seed };
   const fresh = {
     epoch: fit.initialEpoch,
     step: 0,

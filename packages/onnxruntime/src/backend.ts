@@ -1,17 +1,6 @@
-import {
-  assertBackendSupports,
-  BackendError,
-  ConfigError,
-  LAYER_KINDS,
-  type Backend,
-  type CompiledModel,
-  type LayerKind,
-  type ModelGraph,
-  type TrainingSpec,
-} from '@araboza/core';
-import { OnnxruntimeCompiledModel } from './compiled-model.js';
+import { ConfigError, type Backend, type CompiledModel, type ModelGraph, type TrainingSpec } from '@araboza/core';
 import { DEVICES, SessionFactory, type DeviceName, type ResolvedDevice } from './device.js';
-import { FORWARD_LOWERINGS } from './lowerings/index.js';
+import { compileOn, ONNX_KINDS } from './session-backend.js';
 
 /** Options of {@link onnxruntimeBackend}. */
 export interface OnnxruntimeBackendOptions {
@@ -81,38 +70,16 @@ export function onnxruntimeBackend(options: OnnxruntimeBackendOptions = {}): Onn
   }
   const logger = options.logger ?? ((m: string) => console.warn(m));
   const sessions = new SessionFactory(requested, { threads, spinning: spinning ?? true }, logger);
-  const kinds = LAYER_KINDS.filter((k): k is LayerKind => Object.prototype.hasOwnProperty.call(FORWARD_LOWERINGS, k));
   const backend: OnnxruntimeBackend = {
     get name() {
       return `onnxruntime-${sessions.current ?? requested}`;
     },
-    kinds,
+    kinds: ONNX_KINDS,
     requestedDevice: requested,
     get device() {
       return sessions.current;
     },
-    async compile(graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> {
-      assertBackendSupports(backend, graph);
-      if (
-        training &&
-        (!Array.isArray(training.losses) ||
-          training.losses.length !== graph.outputs.length ||
-          !Array.isArray(training.lossWeights) ||
-          training.lossWeights.length !== graph.outputs.length ||
-          !training.optimizer)
-      ) {
-        throw new BackendError(`${backend.name}: a training spec needs one loss and one loss weight per output (${graph.outputs.length}) and an optimizer`);
-      }
-      await sessions.resolve();
-      const compiled = new OnnxruntimeCompiledModel(backend.name, graph, training, sessions, runBytes);
-      try {
-        await compiled.prepareTraining();
-      } catch (error) {
-        compiled.dispose();
-        throw error;
-      }
-      return compiled;
-    },
+    compile: (graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> => compileOn(backend, sessions, runBytes, graph, training),
   };
   return backend;
 }

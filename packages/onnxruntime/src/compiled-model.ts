@@ -24,8 +24,7 @@ import {
   type Tensor,
   type TrainingSpec,
 } from '@araboza/core';
-import * as ort from 'onnxruntime-node';
-import type { SessionFactory } from './device.js';
+import type * as ort from 'onnxruntime-common';
 import { invertPerm, permuteTensor } from './layout.js';
 import { NADAM_FACTOR_INPUTS } from './optimizers.js';
 import {
@@ -49,6 +48,7 @@ import {
   weightEntries,
   type WeightEntry,
 } from './model-gen.js';
+import type { SessionSource } from './session-source.js';
 
 /**
  * Default cap on one session.run's activations, in bytes: a full-HD batch
@@ -62,10 +62,6 @@ interface VersionedSession {
   readonly version: number;
   readonly session: Promise<ort.InferenceSession>;
 }
-
-// onnxruntime-node refuses memory shared between threads with a bare "Invalid argument": such input is copied.
-const floatTensor = (data: Float32Array, dims: readonly number[]) =>
-  new ort.Tensor('float32', data.buffer instanceof SharedArrayBuffer ? data.slice() : data, dims as number[]);
 
 /** Keras layout → ONNX layout of one weight. */
 export function kerasToOnnx(entry: WeightEntry, t: Tensor): Tensor {
@@ -106,7 +102,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private nextSlots: ort.Tensor[];
   private step: ort.Tensor;
   /** The learning-rate feed of the train step, rewritten before each run. */
-  private readonly learningRate = floatTensor(new Float32Array(1), []);
+  private readonly learningRate: ort.Tensor;
   private nextStep: ort.Tensor;
   /** The exact step count; the float32 `step` input is only Adam's t (float32 counting stalls at 2^24). */
   private stepCount = 0;
@@ -124,10 +120,11 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     private readonly backendName: string,
     private readonly graph: ModelGraph,
     private readonly training: TrainingSpec | undefined,
-    private readonly sessions: SessionFactory,
+    private readonly sessions: SessionSource,
     private readonly runBytes: number = DEFAULT_RUN_BYTES,
   ) {
     this.entries = weightEntries(graph);
+    this.learningRate = this.floatTensor(new Float32Array(1), []);
     this.slotNames = training ? optimizerSlots(training.optimizer) : [];
     this.outputShapes = graphOutputShapes(graph);
     this.offsets = [];
@@ -136,8 +133,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       this.offsets.push(total);
       total += sizeOfShape(e.onnxShape);
     }
-    this.flatWeights = floatTensor(new Float32Array(total), [total]);
-    this.nextFlatWeights = floatTensor(new Float32Array(total), [total]);
+    this.flatWeights = this.floatTensor(new Float32Array(total), [total]);
+    this.nextFlatWeights = this.floatTensor(new Float32Array(total), [total]);
     this.weights = this.viewsOf(this.flatWeights);
     this.nextWeights = this.viewsOf(this.nextFlatWeights);
     this.trainable = trainableWeightIndices(graph);
@@ -147,16 +144,23 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       this.slotOffsets.push(slotTotal);
       slotTotal += sizeOfShape(this.entries[i].onnxShape);
     }
-    this.slots = this.slotNames.map((name) => floatTensor(new Float32Array(slotTotal).fill(optimizerSlotInitialValue(training!.optimizer, name)), [slotTotal]));
-    this.nextSlots = this.slotNames.map(() => floatTensor(new Float32Array(slotTotal), [slotTotal]));
-    this.step = floatTensor(new Float32Array(1), []);
-    this.nextStep = floatTensor(new Float32Array(1), []);
+    this.slots = this.slotNames.map((name) =>
+      this.floatTensor(new Float32Array(slotTotal).fill(optimizerSlotInitialValue(training!.optimizer, name)), [slotTotal]),
+    );
+    this.nextSlots = this.slotNames.map(() => this.floatTensor(new Float32Array(slotTotal), [slotTotal]));
+    this.step = this.floatTensor(new Float32Array(1), []);
+    this.nextStep = this.floatTensor(new Float32Array(1), []);
+  }
+
+  /** A float32 tensor of the session source's runtime. onnxruntime-node refuses memory shared between threads with a bare "Invalid argument": such input is copied. */
+  private floatTensor(data: Float32Array, dims: readonly number[]): ort.Tensor {
+    return this.sessions.tensor(data.buffer instanceof SharedArrayBuffer ? data.slice() : data, dims);
   }
 
   /** One tensor per weight entry, each a view of its part of `flat`. */
   private viewsOf(flat: ort.Tensor): ort.Tensor[] {
     const data = flat.data as Float32Array;
-    return this.entries.map((e, i) => floatTensor(data.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
+    return this.entries.map((e, i) => this.floatTensor(data.subarray(this.offsets[i], this.offsets[i] + sizeOfShape(e.onnxShape)), e.onnxShape));
   }
 
   /** The part of a flat slot vector that belongs to the k-th trainable weight. */
@@ -206,10 +210,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   }
 
   /** Rows `start … start + rows` of each tensor (a view, no copy), as ONNX Runtime tensors of per-sample shapes `shapes`. */
-  private static rowsOf(tensors: readonly Tensor[], shapes: readonly (readonly number[])[], start: number, rows: number): ort.Tensor[] {
+  private rowsOf(tensors: readonly Tensor[], shapes: readonly (readonly number[])[], start: number, rows: number): ort.Tensor[] {
     return tensors.map((t, i) => {
       const row = sizeOfShape(shapes[i]);
-      return floatTensor(t.data.subarray(start * row, (start + rows) * row), [rows, ...shapes[i]]);
+      return this.floatTensor(t.data.subarray(start * row, (start + rows) * row), [rows, ...shapes[i]]);
     });
   }
 
@@ -269,10 +273,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
       const feeds: Record<string, ort.Tensor> = {};
-      OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows).forEach((t, i) => (feeds[this.graph.inputs[i].name] = t));
+      this.rowsOf(inputs, inShapes, start, rows).forEach((t, i) => (feeds[this.graph.inputs[i].name] = t));
       // Outputs are written in place into their slices of the results: no copy per chunk.
       const fetches: Record<string, ort.Tensor> = {};
-      OnnxruntimeCompiledModel.rowsOf(outs, this.outputShapes, start, rows).forEach((t, i) => (fetches[outNames[i]] = t));
+      this.rowsOf(outs, this.outputShapes, start, rows).forEach((t, i) => (fetches[outNames[i]] = t));
       await session.run(feeds, fetches);
     }
     return outs;
@@ -293,10 +297,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const perOutput = this.graph.outputs.map(() => 0);
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const feeds = this.dataFeeds(
-        OnnxruntimeCompiledModel.rowsOf(inputs, inShapes, start, rows),
-        OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, start, rows),
-      );
+      const feeds = this.dataFeeds(this.rowsOf(inputs, inShapes, start, rows), this.rowsOf(ys, targetShapes, start, rows));
       const result = await session.run(feeds);
       const losses = this.lossesOf(result);
       // Metric partials are sums and counts: chunks add up.
@@ -321,13 +322,13 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const learningRate = stepLearningRate(optimizer, options, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
-      OnnxruntimeCompiledModel.rowsOf(
+      this.rowsOf(
         inputs,
         this.graph.inputs.map((i) => i.shape),
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
+      this.rowsOf(ys, targetShapes, 0, n),
     );
     (this.step.data as Float32Array)[0] = this.stepCount;
     feeds[MODEL_STEP] = this.step;
@@ -342,7 +343,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
       feeds[MODEL_LEARNING_RATE] = this.learningRate;
       if (optimizer.kind === 'nadam') {
         const f = nadamFactors(optimizer, this.stepCount + 1);
-        [f.momentum, f.gradient, f.velocity].forEach((v, i) => (feeds[NADAM_FACTOR_INPUTS[i]] = floatTensor(Float32Array.of(v), [])));
+        [f.momentum, f.gradient, f.velocity].forEach((v, i) => (feeds[NADAM_FACTOR_INPUTS[i]] = this.floatTensor(Float32Array.of(v), [])));
       }
       this.slotNames.forEach((s, j) => {
         feeds[slotStateName(s)] = this.slots[j];
@@ -369,13 +370,13 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
-      OnnxruntimeCompiledModel.rowsOf(
+      this.rowsOf(
         inputs,
         this.graph.inputs.map((i) => i.shape),
         0,
         n,
       ),
-      OnnxruntimeCompiledModel.rowsOf(ys, targetShapes, 0, n),
+      this.rowsOf(ys, targetShapes, 0, n),
     );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     const result = await session.run(feeds);

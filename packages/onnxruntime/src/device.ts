@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxGraphBuilder } from './onnx-graph.js';
+import type { SessionSource } from './session-source.js';
 
 /**
  * Where generated models run: `cpu`, `cuda` or `webgpu` (each fails when
@@ -87,7 +88,7 @@ function reasonOf(error: unknown): string {
 }
 
 /** Creates ONNX Runtime sessions on one resolved device. */
-export class SessionFactory {
+export class SessionFactory implements SessionSource {
   private resolved: Promise<ResolvedDevice> | null = null;
   private device: ResolvedDevice | null = null;
 
@@ -164,6 +165,11 @@ export class SessionFactory {
    */
   private providers(device: ResolvedDevice, alone = false): string[] {
     return device === 'cpu' || alone ? [device] : [device, 'cpu'];
+  }
+
+  /** A float32 onnxruntime-node tensor over `data`. */
+  tensor(data: Float32Array, dims: readonly number[]): ort.Tensor {
+    return new ort.Tensor('float32', data, dims as number[]);
   }
 
   /** Creates a session for model bytes on the resolved device. */

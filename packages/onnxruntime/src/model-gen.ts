@@ -527,10 +527,32 @@ function lossUnlessNonFinite(b: OnnxGraphBuilder, loss: string, guarded: readonl
   return out;
 }
 
-/** Every value flattened and concatenated into one vector (null for none). */
-function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: number, hint: string): string | null {
+/**
+ * Inputs one Concat may take on WebGPU: browsers' WebGPU gives a shader 8
+ * storage buffers by default (maxStorageBuffersPerShaderStage), and
+ * onnxruntime-web's Concat binds each input and its output as one; with more
+ * its pipeline is invalid and the step computes garbage.
+ */
+export const WEBGPU_MAX_CONCAT_INPUTS = 7;
+
+/**
+ * Every value flattened and concatenated into one vector (null for none).
+ * On WebGPU, a tree of Concats of at most {@link WEBGPU_MAX_CONCAT_INPUTS}
+ * inputs each (the same values in the same order).
+ */
+function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: number, hint: string, provider: ResolvedDevice): string | null {
   if (values.length === 0) return null;
-  const flat = values.map((v) => b.op('Reshape', [v, b.ints([-1])], [b.shapeOf(v).reduce<number>((p, d) => p * (d as number), 1)], {}, `${hint}_flat`));
+  const size = (v: string) => b.shapeOf(v).reduce<number>((p, d) => p * (d as number), 1);
+  let flat = values.map((v) => b.op('Reshape', [v, b.ints([-1])], [size(v)], {}, `${hint}_flat`));
+  const most = provider === 'webgpu' ? WEBGPU_MAX_CONCAT_INPUTS : Infinity;
+  while (flat.length > most) {
+    const groups: string[] = [];
+    for (let i = 0; i < flat.length; i += most) {
+      const part = flat.slice(i, i + most);
+      groups.push(part.length === 1 ? part[0] : b.op('Concat', part, [part.reduce((n, v) => n + size(v), 0)], { axis: intAttr(0) }, `${hint}_part`));
+    }
+    flat = groups;
+  }
   return flat.length === 1 ? flat[0] : b.op('Concat', flat, [total], { axis: intAttr(0) }, hint);
 }
 
@@ -558,6 +580,7 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   const step = b.input(MODEL_STEP, []);
   // The update is elementwise, so it runs once over every trainable weight as one vector: a dozen ops
   // instead of a dozen per weight tensor (each op costs a dispatch however small its tensor).
+  const provider = options.provider ?? 'cpu';
   const flatGrads = emitFlatConcat(
     b,
     emitGradientClipping(
@@ -567,12 +590,14 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
     ),
     trainableTotal,
     'grads',
+    provider,
   );
   const flatWeights = emitFlatConcat(
     b,
     trainable.map((i) => r.weights[i]),
     trainableTotal,
     'weights',
+    provider,
   );
   const guarded: string[] = [];
   let updated: string | null = null;
@@ -608,7 +633,7 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
       }
       return r.stateNext.get(i) ?? r.weights[i];
     });
-    b.output(b.rename(emitFlatConcat(b, pieces, total, 'weights_next')!, MODEL_WEIGHTS_NEXT));
+    b.output(b.rename(emitFlatConcat(b, pieces, total, 'weights_next', provider)!, MODEL_WEIGHTS_NEXT));
   }
   outputLosses(b, r.losses, lossUnlessNonFinite(b, r.total, guarded));
   outputMetrics(b, graph, training, r.pass, r.ys);

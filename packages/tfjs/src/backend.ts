@@ -8,18 +8,19 @@ import {
   type ModelGraph,
   type TrainingSpec,
 } from '@araboza/core';
-import { createRequire } from 'node:module';
 import { DEFAULT_CHUNK_BYTES } from './chunking.js';
 import { TfjsCompiledModel } from './compiled-model.js';
 import { ENGINE_REQUESTS, activateEngine, selectEngine, type EngineName, type EngineRequest } from './engines.js';
 import { LOWERINGS } from './lowerings.js';
+import { tfjsNodeInstalled } from './runtime-paths.js';
 
 /** Options of {@link tfjsBackend}. */
 export interface TfjsBackendOptions {
   /**
    * `wasm` (SIMD, single-threaded in Node; the default), `cpu` (pure JS,
    * slow), `tensorflow` (native, needs `@tensorflow/tfjs-node` installed by
-   * the user) or `auto` (tensorflow when installed, else wasm).
+   * the user), `webgl` or `webgpu` (browsers) or `auto` (tensorflow when
+   * installed, else wasm).
    */
   engine?: EngineRequest;
   /** Reject NaN or ±Infinity in inputs and targets with a clear error (default false: scanning costs a pass over the data). */
@@ -31,17 +32,7 @@ export interface TfjsBackendOptions {
 }
 
 const OPTION_NAMES = ['engine', 'checkFinite', 'maxChunkBytes', 'log'];
-const require = createRequire(import.meta.url);
 let autoAnnounced = false;
-
-function tfjsNodeInstalled(): boolean {
-  try {
-    require.resolve('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The engine an `auto` request means here: tensorflow when tfjs-node is installed, else wasm. */
 function pickEngine(request: EngineRequest, log: (message: string) => void): EngineName {

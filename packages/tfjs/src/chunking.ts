@@ -12,6 +12,10 @@ export const DEFAULT_CHUNK_BYTES: { readonly [E in EngineName]: number } = {
   wasm: 512 * 2 ** 20,
   cpu: 2 * 2 ** 30,
   tensorflow: 2 * 2 ** 30,
+  // GPU memory in a page is shared with the display and other tabs; WebGL textures and
+  // WebGPU buffers count against it, and WebGPU's default maxStorageBufferBindingSize is 128 MiB.
+  webgl: 256 * 2 ** 20,
+  webgpu: 128 * 2 ** 20,
 };
 
 /** Live float32 bytes per sample: every input and every node's output (×3 when training keeps activations and gradients). */

@@ -14,11 +14,32 @@ import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
 /** Registers araboza's wasm kernels and starts tfjs's wasm backend on the binaries in `binaryFolder`. */
-export async function initialiseWasm(binaryFolder: string): Promise<void> {
+export async function initialiseWasm(binaryFolder: string | Readonly<Record<string, string>>): Promise<void> {
   // Binaries come from the installed package; tfjs would otherwise try to fetch them.
-  setWasmPaths(binaryFolder);
+  setWasmPaths(binaryFolder as string | { [file: string]: string });
   registerWasmKernels();
   if (!(await tf.setBackend('wasm'))) throw new BackendError('tfjs engine wasm failed to initialise (see the warning tfjs printed above)');
+}
+
+/**
+ * Loads tfjs's `webgl` or `webgpu` backend (a browser's GPU; imported only
+ * when asked for, so Node and bundles that never use them do not load them)
+ * and starts it. Both have every gradient kernel araboza's layers need
+ * (Conv2DBackpropFilter/Input, MaxPoolGrad), so none is registered.
+ */
+export async function initialiseGpu(engine: 'webgl' | 'webgpu'): Promise<void> {
+  if (engine === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
+  else await import('@tensorflow/tfjs-backend-webgpu');
+  let started = false;
+  try {
+    started = await tf.setBackend(engine);
+  } catch (e) {
+    throw new BackendError(`tfjs engine ${engine} failed to initialise: ${(e as Error).message}`);
+  }
+  if (!started)
+    throw new BackendError(
+      `tfjs engine ${engine} failed to initialise (no ${engine === 'webgl' ? 'WebGL 2' : 'WebGPU adapter'} here; see tfjs's warning above)`,
+    );
 }
 
 /** Registers araboza's cpu kernels and starts tfjs's cpu backend. */

@@ -1,32 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '@araboza/core';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { initialiseCpu, initialiseTensorflow, initialiseWasm } from './engine-setup.js';
+import { initialiseCpu, initialiseGpu, initialiseTensorflow, initialiseWasm } from './engine-setup.js';
+import { wasmLocation } from './wasm-location.js';
+
+export { wasmBinaryFolder } from './runtime-paths.js';
 
 /** A tfjs engine araboza can run on. */
-export type EngineName = 'wasm' | 'cpu' | 'tensorflow';
+export type EngineName = 'wasm' | 'cpu' | 'tensorflow' | 'webgl' | 'webgpu';
 
 /** What a user may ask for: an engine, or `auto` (the fastest available). */
 export type EngineRequest = EngineName | 'auto';
 
 /** Every engine request, for validation and messages. */
-export const ENGINE_REQUESTS: readonly EngineRequest[] = ['wasm', 'cpu', 'tensorflow', 'auto'];
+export const ENGINE_REQUESTS: readonly EngineRequest[] = ['wasm', 'cpu', 'tensorflow', 'webgl', 'webgpu', 'auto'];
 
-const require = createRequire(import.meta.url);
 const initialised = new Map<EngineName, Promise<void>>();
-
-/** The folder holding the installed wasm binaries, as a file path with a trailing separator. */
-export function wasmBinaryFolder(): string {
-  const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
-  return path.join(path.dirname(pkg), 'dist') + path.sep;
-}
 
 /** Initialises an engine once per process. */
 function initialise(engine: EngineName): Promise<void> {
   let ready = initialised.get(engine);
   if (!ready) {
-    ready = engine === 'wasm' ? initialiseWasm(wasmBinaryFolder()) : engine === 'tensorflow' ? initialiseTensorflow() : initialiseCpu();
+    ready =
+      engine === 'wasm'
+        ? initialiseWasm(wasmLocation())
+        : engine === 'tensorflow'
+          ? initialiseTensorflow()
+          : engine === 'cpu'
+            ? initialiseCpu()
+            : initialiseGpu(engine);
     // A failed start may be retried later (e.g. after the user installs tfjs-node).
     ready.catch(() => initialised.delete(engine));
     initialised.set(engine, ready);

@@ -7,6 +7,7 @@
  */
 export { tfjsBackend, createBackend, TFJS_KINDS, type TfjsBackendOptions } from './backend.js';
 export { ENGINE_REQUESTS, activateEngine, wasmBinaryFolder, type EngineName, type EngineRequest } from './engines.js';
+export { setWasmBinaryFolder, type WasmLocation } from './wasm-location.js';
 export { DEFAULT_CHUNK_BYTES } from './chunking.js';
 // Lowering tables and kernel configs stay internal: their types are tfjs's,
 // and a public .d.ts naming them would make users' type checks read tfjs.

@@ -40,9 +40,14 @@ describe('the backend', () => {
   });
 
   it('rejects an unknown engine and an unknown option with clear errors', () => {
-    expect(() => tfjsBackend({ engine: 'webgpu' as 'wasm' })).toThrow(BackendError);
-    expect(() => tfjsBackend({ engine: 'webgpu' as 'wasm' })).toThrow(/engine must be one of wasm, cpu, tensorflow, auto; got "webgpu"/);
+    expect(() => tfjsBackend({ engine: 'vulkan' as 'wasm' })).toThrow(BackendError);
+    expect(() => tfjsBackend({ engine: 'vulkan' as 'wasm' })).toThrow(/engine must be one of wasm, cpu, tensorflow, webgl, webgpu, auto; got "vulkan"/);
     expect(() => tfjsBackend({ engin: 'cpu' } as never)).toThrow(ConfigError);
+  });
+
+  it('asking for a browser GPU engine in Node fails at compile with a BackendError naming it', async () => {
+    const graph = chainGraph([2], [layers.dense({ units: 1 })]);
+    await expect(tfjsBackend({ engine: 'webgl' }).compile(graph)).rejects.toThrow(/tfjs engine webgl failed to initialise/);
   });
 
   it('two compiled models on different engines work in turn (tfjs has one global engine)', async () => {

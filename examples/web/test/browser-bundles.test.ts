@@ -1,0 +1,57 @@
+import { build } from 'esbuild';
+import { isBuiltin } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Bundles `specifier` (resolved from this package, as a page's bundler would) for the browser platform: every module reached, or the bundler's errors. */
+async function bundle(specifier: string): Promise<{ modules: string[]; errors: string[] }> {
+  return build({
+    stdin: { contents: `export * from '${specifier}';`, resolveDir: here, loader: 'js' },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  }).then(
+    (r) => ({ modules: Object.keys(r.metafile.inputs), errors: [] }),
+    (e: { errors?: { text: string }[] }) => ({ modules: [], errors: (e.errors ?? []).map((x) => x.text) }),
+  );
+}
+
+/** Modules of a bundle that only Node can run: built-ins, and the Node-only files and packages the browser builds replace. */
+function nodeOnly(modules: readonly string[]): string[] {
+  return modules.filter(
+    (m) =>
+      isBuiltin(m) ||
+      /\/(onnxruntime-node|cli-progress|signal-exit)\//.test(m) ||
+      /\/core\/dist\/(files|saved-model|checkpoint|progress-bar)\.js$/.test(m) ||
+      /\/tfjs\/dist\/runtime-paths\.js$/.test(m) ||
+      /\/onnxruntime\/dist\/device\.js$/.test(m),
+  );
+}
+
+describe('browser bundles (esbuild, platform browser, no stubs or plugins)', () => {
+  it('@araboza/core carries no Node built-in', async () => {
+    const { modules, errors } = await bundle('@araboza/core');
+    expect(errors).toEqual([]);
+    expect(nodeOnly(modules)).toEqual([]);
+    expect(modules.some((m) => m.endsWith('core/dist/files.browser.js'))).toBe(true);
+  });
+
+  it('@araboza/tfjs carries no Node built-in, and brings its webgl and webgpu engines', async () => {
+    const { modules, errors } = await bundle('@araboza/tfjs');
+    expect(errors).toEqual([]);
+    expect(nodeOnly(modules)).toEqual([]);
+    expect(modules.some((m) => m.includes('/tfjs-backend-webgl/')) && modules.some((m) => m.includes('/tfjs-backend-webgpu/'))).toBe(true);
+  });
+
+  it('@araboza/onnxruntime/web carries neither onnxruntime-node nor a Node built-in', async () => {
+    const { modules, errors } = await bundle('@araboza/onnxruntime/web');
+    expect(errors).toEqual([]);
+    expect(nodeOnly(modules)).toEqual([]);
+    expect(modules.some((m) => m.includes('/onnxruntime-web/'))).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
+
+interface EngineReport {
+  firstLoss?: number;
+  lastLoss?: number;
+  msPerStep?: number;
+  steps?: number;
+  error?: string;
+}
+interface Report {
+  engines: Record<string, EngineReport>;
+  reference: number;
+  screenshot: string | null;
+}
+
+let report: Report;
+
+// The whole check in one run of scripts/browser-check.mjs (headless /usr/bin/chromium; CI installs it), as
+// `pnpm browser-check --json` runs it: each engine trains in a fresh page and the last line is the JSON report.
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist/index.html'))) await run('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root });
+  const { stdout } = await run('node', ['scripts/browser-check.mjs', '--json'], { cwd: root, maxBuffer: 1 << 24 }).catch(
+    (e: { stdout?: string; stderr?: string }) => {
+      if (e.stdout?.trim()) return { stdout: e.stdout };
+      throw new Error(`browser-check printed no report: ${e.stderr}`);
+    },
+  );
+  report = JSON.parse(stdout.trim().split('\n').at(-1)!) as Report;
+}, 480_000);
+
+describe('the demo page in headless Chromium', () => {
+  for (const engine of ['tfjs-wasm', 'tfjs-webgl', 'onnxruntime-web-wasm']) {
+    it(`${engine} trains: first-step loss within 1e-4 of onnxruntime-node's, and the loss falls`, () => {
+      const r = report.engines[engine];
+      expect(r.error).toBeUndefined();
+      expect(Math.abs(r.firstLoss! - report.reference)).toBeLessThanOrEqual(1e-4);
+      expect(r.lastLoss!).toBeLessThan(r.firstLoss!);
+    });
+  }
+
+  it('reports every WebGPU engine, with its losses or the reason it could not train here', () => {
+    for (const engine of ['tfjs-webgpu', 'onnxruntime-web-webgpu']) {
+      const r = report.engines[engine];
+      expect(r.error !== undefined || (Math.abs(r.firstLoss! - report.reference) <= 1e-4 && r.lastLoss! < r.firstLoss!)).toBe(true);
+    }
+  });
+
+  it('keeps a screenshot of a trained page', () => {
+    expect(report.screenshot).not.toBeNull();
+    expect(existsSync(join(root, report.screenshot!))).toBe(true);
+  });
+});
