@@ -1,5 +1,6 @@
 import { conv2d, cosineDecay, dense, earlyStopping, flatten, maxPooling2d, sequential, type Backend, type History, type Model } from '@araboza/core';
 import { loadMnist, oneHot } from '@araboza/datasets';
+import type { Reporter } from './report.js';
 
 /** Options of {@link trainMnistClassifier}. */
 export interface ClassifierOptions {
@@ -56,4 +57,30 @@ export async function trainMnistClassifier(backend: Backend, { epochs, limit, se
   // history.history: loss, accuracy, valLoss, val_accuracy per epoch
   // #endregion readme
   return { model, history };
+}
+
+/**
+ * The `classifier` example: trains {@link trainMnistClassifier} (early
+ * stopping may end it before `epochs`), then reports the epochs run, the best
+ * validation accuracy and the test loss and accuracy (`evaluate` with the
+ * `accuracy` metric on the 10,000 test images, with the restored best weights).
+ */
+export async function runClassifier(backend: Backend, options: ClassifierOptions, report: Reporter): Promise<object> {
+  report.line(`training the README classifier on ${backend.name}: at most ${options.epochs} epochs${options.limit ? ` on ${options.limit} images` : ''}`);
+  const started = performance.now();
+  const { model, history } = await trainMnistClassifier(backend, options);
+  const seconds = (performance.now() - started) / 1000;
+  try {
+    const test = loadMnist({ split: 'test' });
+    const { loss: testLoss, accuracy: testAccuracy } = await model.evaluate(test.images, oneHot(test.labels, 10), { batchSize: 1000 });
+    const epochsRun = history.epoch.length;
+    const bestValAccuracy = Math.max(...history.history.val_accuracy);
+    report.line(
+      `${epochsRun} epochs (${(seconds / epochsRun).toFixed(1)} s each), best validation accuracy ${bestValAccuracy.toFixed(4)}, ` +
+        `test accuracy ${testAccuracy.toFixed(4)}, test cross-entropy ${testLoss.toFixed(4)}`,
+    );
+    return { example: 'classifier', backend: backend.name, epochsRun, bestValAccuracy, testAccuracy, testLoss, secondsPerEpoch: seconds / epochsRun };
+  } finally {
+    model.dispose();
+  }
 }

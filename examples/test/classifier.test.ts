@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createExampleBackend } from '../src/backends.js';
 import { trainMnistClassifier } from '../src/classifier.js';
+import { runExample } from './run-example.js';
 
 const source = readFileSync(new URL('../src/classifier.ts', import.meta.url), 'utf8');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -52,4 +53,12 @@ describe('the README classifier', () => {
       }
     }, 300_000);
   });
+
+  it('runs from the command line and reports the test accuracy with the best weights', async () => {
+    const { json, stdout } = await runExample(['classifier', '--backend', 'onnxruntime', '--limit', '1280', '--epochs', '2', '--quiet'], 300_000);
+    expect(json).toMatchObject({ example: 'classifier', epochsRun: expect.any(Number) });
+    expect(json.epochsRun as number).toBeLessThanOrEqual(2);
+    expect(json.testAccuracy as number).toBeGreaterThan(0.6);
+    expect(stdout).toContain('best validation accuracy');
+  }, 300_000);
 });
