@@ -4,6 +4,8 @@ import {
   mnistAutoencoder,
   Random,
   randomUniform,
+  cosineDecay,
+  checkScheduledRate,
   input,
   model,
   sequential,
@@ -11,6 +13,7 @@ import {
   slice,
   type Backend,
   type LossName,
+  type MetricsSpec,
   type Model,
   type OptimizerLike,
   type Tensor,
@@ -60,6 +63,8 @@ export interface AgreementModel {
   batches(): [Tensor[], Tensor[]][];
   /** Also compare the state weights (batch normalisation's moving statistics) after the steps: `agreement/<model>/<backend>/state`. */
   readonly compareState?: boolean;
+  /** Metrics computed in every step (`compile`'s form), whose per-step values are compared: `agreement/<model>/<backend>/metrics`. */
+  readonly metrics?: MetricsSpec;
 }
 
 /**
@@ -135,8 +140,50 @@ function batchNormModel(): Model {
   return model({ inputs: x, outputs: layers.dense({ units: 3, activation: 'softmax' }).apply(pooled), seed: 6, name: 'batch_norm' });
 }
 
+/**
+ * The README's MNIST classifier (convolution, max pooling, softmax dense) at
+ * its real size, on ten different real batches, with Adam on the README's
+ * cosine-decayed learning rate (here over the ten steps, so the rate falls
+ * visibly) and the `accuracy` metric.
+ */
+function mnistClassifier(): Model {
+  return sequential({
+    inputShape: [28, 28, 1],
+    seed: 7,
+    name: 'mnist_classifier',
+    layers: [
+      layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', padding: 'same' }),
+      layers.maxPooling2d({ poolSize: 2 }),
+      layers.flatten(),
+      layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+}
+
+/** One-hot rows of MNIST digit labels. */
+function oneHotDigits(labels: ArrayLike<number>): Tensor {
+  const data = new Float32Array(labels.length * 10);
+  for (let r = 0; r < labels.length; r++) data[r * 10 + labels[r]] = 1;
+  return { shape: [labels.length, 10], data };
+}
+
 /** The models compared by {@link describeAgreement}: together they use every layer kind and every optimizer. */
 export const AGREEMENT_MODELS: readonly AgreementModel[] = [
+  {
+    id: 'mnist-classifier-adam-cosine',
+    build: mnistClassifier,
+    optimizer: { kind: 'adam', learningRate: cosineDecay({ initialLearningRate: 0.005, decaySteps: AGREEMENT_STEPS, alpha: 0.1 }) },
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+    predictInput: () => [loadMnist({ split: 'test', limit: AGREEMENT_BATCH_SIZE }).images],
+    batches: () => {
+      const { images, labels } = loadMnist({ split: 'train', limit: AGREEMENT_STEPS * AGREEMENT_BATCH_SIZE });
+      return Array.from({ length: AGREEMENT_STEPS }, (_, i) => [
+        [slice(images, i * AGREEMENT_BATCH_SIZE, AGREEMENT_BATCH_SIZE)],
+        [oneHotDigits(labels.subarray(i * AGREEMENT_BATCH_SIZE, (i + 1) * AGREEMENT_BATCH_SIZE))],
+      ]);
+    },
+  },
   {
     id: 'batch-norm-adam',
     build: batchNormModel,
@@ -251,6 +298,8 @@ export interface AgreementRun {
   readonly outputLosses: readonly (readonly number[])[];
   /** The state weights after the steps, in graph order. */
   readonly state: readonly Tensor[];
+  /** Each metric's partial (sums and counts) at each step (`metrics[step][metric]`); empty without metrics. */
+  readonly metrics: readonly (readonly (readonly number[])[])[];
 }
 
 /**
@@ -262,20 +311,25 @@ export async function runAgreementModel(spec: AgreementModel, backend: Backend):
   const model = spec.build();
   const missing = model.graph.nodes.filter((n) => !backend.kinds.includes(n.kind));
   if (missing.length > 0) return null;
-  const compiled = await backend.compile(model.graph, trainingSpec(model.graph, spec.loss, spec.optimizer, spec.lossWeights));
+  const training = trainingSpec(model.graph, spec.loss, spec.optimizer, spec.lossWeights, spec.metrics);
+  const compiled = await backend.compile(model.graph, training);
   try {
     await compiled.setWeights(model.getWeights());
     const predict = await compiled.predict(spec.predictInput());
     const losses: number[] = [];
     const outputLosses: number[][] = [];
-    for (const [x, y] of spec.batches()) {
-      const step = await compiled.trainStep(x, y);
+    const metrics: (readonly number[])[][] = [];
+    const { schedule } = training.optimizer;
+    for (const [i, [x, y]] of spec.batches().entries()) {
+      // The schedule's rate at the step count before the update, as core's fit passes it.
+      const step = await compiled.trainStep(x, y, schedule ? { learningRate: checkScheduledRate(schedule, i, `agreement ${spec.id}`) } : undefined);
       losses.push(step.loss);
       outputLosses.push([...step.outputLosses]);
+      metrics.push([...(step.metrics ?? [])]);
     }
     const weights = await compiled.getWeights();
     const state = model.graph.weights.flatMap((w, i) => (w.spec.role === 'state' ? [weights[i]] : []));
-    return { predict, losses, outputLosses, state };
+    return { predict, losses, outputLosses, state, metrics };
   } finally {
     compiled.dispose();
   }
@@ -336,8 +390,37 @@ export function agreementCases(labels: readonly string[]): ConformanceCase<Agree
             },
           ]
         : [];
+      const metricsCase: ConformanceCase<AgreementContext>[] = m.metrics
+        ? [
+            {
+              id: `agreement/${m.id}/${label}/metrics`,
+              tags: ['agreement'],
+              timeoutMs: 300_000,
+              run: async (ctx) => {
+                const { ref, got } = await both(ctx);
+                ctx.log(`${m.id} metric partials on ${reference}: ${JSON.stringify(ref.metrics)}`);
+                check(ref.metrics.length === AGREEMENT_STEPS && ref.metrics[0].length > 0, `${m.id}: no metric partials on ${reference}`);
+                ref.metrics.forEach((stepRef, i) => {
+                  check(
+                    got.metrics[i]?.length === stepRef.length,
+                    `${m.id}: step ${i + 1} has ${got.metrics[i]?.length} metrics on ${label}, ${stepRef.length} on ${reference}`,
+                  );
+                  stepRef.forEach((partial, k) =>
+                    // Counts of correct predictions: the same argmax on both engines unless two probabilities tie within rounding.
+                    check(
+                      JSON.stringify(got.metrics[i][k]) === JSON.stringify(partial),
+                      () =>
+                        `${m.id}: step ${i + 1} metric ${k} partial ${JSON.stringify(got.metrics[i][k])} on ${label} vs ${JSON.stringify(partial)} on ${reference}`,
+                    ),
+                  );
+                });
+              },
+            },
+          ]
+        : [];
       return [
         ...stateCase,
+        ...metricsCase,
         {
           id: `agreement/${m.id}/${label}/predict`,
           tags: ['agreement'],

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAutoencoder } from './autoencoder.js';
 import { BACKEND_NAMES, createExampleBackend, type BackendName } from './backends.js';
+import { runClassifier } from './classifier.js';
 import { runConvFhd } from './conv-fhd.js';
 import { runUnet } from './unet.js';
 import { runResnet } from './resnet.js';
@@ -28,20 +29,24 @@ function positiveNumber(value: string): number {
 
 const program = new Command('araboza-example')
   .description("The study note's experiments on any araboza backend")
-  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet | resnet')
+  .argument('<name>', 'linear | linear-deep | conv-fhd | autoencoder | unet | resnet | classifier')
   .addOption(new Option('--backend <name>', 'backend package').choices([...BACKEND_NAMES]).default('onnxruntime'))
   .option('--engine <engine>', 'tfjs engine: wasm | cpu | tensorflow | auto', 'auto')
   .option('--device <device>', 'onnxruntime device: cpu | cuda | webgpu | auto', 'cpu')
   .option('--json', 'print a JSON summary as the last line', false)
-  .option('--epochs <n>', 'autoencoder, unet, resnet: training epochs (default 5 for the autoencoder, 1 for the U-Net and the residual network)', positiveInt)
+  .option(
+    '--epochs <n>',
+    'autoencoder, unet, resnet, classifier: training epochs (default 5 for the autoencoder, 1 for the U-Net and the residual network, at most 20 for the classifier)',
+    positiveInt,
+  )
   .addOption(new Option('--optimizer <name>', 'autoencoder: optimizer (Keras defaults)').choices(['adam', 'adadelta', 'sgd', 'rmsprop']).default('adam'))
   .option('--learning-rate <lr>', "autoencoder: learning rate instead of the optimizer's default", positiveNumber)
   .option('--batch-size <n>', 'autoencoder, unet, resnet: images per step (default 256, 128 for resnet)', positiveInt)
-  .option('--limit <n>', 'autoencoder, unet, resnet: use only the first n training images', positiveInt)
-  .option('--seed <n>', 'autoencoder, unet, resnet: seed of weights, noise (dropout masks) and shuffle', integer, 0)
+  .option('--limit <n>', 'autoencoder, unet, resnet, classifier: use only the first n training images', positiveInt)
+  .option('--seed <n>', 'autoencoder, unet, resnet, classifier: seed of weights, noise (dropout masks) and shuffle', integer, 0)
   .option('--out <file>', 'autoencoder, unet: PNG of digits (default out/<example>.png)')
   .option('--save <dir>', 'autoencoder, unet, resnet: save the trained model to this folder')
-  .option('--quiet', 'autoencoder, unet, resnet: no progress output', false)
+  .option('--quiet', 'autoencoder, unet, resnet, classifier: no progress output', false)
   .action(async (name: string, opts, command: Command) => {
     // An engine or device for the other backend would be silently ignored: refuse it.
     if (opts.backend === 'onnxruntime' && command.getOptionValueSource('engine') === 'cli') {
@@ -109,8 +114,11 @@ const program = new Command('araboza-example')
           report,
         );
         break;
+      case 'classifier':
+        result = await runClassifier(backend, { epochs: opts.epochs ?? 20, limit: opts.limit, seed: opts.seed, verbose: opts.quiet ? 0 : 1 }, report);
+        break;
       default:
-        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder, unet, resnet)`);
+        throw new InvalidArgumentError(`unknown example '${name}' (linear, linear-deep, conv-fhd, autoencoder, unet, resnet, classifier)`);
     }
     report.result(result);
   });
