@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FormatError, layers, resolveOptimizer, sequential, trainingSpec, type CompiledModel, type Layer, type Tensor } from '@araboza/core';
+import {
+  FormatError,
+  layers,
+  regularizationPenalty,
+  resolveOptimizer,
+  sequential,
+  trainingSpec,
+  type CompiledModel,
+  type Layer,
+  type Tensor,
+} from '@araboza/core';
 import { GRADIENT_TOLERANCE, assertClose, assertCloseNumber, check } from '../assert.js';
 import type { NamedTensor } from '../golden.js';
 import { TRAINING_FIXTURES_DIR } from '../training-golden.js';
@@ -143,11 +153,60 @@ async function regularizedTrainStep(ctx: CaseContext, c: RegularizerGoldenCase):
   });
 }
 
-/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`. */
+/** Deterministic values in [-1, 1) from a seed (a small LCG): test data, not a golden. */
+function seeded(shape: readonly number[], seed: number): Tensor {
+  let state = seed >>> 0;
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 31 - 1;
+  });
+  return { shape: [...shape], data };
+}
+
+/**
+ * A frozen layer's penalty, as in Keras: it is still added to the loss (core's float64
+ * `regularizationPenalty` of the frozen kernel), but its weights stay as they were after a step.
+ */
+async function frozenRegularizedLayer(ctx: CaseContext): Promise<void> {
+  if (!ctx.backend.kinds.includes('dense'))
+    ctx.skip(`unsupported: the frozen-layer case trains dense layers, and ${ctx.backend.name} does not implement dense`);
+  const regularizer = { name: 'l2', l2: 0.5 } as const;
+  const frozen = layers.dense({ units: 3, name: 'frozen', kernelRegularizer: regularizer, trainable: false });
+  const model = sequential({ inputShape: [4], layers: [frozen, layers.dense({ units: 2, name: 'head' })] });
+  const m = await ctx.backend.compile(model.graph, trainingSpec(model.graph, 'meanSquaredError', resolveOptimizer({ kind: 'sgd', learningRate: 0.1 })));
+  try {
+    const weights = model.graph.weights.map((w, i) => seeded(w.spec.shape, 31 + i));
+    await m.setWeights(weights);
+    const x = seeded([6, 4], 7);
+    const y = seeded([6, 2], 8);
+    const penalty = regularizationPenalty(regularizer, weights[0].data);
+    const g = await m.gradients([x], [y]);
+    assertCloseNumber(g.loss - g.outputLosses[0], penalty, 1e-4, 1e-6, "frozen layer: loss − output loss (the frozen kernel's penalty)");
+    const { loss } = await m.trainStep([x], [y]);
+    assertCloseNumber(loss, g.loss, LOSS_RTOL, 1e-7, 'frozen layer: trainStep loss (with the frozen penalty)');
+    const after = await m.getWeights();
+    [0, 1].forEach((i) =>
+      check(
+        after[i].data.every((v, k) => v === weights[i].data[k]),
+        () => `frozen layer: ${model.graph.weights[i].spec.name} changed in a step`,
+      ),
+    );
+    check(
+      after[2].data.some((v, k) => v !== weights[2].data[k]),
+      () => 'frozen layer: the trainable head kernel did not move in a step',
+    );
+  } finally {
+    m.dispose();
+  }
+}
+
+/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`; and `regularizers/frozen-layer/train-step`. */
 export function regularizerCases(): ConformanceCase[] {
-  return loadRegularizerGoldenCases().flatMap((c): ConformanceCase[] => [
-    { id: `regularizers/${c.id}/gradients`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedGradients(ctx, c) },
-    { id: `regularizers/${c.id}/evaluate`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedEvaluate(ctx, c) },
-    { id: `regularizers/${c.id}/train-step`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedTrainStep(ctx, c) },
-  ]);
+  return loadRegularizerGoldenCases()
+    .flatMap((c): ConformanceCase[] => [
+      { id: `regularizers/${c.id}/gradients`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedGradients(ctx, c) },
+      { id: `regularizers/${c.id}/evaluate`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedEvaluate(ctx, c) },
+      { id: `regularizers/${c.id}/train-step`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedTrainStep(ctx, c) },
+    ])
+    .concat([{ id: 'regularizers/frozen-layer/train-step', tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => frozenRegularizedLayer(ctx) }]);
 }
