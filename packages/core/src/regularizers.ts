@@ -56,7 +56,7 @@ export function resolveRegularizer(value: unknown, option: string, layer: string
     const v = raw[key];
     if (v === undefined) return DEFAULTS[name][key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new ConfigError(`${layer}: ${option} ${key} must be a non-negative finite number, got ${JSON.stringify(v) ?? String(v)}`);
+      throw new ConfigError(`${layer}: ${option} ${key} must be a non-negative finite number, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
     }
     return v;
   };

@@ -2,7 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, conv1d, conv2d, conv2dTranspose, dense, loadModel, regularizationPenalty, resolveRegularizer, sequential } from '../src/index.js';
+import {
+  ConfigError,
+  conv1d,
+  conv2d,
+  conv2dTranspose,
+  dense,
+  depthwiseConv2d,
+  separableConv2d,
+  loadModel,
+  regularizationPenalty,
+  resolveRegularizer,
+  sequential,
+} from '../src/index.js';
 
 describe('resolveRegularizer', () => {
   it('gives Keras 3 defaults for a bare l1 name', () => {
@@ -70,6 +82,34 @@ describe('regularised weights', () => {
       { name: 'l1', l1: 0.01 },
       { name: 'l1', l1: 0.01 },
     ]);
+  });
+
+  it("puts depthwiseRegularizer and biasRegularizer on a depthwise convolution's weights", () => {
+    const m = sequential({ inputShape: [4, 4, 2], layers: [depthwiseConv2d({ kernelSize: 2, depthwiseRegularizer: 'l1', biasRegularizer: 'l2' })] });
+    expect(m.graph.weights.map((w) => w.spec.regularizer)).toEqual([
+      { name: 'l1', l1: 0.01 },
+      { name: 'l2', l2: 0.01 },
+    ]);
+  });
+
+  it("puts depthwise, pointwise and bias regularisers on a separable convolution's weights", () => {
+    const m = sequential({
+      inputShape: [4, 4, 2],
+      layers: [
+        separableConv2d({ filters: 3, kernelSize: 2, depthwiseRegularizer: 'l1', pointwiseRegularizer: { name: 'l2', l2: 0.2 }, biasRegularizer: 'l2' }),
+      ],
+    });
+    expect(m.graph.weights.map((w) => [w.spec.name, w.spec.regularizer])).toEqual([
+      ['depthwiseKernel', { name: 'l1', l1: 0.01 }],
+      ['pointwiseKernel', { name: 'l2', l2: 0.2 }],
+      ['bias', { name: 'l2', l2: 0.01 }],
+    ]);
+  });
+
+  it('rejects a bad pointwiseRegularizer, naming the layer and option', () => {
+    expect(() => separableConv2d({ filters: 1, kernelSize: 1, name: 'sep', pointwiseRegularizer: { name: 'l2', l2: Number.NaN } })).toThrow(
+      /sep: pointwiseRegularizer l2 must be a non-negative finite number, got NaN/,
+    );
   });
 
   it('round-trips through save and loadModel', async () => {
