@@ -200,7 +200,51 @@ async function frozenRegularizedLayer(ctx: CaseContext): Promise<void> {
   }
 }
 
-/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`; and `regularizers/frozen-layer/train-step`. */
+/**
+ * Every regularisable weight of depthwiseConv2d and separableConv2d (whose kernels a backend may
+ * hold in another layout): the gradient with `l1l2` regularisers minus the gradient without is
+ * `l1·sign(w) + 2·l2·w` in Keras layout (core's formula), and the loss grows by core's penalty.
+ */
+async function regularizedConvolutionLayouts(ctx: CaseContext, kind: 'depthwiseConv2d' | 'separableConv2d'): Promise<void> {
+  if (!ctx.backend.kinds.includes(kind)) ctx.skip(`unsupported: ${ctx.backend.name} does not implement ${kind}`);
+  const reg = { name: 'l1l2', l1: 0.05, l2: 0.3 } as const;
+  const build = (regularized: boolean) => {
+    const options = { kernelSize: 2, depthMultiplier: 2, name: 'probe', ...(regularized ? { depthwiseRegularizer: reg, biasRegularizer: reg } : {}) };
+    const layer =
+      kind === 'depthwiseConv2d'
+        ? layers.depthwiseConv2d(options)
+        : layers.separableConv2d({ ...options, filters: 3, ...(regularized ? { pointwiseRegularizer: reg } : {}) });
+    return sequential({ inputShape: [4, 4, 2], layers: [layer] });
+  };
+  const x = seeded([2, 4, 4, 2], 11);
+  const results = [];
+  for (const regularized of [false, true]) {
+    const model = build(regularized);
+    const m = await ctx.backend.compile(model.graph, trainingSpec(model.graph, 'meanSquaredError', resolveOptimizer({ kind: 'sgd', learningRate: 0.1 })));
+    try {
+      const weights = model.graph.weights.map((w, i) => seeded(w.spec.shape, 50 + i));
+      await m.setWeights(weights);
+      const y = seeded([2, ...model.graph.nodes[0].outputShape], 12);
+      results.push({ weights, g: await m.gradients([x], [y]) });
+    } finally {
+      m.dispose();
+    }
+  }
+  const [plain, regularized] = results;
+  const penalty = regularized.weights.reduce((sum, w) => sum + regularizationPenalty(reg, w.data), 0);
+  assertCloseNumber(regularized.g.loss - plain.g.loss, penalty, 1e-4, 1e-6, `${kind}: loss growth by the penalty`);
+  regularized.weights.forEach((w, i) => {
+    const expected = { shape: [...w.shape], data: w.data.map((v) => reg.l1 * Math.sign(v) + 2 * reg.l2 * v) };
+    assertClose(
+      difference(regularized.g.weights[i], plain.g.weights[i]),
+      expected,
+      GRADIENT_TOLERANCE,
+      `${kind}: weight ${i} gradient growth by the penalty's`,
+    );
+  });
+}
+
+/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`; `regularizers/frozen-layer/train-step`; and the layout checks `regularizers/{depthwiseConv2d,separableConv2d}/layout`. */
 export function regularizerCases(): ConformanceCase[] {
   return loadRegularizerGoldenCases()
     .flatMap((c): ConformanceCase[] => [
@@ -208,5 +252,19 @@ export function regularizerCases(): ConformanceCase[] {
       { id: `regularizers/${c.id}/evaluate`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedEvaluate(ctx, c) },
       { id: `regularizers/${c.id}/train-step`, tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => regularizedTrainStep(ctx, c) },
     ])
-    .concat([{ id: 'regularizers/frozen-layer/train-step', tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => frozenRegularizedLayer(ctx) }]);
+    .concat([
+      { id: 'regularizers/frozen-layer/train-step', tags: ['regularizers'], timeoutMs: TIMEOUT_MS, run: (ctx) => frozenRegularizedLayer(ctx) },
+      {
+        id: 'regularizers/depthwiseConv2d/layout',
+        tags: ['regularizers'],
+        timeoutMs: TIMEOUT_MS,
+        run: (ctx) => regularizedConvolutionLayouts(ctx, 'depthwiseConv2d'),
+      },
+      {
+        id: 'regularizers/separableConv2d/layout',
+        tags: ['regularizers'],
+        timeoutMs: TIMEOUT_MS,
+        run: (ctx) => regularizedConvolutionLayouts(ctx, 'separableConv2d'),
+      },
+    ]);
 }
