@@ -201,19 +201,28 @@ async function frozenRegularizedLayer(ctx: CaseContext): Promise<void> {
 }
 
 /**
- * Every regularisable weight of depthwiseConv2d and separableConv2d (whose kernels a backend may
- * hold in another layout): the gradient with `l1l2` regularisers minus the gradient without is
+ * Every regularisable weight of depthwiseConv2d, separableConv2d (whose kernels a backend may
+ * hold in another layout), layerNormalization and batchNormalization (gamma, beta; not the state):
+ * the gradient with `l1l2` regularisers minus the gradient without is
  * `l1·sign(w) + 2·l2·w` in Keras layout (core's formula), and the loss grows by core's penalty.
  */
-async function regularizedConvolutionLayouts(ctx: CaseContext, kind: 'depthwiseConv2d' | 'separableConv2d'): Promise<void> {
+async function regularizedLayerAgainstPlain(
+  ctx: CaseContext,
+  kind: 'depthwiseConv2d' | 'separableConv2d' | 'layerNormalization' | 'batchNormalization',
+): Promise<void> {
   if (!ctx.backend.kinds.includes(kind)) ctx.skip(`unsupported: ${ctx.backend.name} does not implement ${kind}`);
   const reg = { name: 'l1l2', l1: 0.05, l2: 0.3 } as const;
   const build = (regularized: boolean) => {
     const options = { kernelSize: 2, depthMultiplier: 2, name: 'probe', ...(regularized ? { depthwiseRegularizer: reg, biasRegularizer: reg } : {}) };
+    const norm = { name: 'probe', ...(regularized ? { gammaRegularizer: reg, betaRegularizer: reg } : {}) };
     const layer =
       kind === 'depthwiseConv2d'
         ? layers.depthwiseConv2d(options)
-        : layers.separableConv2d({ ...options, filters: 3, ...(regularized ? { pointwiseRegularizer: reg } : {}) });
+        : kind === 'separableConv2d'
+          ? layers.separableConv2d({ ...options, filters: 3, ...(regularized ? { pointwiseRegularizer: reg } : {}) })
+          : kind === 'layerNormalization'
+            ? layers.layerNormalization(norm)
+            : layers.batchNormalization(norm);
     return sequential({ inputShape: [4, 4, 2], layers: [layer] });
   };
   const x = seeded([2, 4, 4, 2], 11);
@@ -222,19 +231,24 @@ async function regularizedConvolutionLayouts(ctx: CaseContext, kind: 'depthwiseC
     const model = build(regularized);
     const m = await ctx.backend.compile(model.graph, trainingSpec(model.graph, 'meanSquaredError', resolveOptimizer({ kind: 'sgd', learningRate: 0.1 })));
     try {
-      const weights = model.graph.weights.map((w, i) => seeded(w.spec.shape, 50 + i));
+      // State weights (batch normalisation's moving variance) must be positive.
+      const weights = model.graph.weights.map((w, i) => {
+        const t = seeded(w.spec.shape, 50 + i);
+        return w.spec.role === 'state' ? { shape: t.shape, data: t.data.map((v) => Math.abs(v) + 0.5) } : t;
+      });
       await m.setWeights(weights);
       const y = seeded([2, ...model.graph.nodes[0].outputShape], 12);
-      results.push({ weights, g: await m.gradients([x], [y]) });
+      results.push({ weights, specs: model.graph.weights.map((w) => w.spec), g: await m.gradients([x], [y]) });
     } finally {
       m.dispose();
     }
   }
   const [plain, regularized] = results;
-  const penalty = regularized.weights.reduce((sum, w) => sum + regularizationPenalty(reg, w.data), 0);
+  const penalty = regularized.weights.reduce((sum, w, i) => sum + (regularized.specs[i].regularizer ? regularizationPenalty(reg, w.data) : 0), 0);
   assertCloseNumber(regularized.g.loss - plain.g.loss, penalty, 1e-4, 1e-6, `${kind}: loss growth by the penalty`);
   regularized.weights.forEach((w, i) => {
-    const expected = { shape: [...w.shape], data: w.data.map((v) => reg.l1 * Math.sign(v) + 2 * reg.l2 * v) };
+    const on = regularized.specs[i].regularizer !== undefined;
+    const expected = { shape: [...w.shape], data: w.data.map((v) => (on ? reg.l1 * Math.sign(v) + 2 * reg.l2 * v : 0)) };
     assertClose(
       difference(regularized.g.weights[i], plain.g.weights[i]),
       expected,
@@ -244,7 +258,7 @@ async function regularizedConvolutionLayouts(ctx: CaseContext, kind: 'depthwiseC
   });
 }
 
-/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`; `regularizers/frozen-layer/train-step`; and the layout checks `regularizers/{depthwiseConv2d,separableConv2d}/layout`. */
+/** The tests of `fixtures/training/regularizers.json`: `regularizers/<case>/gradients`, `…/evaluate`, `…/train-step`; `regularizers/frozen-layer/train-step`; the layout checks `regularizers/{depthwiseConv2d,separableConv2d}/layout`; and `regularizers/{layerNormalization,batchNormalization}/gamma-beta`. */
 export function regularizerCases(): ConformanceCase[] {
   return loadRegularizerGoldenCases()
     .flatMap((c): ConformanceCase[] => [
@@ -258,13 +272,19 @@ export function regularizerCases(): ConformanceCase[] {
         id: 'regularizers/depthwiseConv2d/layout',
         tags: ['regularizers'],
         timeoutMs: TIMEOUT_MS,
-        run: (ctx) => regularizedConvolutionLayouts(ctx, 'depthwiseConv2d'),
+        run: (ctx) => regularizedLayerAgainstPlain(ctx, 'depthwiseConv2d'),
       },
       {
         id: 'regularizers/separableConv2d/layout',
         tags: ['regularizers'],
         timeoutMs: TIMEOUT_MS,
-        run: (ctx) => regularizedConvolutionLayouts(ctx, 'separableConv2d'),
+        run: (ctx) => regularizedLayerAgainstPlain(ctx, 'separableConv2d'),
       },
+      ...(['layerNormalization', 'batchNormalization'] as const).map((kind) => ({
+        id: `regularizers/${kind}/gamma-beta`,
+        tags: ['regularizers'],
+        timeoutMs: TIMEOUT_MS,
+        run: (ctx: CaseContext) => regularizedLayerAgainstPlain(ctx, kind),
+      })),
     ]);
 }

@@ -104,9 +104,24 @@ export const KERNEL_REGULARIZER_OPTIONS: readonly string[] = ['kernelRegularizer
 
 /** Resolves {@link KernelRegularizerOptions} for layer `layer`; an option not given is left out of the result. */
 export function kernelAndBiasRegularizers(options: KernelRegularizerOptions, layer: string): KernelRegularizerConfig {
-  const kernel = resolveRegularizer(options.kernelRegularizer, 'kernelRegularizer', layer);
-  const bias = resolveRegularizer(options.biasRegularizer, 'biasRegularizer', layer);
-  return { ...(kernel ? { kernelRegularizer: kernel } : {}), ...(bias ? { biasRegularizer: bias } : {}) };
+  return resolveRegularizerOptions(options, ['kernelRegularizer', 'biasRegularizer'], layer);
+}
+
+/**
+ * Resolves the regulariser options `keys` of `options` for layer `layer` (each error names its option);
+ * an option not given is left out of the result, so an unregularised layer's saved config is unchanged.
+ */
+export function resolveRegularizerOptions<K extends string>(
+  options: Partial<Record<K, unknown>>,
+  keys: readonly K[],
+  layer: string,
+): Partial<Record<K, Regularizer>> {
+  const out: Partial<Record<K, Regularizer>> = {};
+  for (const key of keys) {
+    const r = resolveRegularizer(options[key], key, layer);
+    if (r) out[key] = r;
+  }
+  return out;
 }
 
 /** `{regularizer}` for a weight spec when `r` is set, else nothing (so specs of unregularised weights are unchanged). */
@@ -131,4 +146,26 @@ export function kernelAndBiasSpecs(
   if (config.useBias)
     specs.push({ name: 'bias', shape: [biasLength], initializer: config.biasInitializer, fanIn, fanOut, ...withRegularizer(config.biasRegularizer) });
   return specs;
+}
+
+/** Regulariser options of a normalisation layer's scale and offset (none by default). */
+export interface GammaBetaRegularizerOptions {
+  /** Penalty on the scale gamma added to the training loss (as {@link KernelRegularizerOptions.kernelRegularizer}). */
+  gammaRegularizer?: RegularizerLike;
+  /** Penalty on the offset beta added to the training loss. */
+  betaRegularizer?: RegularizerLike;
+}
+
+/** The resolved gamma/beta regularisers, saved in the layer's config only when set. */
+export interface GammaBetaRegularizerConfig {
+  readonly gammaRegularizer?: Regularizer;
+  readonly betaRegularizer?: Regularizer;
+}
+
+/** The option names of {@link GammaBetaRegularizerOptions}. */
+export const GAMMA_BETA_REGULARIZER_OPTIONS: readonly string[] = ['gammaRegularizer', 'betaRegularizer'];
+
+/** Resolves {@link GammaBetaRegularizerOptions} for layer `layer`; an option not given is left out of the result. */
+export function gammaAndBetaRegularizers(options: GammaBetaRegularizerOptions, layer: string): GammaBetaRegularizerConfig {
+  return resolveRegularizerOptions(options, ['gammaRegularizer', 'betaRegularizer'], layer);
 }

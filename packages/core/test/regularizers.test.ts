@@ -8,6 +8,7 @@ import {
   conv2d,
   conv2dTranspose,
   dense,
+  layers,
   depthwiseConv2d,
   separableConv2d,
   loadModel,
@@ -72,12 +73,12 @@ describe('regularised weights', () => {
   });
 
   it('takes regularisers on conv1d, conv2d and conv2dTranspose', () => {
-    const layers = [
+    const convs = [
       conv1d({ filters: 1, kernelSize: 1, kernelRegularizer: 'l1' }),
       conv2d({ filters: 1, kernelSize: 1, kernelRegularizer: 'l1' }),
       conv2dTranspose({ filters: 1, kernelSize: 1, kernelRegularizer: 'l1' }),
     ];
-    expect(layers.map((l) => (l.config as { kernelRegularizer?: unknown }).kernelRegularizer)).toEqual([
+    expect(convs.map((l) => (l.config as { kernelRegularizer?: unknown }).kernelRegularizer)).toEqual([
       { name: 'l1', l1: 0.01 },
       { name: 'l1', l1: 0.01 },
       { name: 'l1', l1: 0.01 },
@@ -110,6 +111,24 @@ describe('regularised weights', () => {
     expect(() => separableConv2d({ filters: 1, kernelSize: 1, name: 'sep', pointwiseRegularizer: { name: 'l2', l2: Number.NaN } })).toThrow(
       /sep: pointwiseRegularizer l2 must be a non-negative finite number, got NaN/,
     );
+  });
+
+  it("puts gammaRegularizer and betaRegularizer on a layer normalization's weights", () => {
+    const m = sequential({ inputShape: [3], layers: [layers.layerNormalization({ gammaRegularizer: 'l2', betaRegularizer: 'l1' })] });
+    expect(m.graph.weights.map((w) => [w.spec.name, w.spec.regularizer])).toEqual([
+      ['gamma', { name: 'l2', l2: 0.01 }],
+      ['beta', { name: 'l1', l1: 0.01 }],
+    ]);
+  });
+
+  it('regularises only gamma and beta of a batch normalization, not its state', () => {
+    const m = sequential({ inputShape: [3], layers: [layers.batchNormalization({ gammaRegularizer: 'l2', betaRegularizer: 'l2' })] });
+    expect(m.graph.weights.map((w) => [w.spec.name, w.spec.regularizer])).toEqual([
+      ['gamma', { name: 'l2', l2: 0.01 }],
+      ['beta', { name: 'l2', l2: 0.01 }],
+      ['movingMean', undefined],
+      ['movingVariance', undefined],
+    ]);
   });
 
   it('round-trips through save and loadModel', async () => {

@@ -1,5 +1,5 @@
 import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
-import { resolveRegularizer, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
+import { resolveRegularizerOptions, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { convOutputLength, type Padding } from '../shape-rules.js';
@@ -67,9 +67,7 @@ export function depthwiseRegularizers(
   options: Pick<DepthwiseConv2dOptions, 'depthwiseRegularizer' | 'biasRegularizer'>,
   who: string,
 ): Pick<DepthwiseConv2dConfig, 'depthwiseRegularizer' | 'biasRegularizer'> {
-  const depthwise = resolveRegularizer(options.depthwiseRegularizer, 'depthwiseRegularizer', who);
-  const bias = resolveRegularizer(options.biasRegularizer, 'biasRegularizer', who);
-  return { ...(depthwise ? { depthwiseRegularizer: depthwise } : {}), ...(bias ? { biasRegularizer: bias } : {}) };
+  return resolveRegularizerOptions(options, ['depthwiseRegularizer', 'biasRegularizer'], who);
 }
 
 /** Resolves the depthwise kernel's and the bias's initialisers (shared with separableConv2d). */

@@ -1,5 +1,5 @@
 import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
-import { resolveRegularizer, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
+import { resolveRegularizerOptions, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
 import { resolveActivation } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
@@ -54,7 +54,6 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
   constructor(options: SeparableConv2dOptions) {
     const who = layerName(options?.name, 'separable_conv2d') ?? 'separable_conv2d';
     knownOptions(options, SEPARABLE_OPTIONS, who);
-    const pointwiseRegularizer = resolveRegularizer(options.pointwiseRegularizer, 'pointwiseRegularizer', who);
     super(
       {
         filters: positiveInt(options.filters, 'filters', who),
@@ -64,7 +63,7 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
         ...depthwiseInitializers(options, who),
         ...depthwiseRegularizers(options, who),
         pointwiseInitializer: resolveInitializer(options.pointwiseInitializer, 'glorotUniform', 'pointwiseInitializer', who, 4),
-        ...(pointwiseRegularizer ? { pointwiseRegularizer } : {}),
+        ...resolveRegularizerOptions(options, ['pointwiseRegularizer'], who),
       },
       options,
     );
