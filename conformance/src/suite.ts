@@ -7,6 +7,7 @@ import { goldenCases } from './checks/golden-checks.js';
 import { graphCases } from './checks/graph-checks.js';
 import { metricCases } from './checks/metric-checks.js';
 import { referenceCases } from './checks/reference.js';
+import { regularizerCases } from './checks/regularizer-checks.js';
 import { rolesCases } from './checks/roles-checks.js';
 import { lossCases, optimizerCases } from './checks/training-checks.js';
 import { trainingCases } from './checks/training.js';
@@ -16,7 +17,7 @@ import type { ConformanceCase, TrainingMode } from './types.js';
 /**
  * Every test of the per-backend suite, in run order: coverage, reference
  * experiments, golden vectors (the layer edge cases among them), layer chains, whole
- * graphs, optimizer sequences, losses, metrics, errors, weight roles, training. Ids are unique and stable.
+ * graphs, optimizer sequences, losses, regularisers, metrics, errors, weight roles, training. Ids are unique and stable.
  */
 export function conformanceCases(options: { training?: TrainingMode } = {}): ConformanceCase[] {
   const training = options.training ?? 'full';
@@ -32,6 +33,7 @@ export function conformanceCases(options: { training?: TrainingMode } = {}): Con
     ...graphCases(),
     ...optimizerCases(),
     ...lossCases(),
+    ...regularizerCases(),
     ...metricCases(),
     ...errorCases(),
     ...rolesCases(),

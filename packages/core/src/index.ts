@@ -25,6 +25,27 @@ export { Layer, SymbolicTensor, initialWeight, layerShapeError } from './layers/
 export type { WeightSpec, SpatialMap, BaseLayerOptions, EagerApplyOptions } from './layers/layer.js';
 export { INITIALIZERS, TRUNCATED_NORMAL_STDDEV, computeFans, drawInitializer, resolveInitializer } from './initializers.js';
 export type { Initializer, InitializerLike, InitializerName } from './initializers.js';
+export {
+  GAMMA_BETA_REGULARIZER_OPTIONS,
+  KERNEL_REGULARIZER_OPTIONS,
+  gammaAndBetaRegularizers,
+  kernelAndBiasRegularizers,
+  kernelAndBiasSpecs,
+  regularizationPenalty,
+  regularizerFactors,
+  resolveRegularizer,
+  resolveRegularizerOptions,
+  withRegularizer,
+} from './regularizers.js';
+export type {
+  GammaBetaRegularizerConfig,
+  GammaBetaRegularizerOptions,
+  KernelRegularizerConfig,
+  KernelRegularizerOptions,
+  Regularizer,
+  RegularizerLike,
+  RegularizerName,
+} from './regularizers.js';
 export * from './layers/dense.js';
 export * from './layers/conv1d.js';
 export * from './layers/conv2d.js';

@@ -22,6 +22,7 @@ import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
 import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
 import { emitGradientClipping, emitOptimizerUpdate } from './optimizers.js';
+import { emitRegularization } from './regularization.js';
 
 /** One weight of a graph with its ONNX layout. */
 export interface WeightEntry {
@@ -418,14 +419,17 @@ export function buildEvalModel(
   const losses = graph.outputs.map(
     (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), false).loss,
   );
-  outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights));
+  // As Keras 3's compute_loss, evaluation's total loss includes the weights' regularisation penalty.
+  const penalty = emitRegularization(b, weightEntries(graph), weights, false).penalty;
+  outputLosses(b, losses, emitTotalLoss(b, losses, training.lossWeights, penalty));
   outputMetrics(b, graph, training, pass, ys);
   return finish(b, 'araboza_eval');
 }
 
-/** Σ lossWeights[i] · losses[i]. */
-function emitTotalLoss(b: OnnxGraphBuilder, losses: readonly string[], lossWeights: readonly number[]): string {
+/** Σ lossWeights[i] · losses[i], plus the regularisation penalty when there is one. */
+function emitTotalLoss(b: OnnxGraphBuilder, losses: readonly string[], lossWeights: readonly number[], penalty: string | null = null): string {
   const terms = losses.map((l, i) => (lossWeights[i] === 1 ? l : b.op('Mul', [l, b.scalar(lossWeights[i])], [], {}, 'loss_weighted')));
+  if (penalty !== null) terms.push(penalty);
   return terms.slice(1).reduce((acc, t) => b.op('Add', [acc, t], [], {}, 'loss_total'), terms[0]);
 }
 
@@ -458,12 +462,26 @@ function lossAndBackward(
   });
   const back = emitBackward(b, pass, seeds, wantInputGrad, provider);
   // Weights the loss does not depend on (layers off every output path) get a zero gradient.
-  const grads = entries.map(
+  const lossGrads = entries.map(
     (e, i) => back.dWeights.get(i) ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1))),
   );
+  // The regularisation penalty is part of the training loss: its gradient adds to the weight's.
+  const reg = emitRegularization(b, entries, weights, true);
+  const grads = lossGrads.map((g, i) => (reg.grads[i] ? b.op('Add', [g, reg.grads[i]!], entries[i].onnxShape, {}, 'grad_regularized') : g));
   const losses = emitted.map((e) => e.loss);
   const dInputs = xs.map((x) => back.grads.get(x) ?? null);
-  return { entries, weights, grads, losses, total: emitTotalLoss(b, losses, training.lossWeights), xs, dInputs, stateNext: pass.stateNext, pass, ys };
+  return {
+    entries,
+    weights,
+    grads,
+    losses,
+    total: emitTotalLoss(b, losses, training.lossWeights, reg.penalty),
+    xs,
+    dInputs,
+    stateNext: pass.stateNext,
+    pass,
+    ys,
+  };
 }
 
 /** Options of {@link buildTrainStepModel} and {@link buildGradientsModel}. */

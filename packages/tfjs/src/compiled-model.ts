@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { addRegularizationGrads, regularizationPenalty } from './regularization.js';
 import {
   BackendError,
   ShapeError,
@@ -227,10 +228,15 @@ export class TfjsCompiledModel implements CompiledModel {
     return tf.addN(losses.map((l, i) => tf.mul(l, spec.lossWeights[i]))) as tf.Scalar;
   }
 
-  /** The host total: Σ lossWeights[i]·outputLosses[i] in float64, so it equals the reported parts exactly. */
+  /**
+   * The host total: Σ lossWeights[i]·outputLosses[i] in float64, so it equals the reported parts exactly,
+   * plus the regularisation penalty of the current weights (Keras 3 adds it in training and evaluation).
+   */
   private total(outputLosses: readonly number[]): number {
     const w = this.training!.lossWeights;
-    return outputLosses.length === 1 && w[0] === 1 ? outputLosses[0] : outputLosses.reduce((s, l, i) => s + w[i] * l, 0);
+    const weighted = outputLosses.length === 1 && w[0] === 1 ? outputLosses[0] : outputLosses.reduce((s, l, i) => s + w[i] * l, 0);
+    const penalty = regularizationPenalty(this.graph, this.weights);
+    return penalty === 0 ? weighted : weighted + penalty;
   }
 
   private live(who: string): void {
@@ -393,7 +399,12 @@ export class TfjsCompiledModel implements CompiledModel {
     }
     // Weights no output depends on get zero gradients.
     const byIndex = new Map(this.plan.liveWeights.map((i, k) => [i, gradSums[k]]));
-    const weights = this.graph.weights.map((w, i) => byIndex.get(i) ?? tf.zeros([...w.spec.shape]));
+    // The regularisation penalty is part of the training loss: its gradient adds to the weight's.
+    const weights = addRegularizationGrads(
+      this.graph,
+      this.weights,
+      this.graph.weights.map((w, i) => byIndex.get(i) ?? tf.zeros([...w.spec.shape])),
+    );
     return {
       outputLosses: sums.map((s) => (ranges.length === 1 ? s : Math.fround(s))),
       weights,

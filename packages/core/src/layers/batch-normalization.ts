@@ -1,10 +1,17 @@
 import { bool, knownOptions, layerName } from '../config-checks.js';
+import {
+  GAMMA_BETA_REGULARIZER_OPTIONS,
+  gammaAndBetaRegularizers,
+  withRegularizer,
+  type GammaBetaRegularizerConfig,
+  type GammaBetaRegularizerOptions,
+} from '../regularizers.js';
 import { ConfigError } from '../errors.js';
 import { formatBatchShape, type Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type WeightSpec } from './layer.js';
 
 /** Options of {@link batchNormalization}. */
-export interface BatchNormalizationOptions extends BaseLayerOptions {
+export interface BatchNormalizationOptions extends BaseLayerOptions, GammaBetaRegularizerOptions {
   /**
    * The channel axis, counted with the batch axis (Keras's convention; default
    * -1, the last). Only the last axis is supported: `-1` or its positive index.
@@ -21,7 +28,7 @@ export interface BatchNormalizationOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a batch normalisation layer. */
-export interface BatchNormalizationConfig {
+export interface BatchNormalizationConfig extends GammaBetaRegularizerConfig {
   readonly axis: number;
   readonly momentum: number;
   readonly epsilon: number;
@@ -52,7 +59,7 @@ export class BatchNormalization extends Layer<'batchNormalization'> {
 
   constructor(options: BatchNormalizationOptions = {}) {
     const who = layerName(options?.name, 'batch_normalization') ?? 'batch_normalization';
-    knownOptions(options, ['axis', 'momentum', 'epsilon', 'center', 'scale', 'name', 'seed'], who);
+    knownOptions(options, ['axis', 'momentum', 'epsilon', 'center', 'scale', 'name', 'seed', ...GAMMA_BETA_REGULARIZER_OPTIONS], who);
     const axis = options.axis ?? -1;
     if (!Number.isInteger(axis) || (axis < 1 && axis !== -1)) {
       throw new ConfigError(`${who}: axis must be -1 or a positive integer (the last axis, counted with the batch axis), got ${JSON.stringify(options.axis)}`);
@@ -65,7 +72,17 @@ export class BatchNormalization extends Layer<'batchNormalization'> {
     if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
       throw new ConfigError(`${who}: epsilon must be a finite number > 0, got ${JSON.stringify(options.epsilon)}`);
     }
-    super({ axis, momentum, epsilon, center: bool(options.center, true, 'center', who), scale: bool(options.scale, true, 'scale', who) }, options);
+    super(
+      {
+        axis,
+        momentum,
+        epsilon,
+        center: bool(options.center, true, 'center', who),
+        scale: bool(options.scale, true, 'scale', who),
+        ...gammaAndBetaRegularizers(options, who),
+      },
+      options,
+    );
   }
 
   /**
@@ -97,8 +114,8 @@ export class BatchNormalization extends Layer<'batchNormalization'> {
       fanOut: c,
     });
     return [
-      ...(this.config.scale ? [spec('gamma', 'ones', 'trainable')] : []),
-      ...(this.config.center ? [spec('beta', 'zeros', 'trainable')] : []),
+      ...(this.config.scale ? [{ ...spec('gamma', 'ones', 'trainable'), ...withRegularizer(this.config.gammaRegularizer) }] : []),
+      ...(this.config.center ? [{ ...spec('beta', 'zeros', 'trainable'), ...withRegularizer(this.config.betaRegularizer) }] : []),
       spec('movingMean', 'zeros', 'state'),
       spec('movingVariance', 'ones', 'state'),
     ];

@@ -1,4 +1,11 @@
 import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
+import {
+  KERNEL_REGULARIZER_OPTIONS,
+  kernelAndBiasRegularizers,
+  kernelAndBiasSpecs,
+  type KernelRegularizerConfig,
+  type KernelRegularizerOptions,
+} from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { ConfigError } from '../errors.js';
@@ -7,7 +14,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv1d}. */
-export interface Conv1dOptions extends BaseLayerOptions, KernelInitializerOptions {
+export interface Conv1dOptions extends BaseLayerOptions, KernelInitializerOptions, KernelRegularizerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel length. */
@@ -25,7 +32,7 @@ export interface Conv1dOptions extends BaseLayerOptions, KernelInitializerOption
 }
 
 /** Resolved configuration of a 1-D convolution. */
-export interface Conv1dConfig extends KernelInitializerConfig {
+export interface Conv1dConfig extends KernelInitializerConfig, KernelRegularizerConfig {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
@@ -48,7 +55,19 @@ export class Conv1D extends Layer<'conv1d'> {
     const who = layerName(options?.name, 'conv1d') ?? 'conv1d';
     knownOptions(
       options,
-      ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS],
+      [
+        'filters',
+        'kernelSize',
+        'strides',
+        'padding',
+        'dilationRate',
+        'useBias',
+        'activation',
+        'name',
+        'seed',
+        ...KERNEL_INITIALIZER_OPTIONS,
+        ...KERNEL_REGULARIZER_OPTIONS,
+      ],
       who,
     );
     const strides = intTuple(options.strides ?? 1, 1, 'strides', who)[0];
@@ -65,6 +84,7 @@ export class Conv1D extends Layer<'conv1d'> {
         dilationRate,
         useBias: bool(options.useBias, true, 'useBias', who),
         ...kernelAndBiasInitializers(options, who),
+        ...kernelAndBiasRegularizers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -84,9 +104,7 @@ export class Conv1D extends Layer<'conv1d'> {
     const cin = inputShape[1];
     const fanIn = k * cin;
     const fanOut = k * filters;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [k, cin, filters], initializer: this.config.kernelInitializer, fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
-    return specs;
+    return kernelAndBiasSpecs(this.config, [k, cin, filters], filters, fanIn, fanOut);
   }
 
   override spatialMap(): SpatialMap {

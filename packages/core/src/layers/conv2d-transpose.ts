@@ -1,4 +1,11 @@
 import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
+import {
+  KERNEL_REGULARIZER_OPTIONS,
+  kernelAndBiasRegularizers,
+  kernelAndBiasSpecs,
+  type KernelRegularizerConfig,
+  type KernelRegularizerOptions,
+} from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { deconvOutputLength, type Padding } from '../shape-rules.js';
@@ -6,7 +13,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv2dTranspose}. */
-export interface Conv2dTransposeOptions extends BaseLayerOptions, KernelInitializerOptions {
+export interface Conv2dTransposeOptions extends BaseLayerOptions, KernelInitializerOptions, KernelRegularizerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel height and width. */
@@ -22,7 +29,7 @@ export interface Conv2dTransposeOptions extends BaseLayerOptions, KernelInitiali
 }
 
 /** Resolved configuration of a transposed 2-D convolution. */
-export interface Conv2dTransposeConfig extends KernelInitializerConfig {
+export interface Conv2dTransposeConfig extends KernelInitializerConfig, KernelRegularizerConfig {
   readonly filters: number;
   readonly kernelSize: readonly [number, number];
   readonly strides: readonly [number, number];
@@ -44,7 +51,11 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
 
   constructor(options: Conv2dTransposeOptions) {
     const who = layerName(options?.name, 'conv2d_transpose') ?? 'conv2d_transpose';
-    knownOptions(options, ['filters', 'kernelSize', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS], who);
+    knownOptions(
+      options,
+      ['filters', 'kernelSize', 'strides', 'padding', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS, ...KERNEL_REGULARIZER_OPTIONS],
+      who,
+    );
     super(
       {
         filters: positiveInt(options.filters, 'filters', who),
@@ -53,6 +64,7 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
         padding: padding(options.padding, who),
         useBias: bool(options.useBias, true, 'useBias', who),
         ...kernelAndBiasInitializers(options, who),
+        ...kernelAndBiasRegularizers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -72,9 +84,7 @@ export class Conv2DTranspose extends Layer<'conv2dTranspose'> {
     // Keras computes fans from the kernel shape [kh, kw, filters, cin]: fanIn uses shape[-2] = filters.
     const fanIn = kh * kw * filters;
     const fanOut = kh * kw * cin;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, filters, cin], initializer: this.config.kernelInitializer, fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
-    return specs;
+    return kernelAndBiasSpecs(this.config, [kh, kw, filters, cin], filters, fanIn, fanOut);
   }
 
   override spatialMap(): SpatialMap {

@@ -1,4 +1,11 @@
 import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
+import {
+  KERNEL_REGULARIZER_OPTIONS,
+  kernelAndBiasRegularizers,
+  kernelAndBiasSpecs,
+  type KernelRegularizerConfig,
+  type KernelRegularizerOptions,
+} from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { ConfigError } from '../errors.js';
@@ -7,7 +14,7 @@ import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type SpatialMap, type WeightSpec } from './layer.js';
 
 /** Options of {@link conv2d}. */
-export interface Conv2dOptions extends BaseLayerOptions, KernelInitializerOptions {
+export interface Conv2dOptions extends BaseLayerOptions, KernelInitializerOptions, KernelRegularizerOptions {
   /** Number of output channels. */
   filters: number;
   /** Kernel height and width (one number for both). */
@@ -25,7 +32,7 @@ export interface Conv2dOptions extends BaseLayerOptions, KernelInitializerOption
 }
 
 /** Resolved configuration of a 2-D convolution. */
-export interface Conv2dConfig extends KernelInitializerConfig {
+export interface Conv2dConfig extends KernelInitializerConfig, KernelRegularizerConfig {
   readonly filters: number;
   readonly kernelSize: readonly [number, number];
   readonly strides: readonly [number, number];
@@ -35,7 +42,19 @@ export interface Conv2dConfig extends KernelInitializerConfig {
   readonly activation: ActivationName;
 }
 
-const CONV2D_OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS];
+const CONV2D_OPTIONS = [
+  'filters',
+  'kernelSize',
+  'strides',
+  'padding',
+  'dilationRate',
+  'useBias',
+  'activation',
+  'name',
+  'seed',
+  ...KERNEL_INITIALIZER_OPTIONS,
+  ...KERNEL_REGULARIZER_OPTIONS,
+];
 
 /**
  * 2-D convolution over `[batch, height, width, channels]` (channels-last).
@@ -63,6 +82,7 @@ export class Conv2D extends Layer<'conv2d'> {
         dilationRate,
         useBias: bool(options.useBias, true, 'useBias', who),
         ...kernelAndBiasInitializers(options, who),
+        ...kernelAndBiasRegularizers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -86,9 +106,7 @@ export class Conv2D extends Layer<'conv2d'> {
     const { filters } = this.config;
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * filters;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, filters], initializer: this.config.kernelInitializer, fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn, fanOut });
-    return specs;
+    return kernelAndBiasSpecs(this.config, [kh, kw, cin, filters], filters, fanIn, fanOut);
   }
 
   override spatialMap(): SpatialMap {

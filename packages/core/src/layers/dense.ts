@@ -1,11 +1,18 @@
 import { KERNEL_INITIALIZER_OPTIONS, kernelAndBiasInitializers, type KernelInitializerConfig, type KernelInitializerOptions } from '../initializers.js';
+import {
+  KERNEL_REGULARIZER_OPTIONS,
+  kernelAndBiasRegularizers,
+  kernelAndBiasSpecs,
+  type KernelRegularizerConfig,
+  type KernelRegularizerOptions,
+} from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type WeightSpec } from './layer.js';
 
 /** Options of {@link dense}. */
-export interface DenseOptions extends BaseLayerOptions, KernelInitializerOptions {
+export interface DenseOptions extends BaseLayerOptions, KernelInitializerOptions, KernelRegularizerOptions {
   /** Output size of the last axis. */
   units: number;
   /** Add a bias (default true). */
@@ -15,7 +22,7 @@ export interface DenseOptions extends BaseLayerOptions, KernelInitializerOptions
 }
 
 /** Resolved configuration of a dense layer. */
-export interface DenseConfig extends KernelInitializerConfig {
+export interface DenseConfig extends KernelInitializerConfig, KernelRegularizerConfig {
   readonly units: number;
   readonly useBias: boolean;
   readonly activation: ActivationName;
@@ -31,12 +38,13 @@ export class Dense extends Layer<'dense'> {
 
   constructor(options: DenseOptions) {
     const who = layerName(options?.name, 'dense') ?? 'dense';
-    knownOptions(options, ['units', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS], who);
+    knownOptions(options, ['units', 'useBias', 'activation', 'name', 'seed', ...KERNEL_INITIALIZER_OPTIONS, ...KERNEL_REGULARIZER_OPTIONS], who);
     super(
       {
         units: positiveInt(options?.units, 'units', who),
         useBias: bool(options.useBias, true, 'useBias', who),
         ...kernelAndBiasInitializers(options, who),
+        ...kernelAndBiasRegularizers(options, who),
         activation: resolveActivation(options.activation, who),
       },
       options,
@@ -51,9 +59,7 @@ export class Dense extends Layer<'dense'> {
   override weightSpecs(inputShape: Shape): WeightSpec[] {
     const fanIn = inputShape[inputShape.length - 1];
     const { units } = this.config;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [fanIn, units], initializer: this.config.kernelInitializer, fanIn, fanOut: units }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [units], initializer: this.config.biasInitializer, fanIn, fanOut: units });
-    return specs;
+    return kernelAndBiasSpecs(this.config, [fanIn, units], units, fanIn, units);
   }
 }
 

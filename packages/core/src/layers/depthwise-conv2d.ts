@@ -1,4 +1,5 @@
 import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
+import { resolveRegularizerOptions, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
 import { resolveActivation, type ActivationName } from '../activations.js';
 import { bool, intTuple, knownOptions, layerName, padding, positiveInt } from '../config-checks.js';
 import { convOutputLength, type Padding } from '../shape-rules.js';
@@ -23,6 +24,10 @@ export interface DepthwiseConv2dOptions extends BaseLayerOptions {
   depthwiseInitializer?: InitializerLike;
   /** Initialiser of the bias (default `zeros`). */
   biasInitializer?: InitializerLike;
+  /** Penalty on the depthwise kernel added to the training loss (none by default; see `KernelRegularizerOptions`). */
+  depthwiseRegularizer?: RegularizerLike;
+  /** Penalty on the bias added to the training loss (none by default). */
+  biasRegularizer?: RegularizerLike;
 }
 
 /** Resolved configuration of a depthwise 2-D convolution. */
@@ -35,6 +40,10 @@ export interface DepthwiseConv2dConfig {
   readonly activation: ActivationName;
   readonly depthwiseInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  /** Set only when given. */
+  readonly depthwiseRegularizer?: Regularizer;
+  /** Set only when given. */
+  readonly biasRegularizer?: Regularizer;
 }
 
 /** The options a depthwise convolution accepts (a separable one accepts these too). */
@@ -47,9 +56,19 @@ export const DEPTHWISE_OPTIONS: readonly string[] = [
   'activation',
   'depthwiseInitializer',
   'biasInitializer',
+  'depthwiseRegularizer',
+  'biasRegularizer',
   'name',
   'seed',
 ];
+
+/** Resolves the depthwise kernel's and the bias's regularisers, leaving out those not given (shared with separableConv2d). */
+export function depthwiseRegularizers(
+  options: Pick<DepthwiseConv2dOptions, 'depthwiseRegularizer' | 'biasRegularizer'>,
+  who: string,
+): Pick<DepthwiseConv2dConfig, 'depthwiseRegularizer' | 'biasRegularizer'> {
+  return resolveRegularizerOptions(options, ['depthwiseRegularizer', 'biasRegularizer'], who);
+}
 
 /** Resolves the depthwise kernel's and the bias's initialisers (shared with separableConv2d). */
 export function depthwiseInitializers(
@@ -117,6 +136,7 @@ export class DepthwiseConv2D extends Layer<'depthwiseConv2d'> {
         useBias: bool(options.useBias, true, 'useBias', who),
         activation: resolveActivation(options.activation, who),
         ...depthwiseInitializers(options, who),
+        ...depthwiseRegularizers(options, who),
       },
       options,
     );
@@ -132,8 +152,25 @@ export class DepthwiseConv2D extends Layer<'depthwiseConv2d'> {
     const mult = this.config.depthMultiplier;
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * mult;
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, mult], initializer: this.config.depthwiseInitializer, fanIn, fanOut }];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [cin * mult], initializer: this.config.biasInitializer, fanIn, fanOut });
+    const specs: WeightSpec[] = [
+      {
+        name: 'kernel',
+        shape: [kh, kw, cin, mult],
+        initializer: this.config.depthwiseInitializer,
+        fanIn,
+        fanOut,
+        ...withRegularizer(this.config.depthwiseRegularizer),
+      },
+    ];
+    if (this.config.useBias)
+      specs.push({
+        name: 'bias',
+        shape: [cin * mult],
+        initializer: this.config.biasInitializer,
+        fanIn,
+        fanOut,
+        ...withRegularizer(this.config.biasRegularizer),
+      });
     return specs;
   }
 

@@ -1,10 +1,17 @@
 import { bool, knownOptions, layerName } from '../config-checks.js';
+import {
+  GAMMA_BETA_REGULARIZER_OPTIONS,
+  gammaAndBetaRegularizers,
+  withRegularizer,
+  type GammaBetaRegularizerConfig,
+  type GammaBetaRegularizerOptions,
+} from '../regularizers.js';
 import { ConfigError } from '../errors.js';
 import { formatBatchShape, type Shape } from '../tensor.js';
 import { Layer, type BaseLayerOptions, type WeightSpec } from './layer.js';
 
 /** Options of {@link layerNormalization}. */
-export interface LayerNormalizationOptions extends BaseLayerOptions {
+export interface LayerNormalizationOptions extends BaseLayerOptions, GammaBetaRegularizerOptions {
   /**
    * The axis normalised over (default −1, the last). Counted as Keras does,
    * with the batch axis as 0: −1 or 1 … rank − 1 of the batched input.
@@ -19,7 +26,7 @@ export interface LayerNormalizationOptions extends BaseLayerOptions {
 }
 
 /** Resolved configuration of a layer normalization. */
-export interface LayerNormalizationConfig {
+export interface LayerNormalizationConfig extends GammaBetaRegularizerConfig {
   /** As given (negative counts from the end). */
   readonly axis: number;
   readonly epsilon: number;
@@ -51,7 +58,7 @@ export class LayerNormalization extends Layer<'layerNormalization'> {
 
   constructor(options: LayerNormalizationOptions = {}) {
     const who = layerName(options?.name, 'layer_normalization') ?? 'layer_normalization';
-    knownOptions(options, ['axis', 'epsilon', 'center', 'scale', 'name', 'seed'], who);
+    knownOptions(options, ['axis', 'epsilon', 'center', 'scale', 'name', 'seed', ...GAMMA_BETA_REGULARIZER_OPTIONS], who);
     const axis = options.axis ?? -1;
     if (typeof axis !== 'number' || !Number.isInteger(axis) || axis === 0) {
       throw new ConfigError(`${who}: axis must be a non-zero integer (0 is the batch axis), got ${JSON.stringify(options.axis)}`);
@@ -60,7 +67,16 @@ export class LayerNormalization extends Layer<'layerNormalization'> {
     if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
       throw new ConfigError(`${who}: epsilon must be a finite number > 0, got ${JSON.stringify(options.epsilon)}`);
     }
-    super({ axis, epsilon, center: bool(options.center, true, 'center', who), scale: bool(options.scale, true, 'scale', who) }, options);
+    super(
+      {
+        axis,
+        epsilon,
+        center: bool(options.center, true, 'center', who),
+        scale: bool(options.scale, true, 'scale', who),
+        ...gammaAndBetaRegularizers(options, who),
+      },
+      options,
+    );
   }
 
   computeOutputShape(inputShape: Shape): number[] {
@@ -76,8 +92,10 @@ export class LayerNormalization extends Layer<'layerNormalization'> {
   override weightSpecs(inputShape: Shape): WeightSpec[] {
     const size = inputShape[layerNormAxis(this.config.axis, inputShape.length)];
     const specs: WeightSpec[] = [];
-    if (this.config.scale) specs.push({ name: 'gamma', shape: [size], initializer: 'ones', fanIn: size, fanOut: size });
-    if (this.config.center) specs.push({ name: 'beta', shape: [size], initializer: 'zeros', fanIn: size, fanOut: size });
+    if (this.config.scale)
+      specs.push({ name: 'gamma', shape: [size], initializer: 'ones', fanIn: size, fanOut: size, ...withRegularizer(this.config.gammaRegularizer) });
+    if (this.config.center)
+      specs.push({ name: 'beta', shape: [size], initializer: 'zeros', fanIn: size, fanOut: size, ...withRegularizer(this.config.betaRegularizer) });
     return specs;
   }
 }

@@ -15,6 +15,7 @@ import type { Backend } from '../backend.js';
 import type { LayerKind, LayerConfigs } from './kinds.js';
 import { runLayerEagerly } from '../eager.js';
 import { drawInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import type { Regularizer } from '../regularizers.js';
 
 /**
  * What updates a weight during training: `trainable` weights are updated by
@@ -38,6 +39,11 @@ export interface WeightSpec {
   readonly fanIn: number;
   /** The layer's kernel fan-out (kh·kw·cout for convolutions, `out` for dense), for reference. */
   readonly fanOut: number;
+  /**
+   * Penalty on this weight added to the training and evaluation loss (absent: none).
+   * Both backends read it from here. A frozen weight's penalty is still added, but it gets no update (as in Keras).
+   */
+  readonly regularizer?: Regularizer;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { resolveInitializer, type Initializer, type InitializerLike } from '../initializers.js';
+import { resolveRegularizerOptions, withRegularizer, type Regularizer, type RegularizerLike } from '../regularizers.js';
 import { resolveActivation } from '../activations.js';
 import { bool, knownOptions, layerName, positiveInt } from '../config-checks.js';
 import type { Shape } from '../tensor.js';
@@ -6,6 +7,7 @@ import {
   DEPTHWISE_OPTIONS,
   depthwiseGeometry,
   depthwiseInitializers,
+  depthwiseRegularizers,
   depthwiseOutputShape,
   type DepthwiseConv2dConfig,
   type DepthwiseConv2dOptions,
@@ -22,15 +24,19 @@ export interface SeparableConv2dOptions extends DepthwiseConv2dOptions {
   filters: number;
   /** Initialiser of the pointwise kernel (default `glorotUniform`). */
   pointwiseInitializer?: InitializerLike;
+  /** Penalty on the pointwise kernel added to the training loss (none by default). */
+  pointwiseRegularizer?: RegularizerLike;
 }
 
 /** Resolved configuration of a separable 2-D convolution. */
 export interface SeparableConv2dConfig extends DepthwiseConv2dConfig {
   readonly filters: number;
   readonly pointwiseInitializer: Initializer;
+  /** Set only when given. */
+  readonly pointwiseRegularizer?: Regularizer;
 }
 
-const SEPARABLE_OPTIONS = [...DEPTHWISE_OPTIONS, 'filters', 'pointwiseInitializer'];
+const SEPARABLE_OPTIONS = [...DEPTHWISE_OPTIONS, 'filters', 'pointwiseInitializer', 'pointwiseRegularizer'];
 
 /**
  * Separable 2-D convolution (Keras's `SeparableConv2D`): a depthwise
@@ -55,7 +61,9 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
         useBias: bool(options.useBias, true, 'useBias', who),
         activation: resolveActivation(options.activation, who),
         ...depthwiseInitializers(options, who),
+        ...depthwiseRegularizers(options, who),
         pointwiseInitializer: resolveInitializer(options.pointwiseInitializer, 'glorotUniform', 'pointwiseInitializer', who, 4),
+        ...resolveRegularizerOptions(options, ['pointwiseRegularizer'], who),
       },
       options,
     );
@@ -71,10 +79,32 @@ export class SeparableConv2D extends Layer<'separableConv2d'> {
     const cin = inputShape[2];
     const { depthMultiplier: mult, filters } = this.config;
     const specs: WeightSpec[] = [
-      { name: 'depthwiseKernel', shape: [kh, kw, cin, mult], initializer: this.config.depthwiseInitializer, fanIn: kh * kw * cin, fanOut: kh * kw * mult },
-      { name: 'pointwiseKernel', shape: [1, 1, cin * mult, filters], initializer: this.config.pointwiseInitializer, fanIn: cin * mult, fanOut: filters },
+      {
+        name: 'depthwiseKernel',
+        shape: [kh, kw, cin, mult],
+        initializer: this.config.depthwiseInitializer,
+        fanIn: kh * kw * cin,
+        fanOut: kh * kw * mult,
+        ...withRegularizer(this.config.depthwiseRegularizer),
+      },
+      {
+        name: 'pointwiseKernel',
+        shape: [1, 1, cin * mult, filters],
+        initializer: this.config.pointwiseInitializer,
+        fanIn: cin * mult,
+        fanOut: filters,
+        ...withRegularizer(this.config.pointwiseRegularizer),
+      },
     ];
-    if (this.config.useBias) specs.push({ name: 'bias', shape: [filters], initializer: this.config.biasInitializer, fanIn: cin * mult, fanOut: filters });
+    if (this.config.useBias)
+      specs.push({
+        name: 'bias',
+        shape: [filters],
+        initializer: this.config.biasInitializer,
+        fanIn: cin * mult,
+        fanOut: filters,
+        ...withRegularizer(this.config.biasRegularizer),
+      });
     return specs;
   }
 
