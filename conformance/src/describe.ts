@@ -109,7 +109,7 @@ export function describeConformance(createBackend: BackendFactory, options: Conf
  * @param backends - labelled factories; the first is the reference.
  */
 export function describeAgreement(backends: Readonly<Record<string, BackendFactory>>, options: AgreementOptions = {}): void {
-  const cases = agreementCases(Object.keys(backends));
+  const cases = agreementCases(Object.keys(backends), options.stateTolerance);
   const patterns = resolvePatterns(options);
   const context = agreementContextFactory(backends);
   describe(options.name ?? 'agreement', () => {

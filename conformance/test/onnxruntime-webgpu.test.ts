@@ -37,6 +37,7 @@ const GOLDEN = [
   'golden/average/two-2x3x4',
   'golden/maximum/ties-three-2x4x4x2',
   'golden/concatenate/axis-minus3-2x2x3x2',
+  'golden/batchNormalization/conv-b4-5x5x4-m09',
 ];
 
 /**
@@ -72,7 +73,9 @@ if (unavailable === null) {
       'onnxruntime-cpu': () => onnxruntimeBackend({ device: 'cpu' }),
       'onnxruntime-webgpu': () => onnxruntimeBackend({ device: 'webgpu' }),
     },
-    { name: 'agreement onnxruntime-webgpu' },
+    // One training step with its moving statistics matches PyTorch here (golden/batchNormalization above);
+    // over ten Adam steps its float32 reductions drift the second BN's moving mean by ~0.5 % of the channel's spread.
+    { name: 'agreement onnxruntime-webgpu', stateTolerance: { rtol: 1e-2 } },
   );
 } else {
   it.skip(`onnxruntime-webgpu: no WebGPU adapter on this machine (no Vulkan device), ${unavailable}`, () => undefined);
