@@ -444,6 +444,103 @@ def loss_cases():
     ]
 
 
+# --------------------------------------------------------------------------
+# Per-sample weights (Keras 3's reduce_weighted_values, 'sum_over_batch_size'):
+# each sample's loss terms times its weight, summed, divided by the number of
+# terms (not by the sum of the weights).
+# --------------------------------------------------------------------------
+
+def mse_terms(p, y):
+    return (p - y) ** 2
+
+
+def bce_probability_terms(p, y):
+    pc = torch.clamp(p, CLIP_LO, CLIP_HI)
+    return -(y * torch.log(pc) + (1 - y) * torch.log(1 - pc))
+
+
+def bce_logit_terms(z, y):
+    return F.binary_cross_entropy_with_logits(z, y, reduction="none")
+
+
+def cce_probability_terms(p, y):
+    q = torch.clamp(p / p.sum(-1, keepdim=True), CLIP_LO, CLIP_HI)
+    return -(y * torch.log(q)).sum(-1)
+
+
+def cce_logit_terms(z, y):
+    return -(y * torch.log_softmax(z, -1)).sum(-1)
+
+
+WEIGHTED_TERMS = {
+    ("meanSquaredError", False): mse_terms,
+    ("binaryCrossentropy", False): bce_probability_terms,
+    ("binaryCrossentropy", True): bce_logit_terms,
+    ("categoricalCrossentropy", False): cce_probability_terms,
+    ("categoricalCrossentropy", True): cce_logit_terms,
+}
+
+
+def weighted_loss_function(loss, activation, w):
+    """The loss with per-sample weights w ([N]): Σ w·terms / number of terms."""
+    name, options = loss_spec(loss)
+    logits = activation != "linear" or options.get("fromLogits", False)
+    if name == "sparseCategoricalCrossentropy":
+        terms = lambda out, labels: WEIGHTED_TERMS[("categoricalCrossentropy", logits)](out, one_hot(labels, out.shape[-1]))
+    else:
+        terms = WEIGHTED_TERMS[(name, logits)]
+
+    def f(out, y):
+        t = terms(out, y)
+        return (t * w.reshape([-1] + [1] * (t.dim() - 1))).sum() / t.numel()
+    return f
+
+
+def class_sample_weights(y, class_weight):
+    """Keras's class_weight → sample weights: argmax of one-hot rows, else the rounded label; missing classes weigh 1."""
+    classes = y.argmax(-1) if y.dim() == 2 and y.shape[-1] > 1 else torch.round(y.reshape(-1))
+    return t64([class_weight.get(int(c), 1.0) for c in classes.tolist()])
+
+
+def weighted_loss_cases():
+    z = SIGMOID_OF
+    return [
+        ("meanSquaredError/sample-weights", "meanSquaredError", "linear",
+         [[0.5, -1.0, 2.0], [0.0, 3.0, -0.5], [1.5, 0.25, 0.0], [-2.0, 1.0, 4.0]],
+         [[0.0, 0.0, 1.0], [1.0, 2.0, 0.0], [1.0, 1.0, 1.0], [0.0, -1.0, 3.0]],
+         {"sampleWeight": [2.0, 0.0, 0.5, 1.0]}),
+        ("meanSquaredError/rank3-sample-weights", "meanSquaredError", "linear",
+         [[[0.5, -1.0], [2.0, 0.0], [0.25, 3.0]], [[-0.5, 1.5], [0.0, 0.0], [1.0, -2.0]]],
+         [[[0.5, 0.0], [1.0, 0.0], [-0.25, 1.0]], [[0.5, 1.5], [0.0, 1.0], [0.0, 0.0]]],
+         {"sampleWeight": [3.0, 0.25]}),
+        ("binaryCrossentropy/sample-weights", "binaryCrossentropy", "linear",
+         [[0.9, 0.2, 1e-9, 0.5], [0.3, BELOW_ONE, 0.6, 0.1], [0.7, 0.4, 0.2, 0.95]],
+         [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.5, 1.0]],
+         {"sampleWeight": [0.0, 1.5, 4.0]}),
+        ("binaryCrossentropy/logits-sample-weights", "binaryCrossentropy", "sigmoid",
+         [[z["0"], 1.5, -3.0, 0.0], [2.0, -0.75, 4.0, 0.25], [0.5, z["1"], -1.0, 1e-4]],
+         [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.3, 1.0], [1.0, 1.0, 0.0, 0.5]],
+         {"sampleWeight": [1.0, 0.0, 2.5]}),
+        ("categoricalCrossentropy/sample-weights", "categoricalCrossentropy", "linear",
+         [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [1e-9, 0.5, 0.5]],
+         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+         {"sampleWeight": [0.5, 2.0, 0.0, 1.0]}),
+        ("categoricalCrossentropy/logits-sample-weights", "categoricalCrossentropy", "softmax",
+         [[2.0, 0.0, -1.0], [0.5, 1.5, -0.5], [-3.0, 0.0, 3.0], [0.0, 0.0, 0.0]],
+         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.25, 0.5, 0.25], [0.0, 1.0, 0.0]],
+         {"sampleWeight": [1.0, 3.0, 0.0, 0.5]}),
+        # classWeight: the weights come from the targets (argmax of one-hot rows; labels of sparse ones); class 1 unnamed weighs 1.
+        ("categoricalCrossentropy/class-weights", "categoricalCrossentropy", "softmax",
+         [[2.0, 0.0, -1.0], [0.5, 1.5, -0.5], [-3.0, 0.0, 3.0], [0.0, 0.0, 0.0], [1.0, -1.0, 0.5]],
+         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+         {"classWeight": {0: 3.0, 2: 0.0}}),
+        ("sparseCategoricalCrossentropy/class-weights", "sparseCategoricalCrossentropy", "softmax",
+         [[2.0, 0.0, -1.0], [0.5, 1.5, -0.5], [-3.0, 0.0, 3.0], [0.0, 0.0, 0.0]],
+         [2.0, 1.0, 0.0, 2.0],
+         {"classWeight": {1: 0.5, 2: 2.0}}),
+    ]
+
+
 LOSS_FUNCTIONS = {
     ("binaryCrossentropy", "probabilities"): bce_probabilities,
     ("binaryCrossentropy", "logits"): bce_logits,
@@ -459,14 +556,25 @@ LOSS_FUNCTIONS = {
 }
 
 
-def loss_case(case_id, loss, activation, x, y):
+def loss_case(case_id, loss, activation, x, y, weighting=None):
     x, y = t64(x), t64(y)
     c = x.shape[-1]
     kernel = torch.eye(c, dtype=DTYPE)
     bias = torch.zeros(c, dtype=DTYPE)
     xg, kg, bg = (t.clone().requires_grad_(True) for t in (x, kernel, bias))
     out = torch.matmul(xg, kg) + bg
-    value = loss_function(loss, activation)(out, y)
+    extra = {}
+    if weighting is None:
+        value = loss_function(loss, activation)(out, y)
+    else:
+        if "classWeight" in weighting:
+            w = class_sample_weights(y, weighting["classWeight"])
+            extra["classWeight"] = {str(k): v for k, v in weighting["classWeight"].items()}
+        else:
+            w = t64(weighting["sampleWeight"])
+        assert w.shape == (x.shape[0],), f"{case_id}: one weight per sample"
+        extra["sampleWeight"] = tensor_json(w)
+        value = weighted_loss_function(loss, activation, w)(out, y)
     grads = torch.autograd.grad(value, [xg, kg, bg])
     assert math.isfinite(value.item()) and all(torch.isfinite(g).all() for g in grads), case_id
     if activation == "linear" and loss in ("binaryCrossentropy", "kullbackLeiblerDivergence"):
@@ -481,6 +589,7 @@ def loss_case(case_id, loss, activation, x, y):
         "input": tensor_json(x),
         "target": tensor_json(y),
         "predictions": tensor_json(predictions),
+        **extra,
         "value": gg.F32Number(value.item()),
         "gradients": {
             "input": tensor_json(grads[0]),
@@ -814,7 +923,7 @@ def main():
     os.makedirs(EDGES_DIR, exist_ok=True)
     header = {"generator": GENERATOR, "torch": torch.__version__}
     write_doc(os.path.join(TRAINING_DIR, "optimizers.json"), {**header, "cases": [optimizer_case(n, s) for n, s in OPTIMIZER_CASES]})
-    write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases()]})
+    write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases() + weighted_loss_cases()]})
     write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES]})
     write_doc(os.path.join(TRAINING_DIR, "schedules.json"), {**header, "cases": [schedule_case(*c) for c in SCHEDULE_CASES]})
     by_kind = {}

@@ -72,6 +72,10 @@ export interface LossGoldenCase {
   readonly target: Tensor;
   /** The model's predictions (after the activation). */
   readonly predictions: Tensor;
+  /** Per-sample loss weights `[N]` (weighted cases only): the value and gradients are Keras's weighted 'sum_over_batch_size'. */
+  readonly sampleWeight?: Tensor;
+  /** The `classWeight` record the case's `sampleWeight` was derived from by PyTorch (class-weight cases only). */
+  readonly classWeight?: Readonly<Record<number, number>>;
   /** The batch loss. */
   readonly value: number;
   /** dLoss/dInput and dLoss/d(kernel, bias) of the identity dense layer. */
@@ -221,6 +225,15 @@ export function loadLossGoldenCases(dir: string = TRAINING_FIXTURES_DIR): LossGo
     const g = r.in('gradients').object(r.get(o, 'gradients'));
     const gradInput = r.in('gradients').in('input').tensor(r.in('gradients').get(g, 'input'));
     r.in('gradients').in('input').sameShape(gradInput, input, 'dLoss/dInput');
+    const sampleWeight = 'sampleWeight' in o ? r.in('sampleWeight').tensor(o.sampleWeight) : undefined;
+    if (sampleWeight && (sampleWeight.shape.length !== 1 || sampleWeight.shape[0] !== input.shape[0]))
+      r.in('sampleWeight').fail(`expected shape [${input.shape[0]}], got [${sampleWeight.shape.join(', ')}]`);
+    let classWeight: Record<number, number> | undefined;
+    if ('classWeight' in o) {
+      if (!sampleWeight) r.in('classWeight').fail('a classWeight case needs its derived sampleWeight');
+      const cw = r.in('classWeight').object(o.classWeight);
+      classWeight = Object.fromEntries(Object.entries(cw).map(([k, v]) => [Number(k), r.in('classWeight').in(k).number(v)]));
+    }
     return {
       id: r.in('id').string(r.get(o, 'id')),
       loss,
@@ -229,6 +242,8 @@ export function loadLossGoldenCases(dir: string = TRAINING_FIXTURES_DIR): LossGo
       input,
       target,
       predictions: r.in('predictions').tensor(r.get(o, 'predictions')),
+      ...(sampleWeight ? { sampleWeight } : {}),
+      ...(classWeight ? { classWeight } : {}),
       value: r.in('value').number(r.get(o, 'value')),
       gradients: { input: gradInput, weights: r.in('gradients').in('weights').namedList(r.in('gradients').get(g, 'weights')) },
     };

@@ -1,4 +1,5 @@
 import {
+  classSampleWeights,
   layers,
   resolveOptimizer,
   sequential,
@@ -190,7 +191,7 @@ async function lossPredict(ctx: CaseContext, c: LossGoldenCase): Promise<void> {
 /** `gradients` returns the golden loss and, per element, dLoss/dInput and dLoss/d(kernel, bias). */
 async function lossGradients(ctx: CaseContext, c: LossGoldenCase): Promise<void> {
   await withLossModel(ctx, c, async (m) => {
-    const g = await m.gradients([c.input], [c.target]);
+    const g = await m.gradients([c.input], [c.target], { sampleWeight: c.sampleWeight });
     assertCloseNumber(g.loss, c.value, LOSS_VALUE_RTOL, 1e-7, `${c.id} loss`);
     assertCloseElementwise(g.inputs[0], c.gradients.input, `${c.id} dLoss/dPrediction${c.activation === 'linear' ? '' : 's (of the logits)'}`);
     check(g.weights.length === 2, () => `${c.id}: expected 2 weight gradients (kernel, bias), got ${g.weights.length}`);
@@ -201,7 +202,7 @@ async function lossGradients(ctx: CaseContext, c: LossGoldenCase): Promise<void>
 /** One SGD step (lr 1) returns the golden loss and moves the identity dense layer by −dLoss/dw. */
 async function lossTrainStep(ctx: CaseContext, c: LossGoldenCase): Promise<void> {
   await withLossModel(ctx, c, async (m, weights) => {
-    const { loss } = await m.trainStep([c.input], [c.target]);
+    const { loss } = await m.trainStep([c.input], [c.target], { sampleWeight: c.sampleWeight });
     assertCloseNumber(loss, c.value, LOSS_VALUE_RTOL, 1e-7, `${c.id} trainStep loss`);
     const after = await m.getWeights();
     c.gradients.weights.forEach((w, i) =>
@@ -210,11 +211,21 @@ async function lossTrainStep(ctx: CaseContext, c: LossGoldenCase): Promise<void>
   });
 }
 
-/** The tests of `fixtures/training/losses.json`: `losses/<loss>/<case>/predict`, `…/gradients`, `…/train-step`. */
+/** Core's `classSampleWeights` gives, from the case's targets and `classWeight`, the weights PyTorch derived. */
+async function lossClassWeights(c: LossGoldenCase): Promise<void> {
+  const derived = classSampleWeights(c.target, c.classWeight!, c.id);
+  assertClose(derived, c.sampleWeight!, { rtol: 0 }, `${c.id} sample weights from classWeight`);
+}
+
+/**
+ * The tests of `fixtures/training/losses.json`: `losses/<loss>/<case>/predict`, `…/gradients`, `…/train-step`
+ * (weighted cases pass their `sampleWeight`), and `…/class-weights` for a case derived from a `classWeight`.
+ */
 export function lossCases(): ConformanceCase[] {
   return loadLossGoldenCases().flatMap((c): ConformanceCase[] => [
     { id: `losses/${c.id}/predict`, tags: ['losses'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: (ctx) => lossPredict(ctx, c) },
     { id: `losses/${c.id}/gradients`, tags: ['losses'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: (ctx) => lossGradients(ctx, c) },
     { id: `losses/${c.id}/train-step`, tags: ['losses'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: (ctx) => lossTrainStep(ctx, c) },
+    ...(c.classWeight ? [{ id: `losses/${c.id}/class-weights`, tags: ['losses'], timeoutMs: TRAINING_GOLDEN_TIMEOUT_MS, run: () => lossClassWeights(c) }] : []),
   ]);
 }

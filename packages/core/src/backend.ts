@@ -86,6 +86,21 @@ export interface TrainStepOptions {
    * steps recompiles nothing. Checked with {@link checkLearningRate}.
    */
   readonly learningRate?: number;
+  /** Per-sample loss weights of this batch (see {@link SampleWeightOptions.sampleWeight}). */
+  readonly sampleWeight?: Tensor;
+}
+
+/** Options of {@link CompiledModel.evaluate} and {@link CompiledModel.gradients}. */
+export interface SampleWeightOptions {
+  /**
+   * Per-sample loss weights, shape `[batch]`, finite and ≥ 0 (checked with
+   * core's `checkSampleWeight`), as Keras's `sample_weight` with the
+   * 'sum_over_batch_size' reduction: each sample's loss terms are multiplied
+   * by its weight and the sum is still divided by the number of loss terms
+   * (not by the sum of the weights), so weights of 1 give the unweighted loss.
+   * One array applies to every output's loss. Metrics are not weighted. Absent: every weight 1.
+   */
+  readonly sampleWeight?: Tensor;
 }
 
 /** The losses of one batch. */
@@ -145,7 +160,7 @@ export interface CompiledModel {
    */
   trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses>;
   /** The losses (and metric partials) on a batch, forward pass in inference mode, without updating anything. */
-  evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses>;
+  evaluate(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Losses>;
   /**
    * The losses on a batch and the gradients of the training loss with
    * respect to every input and every weight (Keras layout, graph order; zero
@@ -154,7 +169,7 @@ export interface CompiledModel {
    * included). Used by gradient checks and the conformance suite.
    * @throws BackendError when compiled without a {@link TrainingSpec}.
    */
-  gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients>;
+  gradients(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Gradients>;
   /** Current weights in Keras layout and graph order. */
   getWeights(): Promise<Tensor[]>;
   /**

@@ -1,5 +1,6 @@
 import { ConfigError, ShapeError } from './errors.js';
 import type { Model, ModelData } from './model.js';
+import { resolveSampleWeight } from './sample-weights.js';
 import { firstNonFinite, slice, type Tensor } from './tensor.js';
 
 /** One batch of a streamed dataset: a model's inputs and targets, each as `fit` takes them (a tensor, an array, or a record by name). */
@@ -8,6 +9,8 @@ export interface DataBatch {
   readonly x: ModelData;
   /** The targets of the batch (not needed by `predict`). */
   readonly y?: ModelData;
+  /** Per-sample loss weights of the batch (`fit` and `evaluate`), shape `[samples]` or `[samples, 1]`, as `fit`'s `sampleWeight`. */
+  readonly sampleWeight?: Tensor;
 }
 
 /**
@@ -45,8 +48,10 @@ export function checkBatchObject(item: unknown, needsTargets: boolean, where: st
   if (o === null || typeof o !== 'object' || Array.isArray(o) || !('x' in o) || (needsTargets && !('y' in o))) {
     throw new ConfigError(`${where} must be an object {x${needsTargets ? ', y' : ''}}, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
   }
-  const extra = Object.keys(o).filter((k) => k !== 'x' && k !== 'y');
-  if (extra.length > 0) throw new ConfigError(`${where} has unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (keys: x, y)`);
+  const keys = needsTargets ? ['x', 'y', 'sampleWeight'] : ['x', 'y'];
+  const extra = Object.keys(o).filter((k) => !keys.includes(k));
+  if (extra.length > 0)
+    throw new ConfigError(`${where} has unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (keys: ${keys.join(', ')})`);
   return o as unknown as DataBatch;
 }
 
@@ -55,6 +60,8 @@ export interface CheckedBatch {
   readonly xs: Tensor[];
   readonly ys: Tensor[];
   readonly size: number;
+  /** Per-sample loss weights `[size]`, when the batch has them. */
+  readonly sampleWeight?: Tensor;
 }
 
 /**
@@ -94,15 +101,23 @@ export async function* checkedBatches(
         });
       }
     }
-    yield { xs: inputs.tensors, ys, size: inputs.samples };
+    const sampleWeight =
+      batch.sampleWeight === undefined ? undefined : resolveSampleWeight(batch.sampleWeight, inputs.samples, `${model.name}: ${where} sampleWeight`);
+    yield { xs: inputs.tensors, ys, size: inputs.samples, sampleWeight };
   }
 }
 
-/** The batches of in-memory data, in order (`batchSize` samples, the last batch smaller). */
-export async function* arrayBatches(xs: readonly Tensor[], ys: readonly Tensor[], batchSize: number): AsyncGenerator<CheckedBatch> {
+/** The batches of in-memory data, in order (`batchSize` samples, the last batch smaller), with their slice of `sampleWeight` when given. */
+export async function* arrayBatches(
+  xs: readonly Tensor[],
+  ys: readonly Tensor[],
+  batchSize: number,
+  sampleWeight?: Tensor | null,
+): AsyncGenerator<CheckedBatch> {
   const n = xs[0].shape[0];
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    yield { xs: xs.map((t) => slice(t, start, size)), ys: ys.map((t) => slice(t, start, size)), size };
+    const weights = sampleWeight ? slice(sampleWeight, start, size) : undefined;
+    yield { xs: xs.map((t) => slice(t, start, size)), ys: ys.map((t) => slice(t, start, size)), size, sampleWeight: weights };
   }
 }

@@ -4,6 +4,7 @@ import type { CheckpointOptions } from './checkpoint.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { defaultOutput, SILENT } from './runtime.js';
 import type { Model, ModelData } from './model.js';
+import { checkClassWeight, classSampleWeights, resolveSampleWeight, type ClassWeight } from './sample-weights.js';
 import { firstNonFinite, formatShape, slice, type Tensor } from './tensor.js';
 
 /** Options of `Model.fit`. */
@@ -57,6 +58,22 @@ export interface FitOptions {
    * from the start of the original run.
    */
   resumeFrom?: string;
+  /**
+   * Per-sample loss weights, shape `[samples]` or `[samples, 1]`, finite and ≥ 0, as Keras's
+   * `sample_weight`: each sample's loss is multiplied by its weight, and the batch loss is still the
+   * sum divided by the number of samples (not by the sum of the weights). Shuffled and batched with
+   * the data; with `validationSplit`, the last fraction weighs the validation loss. One array applies to
+   * every output of a multi-output model (Keras's per-output arrays are not supported). Metrics are not weighted.
+   * A {@link BatchSource} gives its weights in its batches instead (`{x, y, sampleWeight}`).
+   */
+  sampleWeight?: Tensor;
+  /**
+   * Loss weight per class, `{classIndex: weight}` (a class not named weighs 1), turned into per-sample
+   * weights from the training targets as Keras: the argmax of a one-hot target row, the label of a sparse
+   * target (`[N]` or `[N, 1]`). Single-output models only; not together with `sampleWeight` (nor with
+   * batches that carry one). The validation loss is not class-weighted, as in Keras.
+   */
+  classWeight?: ClassWeight;
 }
 
 const FIT_OPTIONS = [
@@ -75,12 +92,18 @@ const FIT_OPTIONS = [
   'checkInputs',
   'checkpoint',
   'resumeFrom',
+  'sampleWeight',
+  'classWeight',
 ] as const;
 
 /** `fit`'s options checked and with their defaults, and its data as tensor lists (or its batch source). */
 export interface ResolvedFit {
   xs: Tensor[];
   ys: Tensor[];
+  /** Per-sample weights of the training samples (from `sampleWeight` or `classWeight`), or null. */
+  sampleWeight: Tensor | null;
+  /** `classWeight` for a batch source's batches (in-memory data has it in `sampleWeight`), or null. */
+  classWeight: ClassWeight | null;
   /** Training samples (after `validationSplit`); 0 for a batch source. */
   samples: number;
   /** The batches when `fit` was given a {@link BatchSource} (then `xs`, `ys` are empty). */
@@ -95,7 +118,7 @@ export interface ResolvedFit {
   shuffle: boolean;
   seed: number;
   verbose: 0 | 1 | 2;
-  validation: { xs: Tensor[]; ys: Tensor[] } | { source: BatchSource } | null;
+  validation: { xs: Tensor[]; ys: Tensor[]; sampleWeight?: Tensor } | { source: BatchSource } | null;
   validationBatchSize: number;
   callbacks: Callbacks[];
   output: NodeJS.WritableStream & { isTTY?: boolean };
@@ -243,6 +266,17 @@ export function resolveFitOptions(model: Model, x: ModelData | BatchSource, y: M
   }
 
   let { xs, ys, samples } = source ? { xs: [] as Tensor[], ys: [] as Tensor[], samples: 0 } : model.pairList(x as ModelData, y as ModelData, 'fit');
+  if (source && o.sampleWeight !== undefined)
+    throw new ConfigError(`${name}: fit with a batch source takes no sampleWeight (its batches carry theirs: {x, y, sampleWeight})`);
+  if (o.sampleWeight !== undefined && o.classWeight !== undefined) throw new ConfigError(`${name}: fit takes sampleWeight or classWeight, not both (as Keras)`);
+  const classWeight = o.classWeight === undefined ? null : checkClassWeight(o.classWeight, `${name}: fit classWeight`);
+  if (classWeight && model.graph.outputs.length !== 1) {
+    throw new ConfigError(
+      `${name}: fit classWeight is only supported for models with a single output (this one has ${model.graph.outputs.length}); pass sampleWeight`,
+    );
+  }
+  let sampleWeight: Tensor | null = null;
+  if (o.sampleWeight !== undefined) sampleWeight = resolveSampleWeight(o.sampleWeight, samples, `${name}: fit sampleWeight`);
   let validation: ResolvedFit['validation'] = null;
   const validationData = o.validationData;
   if (isBatchSource(validationData)) {
@@ -272,8 +306,10 @@ export function resolveFitOptions(model: Model, x: ModelData | BatchSource, y: M
     const trainCache = new Map<Tensor, Tensor>();
     const valCache = new Map<Tensor, Tensor>();
     validation = { xs: sliceAll(xs, at, samples - at, valCache), ys: sliceAll(ys, at, samples - at, valCache) };
+    if (sampleWeight) validation.sampleWeight = slice(sampleWeight, at, samples - at);
     xs = sliceAll(xs, 0, at, trainCache);
     ys = sliceAll(ys, 0, at, trainCache);
+    if (sampleWeight) sampleWeight = slice(sampleWeight, 0, at);
     samples = at;
   }
   if (!source && stepsPerEpoch !== null && stepsPerEpoch > Math.ceil(samples / batchSize)) {
@@ -281,9 +317,12 @@ export function resolveFitOptions(model: Model, x: ModelData | BatchSource, y: M
       `${name}: fit stepsPerEpoch ${stepsPerEpoch} exceeds the ${Math.ceil(samples / batchSize)} batches of ${batchSize} in ${samples} training samples`,
     );
   }
+  if (classWeight && !source) sampleWeight = classSampleWeights(ys[0], classWeight, `${name}: fit`);
   return {
     xs,
     ys,
+    sampleWeight,
+    classWeight: source ? classWeight : null,
     samples,
     source,
     stepsPerEpoch,

@@ -15,6 +15,7 @@ export * from './layers/spatial-dropout2d.js';
 export * from './backend.js';
 export * from './losses.js';
 export * from './metrics.js';
+export * from './sample-weights.js';
 export { isBatchSource } from './batch-source.js';
 export type { BatchSource, DataBatch } from './batch-source.js';
 export * from './optimizers.js';
@@ -84,7 +85,17 @@ export * from './layers/layer-normalization.js';
 export { layerFromJSON, LAYER_CLASSES, LAYER_KINDS, MERGE_KINDS, type LayerClass } from './layers/index.js';
 export * as layers from './layers/factories.js';
 export { Model, model, sequential, input } from './model.js';
-export type { InputOptions, CompileOptions, BatchOptions, ModelOptions, SequentialOptions, ModelData, LossSpec, EvaluateLogs } from './model.js';
+export type {
+  InputOptions,
+  CompileOptions,
+  BatchOptions,
+  EvaluateOptions,
+  ModelOptions,
+  SequentialOptions,
+  ModelData,
+  LossSpec,
+  EvaluateLogs,
+} from './model.js';
 export { receptiveFields, graphReceptiveFields } from './summary.js';
 export type { SummaryOptions } from './summary.js';
 export type { FitOptions } from './fit-options.js';

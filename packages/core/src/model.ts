@@ -7,6 +7,7 @@ import { lossTargetShape, resolveLoss, resolveLossConfig, type LossConfig, type 
 import { checkMetricPartials, MetricAccumulator, resolveMetrics, type MetricsSpec, type ResolvedMetric } from './metrics.js';
 import { checkLearningRate, checkScheduledRate, resolveOptimizer, type OptimizerLike, type OptimizerSpec } from './optimizers.js';
 import { Random } from './random.js';
+import { resolveSampleWeight } from './sample-weights.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
 import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, type Shape, type Tensor } from './tensor.js';
@@ -80,6 +81,15 @@ export interface EvaluateLogs {
 export interface BatchOptions {
   /** Samples per backend call (default 32, as Keras). */
   batchSize?: number;
+}
+
+/** Options of {@link Model.evaluate}. */
+export interface EvaluateOptions extends BatchOptions {
+  /**
+   * Per-sample loss weights of in-memory data, shape `[samples]` or `[samples, 1]`, as `fit`'s
+   * `sampleWeight` (a batch source's batches carry theirs). Metrics are not weighted.
+   */
+  sampleWeight?: Tensor;
 }
 
 /** Options of {@link model}. */
@@ -716,11 +726,11 @@ export class Model {
    * for a model with several outputs. Batch losses are weighted by batch size;
    * metrics accumulate over the batches as in `fit`.
    */
-  async evaluate(data: BatchSource, options?: BatchOptions): Promise<EvaluateLogs>;
-  async evaluate(x: ModelData, y: ModelData, options?: BatchOptions): Promise<EvaluateLogs>;
-  async evaluate(x: ModelData | BatchSource, y?: ModelData | BatchOptions, options: BatchOptions = {}): Promise<EvaluateLogs> {
+  async evaluate(data: BatchSource, options?: EvaluateOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData, y: ModelData, options?: EvaluateOptions): Promise<EvaluateLogs>;
+  async evaluate(x: ModelData | BatchSource, y?: ModelData | EvaluateOptions, options: EvaluateOptions = {}): Promise<EvaluateLogs> {
     const r = isBatchSource(x)
-      ? await this.evaluateAll(x, undefined, (y as BatchOptions | undefined) ?? {})
+      ? await this.evaluateAll(x, undefined, (y as EvaluateOptions | undefined) ?? {})
       : await this.evaluateAll(x, y as ModelData, options);
     const logs: EvaluateLogs = { loss: r.loss };
     if (this.graph.outputs.length > 1) this.graph.outputs.forEach((o, i) => (logs[`${o}_loss`] = r.outputLosses[i]));
@@ -728,7 +738,7 @@ export class Model {
   }
 
   /** Mean training loss and each output's mean loss over `x`, `y` (batch losses weighted by batch size). */
-  async evaluateLosses(x: ModelData, y: ModelData, options: BatchOptions = {}): Promise<Losses> {
+  async evaluateLosses(x: ModelData, y: ModelData, options: EvaluateOptions = {}): Promise<Losses> {
     const { loss, outputLosses } = await this.evaluateAll(x, y, options);
     return { loss, outputLosses };
   }
@@ -736,12 +746,16 @@ export class Model {
   private async evaluateAll(
     x: ModelData | BatchSource,
     y: ModelData | undefined,
-    options: BatchOptions,
+    options: EvaluateOptions,
   ): Promise<{ loss: number; outputLosses: number[]; metrics: Record<string, number> }> {
     const source = isBatchSource(x) ? x : null;
     if (source && options.batchSize !== undefined)
       throw new ConfigError(`${this.name}: evaluate from a batch source takes no batchSize (its batches have their own size)`);
+    if (source && options.sampleWeight !== undefined)
+      throw new ConfigError(`${this.name}: evaluate from a batch source takes no sampleWeight (its batches carry theirs: {x, y, sampleWeight})`);
     const data = source ? null : this.pairList(x as ModelData, y as ModelData, 'evaluate');
+    const sampleWeight =
+      options.sampleWeight === undefined ? null : resolveSampleWeight(options.sampleWeight, data!.samples, `${this.name}: evaluate sampleWeight`);
     const c = this.compilation;
     if (!c?.losses) throw new ConfigError(`${this.name}: evaluate needs compile({loss})`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
@@ -752,9 +766,9 @@ export class Model {
     const perOutput = this.graph.outputs.map(() => 0);
     const batches = source
       ? checkedBatches(this, batchIterator(source), { needsTargets: true, checkFinite: false, limit: Infinity, where: (i) => `evaluate batch ${i}` })
-      : arrayBatches(data!.xs, data!.ys, batchSize);
-    for await (const { xs, ys, size } of batches) {
-      const r = await compiled.evaluate(xs, ys);
+      : arrayBatches(data!.xs, data!.ys, batchSize, sampleWeight);
+    for await (const { xs, ys, size, sampleWeight: weights } of batches) {
+      const r = await compiled.evaluate(xs, ys, { sampleWeight: weights });
       n += size;
       total += r.loss * size;
       r.outputLosses.forEach((v, i) => (perOutput[i] += v * size));

@@ -10,6 +10,7 @@ import { ProgressLogger } from './progress.js';
 import { Random } from './random.js';
 import { arrayBatches, batchIterator, checkedBatches, type BatchSource, type CheckedBatch, type DataBatch } from './batch-source.js';
 import { runId } from './runtime.js';
+import { classSampleWeights } from './sample-weights.js';
 import { gather, slice, type Tensor } from './tensor.js';
 
 export type { FitOptions } from './fit-options.js';
@@ -66,9 +67,9 @@ async function validate(
   const perOutput = keys.map(() => 0);
   await call(callbacks, 'onTestBegin', {});
   let batch = 0;
-  for await (const { xs, ys, size } of batches) {
+  for await (const { xs, ys, size, sampleWeight } of batches) {
     await call(callbacks, 'onTestBatchBegin', batch, { batch, size });
-    const r = await compiled.evaluate(xs, ys);
+    const r = await compiled.evaluate(xs, ys, { sampleWeight });
     total += r.loss * size;
     n += size;
     keys.forEach((_, i) => (perOutput[i] += r.outputLosses[i] * size));
@@ -110,6 +111,7 @@ async function* numbered(batches: AsyncIterable<CheckedBatch>, first: number): A
 async function* epochBatches(
   xs: readonly Tensor[],
   ys: readonly Tensor[],
+  sampleWeight: Tensor | null,
   order: Uint32Array | null,
   batchSize: number,
   firstStep: number,
@@ -124,14 +126,33 @@ async function* epochBatches(
     const xb = xs.map(batchOf);
     // An autoencoder fits x onto itself: one gathered batch serves as both.
     const yb = ys.map((t) => xb[xs.indexOf(t)] ?? batchOf(t));
-    yield { xs: xb, ys: yb, size, step };
+    yield { xs: xb, ys: yb, size, step, sampleWeight: sampleWeight ? batchOf(sampleWeight) : undefined };
   }
+}
+
+/**
+ * A training batch's loss weights: its own (in-memory `sampleWeight`, or a streamed batch's), or those
+ * `classWeight` gives a streamed batch's targets.
+ * @throws ConfigError for a streamed batch with a `sampleWeight` when `fit` has a `classWeight`.
+ */
+function batchWeights(
+  model: Model,
+  fit: ReturnType<typeof resolveFitOptions>,
+  ys: readonly Tensor[],
+  sampleWeight: Tensor | undefined,
+  epoch: number,
+  step: number,
+): Tensor | undefined {
+  if (!fit.classWeight) return sampleWeight;
+  const where = `${model.name}: fit batch ${step} of epoch ${epoch + 1}`;
+  if (sampleWeight) throw new ConfigError(`${where} carries a sampleWeight, and fit has a classWeight: give one or the other (as Keras)`);
+  return classSampleWeights(ys[0], fit.classWeight, where);
 }
 
 /** The validation batches of one epoch: in-memory data in `validationBatchSize` batches, or a new iteration of a source. */
 function validationBatches(model: Model, fit: ReturnType<typeof resolveFitOptions>, epoch: number): AsyncIterable<CheckedBatch> {
   const v = fit.validation!;
-  if ('xs' in v) return arrayBatches(v.xs, v.ys, fit.validationBatchSize);
+  if ('xs' in v) return arrayBatches(v.xs, v.ys, fit.validationBatchSize, v.sampleWeight);
   const where = (i: number) => `fit validation batch ${i} of epoch ${epoch + 1}`;
   return checkedBatches(model, batchIterator(v.source), { needsTargets: true, checkFinite: fit.checkInputs, limit: Infinity, where });
 }
@@ -298,12 +319,15 @@ export async function runFit(model: Model, x: ModelData | BatchSource, y: ModelD
         const where = (i: number) => `fit batch ${i} of epoch ${epoch + 1}`;
         batches = numbered(checkedBatches(model, iterator, { needsTargets: true, checkFinite: fit.checkInputs, limit: steps ?? Infinity, where }), 0);
       } else {
-        batches = epochBatches(xs, ys, fit.shuffle ? rng.permutation(n) : null, batchSize, firstStep, steps!);
+        batches = epochBatches(xs, ys, fit.sampleWeight, fit.shuffle ? rng.permutation(n) : null, batchSize, firstStep, steps!);
       }
-      for await (const { xs: xb, ys: yb, size, step } of batches) {
+      for await (const { xs: xb, ys: yb, size, step, sampleWeight } of batches) {
         await call(callbacks, 'onBatchBegin', step, { batch: step, size });
         stepsRun++;
-        const result = await compiled.trainStep(xb, yb, { learningRate: model.learningRate! });
+        const result = await compiled.trainStep(xb, yb, {
+          learningRate: model.learningRate!,
+          sampleWeight: batchWeights(model, fit, yb, sampleWeight, epoch, step),
+        });
         const finite = Number.isFinite(result.loss);
         // The backend left the weights as they were before a non-finite step.
         if (!finite && !nanStops) throw new NonFiniteLossError(epoch, step, result.loss);

@@ -20,6 +20,15 @@ export interface Recording {
   setWeightsCalls: number;
   /** The learning rate of every training step, when given. */
   learningRates?: number[];
+  /** Every trainStep's and evaluate's first input column and sample weights (null without), when given. */
+  weighted?: { call: 'trainStep' | 'evaluate'; x0: number[]; weights: number[] | null }[];
+}
+
+/** Records a call's first input column and sample weights in `recording.weighted`, when it is kept. */
+function recordWeights(recording: Recording, call: 'trainStep' | 'evaluate', x: Tensor, sampleWeight: Tensor | undefined): void {
+  const width = x.data.length / x.shape[0];
+  const x0 = Array.from({ length: x.shape[0] }, (_, r) => x.data[r * width]);
+  recording.weighted?.push({ call, x0, weights: sampleWeight ? Array.from(sampleWeight.data) : null });
 }
 
 /**
@@ -97,6 +106,7 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
           const lr = options?.learningRate ?? specRate;
           recording.learningRates?.push(lr);
           recording.batches.push({ size: x.shape[0], first: x.data[0] });
+          recordWeights(recording, 'trainStep', x, options?.sampleWeight);
           const { loss, gk, gb } = lossAndGrads(x, y);
           const metrics = metricsOf(x, y);
           const reported = losses.get(step) ?? loss;
@@ -108,7 +118,8 @@ export function linearTestBackend(recording: Recording, losses: Map<number, numb
           step++;
           return { loss: reported, outputLosses: [reported], ...metrics };
         },
-        async evaluate([x], [y]) {
+        async evaluate([x], [y], options) {
+          recordWeights(recording, 'evaluate', x, options?.sampleWeight);
           const { loss } = lossAndGrads(x, y);
           return { loss, outputLosses: [loss], ...metricsOf(x, y) };
         },

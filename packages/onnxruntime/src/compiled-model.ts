@@ -2,11 +2,13 @@ import {
   BackendError,
   checkInputs,
   checkInputsAndTargets,
+  checkSampleWeight,
   lossTargetShape,
   nadamFactors,
   optimizerSlotInitialValue,
   lossTargets,
   stepLearningRate,
+  type SampleWeightOptions,
   type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
@@ -38,6 +40,7 @@ import {
   MODEL_LOSS,
   MODEL_METRICS,
   MODEL_LEARNING_RATE,
+  MODEL_SAMPLE_WEIGHT,
   MODEL_STEP,
   modelInputName,
   modelTargetName,
@@ -186,10 +189,18 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
    * Core's checks of inputs and targets; returns the batch size, the targets
    * as the losses take them (core's `lossTargets`) and their per-sample shapes.
    */
-  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], what: string): { n: number; ys: Tensor[]; targetShapes: number[][] } {
+  /** Core's checks of a training-side call; the targets as the losses take them, their shapes, and the per-sample weights (ones when none are given). */
+  private checkPair(
+    inputs: readonly Tensor[],
+    targets: readonly Tensor[],
+    sampleWeight: Tensor | undefined,
+    what: string,
+  ): { n: number; ys: Tensor[]; targetShapes: number[][]; weights: Tensor } {
     const { losses } = this.needTraining(what);
     const n = checkInputsAndTargets(this.graph, inputs, targets, `${this.backendName}: ${what}`, losses);
-    return { n, ys: lossTargets(losses, targets), targetShapes: this.outputShapes.map((shape, i) => lossTargetShape(losses[i].kind, shape)) };
+    checkSampleWeight(sampleWeight, n, `${this.backendName}: ${what}`);
+    const weights = sampleWeight ?? { shape: [n], data: new Float32Array(n).fill(1) };
+    return { n, ys: lossTargets(losses, targets), targetShapes: this.outputShapes.map((shape, i) => lossTargetShape(losses[i].kind, shape)), weights };
   }
 
   /** Rows per predict/evaluate run so that a run's activations (input, every layer output, and a transposed copy of each) stay near `runBytes`. */
@@ -248,9 +259,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     };
   }
 
-  /** Feeds of the training-side models: one x per graph input, one target per output. */
-  private dataFeeds(inputs: readonly ort.Tensor[], targets: readonly ort.Tensor[]): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {};
+  /** Feeds of the training-side models: one x per graph input, one target per output, and rows `start … start + rows − 1` of the sample weights. */
+  private dataFeeds(inputs: readonly ort.Tensor[], targets: readonly ort.Tensor[], weights: Tensor, start: number, rows: number): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = { [MODEL_SAMPLE_WEIGHT]: this.rowsOf([weights], [[]], start, rows)[0] };
     inputs.forEach((t, i) => (feeds[modelInputName(i)] = t));
     targets.forEach((t, i) => (feeds[modelTargetName(i)] = t));
     return feeds;
@@ -282,10 +293,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return outs;
   }
 
-  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Losses> {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
-    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'evaluate');
+    const { n, ys, targetShapes, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'evaluate');
     this.evaluation = this.versioned(this.evaluation, () =>
       buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }),
     );
@@ -297,7 +308,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const perOutput = this.graph.outputs.map(() => 0);
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const feeds = this.dataFeeds(this.rowsOf(inputs, inShapes, start, rows), this.rowsOf(ys, targetShapes, start, rows));
+      const feeds = this.dataFeeds(this.rowsOf(inputs, inShapes, start, rows), this.rowsOf(ys, targetShapes, start, rows), weights, start, rows);
       const result = await session.run(feeds);
       const losses = this.lossesOf(result);
       // Metric partials are sums and counts: chunks add up.
@@ -318,7 +329,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.alive('trainStep');
     const { optimizer } = this.needTraining('trainStep');
-    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'trainStep');
+    const { n, ys, targetShapes, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'trainStep');
     const learningRate = stepLearningRate(optimizer, options, `${this.backendName}: trainStep`);
     const session = await this.trainStepSession();
     const feeds = this.dataFeeds(
@@ -329,6 +340,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         n,
       ),
       this.rowsOf(ys, targetShapes, 0, n),
+      weights,
+      0,
+      n,
     );
     (this.step.data as Float32Array)[0] = this.stepCount;
     feeds[MODEL_STEP] = this.step;
@@ -363,10 +377,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return losses;
   }
 
-  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
+  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Gradients> {
     this.alive('gradients');
     const training = this.needTraining('gradients');
-    const { n, ys, targetShapes } = this.checkPair(inputs, targets, 'gradients');
+    const { n, ys, targetShapes, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'gradients');
     this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
@@ -377,6 +391,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
         n,
       ),
       this.rowsOf(ys, targetShapes, 0, n),
+      weights,
+      0,
+      n,
     );
     this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
     const result = await session.run(feeds);

@@ -17,15 +17,28 @@ export interface EmittedLoss {
  * `pred` (or on the logits when `loss.fromLogits`: `logits`, the output
  * node's pre-activation, when `loss.fusedActivation`, else `pred` itself),
  * against the target `y` already in the same layout (sparse labels: without
- * the class axis, see core's `lossTargetShape`).
+ * the class axis, see core's `lossTargetShape`), each sample's loss terms
+ * multiplied by its weight in `sampleWeight` (`[N]`) and still divided by the
+ * number of terms (Keras's 'sum_over_batch_size'); the gradient seed carries the weights too.
  * Every loss is a mean over elements (per-row losses: × classes), so layout does not change it.
  * With `withGradient`, also emits the gradient seed, each loss's derivative
  * written out (fused with the loss for the logit forms: sigmoid(z) − y and
  * softmax(z)·Σy − y, no division by p).
  */
-export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, logits: Value | null, target: string, withGradient: boolean): EmittedLoss {
+export function emitLoss(
+  b: OnnxGraphBuilder,
+  loss: ResolvedLoss,
+  pred: Value,
+  logits: Value | null,
+  target: string,
+  sampleWeight: string,
+  withGradient: boolean,
+): EmittedLoss {
   const shape = layoutShape(pred.perSample, pred.layout);
   const op = (type: string, inputs: string[], s: readonly Dim[] = shape, hint = `loss_${type}`) => b.op(type, inputs, s, {}, hint);
+  // The weights along the batch axis (axis 0 in every layout), 1 on the others, to broadcast over each sample's terms.
+  const weightShape = shape.map((d, i) => (i === 0 ? d : 1));
+  const w = b.op('Reshape', [sampleWeight, b.ints(weightShape.map((d, i) => (i === 0 ? -1 : 1)))], weightShape, {}, 'loss_sample_weight');
   const classes = pred.perSample[pred.perSample.length - 1];
   const axis = channelAxis(pred);
   const reducedShape = shape.map((d, i) => (i === (axis < 0 ? shape.length + axis : axis) ? 1 : d));
@@ -48,7 +61,7 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
       [
         emitAccurateSum(
           b,
-          v,
+          b.op('Mul', [v, w], s, {}, 'loss_weighted_terms'),
           s,
           s.map((_, i) => i),
           [],
@@ -61,7 +74,8 @@ export function emitLoss(b: OnnxGraphBuilder, loss: ResolvedLoss, pred: Value, l
       'loss_mean',
     );
   const mean = (v: string) => meanOver(v, shape);
-  const perElement = (scale: number) => op('Div', [b.scalar(scale), count], [], 'loss_scale');
+  // scale/count per element, times the sample's weight: every gradient seed goes through it.
+  const perElement = (scale: number) => op('Mul', [op('Div', [b.scalar(scale), count], [], 'loss_scale'), w], weightShape, 'loss_weighted_scale');
   const eps = PROBABILITY_EPSILON;
   const inRange = (p: string, lo: number, hi: number) => op('And', [op('GreaterOrEqual', [p, b.scalar(lo)]), op('LessOrEqual', [p, b.scalar(hi)])]);
   const inClipRange = (p: string) => inRange(p, eps, 1 - eps);

@@ -374,6 +374,11 @@ function emitPermute(b: OnnxGraphBuilder, value: string, perm: readonly number[]
 export const modelInputName = (i: number) => `input:x${i}`;
 /** Input name of the target of graph output `i` in the training-side models. */
 export const modelTargetName = (i: number) => `target:y${i}`;
+/**
+ * Per-sample loss weight input of the evaluation, train-step and gradients models (float32 `[N]`),
+ * always present: fed ones when the call has no `sampleWeight` (× 1 is exact), so one graph serves both.
+ */
+export const MODEL_SAMPLE_WEIGHT = 'loss:sample_weight';
 /** Output name of the training loss (`Σ lossWeights[i] · loss_i`). */
 export const MODEL_LOSS = 'loss';
 /** Output name of output `i`'s own (unweighted) loss. */
@@ -414,10 +419,13 @@ export function buildEvalModel(
   const b = new OnnxGraphBuilder();
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
+  const sampleWeight = b.input(MODEL_SAMPLE_WEIGHT, ['N']);
   const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
   const losses = graph.outputs.map(
-    (_, i) => emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), false).loss,
+    (_, i) =>
+      emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), sampleWeight, false)
+        .loss,
   );
   // As Keras 3's compute_loss, evaluation's total loss includes the weights' regularisation penalty.
   const penalty = emitRegularization(b, weightEntries(graph), weights, false).penalty;
@@ -448,11 +456,12 @@ function lossAndBackward(
 ) {
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
+  const sampleWeight = b.input(MODEL_SAMPLE_WEIGHT, ['N']);
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
   const pass = emitForward(b, graph, xs, weights, true, true, provider);
   const emitted = graph.outputs.map((_, i) =>
-    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), true),
+    emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), sampleWeight, true),
   );
   // d(Σ wᵢ·lossᵢ)/d(value) = Σ wᵢ · dlossᵢ/d(value): each output's seed scaled by its weight.
   const seeds = emitted.map((e, i) => {

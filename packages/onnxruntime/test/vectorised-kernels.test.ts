@@ -40,7 +40,8 @@ describe('vectorised replacements of scalar kernels', () => {
     const out = await runOne(
       (b, x) => {
         const v: Value = { name: x, perSample: [1], layout: 'keras' };
-        return emitLoss(b, { kind: 'binaryCrossentropy', fromLogits: true, fusedActivation: true }, v, v, 'y', false).loss;
+        const ones = b.floatConstant('sample_weight', [n], new Float32Array(n).fill(1));
+        return emitLoss(b, { kind: 'binaryCrossentropy', fromLogits: true, fusedActivation: true }, v, v, 'y', ones, false).loss;
       },
       z,
       { y: new Float32Array(n).fill(1) },

@@ -5,8 +5,10 @@ import {
   ShapeError,
   checkInputs,
   checkInputsAndTargets,
+  checkSampleWeight,
   lossTargets,
   stepLearningRate,
+  type SampleWeightOptions,
   type TrainStepOptions,
   checkOptimizerState,
   checkWeightList,
@@ -218,8 +220,8 @@ export class TfjsCompiledModel implements CompiledModel {
   }
 
   /** Each output's loss on a batch (logit outputs from `forward(…, forLoss = true)`). */
-  private outputLosses(spec: TrainingSpec, outputs: readonly tf.Tensor[], targets: readonly tf.Tensor[]): tf.Scalar[] {
-    return outputs.map((out, i) => computeLoss(spec.losses[i], out, targets[i]));
+  private outputLosses(spec: TrainingSpec, outputs: readonly tf.Tensor[], targets: readonly tf.Tensor[], sampleWeight: tf.Tensor): tf.Scalar[] {
+    return outputs.map((out, i) => computeLoss(spec.losses[i], out, targets[i], sampleWeight));
   }
 
   /** The training loss Σ lossWeights[i]·loss_i (a single output of weight 1 is its own loss, no extra op). */
@@ -261,12 +263,21 @@ export class TfjsCompiledModel implements CompiledModel {
     }
   }
 
-  /** Core's checks of inputs and targets, then finiteness when asked; returns the batch size and the targets as the losses take them (core's `lossTargets`). */
-  private checkPair(inputs: readonly Tensor[], targets: readonly Tensor[], who: string): { batch: number; ys: Tensor[] } {
+  /**
+   * Core's checks of inputs, targets and sample weights, then finiteness when asked; returns the batch size, the targets
+   * as the losses take them (core's `lossTargets`) and the per-sample weights (ones when none are given).
+   */
+  private checkPair(
+    inputs: readonly Tensor[],
+    targets: readonly Tensor[],
+    sampleWeight: Tensor | undefined,
+    who: string,
+  ): { batch: number; ys: Tensor[]; weights: Tensor } {
     const losses = this.requireTraining(who).losses;
     const batch = checkInputsAndTargets(this.graph, inputs, targets, who, losses);
+    checkSampleWeight(sampleWeight, batch, who);
     this.checkFiniteData(inputs, targets, who);
-    return { batch, ys: lossTargets(losses, targets) };
+    return { batch, ys: lossTargets(losses, targets), weights: sampleWeight ?? { shape: [batch], data: new Float32Array(batch).fill(1) } };
   }
 
   private toEngine(t: Tensor): tf.Tensor {
@@ -309,6 +320,7 @@ export class TfjsCompiledModel implements CompiledModel {
     spec: TrainingSpec,
     inputs: readonly Tensor[],
     targets: readonly Tensor[],
+    sampleWeight: Tensor,
     { start, size }: { start: number; size: number },
     xLive: readonly number[],
     share: number,
@@ -322,13 +334,14 @@ export class TfjsCompiledModel implements CompiledModel {
       const part = tf.tidy(() => {
         const xs = inputs.map((t) => this.toEngine(slice(t, start, size)));
         const ys = targets.map((t) => this.toEngine(slice(t, start, size)));
+        const w = this.toEngine(slice(sampleWeight, start, size));
         const lossOf = (args: readonly tf.Tensor[]): tf.Scalar => {
           const xIn = [...xs];
           xLive.forEach((i, k) => (xIn[i] = args[k]));
           const ws: tf.Tensor[] = [...this.weights];
           wLive.forEach((i, k) => (ws[i] = args[xLive.length + k]));
           const outs = this.forward(xIn, ws, true, true, this.trainingContext(stateSink));
-          const losses = this.outputLosses(spec, outs, ys);
+          const losses = this.outputLosses(spec, outs, ys, w);
           losses.forEach((l) => kept.push(tf.keep(l)));
           const m = this.metricVector(spec, outs, ys);
           if (m) metricPart = tf.keep(m);
@@ -358,6 +371,7 @@ export class TfjsCompiledModel implements CompiledModel {
   private lossesAndGrads(
     inputs: readonly Tensor[],
     targets: readonly Tensor[],
+    sampleWeight: Tensor,
     batch: number,
     withInputs: boolean,
     stateSink?: Map<number, tf.Tensor>,
@@ -373,7 +387,7 @@ export class TfjsCompiledModel implements CompiledModel {
     try {
       for (const { start, size } of ranges) {
         const share = ranges.length === 1 ? 1 : size / batch;
-        const part = this.chunkLossesAndGrads(spec, inputs, targets, { start, size }, xLive, share, stateSink);
+        const part = this.chunkLossesAndGrads(spec, inputs, targets, sampleWeight, { start, size }, xLive, share, stateSink);
         const values = part.values;
         metricSums = TfjsCompiledModel.addPartials(metricSums, part.metrics);
         let grads = part.grads;
@@ -416,7 +430,7 @@ export class TfjsCompiledModel implements CompiledModel {
   async trainStep(inputs: readonly Tensor[], targets: readonly Tensor[], options?: TrainStepOptions): Promise<Losses> {
     this.live('trainStep');
     const spec = this.requireTraining('trainStep');
-    const { batch, ys } = this.checkPair(inputs, targets, 'trainStep');
+    const { batch, ys, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'trainStep');
     const learningRate = stepLearningRate(spec.optimizer, options, 'trainStep');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
@@ -424,7 +438,7 @@ export class TfjsCompiledModel implements CompiledModel {
     const states = new Map<number, tf.Tensor>();
     let computed: LossesAndGrads;
     try {
-      computed = this.lossesAndGrads(inputs, ys, batch, false, states);
+      computed = this.lossesAndGrads(inputs, ys, weights, batch, false, states);
     } catch (e) {
       tf.dispose([...states.values()]);
       throw e;
@@ -452,10 +466,10 @@ export class TfjsCompiledModel implements CompiledModel {
     return { loss, outputLosses, ...withMetrics };
   }
 
-  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Losses> {
+  async evaluate(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Losses> {
     this.live('evaluate');
     const spec = this.requireTraining('evaluate');
-    const { batch, ys } = this.checkPair(inputs, targets, 'evaluate');
+    const { batch, ys, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'evaluate');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const ranges = chunkRanges(batch, this.rowsPerChunk(batch, false, false));
@@ -469,7 +483,7 @@ export class TfjsCompiledModel implements CompiledModel {
           true,
         );
         const yb = ys.map((t) => this.toEngine(slice(t, start, size)));
-        const losses = this.outputLosses(spec, outs, yb);
+        const losses = this.outputLosses(spec, outs, yb, this.toEngine(slice(weights, start, size)));
         // tidy returns tensor containers: no metrics is an empty list.
         return { value: losses.length === 1 ? losses[0] : tf.stack(losses), metrics: this.metricVector(spec, outs, yb) ?? [] };
       });
@@ -486,13 +500,13 @@ export class TfjsCompiledModel implements CompiledModel {
     return { loss: this.total(outputLosses), outputLosses, ...(metricSums ? { metrics: splitPartials(spec.metrics ?? [], metricSums) } : {}) };
   }
 
-  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[]): Promise<Gradients> {
+  async gradients(inputs: readonly Tensor[], targets: readonly Tensor[], options?: SampleWeightOptions): Promise<Gradients> {
     this.live('gradients');
     this.requireTraining('gradients');
-    const { batch, ys } = this.checkPair(inputs, targets, 'gradients');
+    const { batch, ys, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'gradients');
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
-    const r = this.lossesAndGrads(inputs, ys, batch, true);
+    const r = this.lossesAndGrads(inputs, ys, weights, batch, true);
     try {
       return {
         loss: this.total(r.outputLosses),
