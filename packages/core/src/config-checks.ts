@@ -30,6 +30,13 @@ export function bool(value: unknown, fallback: boolean, option: string, layer: s
   throw new ConfigError(`${layer}: ${option} must be true or false, got ${JSON.stringify(value)}`);
 }
 
+/** Checks a finite number option > 0 with a default (a normalisation's epsilon). */
+export function positiveNumber(value: unknown, fallback: number, option: string, layer: string): number {
+  const v = value ?? fallback;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  throw new ConfigError(`${layer}: ${option} must be a finite number > 0, got ${JSON.stringify(value)}`);
+}
+
 /** Options every layer accepts beside those it lists (checked by the `Layer` constructor). */
 const EVERY_LAYER_OPTIONS = ['trainable'];
 

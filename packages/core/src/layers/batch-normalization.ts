@@ -1,4 +1,4 @@
-import { bool, knownOptions, layerName } from '../config-checks.js';
+import { bool, knownOptions, layerName, positiveNumber } from '../config-checks.js';
 import {
   GAMMA_BETA_REGULARIZER_OPTIONS,
   gammaAndBetaRegularizers,
@@ -68,10 +68,7 @@ export class BatchNormalization extends Layer<'batchNormalization'> {
     if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
       throw new ConfigError(`${who}: momentum must be a number in [0, 1], got ${JSON.stringify(options.momentum)}`);
     }
-    const epsilon = options.epsilon ?? 1e-3;
-    if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-      throw new ConfigError(`${who}: epsilon must be a finite number > 0, got ${JSON.stringify(options.epsilon)}`);
-    }
+    const epsilon = positiveNumber(options.epsilon, 1e-3, 'epsilon', who);
     super(
       {
         axis,

@@ -1,4 +1,4 @@
-import { bool, knownOptions, layerName } from '../config-checks.js';
+import { bool, knownOptions, layerName, positiveNumber } from '../config-checks.js';
 import {
   GAMMA_BETA_REGULARIZER_OPTIONS,
   gammaAndBetaRegularizers,
@@ -63,10 +63,7 @@ export class LayerNormalization extends Layer<'layerNormalization'> {
     if (typeof axis !== 'number' || !Number.isInteger(axis) || axis === 0) {
       throw new ConfigError(`${who}: axis must be a non-zero integer (0 is the batch axis), got ${JSON.stringify(options.axis)}`);
     }
-    const epsilon = options.epsilon ?? 1e-3;
-    if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-      throw new ConfigError(`${who}: epsilon must be a finite number > 0, got ${JSON.stringify(options.epsilon)}`);
-    }
+    const epsilon = positiveNumber(options.epsilon, 1e-3, 'epsilon', who);
     super(
       {
         axis,
