@@ -1,16 +1,19 @@
 /**
- * Per-op time of the MNIST autoencoder's generated models, from ONNX
+ * Per-op time of a reference model's generated models (the MNIST
+ * autoencoder, the denoising U-Net or the residual network), from ONNX
  * Runtime's profiler. Run after `pnpm build`:
  *
  *     node bench/dist/tools/onnxruntime-profile-ops.js infer|train [all|extended|basic|disabled]
  *
- * Environment: BYNODE=1 groups by node instead of op type; TOP=n rows
+ * Environment: MODEL=autoencoder|unet|resnet (default autoencoder); BATCH=n
+ * (default: the model's training batch, 2000 for infer); BYNODE=1 groups by node instead of op type (with its
+ * input and output shapes); TOP=n rows
  * (default 25); RUNS=n runs (default 5); THREADS=n intra-op threads
  * (default 2); SPINNING=0 lets idle threads sleep. Session options are set as
  * the backend sets them. It measures only; numbers are noisy on a shared
  * machine.
  */
-import { mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, type Tensor } from '@araboza/core';
+import { denoisingUnet, mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, smallResidualNetwork, type Tensor } from '@araboza/core';
 import { buildInferenceModel, buildTrainStepModel, weightEntries } from '@araboza/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
@@ -22,16 +25,39 @@ interface ProfileEvent {
   cat: string;
   name: string;
   dur: number;
-  args: { op_name?: string };
+  args: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] };
 }
 
 type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const m = mnistAutoencoder();
+/** The reference models this tool profiles, with the loss each trains with and its batch. */
+const MODELS = {
+  autoencoder: { build: () => mnistAutoencoder(), loss: 'binaryCrossentropy', batch: 256 },
+  unet: { build: () => denoisingUnet(), loss: 'binaryCrossentropy', batch: 256 },
+  resnet: { build: () => smallResidualNetwork(), loss: 'categoricalCrossentropy', batch: 128 },
+} as const;
+
+const modelName = (process.env.MODEL ?? 'autoencoder') as keyof typeof MODELS;
+const chosen = MODELS[modelName];
+if (!chosen) throw new Error(`MODEL must be one of ${Object.keys(MODELS).join(', ')}, got ${modelName}`);
+const m = chosen.build();
 const mode = process.argv[2];
+const batch = Number(process.env.BATCH ?? (mode === 'infer' ? 2000 : chosen.batch));
 const entries = weightEntries(m.graph);
-const weights: Tensor[] = entries.map((e) => ({ shape: e.onnxShape, data: new Float32Array(size(e.onnxShape)).fill(0.01) }));
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+// Weights as Keras would start them (Glorot-uniform kernels, unit scales and variances, zero offsets): values far
+// from these (all positive, say) drive activations and gradients into subnormal floats, which distorts op times.
+const initialWeight = (e: (typeof entries)[number], i: number): Tensor => {
+  const name = e.name.slice(e.name.lastIndexOf('/') + 1);
+  if (name.toLowerCase().endsWith('kernel')) {
+    const receptive = e.spec.shape.slice(0, -2).reduce((a, d) => a * d, 1);
+    const [fanIn, fanOut] = e.spec.shape.length < 2 ? [1, 1] : e.spec.shape.slice(-2).map((d) => d * receptive);
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    return { shape: e.onnxShape, data: randomUniform(e.onnxShape, { seed: i, minval: -limit, maxval: limit }).data };
+  }
+  return { shape: e.onnxShape, data: new Float32Array(size(e.onnxShape)).fill(name === 'gamma' || name === 'movingVariance' ? 1 : 0) };
+};
+const weights: Tensor[] = entries.map(initialWeight);
 const opts: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: Number(process.env.THREADS ?? 2),
   interOpNumThreads: 1,
@@ -40,28 +66,29 @@ const opts: ort.InferenceSession.SessionOptions = {
   enableProfiling: true,
   profileFilePrefix: join(tmpdir(), 'araboza-ort-prof'),
 };
-let s: ort.InferenceSession;
+const model =
+  mode === 'infer'
+    ? buildInferenceModel(m.graph, weights)
+    : buildTrainStepModel(m.graph, { losses: [resolveLoss(chosen.loss, m.graph)], lossWeights: [1], optimizer: resolveOptimizer('adam') });
+const s = await ort.InferenceSession.create(model, opts);
+// Every input from the session's own metadata: the batch axis is N; data and weights random, the sample weights
+// one, the optimizer state zero (its values do not change the work done).
 const feeds: Record<string, ort.Tensor> = {};
-if (mode === 'infer') {
-  s = await ort.InferenceSession.create(buildInferenceModel(m.graph, weights), opts);
-  feeds.input = new ort.Tensor('float32', randomUniform([2000, 28, 28, 1]).data, [2000, 28, 28, 1]);
-} else {
-  const training = { losses: [resolveLoss('binaryCrossentropy', m.graph)], lossWeights: [1], optimizer: resolveOptimizer('adam') };
-  s = await ort.InferenceSession.create(buildTrainStepModel(m.graph, training), opts);
-  for (const n of s.inputNames) {
-    if (n === 'input:x0' || n === 'target:y0') feeds[n] = new ort.Tensor('float32', randomUniform([256, 28, 28, 1]).data, [256, 28, 28, 1]);
-    else if (n === 'optimizer:step') feeds[n] = new ort.Tensor('float32', new Float32Array(1), []);
-    else if (n.startsWith('optimizer:')) {
-      // The optimizer's state is one vector over every weight flattened.
-      const P = entries.reduce((p, e) => p + size(e.onnxShape), 0);
-      feeds[n] = new ort.Tensor('float32', new Float32Array(P), [P]);
-    } else {
-      const e = entries.find((e) => n.startsWith(e.name));
-      if (!e) throw new Error(`train-step model input ${n} is neither data, optimizer state nor a weight`);
-      feeds[n] = new ort.Tensor('float32', new Float32Array(size(e.onnxShape)).fill(0.01), e.onnxShape);
-    }
-  }
+for (const meta of s.inputMetadata) {
+  if (!meta.isTensor) throw new Error(`input ${meta.name} is not a tensor`);
+  const shape = meta.shape.map((d) => (typeof d === 'number' ? d : batch));
+  const weight = entries.findIndex((e) => e.name === meta.name);
+  const data =
+    weight >= 0
+      ? weights[weight].data
+      : meta.name === 'loss:sample_weight'
+        ? new Float32Array(size(shape)).fill(1)
+        : meta.name.startsWith('optimizer:')
+          ? new Float32Array(size(shape)).fill(meta.name === 'optimizer:learning_rate' ? 1e-3 : 0)
+          : randomUniform(shape, { seed: 2 }).data;
+  feeds[meta.name] = new ort.Tensor('float32', data, shape);
 }
+console.log(`${modelName} ${mode}, batch ${batch}`);
 for (let i = 0; i < Number(process.env.RUNS ?? 5); i++) await s.run(feeds);
 s.endProfiling();
 await s.release();
@@ -75,7 +102,10 @@ let runs = 0,
   total = 0;
 for (const e of ev) {
   if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) {
-    const k = process.env.BYNODE ? e.name.replace('_kernel_time', '') + ' ' + e.args.op_name : String(e.args.op_name);
+    const shapes = (list: Record<string, number[]>[] | undefined) => (list ?? []).map((t) => `[${Object.values(t)[0]?.join(',') ?? ''}]`).join(' ');
+    const k = process.env.BYNODE
+      ? `${e.name.replace('_kernel_time', '')} ${e.args.op_name} ${shapes(e.args.input_type_shape)} -> ${shapes(e.args.output_type_shape)}`
+      : String(e.args.op_name);
     agg[k] = (agg[k] ?? 0) + e.dur;
   }
   if (e.cat === 'Session' && e.name === 'model_run') {

@@ -68,6 +68,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   Exp: sameAsFirstInput,
   Log: sameAsFirstInput,
   Sqrt: sameAsFirstInput,
+  Reciprocal: sameAsFirstInput,
   Softplus: sameAsFirstInput,
   Softsign: sameAsFirstInput,
   Elu: sameAsFirstInput,
@@ -127,6 +128,12 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     const [kb, nn] = tb ? [b[1], b[0]] : [b[0], b[1]];
     if (ka !== kb) return `inner axes differ: ${fmt(a)} × ${fmt(b)}`;
     return same([m, nn], outs[0]) ? null : `Gemm gives [${m}, ${nn}], recorded ${fmt(outs[0])}`;
+  },
+  BatchNormalization: (_n, ins, outs) => {
+    const [x, ...perChannel] = ins;
+    const bad = perChannel.find((p) => !same(p, [x[1]]));
+    if (bad) return `scale, bias, mean and variance must be [${x[1]}] (axis 1 of ${fmt(x)}), got ${fmt(bad)}`;
+    return same(x, outs[0]) ? null : `output ${fmt(outs[0])} differs from input ${fmt(x)}`;
   },
   Conv: (n, ins, outs) => {
     const [x, w] = ins;

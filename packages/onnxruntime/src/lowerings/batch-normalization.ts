@@ -1,53 +1,119 @@
 import { nodeUpdatesState } from '@araboza/core';
-import { layoutShape, type Value } from '../layout.js';
-import { intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
+import { layoutAxis, layoutShape, type Value } from '../layout.js';
+import { floatAttr, intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
 import type { ForwardLowering, GradientRule, LoweredForward, NodeOf } from './types.js';
 
 type BnNode = NodeOf<'batchNormalization'>;
 
-/** Every axis of a channels-last value but the channels (the batch axis included). */
-const reducedAxes = (x: Value) => Array.from({ length: x.perSample.length }, (_, i) => i);
-
-/** Per-channel mean over every other axis, shape `[channels]`. */
-function channelMean(b: OnnxGraphBuilder, x: Value, v: string, hint: string): string {
-  return b.op('ReduceMean', [v], [x.perSample[x.perSample.length - 1]], { axes: intsAttr(reducedAxes(x)), keepdims: intAttr(0) }, hint);
+/** Where x's channels are and the shapes per-channel values take to broadcast against it. */
+interface ChannelGeometry {
+  /** x's full shape (batch axis first) in its layout. */
+  readonly shape: Dim[];
+  readonly channels: number;
+  /** The full-rank axis of the channels. */
+  readonly axis: number;
+  /** Every other axis (the batch axis included): what the statistics reduce over. */
+  readonly reduced: number[];
+  /** A reduction's result with keepdims: 1s but the channel axis. */
+  readonly kept: Dim[];
+  /** A `[channels]` weight reshaped to broadcast against x: `[C, 1, …]` with one 1 per axis after the channels. */
+  readonly broadcast: number[];
 }
 
-/** Per-channel sum over every other axis, shape `[channels]`. */
-function channelSum(b: OnnxGraphBuilder, x: Value, v: string, hint: string): string {
-  return b.op('ReduceSum', [v, b.ints(reducedAxes(x))], [x.perSample[x.perSample.length - 1]], { keepdims: intAttr(0) }, hint);
+function channelGeometry(x: Value): ChannelGeometry {
+  const rank = x.perSample.length;
+  const shape = layoutShape(x.perSample, x.layout);
+  const channels = x.perSample[rank - 1];
+  const axis = layoutAxis(rank, rank - 1, x.layout);
+  return {
+    shape,
+    channels,
+    axis,
+    reduced: shape.map((_, i) => i).filter((i) => i !== axis),
+    kept: shape.map((_, i) => (i === axis ? channels : 1)),
+    broadcast: [channels, ...shape.slice(axis + 1).map(() => 1)],
+  };
+}
+
+/** A `[channels]` value in the shape that broadcasts against x (itself when the channels are last). */
+function perChannel(b: OnnxGraphBuilder, g: ChannelGeometry, value: string, hint: string): string {
+  return g.broadcast.length === 1 ? value : b.op('Reshape', [value, b.ints(g.broadcast)], g.broadcast, {}, hint);
+}
+
+/** A kept-dims per-channel value back to `[channels]`. */
+function flat(b: OnnxGraphBuilder, g: ChannelGeometry, value: string, hint: string): string {
+  return b.op('Reshape', [value, b.ints([g.channels])], [g.channels], {}, hint);
+}
+
+/** Per-channel reduction over every other axis, dims kept. */
+function channelReduce(b: OnnxGraphBuilder, g: ChannelGeometry, op: 'ReduceMean' | 'ReduceSum', v: string, hint: string): string {
+  return op === 'ReduceSum'
+    ? b.op(op, [v, b.ints(g.reduced)], g.kept, { keepdims: intAttr(1) }, hint)
+    : b.op(op, [v], g.kept, { axes: intsAttr(g.reduced), keepdims: intAttr(1) }, hint);
 }
 
 /** Whether the node normalises with batch statistics: a training model, and the layer not frozen. */
 const usesBatchStatistics = (forTraining: boolean, node: BnNode) => forTraining && nodeUpdatesState(node);
 
 /**
- * batchNormalization over the channels-last input's last axis (semantics in
- * core's `BatchNormalization`). In a training model (unless the layer is
- * frozen) it normalises with the batch mean and biased variance and emits
- * the next moving statistics as `stateNext` (unbiased variance, n/(n − 1)
- * computed in-graph from the dynamic batch); otherwise it uses the moving
- * statistics. Saves x̂ and 1/sqrt(σ² + ε) for the gradient.
+ * batchNormalization over the input's channel axis (Keras's last axis,
+ * semantics in core's `BatchNormalization`), in whichever layout the input
+ * has, so a BN between convolutions adds no transposes.
+ *
+ * Inference models: ONNX BatchNormalization where the channels are axis 1
+ * (ONNX Runtime folds it into a preceding Conv), else x·s + (β − μ·s) with
+ * s = γ/√(σ² + ε). Training models (unless the layer is frozen) normalise
+ * with the batch mean and biased variance and emit the next moving
+ * statistics as `stateNext` (unbiased variance, n/(n − 1) computed
+ * in-graph from the dynamic batch); a frozen layer uses the moving ones.
+ * Either way the output is (x − μ)·s + β, and the gradient gets x − μ, the
+ * per-channel 1/√(σ² + ε) and s, all with the reduced axes kept as 1s.
  */
 export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> = {
-  inputLayout: 'keras',
+  inputLayout: 'any',
   weightPerms: (node) => node.weights.map(() => null),
   emit({ b, forTraining }, node, [x], weights): LoweredForward {
     const { scale, center, epsilon, momentum } = node.config;
-    const shape: Dim[] = layoutShape(x.perSample, x.layout);
-    const c = x.perSample[x.perSample.length - 1];
+    const g = channelGeometry(x);
+    const c = g.channels;
     let k = 0;
     const gamma = scale ? weights[k++] : null;
     const beta = center ? weights[k++] : null;
     const [movingMean, movingVariance] = [weights[k], weights[k + 1]];
-    const batchStats = usesBatchStatistics(forTraining, node);
-    let mean = movingMean;
-    let variance = movingVariance;
     const stateNext: (string | null)[] = node.weights.map(() => null);
+    if (!forTraining) {
+      if (g.axis === 1) {
+        const ones = gamma ?? b.floatConstant(`${node.name}/unit_scale`, [c], new Float32Array(c).fill(1));
+        const zeros = beta ?? b.floatConstant(`${node.name}/zero_offset`, [c], new Float32Array(c));
+        const z = b.op(
+          'BatchNormalization',
+          [x.name, ones, zeros, movingMean, movingVariance],
+          g.shape,
+          { epsilon: floatAttr(epsilon) },
+          `${node.name}/normalized`,
+        );
+        return { z: { ...x, name: z }, stateNext };
+      }
+      const invStd = b.op(
+        'Reciprocal',
+        [b.op('Sqrt', [b.op('Add', [movingVariance, b.scalar(epsilon)], [c], {}, `${node.name}/var_eps`)], [c], {}, `${node.name}/std`)],
+        [c],
+        {},
+        `${node.name}/inv_std`,
+      );
+      const s = gamma ? b.op('Mul', [invStd, gamma], [c], {}, `${node.name}/scale`) : invStd;
+      const shifted = b.op('Mul', [movingMean, s], [c], {}, `${node.name}/mean_scaled`);
+      const offset = beta ? b.op('Sub', [beta, shifted], [c], {}, `${node.name}/offset`) : b.op('Neg', [shifted], [c], {}, `${node.name}/offset`);
+      const scaled = b.op('Mul', [x.name, perChannel(b, g, s, `${node.name}/scale_b`)], g.shape, {}, `${node.name}/scaled`);
+      return { z: { ...x, name: b.op('Add', [scaled, perChannel(b, g, offset, `${node.name}/offset_b`)], g.shape, {}, `${node.name}/shifted`) }, stateNext };
+    }
+    const batchStats = usesBatchStatistics(forTraining, node);
+    let centered: string;
+    let variance: string;
     if (batchStats) {
-      mean = channelMean(b, x, x.name, `${node.name}/batch_mean`);
-      const centered = b.op('Sub', [x.name, mean], shape, {}, `${node.name}/centered`);
-      variance = channelMean(b, x, b.op('Mul', [centered, centered], shape, {}, `${node.name}/sq`), `${node.name}/batch_var`);
+      const mean = channelReduce(b, g, 'ReduceMean', x.name, `${node.name}/batch_mean`);
+      centered = b.op('Sub', [x.name, mean], g.shape, {}, `${node.name}/centered`);
+      variance = channelReduce(b, g, 'ReduceMean', b.op('Mul', [centered, centered], g.shape, {}, `${node.name}/sq`), `${node.name}/batch_var`);
       // n values per channel: the dynamic batch times the per-sample positions; n/(n − 1), or 1 when n = 1.
       const n = b.op(
         'Div',
@@ -57,7 +123,13 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
         `${node.name}/n`,
       );
       const nMinus1 = b.op('Max', [b.op('Sub', [n, b.scalar(1)], [], {}, `${node.name}/n_1`), b.scalar(1)], [], {}, `${node.name}/n_1_min`);
-      const unbiased = b.op('Mul', [variance, b.op('Div', [n, nMinus1], [], {}, `${node.name}/bessel`)], [c], {}, `${node.name}/unbiased`);
+      const unbiased = b.op(
+        'Mul',
+        [flat(b, g, variance, `${node.name}/batch_var_flat`), b.op('Div', [n, nMinus1], [], {}, `${node.name}/bessel`)],
+        [c],
+        {},
+        `${node.name}/unbiased`,
+      );
       const blend = (moving: string, batch: string, hint: string) =>
         b.op(
           'Add',
@@ -66,47 +138,61 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
           {},
           hint,
         );
-      stateNext[k] = blend(movingMean, mean, `${node.name}/moving_mean_next`);
+      stateNext[k] = blend(movingMean, flat(b, g, mean, `${node.name}/batch_mean_flat`), `${node.name}/moving_mean_next`);
       stateNext[k + 1] = blend(movingVariance, unbiased, `${node.name}/moving_variance_next`);
+    } else {
+      centered = b.op('Sub', [x.name, perChannel(b, g, movingMean, `${node.name}/moving_mean_b`)], g.shape, {}, `${node.name}/centered`);
+      variance = perChannel(b, g, movingVariance, `${node.name}/moving_variance_b`);
     }
+    const varShape = batchStats ? g.kept : g.broadcast;
     const invStd = b.op(
-      'Div',
-      [b.scalar(1), b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)], [c], {}, `${node.name}/var_eps`)], [c], {}, `${node.name}/std`)],
-      [c],
+      'Reciprocal',
+      [b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)], varShape, {}, `${node.name}/var_eps`)], varShape, {}, `${node.name}/std`)],
+      varShape,
       {},
       `${node.name}/inv_std`,
     );
-    const xHat = b.op('Mul', [b.op('Sub', [x.name, mean], shape, {}, `${node.name}/x_centered`), invStd], shape, {}, `${node.name}/x_hat`);
-    let z = xHat;
-    if (gamma) z = b.op('Mul', [z, gamma], shape, {}, `${node.name}/scaled`);
-    if (beta) z = b.op('Add', [z, beta], shape, {}, `${node.name}/shifted`);
-    return { z: { ...x, name: z }, saved: { xHat, invStd, batchStats: batchStats ? '1' : '' }, stateNext };
+    const s = gamma ? b.op('Mul', [invStd, perChannel(b, g, gamma, `${node.name}/gamma_b`)], varShape, {}, `${node.name}/scale`) : invStd;
+    let z = b.op('Mul', [centered, s], g.shape, {}, `${node.name}/scaled`);
+    if (beta) z = b.op('Add', [z, perChannel(b, g, beta, `${node.name}/beta_b`)], g.shape, {}, `${node.name}/shifted`);
+    return { z: { ...x, name: z }, saved: { centered, invStd, scale: s, batchStats: batchStats ? '1' : '' }, stateNext };
   },
 };
 
 /**
- * batchNormalization gradient. With batch statistics (dx̂ = dz·γ):
- * dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)); with the moving ones dx = dx̂/σ.
- * dγ = Σ dz·x̂, dβ = Σ dz; the moving statistics get a zero gradient (state weights).
+ * batchNormalization gradient, with x̂ = (x − μ)·r, r = 1/√(σ² + ε),
+ * s = γ·r, S₁ = Σ dz and S₂ = Σ dz·(x − μ) per channel over n values:
+ * dγ = r·S₂, dβ = S₁; with batch statistics
+ * dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)) = dz·s − (x − μ)·(s·r²·S₂/n) − s·S₁/n,
+ * with the moving ones dx = dz·s. The moving statistics get a zero
+ * gradient (state weights).
  */
-export const batchNormalizationGradient: GradientRule<'batchNormalization'> = ({ b, node, xs: [x], forward, weights, dZ, needInputGrad }) => {
+export const batchNormalizationGradient: GradientRule<'batchNormalization'> = ({ b, node, xs: [x], forward, dZ, needInputGrad }) => {
   const { scale, center } = node.config;
-  const shape: Dim[] = layoutShape(x.perSample, x.layout);
-  const c = x.perSample[x.perSample.length - 1];
-  const { xHat, invStd, batchStats } = forward.saved!;
-  const gamma = scale ? weights[0] : null;
-  const zeros = b.floatConstant(`${node.name}/zero_state_grad`, [c], new Float32Array(c));
+  const g = channelGeometry(x);
+  const { centered, invStd, scale: s, batchStats } = forward.saved!;
+  const zeros = b.floatConstant(`${node.name}/zero_state_grad`, [g.channels], new Float32Array(g.channels));
+  const needSums = needInputGrad && batchStats !== '';
+  const sumDz = center || needSums ? channelReduce(b, g, 'ReduceSum', dZ, 'bn_sum_dz') : null;
+  const sumDzCentered =
+    scale || needSums ? channelReduce(b, g, 'ReduceSum', b.op('Mul', [dZ, centered], g.shape, {}, 'bn_dz_centered'), 'bn_sum_dz_centered') : null;
   const dWeights: string[] = [];
-  if (scale) dWeights.push(channelSum(b, x, b.op('Mul', [dZ, xHat], shape, {}, 'bn_dz_xhat'), 'bn_dgamma'));
-  if (center) dWeights.push(channelSum(b, x, dZ, 'bn_dbeta'));
+  if (scale) dWeights.push(flat(b, g, b.op('Mul', [sumDzCentered!, invStd], g.kept, {}, 'bn_dgamma_kept'), 'bn_dgamma'));
+  if (center) dWeights.push(flat(b, g, sumDz!, 'bn_dbeta'));
   dWeights.push(zeros, zeros);
   if (!needInputGrad) return { dXs: [null], dWeights };
-  const dXHat = gamma ? b.op('Mul', [dZ, gamma], shape, {}, 'bn_dxhat') : dZ;
-  let inner = dXHat;
-  if (batchStats) {
-    const meanD = channelMean(b, x, dXHat, 'bn_mean_dxhat');
-    const meanDX = channelMean(b, x, b.op('Mul', [dXHat, xHat], shape, {}, 'bn_dxhat_xhat'), 'bn_mean_dxhat_xhat');
-    inner = b.op('Sub', [b.op('Sub', [dXHat, meanD], shape, {}, 'bn_dx_a'), b.op('Mul', [xHat, meanDX], shape, {}, 'bn_dx_b')], shape, {}, 'bn_dx_c');
-  }
-  return { dXs: [b.op('Mul', [inner, invStd], shape, {}, 'bn_dx')], dWeights };
+  const direct = b.op('Mul', [dZ, s], g.shape, {}, 'bn_dx_direct');
+  if (!needSums) return { dXs: [direct], dWeights };
+  const count = b.op('Div', [b.op('Cast', [b.op('Size', [dZ], [], {}, 'bn_size')], [], { to: intAttr(1) }, 'bn_size_f'), b.scalar(g.channels)], [], {}, 'bn_n');
+  const sOverN = b.op('Div', [s, count], g.kept, {}, 'bn_scale_over_n');
+  const centeredFactor = b.op(
+    'Mul',
+    [b.op('Mul', [sOverN, b.op('Mul', [invStd, invStd], g.kept, {}, 'bn_r2')], g.kept, {}, 'bn_s_r2_n'), sumDzCentered!],
+    g.kept,
+    {},
+    'bn_centered_factor',
+  );
+  const offset = b.op('Mul', [sOverN, sumDz!], g.kept, {}, 'bn_offset');
+  const lessCentered = b.op('Sub', [direct, b.op('Mul', [centered, centeredFactor], g.shape, {}, 'bn_dx_centered')], g.shape, {}, 'bn_dx_a');
+  return { dXs: [b.op('Sub', [lessCentered, offset], g.shape, {}, 'bn_dx')], dWeights };
 };
