@@ -14,7 +14,8 @@ import { Alternation, type ContenderRecord } from './measure.js';
 import { MODELS, contenderMeasures } from './models.js';
 import { USAGE, parseBenchOptions, type BenchOptions } from './options.js';
 import { examplesCli, measurePeakRss } from './peak-rss.js';
-import { CONTENDER_IDS, type ContenderId, type ModelId, type WorkerRequest } from './protocol.js';
+import { CONTENDER_IDS, type ContenderId, type Measure, type ModelId, type WorkerRequest } from './protocol.js';
+import { interleave } from './stats.js';
 import { FOREIGN_CORES_FLAG, checkTargets, computeFigures, formatMarkdownTable, formatTextTable, tableRows, type RssFigure, type Workload } from './report.js';
 
 const DEFAULT_OUT = fileURLToPath(new URL('../results.json', import.meta.url));
@@ -79,11 +80,8 @@ async function measureModel(model: ModelId, records: ContenderRecord[], options:
         `${model} training epochs: ${options.epochs} round(s) × (1 epoch of ${TRAIN_IMAGES.toLocaleString('en-US')} images + 1 such epoch validated on the ` +
           `${TEST_IMAGES.toLocaleString('en-US')} test images) per contender, their order swapped every round`,
       );
-      for (let round = 0; round < options.epochs; round++) {
-        const order = round % 2 === 0 ? (['epoch', 'validatedEpoch'] as const) : (['validatedEpoch', 'epoch'] as const);
-        for (const measure of order) {
-          await alternation.round(measure, round, options.epochs, (r) => ({ cmd: 'epoch', seed: SEED + r, validation: measure === 'validatedEpoch' }));
-        }
+      for (const [round, measure] of interleave<Measure>('epoch', 'validatedEpoch', options.epochs)) {
+        await alternation.round(measure, round, options.epochs, (r) => ({ cmd: 'epoch', seed: SEED + r, validation: measure === 'validatedEpoch' }));
       }
     } else {
       const wasmRounds = Math.min(options.tfjsWasmEpochRounds, options.epochs);
