@@ -1,15 +1,8 @@
 import { ContenderProcess } from './contender-process.js';
 import { cpuSnapshot, foreignCores } from './cpu.js';
-import type { ContenderId, Measure, SetupReply, WorkerRequest } from './protocol.js';
+import { contenderMeasures } from './models.js';
+import type { ContenderId, Measure, ModelId, SetupReply, WorkerRequest } from './protocol.js';
 import { median, rotate } from './stats.js';
-
-/** Which measures each contender takes part in (tfjs's pure-JS engine is far too slow to train). */
-export const CONTENDER_MEASURES: { readonly [C in ContenderId]: readonly Measure[] } = {
-  pytorch: ['trainStep', 'inference', 'epoch'],
-  'onnxruntime-cpu': ['trainStep', 'inference', 'epoch'],
-  'tfjs-wasm': ['trainStep', 'inference', 'epoch'],
-  'tfjs-cpu': ['inference'],
-};
 
 /** Below this many cores used by other processes, the CPU counts as quiet (the PyTorch reference's threshold). */
 export const QUIET_CORES = 0.15;
@@ -26,13 +19,17 @@ export interface Block {
   foreignCores: number;
   /** Loss the worker reported (training blocks). */
   loss?: number;
+  /** Validation loss the worker reported (epochs with validation). */
+  valLoss?: number;
   /** Images per inference pass, when not the whole test set. */
   images?: number;
 }
 
-/** A contender's state after setup. */
+/** A contender's state on one model after setup. */
 export interface ContenderRecord {
   id: ContenderId;
+  /** The model it measures. */
+  model: ModelId;
   status: 'ready' | 'skipped' | 'failed';
   /** Why it was skipped or what failed. */
   reason?: string;
@@ -47,9 +44,9 @@ export interface ContenderRecord {
 export type Log = (line: string) => void;
 
 /**
- * Runs the contenders' workers and times them turn by turn: in each round
- * every contender takes one block of a measure, the starting contender
- * rotating, so drift and other processes' load hit all of them alike.
+ * Runs the contenders' workers on one model and times them turn by turn:
+ * in each round every contender takes one block of a measure, the starting
+ * contender rotating, so drift and other processes' load hit all of them alike.
  */
 export class Alternation {
   private readonly processes = new Map<ContenderId, ContenderProcess>();
@@ -59,20 +56,36 @@ export class Alternation {
    *   other processes to use under {@link QUIET_CORES} cores for 2 s (0: never wait).
    */
   constructor(
+    readonly model: ModelId,
     readonly records: ContenderRecord[],
     private readonly log: Log,
     private readonly waitQuietS = 0,
   ) {}
 
-  /** Starts and sets up every ready contender, in parallel (setup is not timed). A failure marks that contender failed. */
-  async setup(python: string, request: (id: ContenderId) => Extract<WorkerRequest, { cmd: 'setup' }>): Promise<void> {
+  /**
+   * Starts and sets up every ready contender, in parallel (setup is not
+   * timed). A failure, or a model without the `expected` parameter counts,
+   * marks that contender failed.
+   */
+  async setup(
+    python: string,
+    request: (id: ContenderId) => Extract<WorkerRequest, { cmd: 'setup' }>,
+    expected: { params: number; nonTrainableParams: number },
+  ): Promise<void> {
     await Promise.all(
       this.ready().map(async (record) => {
         const proc = ContenderProcess.start(record.id, python);
         this.processes.set(record.id, proc);
         try {
-          record.setup = (await proc.request(request(record.id))) as SetupReply;
-          this.log(`  ${record.id}: ${record.setup.engine}, ${record.setup.threads} thread(s), ${record.setup.params} parameters`);
+          const setup = (await proc.request(request(record.id))) as SetupReply;
+          if (setup.params !== expected.params || setup.nonTrainableParams !== expected.nonTrainableParams) {
+            throw new Error(
+              `its ${this.model} has ${setup.params} parameters (${setup.nonTrainableParams} non-trainable), ` +
+                `expected ${expected.params} (${expected.nonTrainableParams} non-trainable)`,
+            );
+          }
+          record.setup = setup;
+          this.log(`  ${record.id}: ${setup.engine}, ${setup.threads} thread(s), ${setup.params} parameters`);
         } catch (error) {
           record.status = 'failed';
           record.reason = (error as Error).message;
@@ -107,31 +120,45 @@ export class Alternation {
     requestFor: (round: number, id: ContenderId) => WorkerRequest,
     roundsOf: Partial<Record<ContenderId, number>> = {},
   ): Promise<void> {
-    for (let round = 0; round < rounds; round++) {
-      const seen: string[] = [];
-      for (const record of rotate(this.taking(measure), round)) {
-        if (record.errors[measure] || round >= (roundsOf[record.id] ?? rounds)) continue;
-        const proc = this.proc(record.id);
-        try {
-          if (this.waitQuietS > 0) await this.waitQuiet();
-          const before = cpuSnapshot([proc.pid, process.pid]);
-          const req = requestFor(round, record.id);
-          const reply = await proc.request(req);
-          const after = cpuSnapshot([proc.pid, process.pid]);
-          if (!('ms' in reply)) throw new Error(`${record.id} answered a '${measure}' block without timings`);
-          const block: Block = { round, ms: reply.ms, foreignCores: foreignCores(before, after) };
-          if (reply.loss !== undefined) block.loss = reply.loss;
-          if (req.cmd === 'inference' && req.images !== undefined) block.images = req.images;
-          (record.blocks[measure] ??= []).push(block);
-          seen.push(
-            `${record.id} ${median(block.ms).toFixed(1)} ms${block.foreignCores > FOREIGN_FLAG_CORES ? ` (others ${block.foreignCores.toFixed(2)} cores)` : ''}`,
-          );
-        } catch (error) {
-          this.fail(record, measure, error);
-        }
+    for (let round = 0; round < rounds; round++) await this.round(measure, round, rounds, requestFor, roundsOf);
+  }
+
+  /**
+   * Round `round` (of `rounds`, for the log) of `measure`: one block per
+   * taking contender, the first one rotating with `round`. For measures
+   * interleaved round by round (epochs with and without validation).
+   */
+  async round(
+    measure: Measure,
+    round: number,
+    rounds: number,
+    requestFor: (round: number, id: ContenderId) => WorkerRequest,
+    roundsOf: Partial<Record<ContenderId, number>> = {},
+  ): Promise<void> {
+    const seen: string[] = [];
+    for (const record of rotate(this.taking(measure), round)) {
+      if (record.errors[measure] || round >= (roundsOf[record.id] ?? rounds)) continue;
+      const proc = this.proc(record.id);
+      try {
+        if (this.waitQuietS > 0) await this.waitQuiet();
+        const before = cpuSnapshot([proc.pid, process.pid]);
+        const req = requestFor(round, record.id);
+        const reply = await proc.request(req);
+        const after = cpuSnapshot([proc.pid, process.pid]);
+        if (!('ms' in reply)) throw new Error(`${record.id} answered a '${measure}' block without timings`);
+        const block: Block = { round, ms: reply.ms, foreignCores: foreignCores(before, after) };
+        if (reply.loss !== undefined) block.loss = reply.loss;
+        if (reply.valLoss !== undefined) block.valLoss = reply.valLoss;
+        if (req.cmd === 'inference' && req.images !== undefined) block.images = req.images;
+        (record.blocks[measure] ??= []).push(block);
+        seen.push(
+          `${record.id} ${median(block.ms).toFixed(1)} ms${block.foreignCores > FOREIGN_FLAG_CORES ? ` (others ${block.foreignCores.toFixed(2)} cores)` : ''}`,
+        );
+      } catch (error) {
+        this.fail(record, measure, error);
       }
-      this.log(`  ${measure} round ${round + 1}/${rounds}: ${seen.join(', ')}`);
     }
+    this.log(`  ${this.model} ${measure} round ${round + 1}/${rounds}: ${seen.join(', ')}`);
   }
 
   /** Stops every worker. */
@@ -167,7 +194,7 @@ export class Alternation {
   }
 
   private taking(measure: Measure): ContenderRecord[] {
-    return this.ready().filter((r) => CONTENDER_MEASURES[r.id].includes(measure) && !r.errors[measure]);
+    return this.ready().filter((r) => contenderMeasures(this.model, r.id).includes(measure) && !r.errors[measure]);
   }
 
   private proc(id: ContenderId): ContenderProcess {

@@ -8,21 +8,31 @@
 /** Every contender the bench knows, in table order. */
 export const CONTENDER_IDS = ['pytorch', 'onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
 
-/** A contender: an engine measured on the autoencoder. */
+/** A contender: an engine measured on the models. */
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
-/** What a worker measures on request. */
-export type Measure = 'trainStep' | 'inference' | 'epoch';
+/**
+ * What a worker measures on request: `validatedEpoch` is an epoch followed
+ * by a loss pass over the 10,000 test images (Keras's `validation_data`),
+ * timed as a whole.
+ */
+export type Measure = 'trainStep' | 'inference' | 'epoch' | 'validatedEpoch';
+
+/** Every model the bench knows, in table order (`--models` takes these names; models.ts says what each is). */
+export const MODEL_IDS = ['autoencoder', 'unet', 'resnet'] as const;
+
+/** A benchmarked model. */
+export type ModelId = (typeof MODEL_IDS)[number];
 
 /** A request sent to a worker. */
 export type WorkerRequest =
-  | { cmd: 'setup'; threads: number; batchSize: number; seed: number; training: boolean }
+  | { cmd: 'setup'; model: ModelId; threads: number; batchSize: number; seed: number; training: boolean }
   /** `reps` training steps on the same batch; `record: false` for warm-up. */
   | { cmd: 'trainSteps'; reps: number }
   /** `reps` passes over the first `images` test images (all 10,000 when absent) at the batch size. */
   | { cmd: 'inference'; reps: number; images?: number }
-  /** One shuffled epoch over the 60,000 training images. */
-  | { cmd: 'epoch'; seed: number }
+  /** One shuffled epoch over the 60,000 training images; with `validation`, followed by a loss pass over the 10,000 test images. */
+  | { cmd: 'epoch'; seed: number; validation?: boolean }
   | { cmd: 'quit' };
 
 /** What `setup` answers: the engine as it runs. */
@@ -32,8 +42,10 @@ export interface SetupReply {
   engine: string;
   /** Threads the engine computes with. */
   threads: number;
-  /** Trainable parameters of the model the worker built. */
+  /** Parameters of the model the worker built (Keras's Total params: trainable and non-trainable). */
   params: number;
+  /** Of those, the non-trainable ones (batch normalisation's moving statistics). */
+  nonTrainableParams: number;
   /** Extra facts worth recording (library versions, malloc settings). */
   info: Record<string, unknown>;
 }
@@ -45,6 +57,8 @@ export interface TimesReply {
   ms: number[];
   /** Loss seen (last training step, or the epoch's mean loss), when training. */
   loss?: number;
+  /** The validation loss over the test images (epochs with `validation`). */
+  valLoss?: number;
 }
 
 /** Any failure inside a worker. */

@@ -6,14 +6,16 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { mnistAutoencoder, writeFileAtomic } from '@araboza/core';
+import { writeFileAtomic } from '@araboza/core';
 import { torchUnavailableReason } from './contender-process.js';
 import { fp32FlopsPerCycle, peakGflops, readCpuInfo } from './cpu.js';
 import { FLOPS_PER_MAC, TRAINING_FORWARD_MULTIPLE, forwardMacsPerSample } from './flops.js';
 import { Alternation, type ContenderRecord } from './measure.js';
+import { MODELS, contenderMeasures } from './models.js';
 import { USAGE, parseBenchOptions, type BenchOptions } from './options.js';
 import { examplesCli, measurePeakRss } from './peak-rss.js';
-import { CONTENDER_IDS, type ContenderId, type WorkerRequest } from './protocol.js';
+import { CONTENDER_IDS, type ContenderId, type Measure, type ModelId, type WorkerRequest } from './protocol.js';
+import { interleave } from './stats.js';
 import { FOREIGN_CORES_FLAG, checkTargets, computeFigures, formatMarkdownTable, formatTextTable, tableRows, type RssFigure, type Workload } from './report.js';
 
 const DEFAULT_OUT = fileURLToPath(new URL('../results.json', import.meta.url));
@@ -55,6 +57,62 @@ async function convFhdPeaks(options: BenchOptions): Promise<RssFigure[]> {
   return figures;
 }
 
+/** Sets up the contenders of one model and times its measures, alternating them (see README, "Alternation"). */
+async function measureModel(model: ModelId, records: ContenderRecord[], options: BenchOptions): Promise<void> {
+  const spec = MODELS[model];
+  const takes = (id: ContenderId, measure: 'inference' | 'validatedEpoch') => contenderMeasures(model, id).includes(measure);
+  log('');
+  log(`${model}: setting up contenders (threads: ${options.threads} for PyTorch and onnxruntime; tfjs is single-threaded)`);
+  const alternation = new Alternation(model, records, log, options.waitQuietS);
+  try {
+    await alternation.setup(
+      options.python,
+      (id) => ({ cmd: 'setup', model, threads: options.threads, batchSize: spec.batchSize, seed: SEED, training: id !== 'tfjs-cpu' }),
+      spec,
+    );
+    log(`${model} training step: ${options.warmupSteps} warm-up steps, then ${options.rounds} rounds × ${options.stepsPerRound} steps per contender`);
+    await alternation.warmUp('trainStep', () => ({ cmd: 'trainSteps', reps: options.warmupSteps }));
+    await alternation.alternate('trainStep', options.rounds, () => ({ cmd: 'trainSteps', reps: options.stepsPerRound }));
+    if (CONTENDER_IDS.some((id) => takes(id, 'inference'))) await measureInference(alternation, options);
+    if (!options.full) return;
+    if (CONTENDER_IDS.some((id) => takes(id, 'validatedEpoch'))) {
+      log(
+        `${model} training epochs: ${options.epochs} round(s) × (1 epoch of ${TRAIN_IMAGES.toLocaleString('en-US')} images + 1 such epoch validated on the ` +
+          `${TEST_IMAGES.toLocaleString('en-US')} test images) per contender, their order swapped every round`,
+      );
+      for (const [round, measure] of interleave<Measure>('epoch', 'validatedEpoch', options.epochs)) {
+        await alternation.round(measure, round, options.epochs, (r) => ({ cmd: 'epoch', seed: SEED + r, validation: measure === 'validatedEpoch' }));
+      }
+    } else {
+      const wasmRounds = Math.min(options.tfjsWasmEpochRounds, options.epochs);
+      log(
+        `${model} training epochs: ${options.epochs} round(s) × 1 epoch of ${TRAIN_IMAGES.toLocaleString('en-US')} images per contender ` +
+          `(tfjs-wasm in the first ${wasmRounds} round(s) only: its epochs of this model take minutes)`,
+      );
+      await alternation.alternate('epoch', options.epochs, (round) => ({ cmd: 'epoch', seed: SEED + round }), { 'tfjs-wasm': wasmRounds });
+    }
+  } finally {
+    await alternation.close();
+  }
+}
+
+/** The inference passes over the test images (tfjs-cpu in the first rounds only, over fewer images in --quick). */
+async function measureInference(alternation: Alternation, options: BenchOptions): Promise<void> {
+  log(
+    `${alternation.model} inference: ${options.warmupPasses} warm-up pass(es), then ${options.rounds} rounds × 1 pass over the ` +
+      `${TEST_IMAGES.toLocaleString('en-US')} test images`,
+  );
+  const inference = (reps: number, id: ContenderId): WorkerRequest =>
+    id === 'tfjs-cpu' && options.tfjsCpuImages < TEST_IMAGES ? { cmd: 'inference', reps, images: options.tfjsCpuImages } : { cmd: 'inference', reps };
+  log(
+    `  (tfjs-cpu, the slow pure-JS engine, takes part in the first ${Math.min(options.tfjsCpuRounds, options.rounds)} round(s)` +
+      `${options.tfjsCpuImages < TEST_IMAGES ? `, over the first ${options.tfjsCpuImages.toLocaleString('en-US')} test images` : ''})`,
+  );
+  // tfjs-cpu's setup batch warms it enough; a warm-up pass would cost it minutes.
+  if (options.warmupPasses > 0) await alternation.warmUp('inference', (id) => (id === 'tfjs-cpu' ? null : inference(options.warmupPasses, id)));
+  await alternation.alternate('inference', options.rounds, (_, id) => inference(1, id), { 'tfjs-cpu': options.tfjsCpuRounds });
+}
+
 async function main(): Promise<number> {
   let options: BenchOptions;
   try {
@@ -72,13 +130,13 @@ async function main(): Promise<number> {
   const cpu = readCpuInfo();
   const fpc = fp32FlopsPerCycle(cpu);
   const gflopsPerCore = peakGflops(1, cpu.clockGHz, fpc.value);
-  const graph = mnistAutoencoder({ seed: SEED }).graph;
-  const workload: Workload = {
-    forwardMacsPerSample: forwardMacsPerSample(graph),
-    batchSize: options.batchSize,
+  const workloads: Workload[] = options.models.map((model) => ({
+    model,
+    forwardMacsPerSample: forwardMacsPerSample(MODELS[model].build(SEED).graph),
+    batchSize: MODELS[model].batchSize,
     trainImages: TRAIN_IMAGES,
     testImages: TEST_IMAGES,
-  };
+  }));
   const mode = options.quick ? 'quick' : 'normal';
 
   log(`araboza bench (${mode}${options.full ? ', --full' : ''}) — ${started.toISOString()}`);
@@ -88,64 +146,45 @@ async function main(): Promise<number> {
       `${peakGflops(cpu.logicalCpus, cpu.clockGHz, fpc.value).toFixed(1)} for all ${cpu.logicalCpus} (nominal clock, no turbo); ` +
       `each contender's share is of the cores it computes with`,
   );
-  log(
-    `model: MNIST autoencoder, ${workload.forwardMacsPerSample.toLocaleString('en-US')} multiply-adds per sample forward ` +
-      `(${FLOPS_PER_MAC} FLOPs each); a training step counted as ${TRAINING_FORWARD_MULTIPLE}× forward`,
-  );
+  for (const w of workloads) {
+    const spec = MODELS[w.model];
+    log(
+      `model ${w.model}: ${spec.description}; ${spec.params.toLocaleString('en-US')} parameters` +
+        `${spec.nonTrainableParams > 0 ? ` (${spec.nonTrainableParams} non-trainable)` : ''}, batch ${w.batchSize}, adam; ` +
+        `${w.forwardMacsPerSample.toLocaleString('en-US')} multiply-adds per sample forward`,
+    );
+  }
+  log(`(${FLOPS_PER_MAC} FLOPs per multiply-add; a training step counted as ${TRAINING_FORWARD_MULTIPLE}× forward)`);
 
   const torchMissing = torchUnavailableReason(options.python);
-  const records: ContenderRecord[] = CONTENDER_IDS.map((id) => ({ id, status: 'ready', blocks: {}, errors: {} }));
-  if (torchMissing) {
-    const torch = records.find((r) => r.id === 'pytorch')!;
-    torch.status = 'skipped';
-    torch.reason = torchMissing;
-    log(`PyTorch reference skipped: ${torchMissing}; ratios to PyTorch and the targets that need them are not measured`);
-  }
-
-  log(`setting up contenders (threads: ${options.threads} for PyTorch and onnxruntime; tfjs is single-threaded)`);
-  const alternation = new Alternation(records, log, options.waitQuietS);
-  try {
-    await alternation.setup(options.python, (id) => ({
-      cmd: 'setup',
-      threads: options.threads,
-      batchSize: options.batchSize,
-      seed: SEED,
-      training: id !== 'tfjs-cpu',
-    }));
-    log(`training step: ${options.warmupSteps} warm-up steps, then ${options.rounds} rounds × ${options.stepsPerRound} steps per contender`);
-    await alternation.warmUp('trainStep', () => ({ cmd: 'trainSteps', reps: options.warmupSteps }));
-    await alternation.alternate('trainStep', options.rounds, () => ({ cmd: 'trainSteps', reps: options.stepsPerRound }));
-    log(
-      `inference: ${options.warmupPasses} warm-up pass(es), then ${options.rounds} rounds × 1 pass over the ${TEST_IMAGES.toLocaleString('en-US')} test images`,
+  if (torchMissing) log(`PyTorch reference skipped: ${torchMissing}; ratios to PyTorch and the targets that need them are not measured`);
+  const records: ContenderRecord[] = [];
+  for (const model of options.models) {
+    const modelRecords: ContenderRecord[] = CONTENDER_IDS.filter((id) => contenderMeasures(model, id).length > 0).map((id) =>
+      id === 'pytorch' && torchMissing
+        ? { id, model, status: 'skipped', reason: torchMissing, blocks: {}, errors: {} }
+        : { id, model, status: 'ready', blocks: {}, errors: {} },
     );
-    const inference = (reps: number, id: ContenderId): WorkerRequest =>
-      id === 'tfjs-cpu' && options.tfjsCpuImages < TEST_IMAGES ? { cmd: 'inference', reps, images: options.tfjsCpuImages } : { cmd: 'inference', reps };
-    log(
-      `  (tfjs-cpu, the slow pure-JS engine, takes part in the first ${Math.min(options.tfjsCpuRounds, options.rounds)} round(s)` +
-        `${options.tfjsCpuImages < TEST_IMAGES ? `, over the first ${options.tfjsCpuImages.toLocaleString('en-US')} test images` : ''})`,
-    );
-    // tfjs-cpu's setup batch warms it enough; a warm-up pass would cost it minutes.
-    if (options.warmupPasses > 0) await alternation.warmUp('inference', (id) => (id === 'tfjs-cpu' ? null : inference(options.warmupPasses, id)));
-    await alternation.alternate('inference', options.rounds, (_, id) => inference(1, id), { 'tfjs-cpu': options.tfjsCpuRounds });
-    if (options.full) {
-      log(`training epochs: ${options.epochs} round(s) × 1 epoch of ${TRAIN_IMAGES.toLocaleString('en-US')} images per contender`);
-      await alternation.alternate('epoch', options.epochs, (round) => ({ cmd: 'epoch', seed: SEED + round }));
-    }
-  } finally {
-    await alternation.close();
+    records.push(...modelRecords);
+    await measureModel(model, modelRecords, options);
   }
   if (!options.skipRss) log('conv-fhd peak memory (each backend in its own process, workers stopped):');
   const rss = await convFhdPeaks(options);
 
-  const figures = computeFigures(records, workload, { gflopsPerCore });
-  const targets = checkTargets(figures, rss, { full: options.full, torch: !torchMissing });
-  const rows = tableRows(figures, rss, targets, workload);
+  const figures = workloads.flatMap((w) => computeFigures(records, w, { gflopsPerCore }));
+  const targets = checkTargets(figures, rss, { full: options.full, torch: !torchMissing, models: options.models });
+  const rows = tableRows(figures, rss, targets, workloads);
   log('');
   log(formatTextTable(rows));
   log('');
   log(`vs PyTorch: contender ÷ PyTorch — of the time for steps and epochs (lower is faster), of the throughput for inference (higher is faster).`);
+  if (options.full) {
+    log(`epoch + validation: "× plain" is the contender's epoch validated on the test images ÷ its epoch without validation.`);
+    if (options.models.some((m) => m !== 'autoencoder'))
+      log(`tfjs-wasm's epochs of unet and resnet: ${options.tfjsWasmEpochRounds} round only (they take minutes).`);
+  }
   log(`other CPU: the most cores other processes used during one of the contender's blocks; "!" marks > ${FOREIGN_CORES_FLAG} (figure disturbed).`);
-  log(`Medians over: ${figures.map((f) => `${f.contender} ${f.measure} ${f.repetitions}`).join(', ')}.`);
+  log(`Medians over: ${figures.map((f) => `${f.model} ${f.contender} ${f.measure} ${f.repetitions}`).join(', ')}.`);
   log('');
   log('targets:');
   for (const t of targets) log(`  ${t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   '}  ${t.text}: ${t.detail}`);
@@ -155,13 +194,13 @@ async function main(): Promise<number> {
   }
 
   const failures = [
-    ...records.filter((r) => r.status === 'failed').map((r) => `${r.id}: ${r.reason}`),
-    ...records.flatMap((r) => Object.entries(r.errors).map(([m, e]) => `${r.id} ${m}: ${e}`)),
+    ...records.filter((r) => r.status === 'failed').map((r) => `${r.model} ${r.id}: ${r.reason}`),
+    ...records.flatMap((r) => Object.entries(r.errors).map(([m, e]) => `${r.model} ${r.id} ${m}: ${e}`)),
     ...rss.filter((r) => r.error).map((r) => `conv-fhd ${r.backend}: ${r.error}`),
   ];
   const results = {
     kind: 'araboza-bench',
-    version: 1,
+    version: 2,
     startedAt: started.toISOString(),
     durationS: (performance.now() - t0) / 1000,
     mode,
@@ -177,8 +216,13 @@ async function main(): Promise<number> {
       peakGflopsPerCore: gflopsPerCore,
       node: process.version,
     },
-    workload: { ...workload, flopsPerMac: FLOPS_PER_MAC, trainingForwardMultiple: TRAINING_FORWARD_MULTIPLE },
-    contenders: records.map((r) => ({ id: r.id, status: r.status, reason: r.reason, setup: r.setup, blocks: r.blocks, errors: r.errors })),
+    flopsPerMac: FLOPS_PER_MAC,
+    trainingForwardMultiple: TRAINING_FORWARD_MULTIPLE,
+    workloads: workloads.map((w) => {
+      const { description, params, nonTrainableParams, loss } = MODELS[w.model];
+      return { ...w, description, params, nonTrainableParams, loss, optimizer: 'adam' };
+    }),
+    contenders: records.map((r) => ({ id: r.id, model: r.model, status: r.status, reason: r.reason, setup: r.setup, blocks: r.blocks, errors: r.errors })),
     figures,
     convFhd: rss,
     targets,

@@ -12,3 +12,17 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = ((by % items.length) + items.length) % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/**
+ * Two measures interleaved over `rounds` rounds, their order swapped from
+ * round to round (`a, b`, then `b, a`, ...), so neither always runs first on
+ * a warmer or busier machine: the `[round, measure]` pairs in running order.
+ */
+export function interleave<M>(a: M, b: M, rounds: number): [number, M][] {
+  const plan: [number, M][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [a, b] : [b, a];
+    for (const m of order) plan.push([round, m]);
+  }
+  return plan;
+}

@@ -15,6 +15,26 @@ describe('parseBenchOptions', () => {
     expect(() => parseBenchOptions(['--rounds', '0'], defaults)).toThrow(/--rounds must be a positive integer/);
   });
 
+  it('measures the three models by default', () => {
+    expect(parseBenchOptions([], defaults).models).toEqual(['autoencoder', 'unet', 'resnet']);
+  });
+
+  it('takes the listed models in table order, each once', () => {
+    expect(parseBenchOptions(['--models', 'resnet, autoencoder,resnet'], defaults).models).toEqual(['autoencoder', 'resnet']);
+  });
+
+  it('rejects an unknown model naming the flag and the known ones', () => {
+    expect(() => parseBenchOptions(['--models', 'unet,vgg'], defaults)).toThrow(/--models must list some of autoencoder, unet, resnet .*"unet,vgg"/);
+  });
+
+  it('rejects an empty model list', () => {
+    expect(() => parseBenchOptions(['--models', ','], defaults)).toThrow(/--models/);
+  });
+
+  it('lets tfjs-wasm take one epoch round on the slow models', () => {
+    expect(parseBenchOptions(['--full'], defaults)).toMatchObject({ full: true, epochs: 3, tfjsWasmEpochRounds: 1 });
+  });
+
   it('rejects an unknown flag', () => {
     expect(() => parseBenchOptions(['--fast'], defaults)).toThrow(/fast/);
   });

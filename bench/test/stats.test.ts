@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, rotate } from '../src/stats.js';
+import { interleave, median, rotate } from '../src/stats.js';
 
 describe('median', () => {
   it('takes the middle value of an odd count', () => {
@@ -16,5 +16,18 @@ describe('median', () => {
 describe('rotate', () => {
   it('starts round r with item r mod n', () => {
     expect(rotate(['a', 'b', 'c'], 4)).toEqual(['b', 'c', 'a']);
+  });
+});
+
+describe('interleave', () => {
+  it('runs both measures every round, swapping their order from round to round', () => {
+    expect(interleave('epoch', 'validated', 3)).toEqual([
+      [0, 'epoch'],
+      [0, 'validated'],
+      [1, 'validated'],
+      [1, 'epoch'],
+      [2, 'epoch'],
+      [2, 'validated'],
+    ]);
   });
 });
