@@ -3,6 +3,7 @@ import { backend_util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Co
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv-grad-math.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormKernels, registerBatchNormGradient } from './batch-norm.js';
+import { concatKernel, splitVKernel } from './concat-split.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 
 /** Marks kernel functions registered by araboza, so registration is idempotent. */
@@ -153,6 +154,8 @@ export const WASM_KERNELS: readonly string[] = [
   tf.Conv2DBackpropInput,
   tf.MaxPoolGrad,
   tf.Identity,
+  tf.Concat,
+  tf.SplitV,
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
 ];
@@ -161,7 +164,8 @@ export const WASM_KERNELS: readonly string[] = [
  * Registers araboza's kernels on the wasm backend: the missing
  * `Conv2DBackpropFilter`, and replacements for wasm's slow
  * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`;
- * `Conv2D` takes a faster path for one input or output channel; and
+ * `Conv2D` takes a faster path for one input or output channel; `Concat`
+ * and `SplitV` (a concatenation's gradient) copy float32 data in JS; and
  * araboza's own training-mode batch normalisation and its gradient.
  * Safe to call repeatedly.
  */
@@ -169,6 +173,14 @@ export function registerWasmKernels(): void {
   const conv2d = tf.getKernel(tf.Conv2D, 'wasm');
   if (!conv2d) throw new Error('@araboza/tfjs: the wasm backend has no Conv2D kernel (is @tensorflow/tfjs-backend-wasm loaded?)');
   if (!(conv2d.kernelFunc as MarkedKernelFunc)[ARABOZA_KERNEL]) replaceKernels([depthwiseConv2dKernel(conv2d)]);
+  // Concat and SplitV keep wasm's own kernel for what they do not handle (other dtypes).
+  for (const [name, wrap] of [
+    [tf.Concat, concatKernel],
+    [tf.SplitV, splitVKernel],
+  ] as const) {
+    const own = tf.getKernel(name, 'wasm');
+    if (own && !(own.kernelFunc as MarkedKernelFunc)[ARABOZA_KERNEL]) replaceKernels([wrap(own, mark)]);
+  }
   replaceKernels([
     conv2dBackpropFilterKernel('wasm'),
     conv2dBackpropInputKernel('wasm'),
