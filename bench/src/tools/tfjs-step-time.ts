@@ -5,10 +5,12 @@
  * per-kernel profile of one step and each kernel's CPU time. Run after
  * `pnpm build`:
  *
- *     node bench/dist/tools/tfjs-step-time.js [--model autoencoder|unet|resnet] [--engine wasm|cpu|tensorflow|auto] [--batch 256|128] [--steps 10]
+ *     node bench/dist/tools/tfjs-step-time.js [--model autoencoder|unet|resnet] [--engine wasm|cpu|tensorflow|auto] [--threads 1] [--batch 256|128] [--steps 10]
  *
  * The batch defaults to the model's reference batch (256, 256, 128).
  * `--by-shape` splits the CPU time per kernel by the shapes of its inputs.
+ * `--threads n` runs the wasm engine on n threads (the backend's `threads`
+ * option): compare wall times then, as CPU time adds up over the threads.
  * The pure-JS cpu engine is about a hundred times slower than wasm: use
  * `--batch 32 --steps 1` there.
  */
@@ -32,7 +34,7 @@ const batch = Number(args.batch ?? reference.defaultBatch);
 const steps = Number(args.steps ?? 10);
 
 const graph = reference.model.graph;
-const backend = tfjsBackend({ engine });
+const backend = tfjsBackend({ engine, threads: args.threads === undefined ? undefined : Number(args.threads) });
 const model = await backend.compile(graph, trainingSpec(graph, reference.loss, 'adam'));
 await model.setWeights(reference.model.getWeights());
 const { x, y } = reference.batch(batch);
@@ -51,7 +53,7 @@ for (let s = 0; s < steps; s++) {
   cpuTimes.push((c.user + c.system) / 1000);
 }
 console.log(
-  `${args.model ?? 'autoencoder'} on engine ${backend.name}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
+  `${args.model ?? 'autoencoder'} on engine ${backend.name}${args.threads ? ` (${args.threads} threads)` : ''}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
     `CPU median ${median(cpuTimes).toFixed(1)} ms/step over ${steps} steps; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
 );
 
