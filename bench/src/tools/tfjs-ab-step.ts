@@ -1,13 +1,13 @@
 /**
- * Compares two builds of @araboza/tfjs on the MNIST-autoencoder training step
- * (batch 256, binary cross-entropy from logits, adam, wasm) in one process,
+ * Compares two builds of @araboza/tfjs on a reference model's training step
+ * (adam, wasm; the model's reference loss and batch, see tfjs-models.ts) in one process,
  * steps alternating, so that both see the same machine load: A = the build
  * in the given dist folder (e.g. an older commit built elsewhere; both must
  * implement core's contract v2), B = the workspace's @araboza/tfjs. Prints
  * CPU and wall medians, the first losses of each and the largest weight
  * difference after the same steps. Run after `pnpm build`:
  *
- *     node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--steps 10]
+ *     node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10]
  *
  * tfjs has one kernel registry, so each build's wasm kernels are swapped in
  * before its own steps.
@@ -17,9 +17,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mnistAutoencoder, randomUniform, trainingSpec, type CompiledModel } from '@araboza/core';
+import { trainingSpec, type CompiledModel } from '@araboza/core';
 import * as own from '@araboza/tfjs';
-import { cpuMs, median } from './common.js';
+import { cpuMs, flagArgs, median } from './common.js';
+import { tfjsToolModel } from './tfjs-models.js';
 
 /** What this tool uses of a build: its public entry, as the workspace's build types it. */
 type Build = Pick<typeof own, 'registerWasmKernels' | 'tfjsBackend'>;
@@ -34,8 +35,10 @@ interface Run {
 }
 
 const [otherDist, ...rest] = process.argv.slice(2);
-if (!otherDist) throw new Error('usage: node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--steps 10]');
-const steps = Number(rest[rest.indexOf('--steps') + 1] || 10);
+if (!otherDist) throw new Error('usage: node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10]');
+const args = flagArgs(rest);
+const steps = Number(args.steps ?? 10);
+const reference = tfjsToolModel(args.model ?? 'autoencoder');
 // Every kernel either build may register, as tfjs-backend-wasm registered it.
 const names = [...new Set(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', ...own.WASM_KERNELS])];
 const pristine = new Map(names.map((n) => [n, tf.getKernel(n, 'wasm')]));
@@ -45,15 +48,15 @@ const use = (kernels: Map<string, tf.KernelConfig | undefined>): void => {
     if (c) tf.registerKernel(c);
   }
 };
-const ae = mnistAutoencoder({ seed: 0 });
-const spec = trainingSpec(ae.graph, 'binaryCrossentropy', 'adam');
+const graph = reference.model.graph;
+const spec = trainingSpec(graph, reference.loss, 'adam');
 
 async function compileWith(mod: Build): Promise<Run> {
   use(pristine);
   mod.registerWasmKernels();
   const kernels = new Map(names.map((n) => [n, tf.getKernel(n, 'wasm')]));
-  const model = await mod.tfjsBackend({ engine: 'wasm' }).compile(ae.graph, spec);
-  await model.setWeights(ae.getWeights());
+  const model = await mod.tfjsBackend({ engine: 'wasm' }).compile(graph, spec);
+  await model.setWeights(reference.model.getWeights());
   return { model, kernels, cpu: [], wall: [], losses: [] };
 }
 const other = (await import(pathToFileURL(path.resolve(otherDist, 'index.js')).href)) as Build;
@@ -61,14 +64,13 @@ const runs: Record<'A' | 'B', Run> = {
   A: await compileWith(other),
   B: await compileWith(own),
 };
-const x = randomUniform([256, 28, 28, 1], { seed: 1 });
-for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data[i];
+const { x, y } = reference.batch(reference.defaultBatch);
 for (let s = 0; s <= steps; s++) {
   for (const run of Object.values(runs)) {
     use(run.kernels);
     const t0 = performance.now();
     const c0 = cpuMs();
-    run.losses.push((await run.model.trainStep([x], [x])).loss);
+    run.losses.push((await run.model.trainStep([x], [y])).loss);
     // Step 0 warms up (kernel setup, XNNPACK operator creation).
     if (s > 0) {
       run.cpu.push(cpuMs() - c0);

@@ -1,18 +1,25 @@
 /**
- * Times one MNIST-autoencoder training step (binary cross-entropy from
- * logits, adam) on a @araboza/tfjs engine, then prints tfjs's per-kernel
- * profile of one step and each kernel's CPU time. Run after `pnpm build`:
+ * Times one training step of a reference model (adam; the autoencoder and
+ * the U-Net with binary cross-entropy from logits, the residual network with
+ * categorical cross-entropy) on a @araboza/tfjs engine, then prints tfjs's
+ * per-kernel profile of one step and each kernel's CPU time. Run after
+ * `pnpm build`:
  *
- *     node bench/dist/tools/tfjs-step-time.js [--engine wasm|cpu|tensorflow|auto] [--batch 256] [--steps 10]
+ *     node bench/dist/tools/tfjs-step-time.js [--model autoencoder|unet|resnet] [--engine wasm|cpu|tensorflow|auto] [--threads 1] [--batch 256|128] [--steps 10]
  *
+ * The batch defaults to the model's reference batch (256, 256, 128).
+ * `--by-shape` splits the CPU time per kernel by the shapes of its inputs.
+ * `--threads n` runs the wasm engine on n threads (the backend's `threads`
+ * option): compare wall times then, as CPU time adds up over the threads.
  * The pure-JS cpu engine is about a hundred times slower than wasm: use
  * `--batch 32 --steps 1` there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
-import { mnistAutoencoder, randomUniform, trainingSpec } from '@araboza/core';
+import { trainingSpec } from '@araboza/core';
 import { tfjsBackend, type EngineRequest } from '@araboza/tfjs';
 import { cpuMs, flagArgs, median } from './common.js';
+import { tfjsToolModel } from './tfjs-models.js';
 
 /** Time and call count gathered for one kernel name. */
 interface KernelTotal {
@@ -22,20 +29,17 @@ interface KernelTotal {
 
 const args = flagArgs(process.argv.slice(2));
 const engine = (args.engine ?? 'wasm') as EngineRequest;
-const batch = Number(args.batch ?? 256);
+const reference = tfjsToolModel(args.model ?? 'autoencoder');
+const batch = Number(args.batch ?? reference.defaultBatch);
 const steps = Number(args.steps ?? 10);
 
-const ae = mnistAutoencoder({ seed: 0 });
-const graph = ae.graph;
+const graph = reference.model.graph;
+const backend = tfjsBackend({ engine, threads: args.threads === undefined ? undefined : Number(args.threads) });
+const model = await backend.compile(graph, trainingSpec(graph, reference.loss, 'adam'));
+await model.setWeights(reference.model.getWeights());
+const { x, y } = reference.batch(batch);
 
-const backend = tfjsBackend({ engine });
-const model = await backend.compile(graph, trainingSpec(graph, 'binaryCrossentropy', 'adam'));
-await model.setWeights(ae.getWeights());
-// MNIST-like input: mostly blank background, some strokes in [0, 1].
-const x = randomUniform([batch, 28, 28, 1], { seed: 1 });
-for (let i = 0; i < x.data.length; i++) x.data[i] = x.data[i] < 0.8 ? 0 : x.data[i];
-
-await model.trainStep([x], [x]); // warm-up: kernel setup, XNNPACK operator creation
+await model.trainStep([x], [y]); // warm-up: kernel setup, XNNPACK operator creation
 // Wall time and this process's CPU time: wasm runs on one thread, so CPU time per step is close to the wall
 // time of an idle machine, while wall time on a shared machine includes waiting for a core.
 const times: number[] = [];
@@ -43,19 +47,19 @@ const cpuTimes: number[] = [];
 for (let s = 0; s < steps; s++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  await model.trainStep([x], [x]);
+  await model.trainStep([x], [y]);
   const c = process.cpuUsage(c0);
   times.push(performance.now() - t0);
   cpuTimes.push((c.user + c.system) / 1000);
 }
 console.log(
-  `engine ${backend.name}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
+  `${args.model ?? 'autoencoder'} on engine ${backend.name}${args.threads ? ` (${args.threads} threads)` : ''}, batch ${batch}: wall median ${median(times).toFixed(1)} ms/step (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}), ` +
     `CPU median ${median(cpuTimes).toFixed(1)} ms/step over ${steps} steps; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
 );
 
 // The step's losses are plain numbers, not tensors: the profiled function returns nothing.
 const profile = await tf.profile(async () => {
-  await model.trainStep([x], [x]);
+  await model.trainStep([x], [y]);
 });
 const byKernel = new Map<string, KernelTotal>();
 for (const k of profile.kernels) {
@@ -75,6 +79,11 @@ const backendName = tf.getBackend();
 const originals = tf.getKernelsForBackend(backendName);
 const cpuByKernel = new Map<string, KernelTotal>();
 const stack: { start: number; inner: number }[] = [];
+const byShape = 'by-shape' in args;
+const shapesOf = (inputs: tf.NamedTensorInfoMap): string =>
+  Object.values(inputs)
+    .map((t) => `[${t?.shape.join(',') ?? ''}]`)
+    .join(' ');
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);
   tf.registerKernel({
@@ -88,17 +97,18 @@ for (const config of originals) {
         stack.pop();
         const spent = cpuMs() - frame.start;
         if (stack.length > 0) stack[stack.length - 1].inner += spent;
-        const e = cpuByKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
+        const key = byShape ? `${config.kernelName} ${shapesOf(kernelArgs.inputs)}` : config.kernelName;
+        const e = cpuByKernel.get(key) ?? { ms: 0, calls: 0 };
         e.ms += spent - frame.inner;
         e.calls += 1;
-        cpuByKernel.set(config.kernelName, e);
+        cpuByKernel.set(key, e);
       }
     },
   });
 }
 const cpuSteps = 3;
 const c0 = cpuMs();
-for (let s = 0; s < cpuSteps; s++) await model.trainStep([x], [x]);
+for (let s = 0; s < cpuSteps; s++) await model.trainStep([x], [y]);
 const stepCpu = (cpuMs() - c0) / cpuSteps;
 for (const config of originals) {
   tf.unregisterKernel(config.kernelName, backendName);
@@ -107,6 +117,6 @@ for (const config of originals) {
 const cpuRows = [...cpuByKernel].sort((a, b) => b[1].ms - a[1].ms);
 const kernelCpu = cpuRows.reduce((n, [, e]) => n + e.ms, 0) / cpuSteps;
 console.log(`CPU time per kernel, exclusive, mean of ${cpuSteps} steps (kernels ${kernelCpu.toFixed(1)} of ${stepCpu.toFixed(1)} ms per step):`);
-for (const [name, e] of cpuRows.slice(0, 20))
-  console.log(`  ${name.padEnd(28)} ${(e.ms / cpuSteps).toFixed(1).padStart(8)} ms  ${String(e.calls / cpuSteps).padStart(4)} calls`);
+for (const [name, e] of cpuRows.slice(0, byShape ? 40 : 20))
+  console.log(`  ${name.padEnd(byShape ? 60 : 28)} ${(e.ms / cpuSteps).toFixed(1).padStart(8)} ms  ${String(e.calls / cpuSteps).padStart(4)} calls`);
 model.dispose();

@@ -29,9 +29,20 @@ export interface TfjsBackendOptions {
   maxChunkBytes?: number;
   /** Where `auto` reports its choice (default `console.info`). */
   log?: (message: string) => void;
+  /**
+   * Threads of the wasm engine in Node (an integer 1–8, default 1): more
+   * than 1 runs tfjs's threaded wasm binary, whose XNNPACK operators
+   * (convolutions, matrix products, pooling) split their work over that
+   * many worker threads; element-wise ops and araboza's JS kernels stay on
+   * the main thread. Fixed for the process when the wasm engine first
+   * starts. Only with engine `wasm` (or `auto` choosing it).
+   */
+  threads?: number;
 }
 
-const OPTION_NAMES = ['engine', 'checkFinite', 'maxChunkBytes', 'log'];
+const OPTION_NAMES = ['engine', 'checkFinite', 'maxChunkBytes', 'log', 'threads'];
+/** Most threads the wasm engine may use (emscripten's pre-started pthread pool has 8 workers). */
+const MAX_WASM_THREADS = 8;
 let autoAnnounced = false;
 
 /** The engine an `auto` request means here: tensorflow when tfjs-node is installed, else wasm. */
@@ -70,8 +81,15 @@ export function tfjsBackend(options: TfjsBackendOptions = {}): Backend {
   if (options.maxChunkBytes !== undefined && !(Number.isFinite(options.maxChunkBytes) && options.maxChunkBytes > 0)) {
     throw new ConfigError(`tfjsBackend: maxChunkBytes must be a positive number, got ${JSON.stringify(options.maxChunkBytes)}`);
   }
+  const threads = options.threads;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
+    throw new ConfigError(`tfjsBackend: threads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${JSON.stringify(threads)}`);
+  }
   const log = options.log ?? ((m: string) => console.info(m));
   const engine = pickEngine(request, log);
+  if (threads !== undefined && threads !== 1 && engine !== 'wasm') {
+    throw new ConfigError(`tfjsBackend: threads: ${threads} is for engine wasm; engine ${engine} runs its own way`);
+  }
   const settings = {
     engine,
     checkFinite: options.checkFinite ?? false,
@@ -82,7 +100,7 @@ export function tfjsBackend(options: TfjsBackendOptions = {}): Backend {
     kinds: TFJS_KINDS,
     async compile(graph: ModelGraph, training?: TrainingSpec): Promise<CompiledModel> {
       assertBackendSupports(backend, graph);
-      await activateEngine(engine);
+      await activateEngine(engine, engine === 'wasm' ? threads : undefined);
       selectEngine(engine);
       return new TfjsCompiledModel(graph, training, settings);
     },

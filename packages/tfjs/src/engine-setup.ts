@@ -6,19 +6,37 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import './gradients.js';
 import { BackendError } from '@araboza/core';
 import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
+import { startThreadedWasm, type PthreadPool } from './runtime-paths.js';
 
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-/** Registers araboza's wasm kernels and starts tfjs's wasm backend on the binaries in `binaryFolder`. */
-export async function initialiseWasm(binaryFolder: string | Readonly<Record<string, string>>): Promise<void> {
+/**
+ * Registers araboza's wasm kernels and starts tfjs's wasm backend on the
+ * binaries in `binaryFolder`: the single-threaded SIMD binary, or with
+ * `threads` > 1 the threaded one (XNNPACK's operators split over a pool of
+ * `threads` threads; see `startThreadedWasm`).
+ */
+export async function initialiseWasm(binaryFolder: string | Readonly<Record<string, string>>, threads: number): Promise<void> {
   // Binaries come from the installed package; tfjs would otherwise try to fetch them.
   setWasmPaths(binaryFolder as string | { [file: string]: string });
   registerWasmKernels();
-  if (!(await tf.setBackend('wasm'))) throw new BackendError('tfjs engine wasm failed to initialise (see the warning tfjs printed above)');
+  let started: boolean;
+  if (threads > 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    setThreadsCount(threads);
+    started = await startThreadedWasm(
+      threads,
+      () => tf.setBackend('wasm'),
+      () => (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: PthreadPool } } | null)?.wasm?.PThread,
+    );
+  } else {
+    started = await tf.setBackend('wasm');
+  }
+  if (!started) throw new BackendError('tfjs engine wasm failed to initialise (see the warning tfjs printed above)');
 }
 
 /**

@@ -15,21 +15,33 @@ export type EngineRequest = EngineName | 'auto';
 export const ENGINE_REQUESTS: readonly EngineRequest[] = ['wasm', 'cpu', 'tensorflow', 'webgl', 'webgpu', 'auto'];
 
 const initialised = new Map<EngineName, Promise<void>>();
+/** The thread count the wasm engine was started with (it is fixed for the process). */
+let wasmThreads: number | null = null;
 
-/** Initialises an engine once per process. */
-function initialise(engine: EngineName): Promise<void> {
+/** Initialises an engine once per process; `threads` is the wasm engine's thread count (undefined: as started, else 1). */
+function initialise(engine: EngineName, threads: number | undefined): Promise<void> {
+  if (engine === 'wasm' && threads !== undefined && wasmThreads !== null && wasmThreads !== threads) {
+    throw new BackendError(
+      `tfjs engine wasm already runs with ${wasmThreads} thread${wasmThreads === 1 ? '' : 's'} in this process; asked for threads: ${threads} ` +
+        '(the thread count is fixed when the wasm engine first starts: use the same threads option for every wasm backend)',
+    );
+  }
   let ready = initialised.get(engine);
   if (!ready) {
+    if (engine === 'wasm') wasmThreads = threads ?? 1;
     ready =
       engine === 'wasm'
-        ? initialiseWasm(wasmLocation())
+        ? initialiseWasm(wasmLocation(), threads ?? 1)
         : engine === 'tensorflow'
           ? initialiseTensorflow()
           : engine === 'cpu'
             ? initialiseCpu()
             : initialiseGpu(engine);
     // A failed start may be retried later (e.g. after the user installs tfjs-node).
-    ready.catch(() => initialised.delete(engine));
+    ready.catch(() => {
+      initialised.delete(engine);
+      if (engine === 'wasm') wasmThreads = null;
+    });
     initialised.set(engine, ready);
   }
   return ready;
@@ -52,9 +64,11 @@ export function selectEngine(engine: EngineName): void {
  * backend. tfjs has one global engine, so every compiled model calls this
  * before its work, and {@link selectEngine} again right before each
  * synchronous block; tensors made on another engine are moved by tfjs on
- * first use.
+ * first use. `threads` (wasm only) is fixed by the first start: 1 unless
+ * given then; left out later, whatever the engine runs with.
+ * @throws BackendError when the wasm engine already runs with another thread count than `threads`.
  */
-export async function activateEngine(engine: EngineName): Promise<void> {
-  await initialise(engine);
+export async function activateEngine(engine: EngineName, threads?: number): Promise<void> {
+  await initialise(engine, threads);
   selectEngine(engine);
 }

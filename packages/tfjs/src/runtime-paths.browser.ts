@@ -17,3 +17,20 @@ export function wasmBinaryFolder(): string {
 export function tfjsNodeInstalled(): boolean {
   return false;
 }
+
+/** What the Node version unrefs; unused here. */
+export interface PthreadPool {
+  readonly runningWorkers: readonly { unref(): void }[];
+  readonly unusedWorkers: readonly { unref(): void }[];
+}
+
+/**
+ * In a browser tfjs itself starts its threaded wasm binary when the page is
+ * cross-origin isolated (and then picks the thread count): the `threads`
+ * option is for Node. @throws BackendError always.
+ */
+export function startThreadedWasm(threads: number): Promise<boolean> {
+  throw new BackendError(
+    `tfjsBackend: threads: ${threads} is for Node; in a browser tfjs runs its threaded wasm binary by itself when the page is cross-origin isolated`,
+  );
+}

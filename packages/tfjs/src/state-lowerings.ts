@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nodeUpdatesState, type GraphNode } from '@araboza/core';
+import { batchNormTraining } from './kernels/batch-norm.js';
 
 /** Values one float32 partial sum adds up sequentially (as in reductions.ts). */
 const CHUNK = 32;
@@ -41,7 +42,9 @@ function channelSum(x: tf.Tensor): tf.Tensor1D {
  * Batch normalisation over the last axis (semantics in core's
  * `BatchNormalization`): batch statistics in training mode unless the layer
  * is frozen, the moving ones otherwise. In training mode it hands the next
- * moving mean and (unbiased) variance to `ctx.stateNext`.
+ * moving mean and (unbiased) variance to `ctx.stateNext`. On wasm and cpu a
+ * training-mode pass is one araboza kernel (and one for its gradient, see
+ * `kernels/batch-norm.ts`); elsewhere it composes tfjs ops.
  */
 export function batchNormalization(
   x: tf.Tensor,
@@ -58,14 +61,17 @@ export function batchNormalization(
   let mean = movingMean;
   let variance = movingVariance;
   if (training && nodeUpdatesState(node)) {
-    const n = x.size / x.shape[x.shape.length - 1];
-    mean = tf.div(channelSum(x), n);
-    variance = tf.div(channelSum(tf.square(tf.sub(x, mean))), n);
+    const channels = x.shape[x.shape.length - 1];
+    const n = x.size / channels;
+    const fused = batchNormTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), epsilon);
+    mean = fused ? fused.mean : tf.div(channelSum(x), n);
+    variance = fused ? fused.variance : tf.div(channelSum(tf.square(tf.sub(x, mean))), n);
     if (ctx?.stateNext) {
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
       ctx.stateNext(node.weightIndex + k, tf.add(tf.mul(movingMean, momentum), tf.mul(mean, 1 - momentum)));
       ctx.stateNext(node.weightIndex + k + 1, tf.add(tf.mul(movingVariance, momentum), tf.mul(unbiased, 1 - momentum)));
     }
+    if (fused) return fused.y;
   }
   let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
   if (gamma) y = tf.mul(y, gamma);

@@ -66,6 +66,13 @@ export class KernelScope {
     return result;
   }
 
+  /** Frees every intermediate but those in `results`, and returns `results` (a kernel with several outputs). */
+  finishAll(results: TensorInfo[]): TensorInfo[] {
+    for (const t of this.temps) if (!results.includes(t)) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+    return results;
+  }
+
   /** Frees every intermediate (on failure). */
   abandon(): void {
     for (const t of this.temps) this.backend.disposeData(t.dataId);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv-grad-math.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormKernels, registerBatchNormGradient } from './batch-norm.js';
+import { concatKernel, splitVKernel } from './concat-split.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 
 /** Marks kernel functions registered by araboza, so registration is idempotent. */
@@ -146,20 +148,47 @@ function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
 }
 
 /** The kernels araboza registers on the wasm backend, by kernel name. */
-export const WASM_KERNELS: readonly string[] = [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Identity];
+export const WASM_KERNELS: readonly string[] = [
+  tf.Conv2D,
+  tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.MaxPoolGrad,
+  tf.Identity,
+  tf.Concat,
+  tf.SplitV,
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+];
 
 /**
  * Registers araboza's kernels on the wasm backend: the missing
  * `Conv2DBackpropFilter`, and replacements for wasm's slow
  * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`;
- * `Conv2D` takes a faster path for one input or output channel.
+ * `Conv2D` takes a faster path for one input or output channel; `Concat`
+ * and `SplitV` (a concatenation's gradient) copy float32 data in JS; and
+ * araboza's own training-mode batch normalisation and its gradient.
  * Safe to call repeatedly.
  */
 export function registerWasmKernels(): void {
   const conv2d = tf.getKernel(tf.Conv2D, 'wasm');
   if (!conv2d) throw new Error('@araboza/tfjs: the wasm backend has no Conv2D kernel (is @tensorflow/tfjs-backend-wasm loaded?)');
   if (!(conv2d.kernelFunc as MarkedKernelFunc)[ARABOZA_KERNEL]) replaceKernels([depthwiseConv2dKernel(conv2d)]);
-  replaceKernels([conv2dBackpropFilterKernel('wasm'), conv2dBackpropInputKernel('wasm'), maxPoolGradKernel('wasm', mark), sharingIdentityKernel('wasm')]);
+  // Concat and SplitV keep wasm's own kernel for what they do not handle (other dtypes).
+  for (const [name, wrap] of [
+    [tf.Concat, concatKernel],
+    [tf.SplitV, splitVKernel],
+  ] as const) {
+    const own = tf.getKernel(name, 'wasm');
+    if (own && !(own.kernelFunc as MarkedKernelFunc)[ARABOZA_KERNEL]) replaceKernels([wrap(own, mark)]);
+  }
+  replaceKernels([
+    conv2dBackpropFilterKernel('wasm'),
+    conv2dBackpropInputKernel('wasm'),
+    maxPoolGradKernel('wasm', mark),
+    sharingIdentityKernel('wasm'),
+    ...batchNormKernels('wasm', mark),
+  ]);
+  registerBatchNormGradient();
 }
 
 /**
@@ -167,10 +196,12 @@ export function registerWasmKernels(): void {
  * backend: tfjs's cpu kernels read every element through `TensorBuffer.get`;
  * the filter gradient took 30 s of a 37 s autoencoder step at batch 32 here.
  * The same formulations as on wasm run on cpu's forward `Conv2D` and plain
- * loops. Safe to call repeatedly.
+ * loops; so does the training-mode batch normalisation. Safe to call
+ * repeatedly.
  */
 export function registerCpuKernels(): void {
-  replaceKernels([conv2dBackpropFilterKernel('cpu'), maxPoolGradKernel('cpu', mark)]);
+  replaceKernels([conv2dBackpropFilterKernel('cpu'), maxPoolGradKernel('cpu', mark), ...batchNormKernels('cpu', mark)]);
+  registerBatchNormGradient();
 }
 
 function replaceKernels(configs: readonly tf.KernelConfig[]): void {

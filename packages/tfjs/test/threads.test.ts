@@ -1,0 +1,52 @@
+// The wasm engine's thread count is fixed for a process when it first starts: this file starts it with 2
+// threads (vitest runs each test file in its own process), the others single-threaded.
+import { describe, expect, it } from 'vitest';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError, ConfigError, layers } from '@araboza/core';
+import { tfjsBackend } from '../src/index.js';
+import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';
+
+const chain = [
+  layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }),
+  layers.maxPooling2d({ poolSize: 2 }),
+  layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+  layers.flatten(),
+  layers.dense({ units: 1, activation: 'sigmoid' }),
+];
+const graph = chainGraph([12, 12, 1], chain);
+const weights = chainWeights(chain);
+
+/** The first losses of a small convolutional model (XNNPACK convolutions and pooling, split over the threads). */
+async function losses(engine: 'wasm' | 'cpu', threads?: number): Promise<number[]> {
+  const model = await tfjsBackend({ engine, threads }).compile(graph, trainingSpec(graph, 'binaryCrossentropy', 'adam'));
+  await model.setWeights(weights);
+  const x = data([16, 12, 12, 1], 6);
+  const y = { shape: [16, 1], data: Float32Array.from({ length: 16 }, (_, i) => i % 2) };
+  const out: number[] = [];
+  for (let s = 0; s < 3; s++) out.push((await model.trainStep([x], [y])).loss);
+  model.dispose();
+  return out;
+}
+
+describe('tfjsBackend threads (the threaded wasm binary under worker_threads)', () => {
+  it('rejects a thread count that is not an integer from 1 to 8', () => {
+    for (const threads of [0, 9, 1.5, Number.NaN]) expect(() => tfjsBackend({ threads })).toThrow(ConfigError);
+  });
+
+  it('rejects threads on an engine other than wasm', () => {
+    expect(() => tfjsBackend({ engine: 'cpu', threads: 2 })).toThrow(/threads: 2 is for engine wasm/);
+  });
+
+  it('starts the wasm engine with 2 threads and trains as the cpu engine does', async () => {
+    const threaded = await losses('wasm', 2);
+    expect(getThreadsCount()).toBe(2);
+    const reference = await losses('cpu');
+    threaded.forEach((l, i) => expect(Math.abs(l - reference[i])).toBeLessThan(1e-5));
+  });
+
+  it('refuses another thread count once the wasm engine runs', async () => {
+    await losses('wasm', 2);
+    await expect(losses('wasm', 1)).rejects.toThrow(BackendError);
+    await expect(losses('wasm', 1)).rejects.toThrow(/already runs with 2 threads/);
+  });
+});
