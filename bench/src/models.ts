@@ -53,9 +53,12 @@ export const MODELS: { readonly [M in ModelId]: ModelSpec } = {
 /**
  * The measures contender `c` takes part in on model `m`. Training (step,
  * epoch) runs on every model but on tfjs's pure-JS engine (far too slow);
- * inference and validation are measured on the autoencoder only.
+ * tfjs's threaded wasm build takes training steps only; inference and
+ * validation are measured on the autoencoder only.
  */
 export function contenderMeasures(m: ModelId, c: ContenderId): readonly Measure[] {
   if (c === 'tfjs-cpu') return m === 'autoencoder' ? ['inference'] : [];
+  // The threaded wasm build: training steps only, to see what a second thread buys (its epochs would add minutes).
+  if (c === 'tfjs-wasm-threads') return ['trainStep'];
   return m === 'autoencoder' ? ['trainStep', 'inference', 'epoch', 'validatedEpoch'] : ['trainStep', 'epoch'];
 }

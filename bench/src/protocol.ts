@@ -6,7 +6,7 @@
  */
 
 /** Every contender the bench knows, in table order. */
-export const CONTENDER_IDS = ['pytorch', 'onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export const CONTENDER_IDS = ['pytorch', 'onnxruntime-cpu', 'tfjs-wasm', 'tfjs-wasm-threads', 'tfjs-cpu'] as const;
 
 /** A contender: an engine measured on the models. */
 export type ContenderId = (typeof CONTENDER_IDS)[number];

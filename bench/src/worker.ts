@@ -19,7 +19,7 @@ import { dependencyVersion } from './versions.js';
 /** The araboza contenders this worker can be. */
 type ArabozaContender = Exclude<ContenderId, 'pytorch'>;
 
-const ARABOZA_CONTENDERS: readonly ArabozaContender[] = ['onnxruntime-cpu', 'tfjs-wasm', 'tfjs-cpu'];
+const ARABOZA_CONTENDERS: readonly ArabozaContender[] = ['onnxruntime-cpu', 'tfjs-wasm', 'tfjs-wasm-threads', 'tfjs-cpu'];
 
 /** A model's inputs and targets over one split. */
 interface Samples {
@@ -65,12 +65,13 @@ async function createBackend(id: ArabozaContender, threads: number): Promise<{ b
     };
   }
   const { tfjsBackend } = await import('@araboza/tfjs');
-  const engine = id === 'tfjs-wasm' ? 'wasm' : 'cpu';
-  // tfjs's wasm engine runs single-threaded in Node, and its JS engine is single-threaded by nature.
+  const engine = id === 'tfjs-cpu' ? 'cpu' : 'wasm';
+  // tfjs's wasm engine runs single-threaded unless its threaded build is asked for; its JS engine is single-threaded by nature.
+  const engineThreads = id === 'tfjs-wasm-threads' ? threads : 1;
   return {
-    backend: tfjsBackend({ engine, log: (m) => process.stderr.write(`${m}\n`) }),
-    engine: `@tensorflow/tfjs-core ${dependencyVersion('@araboza/tfjs', '@tensorflow/tfjs-core')} (${engine})`,
-    threads: 1,
+    backend: tfjsBackend({ engine, log: (m) => process.stderr.write(`${m}\n`), ...(engineThreads > 1 ? { threads: engineThreads } : {}) }),
+    engine: `@tensorflow/tfjs-core ${dependencyVersion('@araboza/tfjs', '@tensorflow/tfjs-core')} (${engine}${engineThreads > 1 ? `, ${engineThreads} threads` : ''})`,
+    threads: engineThreads,
   };
 }
 
