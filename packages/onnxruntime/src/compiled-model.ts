@@ -49,10 +49,8 @@ import {
   slotStateName,
   MODEL_WEIGHTS_NEXT,
   weightEntries,
-  type ModelWeights,
   type WeightEntry,
 } from './model-gen.js';
-import type { ResolvedDevice } from './device.js';
 import type { SessionSource } from './session-source.js';
 
 /**
@@ -62,31 +60,7 @@ import type { SessionSource } from './session-source.js';
  */
 export const DEFAULT_RUN_BYTES = 256 * 1024 * 1024;
 
-/**
- * How the inference and evaluation models take the weights:
- * - `initializers`: baked into the model, which is regenerated and reopened
- *   (lazily, at the next predict or evaluate) whenever the weights change;
- * - `inputs`: fed at every run from the buffers the train step writes, so one
- *   session per mode serves the model's whole life.
- */
-export type WeightFeed = 'initializers' | 'inputs';
-
-/**
- * The {@link WeightFeed} for a provider. On the CPU, initializers: ONNX
- * Runtime's NCHWc layout transform and weight prepacking need constant
- * weights, and without them the MNIST autoencoder's inference costs 1.7×
- * (2-core AMD EPYC, 10,000 images in runs of 256: its kernels take 2.1× the
- * time), while regenerating and reopening costs about 25 ms of CPU per weight
- * change (model 1–3 ms, session 3–25 ms). On GPU providers, inputs: there a
- * new session's first run compiles its shaders (WebGPU on SwiftShader: 5–20 s
- * against about 1 s for the next runs, the same with either feed), which every
- * validation pass after training steps would pay again.
- */
-export function weightFeedFor(provider: ResolvedDevice): WeightFeed {
-  return provider === 'cpu' ? 'initializers' : 'inputs';
-}
-
-/** A session of the inference or evaluation model, with the weight version its initializers hold (with weights as inputs: any version, −1). */
+/** A weights-dependent session, rebuilt when the weights change. */
 interface VersionedSession {
   readonly version: number;
   readonly session: Promise<ort.InferenceSession>;
@@ -145,16 +119,12 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
   private gradientSession: Promise<ort.InferenceSession> | null = null;
   private disposed = false;
 
-  /**
-   * @param weightFeed how the inference and evaluation models take the weights (default: {@link weightFeedFor} the resolved provider).
-   */
   constructor(
     private readonly backendName: string,
     private readonly graph: ModelGraph,
     private readonly training: TrainingSpec | undefined,
     private readonly sessions: SessionSource,
     private readonly runBytes: number = DEFAULT_RUN_BYTES,
-    private readonly weightFeed: WeightFeed = weightFeedFor(sessions.current ?? 'cpu'),
   ) {
     this.entries = weightEntries(graph);
     this.learningRate = this.floatTensor(new Float32Array(1), []);
@@ -244,22 +214,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     return this.weights.map((w) => ({ shape: w.dims, data: w.data as Float32Array }));
   }
 
-  /**
-   * The session of an inference or evaluation model: with weights as inputs, the one opened first (for the
-   * model's life); with initializers, `current` while it holds the current weights, else a new one (the
-   * stale one is released).
-   */
-  private versioned(current: VersionedSession | null, build: (weights: ModelWeights) => Uint8Array): VersionedSession {
-    if (this.weightFeed === 'inputs') return current ?? { version: -1, session: this.sessions.create(build('inputs')) };
+  private versioned(current: VersionedSession | null, build: () => Uint8Array): VersionedSession {
     if (current && current.version === this.version) return current;
     if (current) void current.session.then((s) => s.release()).catch(() => undefined);
-    return { version: this.version, session: this.sessions.create(build(this.onnxWeightTensors())) };
-  }
-
-  /** Adds the current weights to `feeds` when the inference and evaluation models take them as inputs (no copy: the buffers the train step wrote). */
-  private weightFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
-    if (this.weightFeed === 'inputs') this.entries.forEach((e, i) => (feeds[e.name] = this.weights[i]));
-    return feeds;
+    return { version: this.version, session: this.sessions.create(build()) };
   }
 
   /** Rows `start … start + rows` of each tensor (a view, no copy), as ONNX Runtime tensors of per-sample shapes `shapes`. */
@@ -313,7 +271,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('predict');
     const n = checkInputs(this.graph, inputs, `${this.backendName}: predict`);
     const training = options.training === true;
-    const build = (weights: ModelWeights) => buildInferenceModel(this.graph, weights, { provider: this.sessions.current ?? 'cpu', training });
+    const build = () => buildInferenceModel(this.graph, this.onnxWeightTensors(), { provider: this.sessions.current ?? 'cpu', training });
     let versioned: VersionedSession;
     if (training) versioned = this.trainingModeInference = this.versioned(this.trainingModeInference, build);
     else versioned = this.inference = this.versioned(this.inference, build);
@@ -325,7 +283,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     const chunk = training ? n : this.rowsPerRun();
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const feeds = this.weightFeeds({});
+      const feeds: Record<string, ort.Tensor> = {};
       this.rowsOf(inputs, inShapes, start, rows).forEach((t, i) => (feeds[this.graph.inputs[i].name] = t));
       // Outputs are written in place into their slices of the results: no copy per chunk.
       const fetches: Record<string, ort.Tensor> = {};
@@ -339,8 +297,8 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('evaluate');
     const training = this.needTraining('evaluate');
     const { n, ys, targetShapes, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'evaluate');
-    this.evaluation = this.versioned(this.evaluation, (modelWeights) =>
-      buildEvalModel(this.graph, modelWeights, training, { provider: this.sessions.current ?? 'cpu' }),
+    this.evaluation = this.versioned(this.evaluation, () =>
+      buildEvalModel(this.graph, this.onnxWeightTensors(), training, { provider: this.sessions.current ?? 'cpu' }),
     );
     const session = await this.evaluation.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
@@ -351,7 +309,7 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
       const feeds = this.dataFeeds(this.rowsOf(inputs, inShapes, start, rows), this.rowsOf(ys, targetShapes, start, rows), weights, start, rows);
-      const result = await session.run(this.weightFeeds(feeds));
+      const result = await session.run(feeds);
       const losses = this.lossesOf(result);
       // Metric partials are sums and counts: chunks add up.
       metricSums = this.metricSums(metricSums, result);

@@ -18,7 +18,6 @@ export {
   weightEntries,
   type WeightEntry,
   type InferenceModelOptions,
-  type ModelWeights,
   type TrainingModelOptions,
 } from './model-gen.js';
 export { DEFAULT_RUN_BYTES } from './compiled-model.js';

@@ -271,15 +271,6 @@ function reluOutputsMaskableDownstream(pass: ForwardPass, seeds: readonly Value[
 /** How the weights enter a generated model. */
 type WeightSource = { readonly kind: 'inputs' } | { readonly kind: 'initializers'; readonly values: readonly Tensor[] };
 
-/**
- * The weights of an inference or evaluation model: their values (ONNX layout, graph order), baked in as
- * initializers, or `'inputs'`: each weight is then a graph input named as its {@link WeightEntry.name}, fed
- * at every run, so that one session serves whatever weights the model has.
- */
-export type ModelWeights = readonly Tensor[] | 'inputs';
-
-const weightSource = (weights: ModelWeights): WeightSource => (weights === 'inputs' ? { kind: 'inputs' } : { kind: 'initializers', values: weights });
-
 function declareWeights(b: OnnxGraphBuilder, entries: readonly WeightEntry[], source: WeightSource): string[] {
   return entries.map((e, i) => {
     if (source.kind === 'inputs') return b.input(e.name, e.onnxShape);
@@ -321,18 +312,18 @@ export interface InferenceModelOptions {
 
 /**
  * The inference model: channels-last inputs named as the graph's inputs
- * with a dynamic batch axis, weights as initializers (ONNX layout) or
- * inputs (see {@link ModelWeights}), channels-last outputs named by
- * {@link inferenceOutputNames}. Inference mode unless `options.training`.
+ * with a dynamic batch axis, weights as initializers (ONNX layout),
+ * channels-last outputs named by {@link inferenceOutputNames}. Inference
+ * mode unless `options.training`.
  */
-export function buildInferenceModel(graph: ModelGraph, onnxWeights: ModelWeights, options: InferenceModelOptions = {}): Uint8Array {
+export function buildInferenceModel(graph: ModelGraph, onnxWeights: readonly Tensor[], options: InferenceModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
   const entries = weightEntries(graph);
   const inputs = graph.inputs.map((i) => b.input(i.name, ['N', ...i.shape]));
   const outputNames = inferenceOutputNames(graph);
   // A shared layer's k-th use is named `layer:k`, the shape of a generated value name.
   outputNames.forEach((name) => b.reserve(name));
-  const weights = declareWeights(b, entries, weightSource(onnxWeights));
+  const weights = declareWeights(b, entries, { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, inputs, weights, options.training ?? false, options.fuseUpsampling ?? true, options.provider ?? 'cpu');
   // Renaming adds an Identity per output, so a value listed twice (or an input passed through) still gets distinct outputs.
   outputNames.forEach((name, i) => b.output(b.rename(toKeras(b, pass.outputs[i]), name)));
@@ -416,12 +407,12 @@ function outputMetrics(b: OnnxGraphBuilder, graph: ModelGraph, training: Pick<Tr
 }
 
 /**
- * The evaluation model: forward and losses (weights as initializers or inputs, see {@link ModelWeights});
- * outputs {@link MODEL_LOSS}, each {@link outputLossName}, and {@link MODEL_METRICS} when the spec has metrics.
+ * The evaluation model: forward and losses (weights as initializers); outputs {@link MODEL_LOSS}, each
+ * {@link outputLossName}, and {@link MODEL_METRICS} when the spec has metrics.
  */
 export function buildEvalModel(
   graph: ModelGraph,
-  onnxWeights: ModelWeights,
+  onnxWeights: readonly Tensor[],
   training: Pick<TrainingSpec, 'losses' | 'lossWeights' | 'metrics'>,
   options: TrainingModelOptions = {},
 ): Uint8Array {
@@ -429,7 +420,7 @@ export function buildEvalModel(
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
   const sampleWeight = b.input(MODEL_SAMPLE_WEIGHT, ['N']);
-  const weights = declareWeights(b, weightEntries(graph), weightSource(onnxWeights));
+  const weights = declareWeights(b, weightEntries(graph), { kind: 'initializers', values: onnxWeights });
   const pass = emitForward(b, graph, xs, weights, false, true, options.provider ?? 'cpu');
   const losses = graph.outputs.map(
     (_, i) =>

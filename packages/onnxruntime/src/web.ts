@@ -11,7 +11,7 @@ import { compileOn, ONNX_KINDS } from './session-backend.js';
 import { WEB_DEVICES, WebSessionSource, type WebDeviceName } from './web-runtime.js';
 
 export { WEB_DEVICES, fillPreallocatedOutputs, type WebDeviceName } from './web-runtime.js';
-export { buildInferenceModel, buildTrainStepModel, buildEvalModel, weightEntries, type WeightEntry, type ModelWeights } from './model-gen.js';
+export { buildInferenceModel, buildTrainStepModel, buildEvalModel, weightEntries, type WeightEntry } from './model-gen.js';
 
 /** Options of {@link onnxruntimeWebBackend}. */
 export interface OnnxruntimeWebBackendOptions {
