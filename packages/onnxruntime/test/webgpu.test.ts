@@ -79,6 +79,26 @@ describe('device webgpu', () => {
     expectClose(gpu.inputs[0], onCpu.inputs[0], 1e-5, 'dLoss/dinput');
   }, 120_000);
 
+  it('predicts and evaluates with the weights its train steps produced, as the CPU does', async (t) => {
+    needAdapter(t);
+    const m = modelOf([4], [layers.dense({ units: 3, activation: 'relu' }), layers.dense({ units: 2 })]);
+    const spec = trainingFor(m, 'meanSquaredError', 'adam');
+    const [x, y] = [uniform([6, 4], 1), uniform([6, 2], 2)];
+    const results = [];
+    for (const backend of [webgpu, cpu]) {
+      const compiled = await backend.compile(m.graph, spec);
+      await compiled.setWeights(m.getWeights());
+      const before = await compiled.predict([x]);
+      for (let step = 0; step < 3; step++) await compiled.trainStep([x], [y]);
+      results.push({ before: before[0], after: (await compiled.predict([x]))[0], loss: (await compiled.evaluate([x], [y])).loss });
+      compiled.dispose();
+    }
+    const [gpu, onCpu] = results;
+    expectClose(gpu.after, onCpu.after, 1e-5, 'predictions after the steps');
+    expect(gpu.loss).toBeCloseTo(onCpu.loss, 5);
+    expect(Math.max(...Array.from(gpu.after.data, (v, i) => Math.abs(v - gpu.before.data[i])))).toBeGreaterThan(1e-4);
+  }, 120_000);
+
   it.skipIf(cudaInstalled)(
     "'auto' picks WebGPU where CUDA is missing and says so once (runs only where the CUDA provider is missing)",
     async (t) => {
