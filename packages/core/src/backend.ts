@@ -76,6 +76,14 @@ export interface PredictOptions {
    * is updated either way. Used by an eager `layer.apply(x, {training: true})`.
    */
   readonly training?: boolean;
+  /**
+   * Tensors to write the outputs into, one per graph output, each
+   * `[batch, ...outputShape]` (checked with {@link checkPredictOutputs}): a
+   * backend that can writes the results there and returns these tensors, so
+   * a caller assembling many batches needs no copy of its own. A backend
+   * may ignore them and return its own tensors.
+   */
+  readonly outputs?: readonly Tensor[];
 }
 
 /** Options of one {@link CompiledModel.trainStep}. */
@@ -252,6 +260,19 @@ export function checkInputs(graph: ModelGraph, inputs: readonly Tensor[], who: s
     batch = b;
   });
   return batch;
+}
+
+/**
+ * Checks the {@link PredictOptions.outputs} given to a predict call of
+ * `batch` samples: one per graph output, each `[batch, ...outputShape]`.
+ * @throws ShapeError naming the output, the expected and the actual shape.
+ */
+export function checkPredictOutputs(graph: ModelGraph, outputs: readonly Tensor[], batch: number, who: string): void {
+  checkList(outputs, graph.outputs.length, who, 'output buffer');
+  graph.outputs.forEach((output, i) => {
+    const b = checkBatchTensor(outputs[i], valueShape(graph, output), who, `output buffer of '${output}'`);
+    if (b !== batch) throw new ShapeError(`${who}: the inputs have ${batch} samples but the output buffer of '${output}' has ${b}`);
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { Random } from './random.js';
 import { resolveSampleWeight } from './sample-weights.js';
 import { saveModel } from './saved-model.js';
 import { formatModelSummary, type SummaryOptions } from './summary.js';
-import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, type Shape, type Tensor } from './tensor.js';
+import { assertTensor, firstNonFinite, formatBatchShape, formatShape, shapesEqual, sizeOfShape, slice, type Shape, type Tensor } from './tensor.js';
 import { runFit, type FitOptions, type History } from './training.js';
 import { arrayBatches, batchIterator, checkedBatches, isBatchSource, type BatchSource } from './batch-source.js';
 
@@ -696,11 +696,32 @@ export class Model {
     if (source && options.batchSize !== undefined)
       throw new ConfigError(`${this.name}: predict from a batch source takes no batchSize (its batches have their own size)`);
     const batchSize = checkBatchSize(options.batchSize ?? 32, this.name);
-    const batches = source
-      ? checkedBatches(this, batchIterator(source), { needsTargets: false, checkFinite: false, limit: Infinity, where: (i) => `predict batch ${i}` })
-      : arrayBatches(this.dataList(x as ModelData, 'inputs', 'predict input').tensors, [], batchSize);
+    const data = source ? null : this.dataList(x as ModelData, 'inputs', 'predict input');
+    const batches = data
+      ? arrayBatches(data.tensors, [], batchSize)
+      : checkedBatches(this, batchIterator(source!), { needsTargets: false, checkFinite: false, limit: Infinity, where: (i) => `predict batch ${i}` });
     const compiled = await this.compiled(false);
     const shapes = this.outputShapes;
+    if (data) {
+      // The sample count is known: every batch's outputs go straight into their rows of the results.
+      const n = data.samples;
+      const results = shapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
+      let at = 0;
+      for await (const { xs, size } of batches) {
+        const rows = results.map((r) => slice(r, at, size));
+        const ys = await compiled.predict(xs, { outputs: rows });
+        ys.forEach((y, i) => {
+          if (y.data === rows[i].data) return;
+          if (y.data.length !== rows[i].data.length)
+            throw new ShapeError(
+              `${this.name}: the backend's predict returned ${y.data.length} values for output '${this.graph.outputs[i]}', expected ${rows[i].data.length} (${formatShape(rows[i].shape)})`,
+            );
+          rows[i].data.set(y.data);
+        });
+        at += size;
+      }
+      return results;
+    }
     const parts: Float32Array[][] = shapes.map(() => []);
     let n = 0;
     for await (const { xs, size } of batches) {

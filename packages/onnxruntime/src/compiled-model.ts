@@ -1,4 +1,5 @@
 import {
+  checkPredictOutputs,
   BackendError,
   checkInputs,
   checkInputsAndTargets,
@@ -285,7 +286,10 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     else versioned = this.inference = this.versioned(this.inference, build);
     const session = await versioned.session;
     const inShapes = this.graph.inputs.map((i) => i.shape);
-    const outs = this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
+    if (options.outputs) checkPredictOutputs(this.graph, options.outputs, n, `${this.backendName}: predict`);
+    const outs: Tensor[] = options.outputs
+      ? [...options.outputs]
+      : this.outputShapes.map((shape) => ({ shape: [n, ...shape], data: new Float32Array(n * sizeOfShape(shape)) }));
     const outNames = inferenceOutputNames(this.graph);
     // Batch statistics need the whole batch in one run.
     const chunk = training ? n : this.rowsPerRun();

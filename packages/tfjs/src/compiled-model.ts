@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addRegularizationGrads, regularizationPenalty } from './regularization.js';
 import {
+  checkPredictOutputs,
   BackendError,
   ShapeError,
   checkInputs,
@@ -291,7 +292,8 @@ export class TfjsCompiledModel implements CompiledModel {
     await activateEngine(this.settings.engine);
     selectEngine(this.settings.engine);
     const sizes = this.outputShapes.map(sizeOfShape);
-    const results = sizes.map((s) => new Float32Array(batch * s));
+    if (options.outputs) checkPredictOutputs(this.graph, options.outputs, batch, 'predict');
+    const results = options.outputs?.map((t) => t.data) ?? sizes.map((s) => new Float32Array(batch * s));
     const training = options.training === true;
     for (const { start, size } of chunkRanges(batch, this.rowsPerChunk(batch, training, false))) {
       const outs = tf.tidy(() =>
