@@ -36,8 +36,8 @@ export {
 export type { AgreementModel, AgreementRun, AgreementOptions, AgreementContext } from './agreement.js';
 export { coverageMatrix, formatCoverageMatrix, countResults, summaryLine } from './matrix.js';
 export type { CoverageMatrix, MatrixCell } from './matrix.js';
-export { matchesPattern, selectCase, resolvePatterns, environmentPatterns, patternList } from './patterns.js';
-export type { Selection } from './patterns.js';
+export { matchesPattern, selectCase, resolvePatterns, environmentPatterns, patternList, processEnvironment } from './patterns.js';
+export type { Selection, Environment } from './patterns.js';
 export { FORWARD_TOLERANCE, GRADIENT_TOLERANCE, assertClose } from './assert.js';
 export type { Tolerance } from './assert.js';
 export { FULL_TRAINING, SHORT_TRAINING } from './checks/training.js';

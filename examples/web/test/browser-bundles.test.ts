@@ -29,7 +29,9 @@ function nodeOnly(modules: readonly string[]): string[] {
       /\/(onnxruntime-node|cli-progress|signal-exit)\//.test(m) ||
       /\/core\/dist\/(files|saved-model|checkpoint|progress-bar)\.js$/.test(m) ||
       /\/tfjs\/dist\/runtime-paths\.js$/.test(m) ||
-      /\/onnxruntime\/dist\/device\.js$/.test(m),
+      /\/onnxruntime\/dist\/device\.js$/.test(m) ||
+      /\/conformance\/dist\/(fixture-files|cli|describe|checkpoint-checks)\.js$/.test(m) ||
+      /\/(datasets\/dist|vitest|commander|import-meta-resolve)\//.test(m),
   );
 }
 
@@ -53,5 +55,19 @@ describe('browser bundles (esbuild, platform browser, no stubs or plugins)', () 
     expect(errors).toEqual([]);
     expect(nodeOnly(modules)).toEqual([]);
     expect(modules.some((m) => m.includes('/onnxruntime-web/'))).toBe(true);
+  });
+
+  it("@araboza/onnxruntime/web brings the ONNX generator, the same modules as onnxruntime-node's entry", async () => {
+    const { modules } = await bundle('@araboza/onnxruntime/web');
+    for (const generator of ['model-gen', 'onnx-graph', 'losses', 'optimizers']) {
+      expect(modules.filter((m) => m.endsWith(`/onnxruntime/dist/${generator}.js`)).length, generator).toBe(1);
+    }
+  });
+
+  it("@araboza/conformance/browser (the runner's browser entry) carries no Node built-in, test framework or disk reader", async () => {
+    const { modules, errors } = await bundle('@araboza/conformance/browser');
+    expect(errors).toEqual([]);
+    expect(nodeOnly(modules)).toEqual([]);
+    expect(modules.some((m) => m.endsWith('/conformance/dist/fixture-files.browser.js'))).toBe(true);
   });
 });
