@@ -12,7 +12,7 @@
  * or from the command line: `araboza-conformance --backend my-araboza-backend`.
  */
 export { describeConformance, describeAgreement, registerCases } from './describe.js';
-export { runConformance, runCases, caseContext } from './runner.js';
+export { runConformance, runCases, caseContext, runSuite } from './runner.js';
 export {
   ConformanceRunError,
   CREATE_BACKEND_TIMEOUT_MS,
