@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   FormatError,
   LAYER_KINDS,
@@ -35,13 +32,14 @@ import {
   type DropoutOptions,
   type SpatialDropout2dOptions,
 } from '@araboza/core';
+import { fixtureLocation, joinFixture, readFixtureText } from './fixture-files.js';
 
 /**
  * Folder of the golden fixtures (`<kind>.json`), resolved from this module's
  * location so it is the same folder from `src/` (vitest) and from `dist/`
  * (the published package, whose `files` include `fixtures/`).
  */
-export const GOLDEN_FIXTURES_DIR: string = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+export const GOLDEN_FIXTURES_DIR: string = fixtureLocation('golden/');
 
 /** The generator every fixture file of a single-input kind must name (the committed PyTorch script). */
 export const GOLDEN_GENERATOR = 'conformance/scripts/generate_golden.py';
@@ -319,10 +317,10 @@ function checkKind(kind: unknown): asserts kind is LayerKind {
  */
 export function loadGoldenFile<K extends LayerKind>(kind: K, options: LoadGoldenOptions = {}): GoldenFile<K> {
   checkKind(kind);
-  const file = join(options.fixturesDir ?? GOLDEN_FIXTURES_DIR, `${kind}.json`);
+  const file = joinFixture(options.fixturesDir ?? GOLDEN_FIXTURES_DIR, `${kind}.json`);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFixtureText(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new FormatError(`${file}: cannot read golden fixture (${code}); regenerate with /usr/bin/python3 ${goldenGeneratorOf(kind)}`);

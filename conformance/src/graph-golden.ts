@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { FormatError, input, layerFromJSON, model, type Layer, type Model, type SymbolicTensor, type Tensor } from '@araboza/core';
+import { fixtureLocation, readFixtureText } from './fixture-files.js';
 
 /** The fixture file of the graph golden cases. */
-export const GRAPH_FIXTURE: string = fileURLToPath(new URL('../fixtures/graphs/graphs.json', import.meta.url));
+export const GRAPH_FIXTURE: string = fixtureLocation('graphs/graphs.json');
 
 /** The generator the graph fixture must name. */
 export const GRAPH_GENERATOR = 'conformance/scripts/generate_golden_graphs.py';
@@ -78,7 +77,7 @@ function weightsOf(v: unknown, where: string): GraphWeight[] {
 export function loadGraphGoldenCases(): GraphGoldenCase[] {
   let doc: { generator?: unknown; cases?: unknown };
   try {
-    doc = JSON.parse(readFileSync(GRAPH_FIXTURE, 'utf8')) as typeof doc;
+    doc = JSON.parse(readFixtureText(GRAPH_FIXTURE)) as typeof doc;
   } catch (err) {
     throw new FormatError(`${GRAPH_FIXTURE}: unreadable (${(err as Error).message}); regenerate with /usr/bin/python3 ${GRAPH_GENERATOR}`);
   }

@@ -12,7 +12,7 @@
  * or from the command line: `araboza-conformance --backend my-araboza-backend`.
  */
 export { describeConformance, describeAgreement, registerCases } from './describe.js';
-export { runConformance, runCases, caseContext } from './runner.js';
+export { runConformance, runCases, caseContext, runSuite } from './runner.js';
 export {
   ConformanceRunError,
   CREATE_BACKEND_TIMEOUT_MS,
@@ -36,8 +36,8 @@ export {
 export type { AgreementModel, AgreementRun, AgreementOptions, AgreementContext } from './agreement.js';
 export { coverageMatrix, formatCoverageMatrix, countResults, summaryLine } from './matrix.js';
 export type { CoverageMatrix, MatrixCell } from './matrix.js';
-export { matchesPattern, selectCase, resolvePatterns, environmentPatterns, patternList } from './patterns.js';
-export type { Selection } from './patterns.js';
+export { matchesPattern, selectCase, resolvePatterns, environmentPatterns, patternList, processEnvironment } from './patterns.js';
+export type { Selection, Environment } from './patterns.js';
 export { FORWARD_TOLERANCE, GRADIENT_TOLERANCE, assertClose } from './assert.js';
 export type { Tolerance } from './assert.js';
 export { FULL_TRAINING, SHORT_TRAINING } from './checks/training.js';

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FormatError, type MetricConfig, type MetricKind, type Tensor } from '@araboza/core';
+import { fixtureLocation, readFixtureText } from './fixture-files.js';
 
 /** The metrics fixture, next to the other training fixtures. */
-export const METRIC_FIXTURE: string = join(fileURLToPath(new URL('../fixtures/training/', import.meta.url)), 'metrics.json');
+export const METRIC_FIXTURE: string = fixtureLocation('training/metrics.json');
 
 /** The generator the metrics fixture must name. */
 export const METRIC_GENERATOR = 'conformance/scripts/generate_golden_metrics.py';
@@ -52,7 +50,7 @@ function tensorAt(v: unknown, path: string): Tensor {
 export function loadMetricGoldenCases(): MetricGoldenCase[] {
   let doc: { generator?: unknown; cases?: unknown };
   try {
-    doc = JSON.parse(readFileSync(METRIC_FIXTURE, 'utf8'));
+    doc = JSON.parse(readFixtureText(METRIC_FIXTURE));
   } catch (err) {
     fail('top level', `cannot read (${(err as Error).message})`);
   }

@@ -33,8 +33,16 @@ export function matchesPattern(test: Pick<ConformanceCase<unknown>, 'id' | 'tags
 /** What a runner does with a test given include/exclude/xfail patterns. */
 export type Selection = { run: false; reason: string } | { run: true; xfail: boolean };
 
+/** Environment variables by name (Node's `process.env`, or an empty object where there is no process, as in a browser). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** `process.env` under Node; an empty environment where `process` does not exist (a browser). */
+export function processEnvironment(): Environment {
+  return typeof process === 'undefined' ? {} : process.env;
+}
+
 /** Patterns from the environment: comma-separated lists in `ARABOZA_CONFORMANCE_INCLUDE`, `_EXCLUDE`, `_XFAIL`. */
-export function environmentPatterns(env: NodeJS.ProcessEnv = process.env): { include: string[]; exclude: string[]; xfail: string[] } {
+export function environmentPatterns(env: Environment = processEnvironment()): { include: string[]; exclude: string[]; xfail: string[] } {
   const list = (v: string | undefined) =>
     (v ?? '')
       .split(',')

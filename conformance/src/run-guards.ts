@@ -1,5 +1,5 @@
 import type { Backend } from '@araboza/core';
-import { environmentPatterns, matchesPattern, patternList } from './patterns.js';
+import { environmentPatterns, matchesPattern, patternList, processEnvironment, type Environment } from './patterns.js';
 import type { BackendFactory, CaseResult, ConformanceCase, Pattern } from './types.js';
 
 /**
@@ -39,7 +39,7 @@ function describePattern(p: Pattern): string {
 export function unmatchedPatterns(
   cases: readonly Pick<ConformanceCase<unknown>, 'id' | 'tags'>[],
   options: PatternSources,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = processEnvironment(),
 ): string[] {
   const fromEnv = environmentPatterns(env);
   const sources: [string, Pattern[]][] = [
@@ -101,4 +101,17 @@ export async function createBackendWithin(createBackend: BackendFactory, timeout
     throw new ConformanceRunError(`the backend factory returned ${backend === null ? 'null' : typeof backend}, expected a backend {name, kinds, compile}`);
   }
   return backend;
+}
+
+/**
+ * Returns `cases` after checking that no two share an id.
+ * @throws Error naming the first duplicate id.
+ */
+export function assertUniqueIds<C extends Pick<ConformanceCase<unknown>, 'id'>>(cases: C[]): C[] {
+  const seen = new Set<string>();
+  for (const c of cases) {
+    if (seen.has(c.id)) throw new Error(`conformance: duplicate test id ${c.id}`);
+    seen.add(c.id);
+  }
+  return cases;
 }

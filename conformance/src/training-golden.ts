@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   FormatError,
   lossTargetShape,
@@ -11,10 +8,11 @@ import {
   type OptimizerSpec,
   type Tensor,
 } from '@araboza/core';
+import { fixtureLocation, joinFixture, readFixtureText } from './fixture-files.js';
 import type { GoldenCase, NamedTensor } from './golden.js';
 
 /** Folder of the training fixtures (`optimizers.json`, `losses.json`), next to `fixtures/golden/`. */
-export const TRAINING_FIXTURES_DIR: string = fileURLToPath(new URL('../fixtures/training/', import.meta.url));
+export const TRAINING_FIXTURES_DIR: string = fixtureLocation('training/');
 
 /** The generator every training fixture must name. */
 export const TRAINING_GENERATOR = 'conformance/scripts/generate_golden_training.py';
@@ -137,10 +135,10 @@ class Reader {
 }
 
 function readFixture(name: string, dir: string): { reader: Reader; cases: Json[] } {
-  const file = join(dir, name);
+  const file = joinFixture(dir, name);
   let doc: Json;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(readFixtureText(file));
   } catch (err) {
     throw new FormatError(`${file}: cannot read training fixture (${(err as Error).message}); regenerate with /usr/bin/python3 ${TRAINING_GENERATOR}`);
   }
@@ -282,10 +280,10 @@ export interface AutoencoderTrajectory {
  * @throws FormatError naming the file and the field when the fixture is missing or malformed.
  */
 export function loadAutoencoderTrajectory(dir: string = TRAINING_FIXTURES_DIR): AutoencoderTrajectory {
-  const file = join(dir, 'autoencoder-trajectory.json');
+  const file = joinFixture(dir, 'autoencoder-trajectory.json');
   let doc: Json;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(readFixtureText(file));
   } catch (err) {
     throw new FormatError(`${file}: cannot read the trajectory fixture (${(err as Error).message}); regenerate with /usr/bin/python3 ${TRAJECTORY_GENERATOR}`);
   }

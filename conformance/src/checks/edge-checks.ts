@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LAYER_KINDS } from '@araboza/core';
+import { fixtureExists, fixtureLocation, joinFixture } from '../fixture-files.js';
 import { loadGoldenFile, type GoldenCase } from '../golden.js';
 import { TRAINING_GENERATOR } from '../training-golden.js';
 import type { ConformanceCase } from '../types.js';
@@ -13,11 +11,11 @@ import { goldenCases } from './golden-checks.js';
  * kernels. The main golden generator keeps its random cases away from the
  * kinks on purpose; these sit on them.
  */
-export const EDGE_FIXTURES_DIR: string = fileURLToPath(new URL('../../fixtures/edges/', import.meta.url));
+export const EDGE_FIXTURES_DIR: string = fixtureLocation('edges/');
 
 /** The edge cases of every kind that has a file in {@link EDGE_FIXTURES_DIR}, in `LAYER_KINDS` order. */
 export function loadEdgeCases(dir: string = EDGE_FIXTURES_DIR): GoldenCase[] {
-  return LAYER_KINDS.filter((k) => existsSync(join(dir, `${k}.json`))).flatMap(
+  return LAYER_KINDS.filter((k) => fixtureExists(joinFixture(dir, `${k}.json`))).flatMap(
     (k) => loadGoldenFile(k, { fixturesDir: dir, generator: TRAINING_GENERATOR }).cases as GoldenCase[],
   );
 }

