@@ -66,7 +66,7 @@ const usesBatchStatistics = (forTraining: boolean, node: BnNode) => forTraining 
  * with the batch mean and biased variance and emit the next moving
  * statistics as `stateNext` (unbiased variance, n/(n − 1) computed
  * in-graph from the dynamic batch); a frozen layer uses the moving ones.
- * Either way the output is (x − μ)·s + β, and the gradient gets x − μ, the
+ * Either way the output is (x − μ)·s + β, and the gradient gets x − μ, the per-channel count n (batch statistics only), the
  * per-channel 1/√(σ² + ε) and s, all with the reduced axes kept as 1s.
  */
 export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> = {
@@ -110,6 +110,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
     const batchStats = usesBatchStatistics(forTraining, node);
     let centered: string;
     let variance: string;
+    let count = '';
     if (batchStats) {
       const mean = channelReduce(b, g, 'ReduceMean', x.name, `${node.name}/batch_mean`);
       centered = b.op('Sub', [x.name, mean], g.shape, {}, `${node.name}/centered`);
@@ -122,6 +123,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
         {},
         `${node.name}/n`,
       );
+      count = n;
       const nMinus1 = b.op('Max', [b.op('Sub', [n, b.scalar(1)], [], {}, `${node.name}/n_1`), b.scalar(1)], [], {}, `${node.name}/n_1_min`);
       const unbiased = b.op(
         'Mul',
@@ -155,7 +157,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
     const s = gamma ? b.op('Mul', [invStd, perChannel(b, g, gamma, `${node.name}/gamma_b`)], varShape, {}, `${node.name}/scale`) : invStd;
     let z = b.op('Mul', [centered, s], g.shape, {}, `${node.name}/scaled`);
     if (beta) z = b.op('Add', [z, perChannel(b, g, beta, `${node.name}/beta_b`)], g.shape, {}, `${node.name}/shifted`);
-    return { z: { ...x, name: z }, saved: { centered, invStd, scale: s, batchStats: batchStats ? '1' : '' }, stateNext };
+    return { z: { ...x, name: z }, saved: { centered, invStd, scale: s, count }, stateNext };
   },
 };
 
@@ -170,9 +172,10 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
 export const batchNormalizationGradient: GradientRule<'batchNormalization'> = ({ b, node, xs: [x], forward, dZ, needInputGrad }) => {
   const { scale, center } = node.config;
   const g = channelGeometry(x);
-  const { centered, invStd, scale: s, batchStats } = forward.saved!;
+  // `count` (values per channel) is saved only when the forward pass used batch statistics.
+  const { centered, invStd, scale: s, count } = forward.saved!;
   const zeros = b.floatConstant(`${node.name}/zero_state_grad`, [g.channels], new Float32Array(g.channels));
-  const needSums = needInputGrad && batchStats !== '';
+  const needSums = needInputGrad && count !== '';
   const sumDz = center || needSums ? channelReduce(b, g, 'ReduceSum', dZ, 'bn_sum_dz') : null;
   const sumDzCentered =
     scale || needSums ? channelReduce(b, g, 'ReduceSum', b.op('Mul', [dZ, centered], g.shape, {}, 'bn_dz_centered'), 'bn_sum_dz_centered') : null;
@@ -183,7 +186,6 @@ export const batchNormalizationGradient: GradientRule<'batchNormalization'> = ({
   if (!needInputGrad) return { dXs: [null], dWeights };
   const direct = b.op('Mul', [dZ, s], g.shape, {}, 'bn_dx_direct');
   if (!needSums) return { dXs: [direct], dWeights };
-  const count = b.op('Div', [b.op('Cast', [b.op('Size', [dZ], [], {}, 'bn_size')], [], { to: intAttr(1) }, 'bn_size_f'), b.scalar(g.channels)], [], {}, 'bn_n');
   const sOverN = b.op('Div', [s, count], g.kept, {}, 'bn_scale_over_n');
   const centeredFactor = b.op(
     'Mul',
