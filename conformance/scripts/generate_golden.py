@@ -624,6 +624,10 @@ def case_grid():
     for act in ACTIVATIONS[1:]:
         add("conv2d", f"k3-s1-same-6x6-{act}", {"filters": 3, "kernelSize": 3, "padding": "same", "activation": act}, [2, 6, 6, 1])
     add("conv2d", "k3-s2-same-7x7-relu", {"filters": 2, "kernelSize": 3, "strides": 2, "padding": "same", "activation": "relu"}, [2, 7, 7, 2])
+    # Whole blocks of 8 and 16 channels: the channel counts a backend's blocked (NCHWc-style) kernels take.
+    add("conv2d", "k3-s1-same-6x6-c16", {"filters": 16, "kernelSize": 3, "padding": "same"}, [2, 6, 6, 16])
+    add("conv2d", "k3-d2-valid-8x8-c16to32-nobias", {"filters": 32, "kernelSize": 3, "dilationRate": 2, "useBias": False}, [2, 8, 8, 16])
+    add("conv2d", "k3-s2-same-7x7-c16-relu", {"filters": 16, "kernelSize": 3, "strides": 2, "padding": "same", "activation": "relu"}, [2, 7, 7, 16])
 
     # conv2dTranspose: kernels 3 and 2 × strides 1 and 2 × valid/same × odd/even; k < s; bias off; activations.
     for k, s, padding, size in itertools.product([3, 2], [1, 2], ["valid", "same"], [3, 4]):

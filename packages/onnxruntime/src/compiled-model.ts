@@ -334,7 +334,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
 
   private trainStepSession(): Promise<ort.InferenceSession> {
     const training = this.needTraining('trainStep');
-    this.trainSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildTrainStepModel(this.graph, training, { provider })));
+    this.trainSession ??= this.sessions
+      .resolve()
+      .then(async (provider) => this.sessions.create(buildTrainStepModel(this.graph, training, { provider, nchwcBlockSize: await this.sessions.convBlock() })));
     return this.trainSession;
   }
 
@@ -393,7 +395,9 @@ export class OnnxruntimeCompiledModel implements CompiledModel {
     this.alive('gradients');
     const training = this.needTraining('gradients');
     const { n, ys, targetShapes, weights } = this.checkPair(inputs, targets, options?.sampleWeight, 'gradients');
-    this.gradientSession ??= this.sessions.resolve().then((provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider })));
+    this.gradientSession ??= this.sessions
+      .resolve()
+      .then(async (provider) => this.sessions.create(buildGradientsModel(this.graph, training, { provider, nchwcBlockSize: await this.sessions.convBlock() })));
     const session = await this.gradientSession;
     const feeds = this.dataFeeds(
       this.rowsOf(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxGraphBuilder } from './onnx-graph.js';
+import { NCHWC_DOMAIN } from './nchwc.js';
 import type { SessionSource } from './session-source.js';
 
 /**
@@ -59,6 +60,43 @@ function probeModelBytes(): Uint8Array {
   const x = b.input('x', [1]);
   b.output(b.rename(b.op('Add', [x, x], [1]), 'y'));
   return b.encode('araboza_device_probe');
+}
+
+/** A model with one NCHWc ReorderInput of a `[1, 4, 1, 1]` input: its output has the block size as channels. */
+function blockProbeModelBytes(): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const x = b.input('x', [1, 4, 1, 1]);
+  b.nodes.push({ name: 'node/ReorderInput', opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [x], outputs: ['y'], attributes: {} });
+  b.shapes.set('y', [1, 4, 1, 1]);
+  b.output('y');
+  return b.encode('araboza_nchwc_probe');
+}
+
+let cpuConvBlock: Promise<number> | null = null;
+
+/**
+ * The NCHWc block size of this onnxruntime-node build on this CPU (16 with
+ * AVX-512, 8 with AVX2; ONNX Runtime picks it at load time and offers no
+ * query): ReorderInput pads channels up to a whole block, so reordering 4
+ * channels gives one block. 0 when the build has no NCHWc kernels (the probe
+ * fails) or a block of 1. Measured once per process.
+ */
+export function nchwcBlockSize(): Promise<number> {
+  cpuConvBlock ??= (async () => {
+    try {
+      const session = await ort.InferenceSession.create(blockProbeModelBytes(), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+      try {
+        const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
+        const block = Number(out.y.dims[1]);
+        return Number.isInteger(block) && block >= 2 ? block : 0;
+      } finally {
+        await session.release();
+      }
+    } catch {
+      return 0;
+    }
+  })();
+  return cpuConvBlock;
 }
 
 /**
@@ -170,6 +208,11 @@ export class SessionFactory implements SessionSource {
   /** A float32 onnxruntime-node tensor over `data`. */
   tensor(data: Float32Array, dims: readonly number[]): ort.Tensor {
     return new ort.Tensor('float32', data, dims as number[]);
+  }
+
+  /** The NCHWc block size on the CPU ({@link nchwcBlockSize}); 0 on a GPU device. */
+  async convBlock(): Promise<number> {
+    return (await this.resolve()) === 'cpu' ? nchwcBlockSize() : 0;
   }
 
   /** Creates a session for model bytes on the resolved device. */

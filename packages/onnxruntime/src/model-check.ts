@@ -1,3 +1,4 @@
+import { NCHWC_DOMAIN } from './nchwc.js';
 import type { BuiltNode, Dim, OnnxGraphBuilder } from './onnx-graph.js';
 
 /** A generated model broke one of the structural rules; always a bug in this package. */
@@ -280,6 +281,18 @@ function reduceRule(n: BuiltNode, ins: readonly (readonly Dim[])[], outs: readon
  * differ on defaults left out (ONNX Runtime Web's WebGPU provider rejects a
  * Conv without `dilations`), so generated models never rely on them.
  */
+/**
+ * Shape rules of the NCHWc-domain ops nchwc.ts's `blockConvolutions` emits, on
+ * the logical (NCHW) shapes it records: the blocked layout has the same
+ * element count when the channels are a whole number of blocks, which is
+ * the only case it rewrites.
+ */
+const NCHWC_SHAPE_RULES: Record<string, ShapeRule> = {
+  ReorderInput: sameAsFirstInput,
+  ReorderOutput: sameAsFirstInput,
+  Conv: SHAPE_RULES.Conv,
+};
+
 const EXPLICIT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   Conv: ['strides', 'dilations', 'pads', 'group'],
   ConvTranspose: ['strides', 'dilations', 'pads', 'group', 'output_padding'],
@@ -314,8 +327,9 @@ export function checkBuiltGraph(b: OnnxGraphBuilder, graphName: string): void {
       if (defined.has(o)) fail(`value ${o} is produced twice`);
       defined.add(o);
     }
-    const rule = SHAPE_RULES[n.opType];
-    if (!rule) fail(`node ${n.name} uses ${n.opType}, which has no shape rule`);
+    const rule =
+      (n.domain ? (n.domain === NCHWC_DOMAIN ? NCHWC_SHAPE_RULES[n.opType] : undefined) : SHAPE_RULES[n.opType]) ??
+      fail(`node ${n.name} uses ${n.domain ? `${n.domain}.` : ''}${n.opType}, which has no shape rule`);
     const ins = n.inputs.map((i) => (i === '' ? [] : b.shapeOf(i)));
     const outs = n.outputs.map((o) => b.shapeOf(o));
     const problem = rule(n, ins, outs);

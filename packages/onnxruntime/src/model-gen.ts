@@ -20,6 +20,7 @@ import type { ForwardLowering, GradientRule, LoweredForward, LoweringKind, Lower
 import { fuseForLowering } from './fusion.js';
 import type { ResolvedDevice } from './device.js';
 import { checkBuiltGraph } from './model-check.js';
+import { blockConvolutions } from './nchwc.js';
 import { intAttr, intsAttr, OnnxGraphBuilder, type Dim } from './onnx-graph.js';
 import { emitGradientClipping, emitOptimizerUpdate } from './optimizers.js';
 import { emitRegularization } from './regularization.js';
@@ -178,6 +179,7 @@ function emitBackward(
   seeds: readonly Seed[],
   wantInputGrad: boolean,
   provider: ResolvedDevice,
+  convBlock: number,
 ): { grads: Map<string, string>; dWeights: Map<number, string> } {
   const reluMasked = reluOutputsMaskableDownstream(
     pass,
@@ -226,6 +228,7 @@ function emitBackward(
       dZTotals: totals.get(forward.z.name),
       needInputGrad,
       provider,
+      convBlock,
     });
     xs.forEach((x, k) => {
       const dX = result.dXs[k];
@@ -280,7 +283,8 @@ function declareWeights(b: OnnxGraphBuilder, entries: readonly WeightEntry[], so
   });
 }
 
-function finish(b: OnnxGraphBuilder, name: string): Uint8Array {
+function finish(b: OnnxGraphBuilder, name: string, nchwcBlock = 0): Uint8Array {
+  blockConvolutions(b, nchwcBlock);
   checkBuiltGraph(b, name);
   return b.encode(name);
 }
@@ -453,6 +457,7 @@ function lossAndBackward(
   training: Pick<TrainingSpec, 'losses' | 'lossWeights'>,
   wantInputGrad: boolean,
   provider: ResolvedDevice,
+  convBlock: number,
 ) {
   const xs = graph.inputs.map((input, i) => b.input(modelInputName(i), ['N', ...input.shape]));
   const ys = graph.outputs.map((o, i) => b.input(modelTargetName(i), ['N', ...lossTargetShape(training.losses[i].kind, valueShape(graph, o))]));
@@ -469,7 +474,7 @@ function lossAndBackward(
     const w = training.lossWeights[i];
     return w === 1 ? seed : { value: seed.value, grad: b.op('Mul', [seed.grad, b.scalar(w)], b.shapeOf(seed.grad), {}, 'loss_seed_weighted') };
   });
-  const back = emitBackward(b, pass, seeds, wantInputGrad, provider);
+  const back = emitBackward(b, pass, seeds, wantInputGrad, provider, convBlock);
   // Weights the loss does not depend on (layers off every output path) get a zero gradient.
   const lossGrads = entries.map(
     (e, i) => back.dWeights.get(i) ?? b.floatConstant(`${e.name}/zero_grad`, e.onnxShape, new Float32Array(e.onnxShape.reduce((p, d) => p * d, 1))),
@@ -497,6 +502,19 @@ function lossAndBackward(
 export interface TrainingModelOptions {
   /** Execution provider the model will run on (default `cpu`); gradient rules pick ops it has kernels for. */
   readonly provider?: ResolvedDevice;
+  /**
+   * The NCHWc block size of the ONNX Runtime build that will run the model
+   * on the CPU (see {@link nchwcBlockSize}); when 2 or more, convolutions
+   * with whole blocks of channels run on its blocked kernels
+   * ({@link blockConvolutions}). Absent or below 2: plain ONNX only.
+   */
+  readonly nchwcBlockSize?: number;
+}
+
+/** The NCHWc block the model's convolutions are rewritten to: the option's on the CPU provider, else 0 (none). */
+function convBlockOf(options: TrainingModelOptions): number {
+  const block = options.nchwcBlockSize ?? 0;
+  return (options.provider ?? 'cpu') === 'cpu' && Number.isInteger(block) && block >= 2 ? block : 0;
 }
 
 /** Output name of dLoss/d(graph input `i`) in the gradients model. */
@@ -512,7 +530,8 @@ export const gradOutputName = (i: number) => `grad:w${i}`;
  */
 export function buildGradientsModel(graph: ModelGraph, training: Pick<TrainingSpec, 'losses' | 'lossWeights'>, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, training, true, options.provider ?? 'cpu');
+  const convBlock = convBlockOf(options);
+  const r = lossAndBackward(b, graph, training, true, options.provider ?? 'cpu', convBlock);
   outputLosses(b, r.losses, r.total);
   graph.inputs.forEach((input, i) => {
     // Without a path from an input to the loss, its gradient is zero.
@@ -524,7 +543,7 @@ export function buildGradientsModel(graph: ModelGraph, training: Pick<TrainingSp
     b.rename(keras, gradOutputName(i));
     b.output(gradOutputName(i));
   });
-  return finish(b, 'araboza_gradients');
+  return finish(b, 'araboza_gradients', convBlock);
 }
 
 /** Input name of an optimizer slot in the train-step model: the slot of every weight, flattened and concatenated in entry order. */
@@ -598,7 +617,8 @@ function emitFlatConcat(b: OnnxGraphBuilder, values: readonly string[], total: n
  */
 export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, options: TrainingModelOptions = {}): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const r = lossAndBackward(b, graph, training, false, options.provider ?? 'cpu');
+  const convBlock = convBlockOf(options);
+  const r = lossAndBackward(b, graph, training, false, options.provider ?? 'cpu', convBlock);
   const { optimizer } = training;
   const slotNames = optimizerSlots(optimizer);
   const sizes = r.entries.map((e) => e.onnxShape.reduce((q, d) => q * d, 1));
@@ -664,5 +684,5 @@ export function buildTrainStepModel(graph: ModelGraph, training: TrainingSpec, o
   }
   outputLosses(b, r.losses, lossUnlessNonFinite(b, r.total, guarded));
   outputMetrics(b, graph, training, r.pass, r.ys);
-  return finish(b, 'araboza_train_step');
+  return finish(b, 'araboza_train_step', convBlock);
 }

@@ -37,6 +37,8 @@ export interface BuiltNode {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes: Readonly<Record<string, Attribute>>;
+  /** The operator set domain (absent: the default ONNX domain). */
+  readonly domain?: string;
 }
 
 /** A constant tensor (initializer) as recorded by {@link OnnxGraphBuilder}. */
@@ -178,15 +180,17 @@ export class OnnxGraphBuilder {
         },
       },
     });
+    const domains = [...new Set(this.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].sort();
     return onnx.ModelProto.create({
       irVersion: IR_VERSION,
       producerName: '@araboza/onnxruntime',
-      opsetImport: [{ domain: '', version: OPSET_VERSION }],
+      opsetImport: [{ domain: '', version: OPSET_VERSION }, ...domains.map((domain) => ({ domain, version: 1 }))],
       graph: {
         name: graphName,
         node: this.nodes.map((n) => ({
           name: n.name,
           opType: n.opType,
+          ...(n.domain ? { domain: n.domain } : {}),
           input: [...n.inputs],
           output: [...n.outputs],
           attribute: Object.entries(n.attributes).map(([name, a]) => encodeAttribute(name, a)),

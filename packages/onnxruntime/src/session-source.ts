@@ -14,6 +14,12 @@ export interface SessionSource {
   readonly current: ResolvedDevice | null;
   /** Resolves the device once (a BackendError when it is not available). */
   resolve(): Promise<ResolvedDevice>;
+  /**
+   * The channel block of the runtime's blocked convolution kernels on the
+   * resolved device (ONNX Runtime's NCHWc CPU kernels, see nchwc.ts), 0
+   * where it has none; training models are generated for it.
+   */
+  convBlock(): Promise<number>;
   /** Creates a session for generated model bytes on the resolved device. */
   create(bytes: Uint8Array): Promise<ort.InferenceSession>;
   /** A float32 tensor of this runtime over `data` (no copy unless the runtime must). */

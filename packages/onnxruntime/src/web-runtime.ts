@@ -81,6 +81,11 @@ export class WebSessionSource implements SessionSource {
     return new ort.Tensor('float32', data, dims as number[]);
   }
 
+  /** 0: onnxruntime-web has no blocked (NCHWc) convolution kernels. */
+  async convBlock(): Promise<number> {
+    return 0;
+  }
+
   /** A session for generated model bytes on the provider, with pre-allocated outputs filled (see {@link fillPreallocatedOutputs}). */
   async create(bytes: Uint8Array): Promise<ort.InferenceSession> {
     await this.resolve();

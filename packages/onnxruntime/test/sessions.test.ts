@@ -17,6 +17,7 @@ function countingSessions(): SessionSource & { created: number; released: number
       return inner.current;
     },
     resolve: () => inner.resolve(),
+    convBlock: () => inner.convBlock(),
     tensor: (data: Float32Array, dims: readonly number[]) => inner.tensor(data, dims),
     async create(bytes: Uint8Array): Promise<ort.InferenceSession> {
       source.created++;

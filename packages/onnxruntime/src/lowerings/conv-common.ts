@@ -87,15 +87,24 @@ function flipSpatial(b: OnnxGraphBuilder, value: string, shape: readonly Dim[]):
 
 /**
  * dLoss/dx of a convolution. With stride 1 and fewer filters than input
- * channels it is a Conv of dz with the flipped, transposed kernel (its
+ * channels, or `preferConv` (a Conv that will run on blocked kernels), it is
+ * a Conv of dz with the flipped, transposed kernel (its
  * im2col holds `filters·k²` rows where ConvTranspose's col2im holds
  * `channels·k²`); otherwise ConvTranspose of dz with the same kernel and the
  * forward pads, output_padding restoring input rows a `valid` stride never
  * reached (their gradient is zero).
  */
-export function emitConvInputGrad(b: OnnxGraphBuilder, dZ: string, kernel: string, g: ConvGeometry, channels: number, filters: number): string {
+export function emitConvInputGrad(
+  b: OnnxGraphBuilder,
+  dZ: string,
+  kernel: string,
+  g: ConvGeometry,
+  channels: number,
+  filters: number,
+  preferConv = false,
+): string {
   const reach = g.kernel.map((k, i) => (k - 1) * g.dilations[i]);
-  if (g.strides.every((s) => s === 1) && filters < channels) {
+  if (g.strides.every((s) => s === 1) && (filters < channels || preferConv)) {
     const flipped = flipSpatial(b, kernel, [filters, channels, ...g.kernel]);
     const swapped = b.op(
       'Transpose',
@@ -194,7 +203,8 @@ export function emitConvForwardFromRows(
  *   padding is zero, so its positions are all the sum needs). The same
  *   copies are the im2col of dx = Σ_{o,t} W[o, c, t]·dz[i + before − t·d],
  *   which is then one MatMul of the kernel as `[C, O·k]` with them, instead
- *   of a Conv building that im2col a second time;
+ *   of a Conv building that im2col a second time (unless the Conv runs on
+ *   blocked kernels, `convBlock`: then dx is that Conv);
  * - x replicated: the k strided taps of the padded x, `[N, C·k, P]`, times dz
  *   transposed to `[N, P, O]`; dx is then {@link emitConvInputGrad}'s.
  *   Always this one when the forward pass already built those taps (`xRows`).
@@ -210,9 +220,12 @@ export function emitConvGrads(
   filters: number,
   needInputGrad: boolean,
   provider: ResolvedDevice,
+  convBlock: number,
   xRows?: string,
 ): ConvGrads {
   const spatialRank = g.input.length;
+  // dx as a Conv the NCHWc rewrite runs blocked (see GradientContext.convBlock): cheaper than the im2col's MatMul or a ConvTranspose.
+  const blocked = g.kernel.length === 2 && g.strides.every((v) => v === 1) && convBlock >= 2 && channels % convBlock === 0 && filters % convBlock === 0;
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const inSize = g.input.reduce((a, v) => a * v, 1);
   const outSize = g.output.reduce((a, v) => a * v, 1);
@@ -238,6 +251,7 @@ export function emitConvGrads(
       'conv_dw',
     );
     if (!needInputGrad) return { dX: null, dKernel };
+    if (blocked) return { dX: emitConvInputGrad(b, dZ, kernel, g, channels, filters, true), dKernel };
     // [O, C, ...k] → [C, O, ...k] → [C, O·k], the row order of the copies.
     const swapped = b.op('Transpose', [kernel], [channels, filters, ...g.kernel], { perm: intsAttr([1, 0, ...kernelAxes]) }, 'conv_w_co');
     const kernelRows = b.op('Reshape', [swapped, b.ints([channels, filters * taps])], [channels, filters * taps], {}, 'conv_w_rows');
@@ -258,7 +272,7 @@ export function emitConvGrads(
     { perm: intsAttr([spatialRank + 1, 0, ...kernelAxes.map((a) => a - 1)]) },
     'conv_dw',
   );
-  return { dX: needInputGrad ? emitConvInputGrad(b, dZ, kernel, g, channels, filters) : null, dKernel };
+  return { dX: needInputGrad ? emitConvInputGrad(b, dZ, kernel, g, channels, filters, blocked) : null, dKernel };
 }
 
 /**

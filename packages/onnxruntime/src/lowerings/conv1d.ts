@@ -17,10 +17,10 @@ export const conv1dLowering: ForwardLowering<'conv1d'> = {
 };
 
 /** conv1d gradient: as conv2d's, with one spatial axis. */
-export const conv1dGradient: GradientRule<'conv1d'> = ({ b, node, xs: [x], weights, dZ, dZTotals, needInputGrad, provider }) => {
+export const conv1dGradient: GradientRule<'conv1d'> = ({ b, node, xs: [x], weights, dZ, dZTotals, needInputGrad, provider, convBlock }) => {
   const g = conv1dGeometry(node);
   const cin = node.inputShape[1];
-  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad, provider);
+  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad, provider, convBlock);
   const dWeights = [grads.dKernel];
   if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 1, node.config.filters));
   return { dXs: [grads.dX], dWeights };

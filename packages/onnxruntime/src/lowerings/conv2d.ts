@@ -17,10 +17,10 @@ export const conv2dLowering: ForwardLowering<'conv2d'> = {
 };
 
 /** conv2d gradient: dx and dkernel from {@link emitConvGrads} (one shared im2col where it can), a sum for dbias. */
-export const conv2dGradient: GradientRule<'conv2d'> = ({ b, node, xs: [x], weights, dZ, dZTotals, needInputGrad, provider }) => {
+export const conv2dGradient: GradientRule<'conv2d'> = ({ b, node, xs: [x], weights, dZ, dZTotals, needInputGrad, provider, convBlock }) => {
   const g = conv2dGeometry(node);
   const cin = node.inputShape[2];
-  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad, provider);
+  const grads = emitConvGrads(b, x.name, dZ, weights[0], g, cin, node.config.filters, needInputGrad, provider, convBlock);
   const dWeights = [grads.dKernel];
   if (node.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, node.config.filters));
   return { dXs: [grads.dX], dWeights };

@@ -59,7 +59,7 @@ function oneDLowering<K extends OneDKind>(parts: TwoDParts<TwoDKind>): ForwardLo
 }
 
 function oneDGradient<K extends OneDKind>(parts: TwoDParts<TwoDKind>): GradientRule<K> {
-  return ({ b, node: n, forward, dZ, needInputGrad, provider }) => {
+  return ({ b, node: n, forward, dZ, needInputGrad, provider, convBlock }) => {
     if (!needInputGrad) return { dXs: [null], dWeights: [] };
     const node = n as NodeOf<OneDKind>;
     const node2 = asTwoD(node);
@@ -73,6 +73,7 @@ function oneDGradient<K extends OneDKind>(parts: TwoDParts<TwoDKind>): GradientR
       weights: [],
       dZ: dZ2,
       needInputGrad,
+      convBlock,
       provider: provider as ResolvedDevice,
     });
     return { dXs: [reshapeTo(b, inner.dXs[0]!, node.inputShape, false, 'drop_dx')], dWeights: [] };

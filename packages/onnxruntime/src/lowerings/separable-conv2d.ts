@@ -33,11 +33,22 @@ export const separableConv2dLowering: ForwardLowering<'separableConv2d'> = {
 };
 
 /** separableConv2d gradient: the pointwise Conv's ({@link emitConvGrads}), then the depthwise step's, and a sum for dbias. */
-export const separableConv2dGradient: GradientRule<'separableConv2d'> = ({ b, node, xs: [x], forward, weights, dZ, dZTotals, needInputGrad, provider }) => {
+export const separableConv2dGradient: GradientRule<'separableConv2d'> = ({
+  b,
+  node,
+  xs: [x],
+  forward,
+  weights,
+  dZ,
+  dZTotals,
+  needInputGrad,
+  provider,
+  convBlock,
+}) => {
   const cin = node.inputShape[2];
   const c = node.config;
   const mid = forward.saved!.depthwise;
-  const point = emitConvGrads(b, mid, dZ, weights[1], pointwiseGeometry(node), cin * c.depthMultiplier, c.filters, true, provider);
+  const point = emitConvGrads(b, mid, dZ, weights[1], pointwiseGeometry(node), cin * c.depthMultiplier, c.filters, true, provider, convBlock);
   const depth = emitDepthwiseGrads(b, x.name, point.dX!, weights[0], depthwiseGeometry(node), cin, c.depthMultiplier, needInputGrad, provider);
   const dWeights = [depth.dKernel, point.dKernel];
   if (c.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, c.filters));

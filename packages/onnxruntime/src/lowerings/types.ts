@@ -134,6 +134,14 @@ export interface GradientContext<K extends LoweringKind> {
    * with copies both ways; its WebGPU provider lacks MaxPool's `Indices`).
    */
   readonly provider: ResolvedDevice;
+  /**
+   * The channel block of the blocked convolution kernels the model's
+   * convolutions will run on (ONNX Runtime's NCHWc CPU kernels, see
+   * nchwc.ts), 0 for none: a value a rule can write as a 2-D Conv with
+   * whole blocks of input and output channels or otherwise is cheaper as
+   * that Conv, which the rewrite then runs blocked.
+   */
+  readonly convBlock: number;
 }
 
 /**

@@ -215,12 +215,33 @@ function emitSubpixelConv(
  * matrix. The upsampling's own gradient (a sum over each pixel's copies) is
  * part of it.
  */
-export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({ b, node: { conv, plan }, xs: [xLow], forward, dZ, needInputGrad, provider }) => {
+export const upsampledConv2dGradient: GradientRule<'upsampledConv2d'> = ({
+  b,
+  node: { conv, plan },
+  xs: [xLow],
+  forward,
+  dZ,
+  needInputGrad,
+  provider,
+  convBlock,
+}) => {
   const { s, kh, kw, ay, ax, filters, cin, g } = plan;
   const fusedFilters = s * s * filters;
   const lowOut = g.output;
   const dZLow = emitSpaceToDepth(b, dZ, filters, lowOut, s, provider);
-  const fusedGrads = emitConvGrads(b, xLow.name, dZLow, forward.saved!.fusedKernel, g, cin, fusedFilters, needInputGrad, provider, forward.saved!.xRows);
+  const fusedGrads = emitConvGrads(
+    b,
+    xLow.name,
+    dZLow,
+    forward.saved!.fusedKernel,
+    g,
+    cin,
+    fusedFilters,
+    needInputGrad,
+    provider,
+    convBlock,
+    forward.saved!.xRows,
+  );
   const cols = s * s * ay.kernel * ax.kernel;
   const phaseGrid = b.op(
     'Reshape',

@@ -1,0 +1,88 @@
+import { input, layers, model, type Model } from '@araboza/core';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { nchwcBlockSize } from '../src/device.js';
+import { buildGradientsModel, buildTrainStepModel, weightEntries } from '../src/index.js';
+import { permuteTensor } from '../src/layout.js';
+import { gradOutputName, MODEL_SAMPLE_WEIGHT, modelInputName, modelTargetName } from '../src/model-gen.js';
+import { NCHWC_DOMAIN } from '../src/nchwc.js';
+import { checkModelGradients } from './gradient-check.js';
+import { trainingFor, uniform } from './helpers.js';
+
+/**
+ * The NCHWc rewrite (nchwc.ts): which convolutions of a training model run
+ * on ONNX Runtime's blocked CPU kernels, and that the gradients they give are
+ * the plain model's and the float64 reference's.
+ */
+const nodesOf = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes).graph!.node!;
+const blockedConvs = (bytes: Uint8Array) => nodesOf(bytes).filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+
+/** 16 → 16 (same, relu), 16 → 32 (dilation 2, no bias), 32 → 8 (stride 2): channel counts in whole blocks of 8, some of 16. */
+function blockableModel(seed = 3): Model {
+  const x = input({ shape: [7, 7, 16] });
+  const a = layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
+  const b = layers.conv2d({ filters: 32, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false, activation: 'tanh' }).apply(a);
+  const c = layers.conv2d({ filters: 8, kernelSize: 3, strides: 2 }).apply(b);
+  return model({ inputs: x, outputs: c, seed });
+}
+
+describe('NCHWc convolutions in training models', () => {
+  it('reads the block size of this onnxruntime-node build: 8 (AVX2) or 16 (AVX-512) on x86-64', async () => {
+    const block = await nchwcBlockSize();
+    if (process.arch === 'x64') expect([8, 16]).toContain(block);
+    else expect(block === 0 || block >= 2).toBe(true);
+  });
+
+  it('rewrites the forward and dx convolutions with whole blocks of channels, and nothing else', () => {
+    const m = blockableModel();
+    const training = trainingFor(m, 'meanSquaredError', 'adam');
+    // Block 16: the 16 → 16 and 16 → 32 forward convs and the second's dx (stride 1; a train step needs no dx of
+    // the first layer); 32 → 8 has no whole block of filters.
+    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(3);
+    // Block 8: also 32 → 8's forward (its dx, stride 2, is a ConvTranspose).
+    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 8 }))).toBe(4);
+    // The gradients model also gives dx of the first layer.
+    expect(blockedConvs(buildGradientsModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(4);
+    expect(blockedConvs(buildTrainStepModel(m.graph, training))).toBe(0);
+    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 16, provider: 'webgpu' }))).toBe(0);
+  });
+
+  it('gives the gradients of the plain model (within 1e-5) on this CPU', async () => {
+    const block = await nchwcBlockSize();
+    if (block === 0) return expect(process.arch).not.toBe('x64');
+    const m = blockableModel();
+    const training = trainingFor(m, 'meanSquaredError');
+    const entries = weightEntries(m.graph);
+    const feeds: Record<string, ort.Tensor> = {
+      [modelInputName(0)]: new ort.Tensor('float32', uniform([3, 7, 7, 16], 1).data, [3, 7, 7, 16]),
+      [modelTargetName(0)]: new ort.Tensor('float32', uniform([3, 3, 3, 8], 2).data, [3, 3, 3, 8]),
+      [MODEL_SAMPLE_WEIGHT]: new ort.Tensor('float32', new Float32Array(3).fill(1), [3]),
+    };
+    m.getWeights().forEach((w, i) => {
+      const e = entries[i];
+      feeds[e.name] = new ort.Tensor('float32', (e.perm ? permuteTensor(w, e.perm) : w).data, e.onnxShape as number[]);
+    });
+    const run = async (nchwcBlockSize: number) => {
+      const session = await ort.InferenceSession.create(buildGradientsModel(m.graph, training, { nchwcBlockSize }), { intraOpNumThreads: 2 });
+      const out = await session.run(feeds);
+      await session.release();
+      return entries.map((_, i) => out[gradOutputName(i)].data as Float32Array);
+    };
+    const plain = await run(0);
+    const blocked = await run(block);
+    plain.forEach((g, i) => {
+      const scale = Math.max(...g.map(Math.abs));
+      const diff = Math.max(...g.map((v, j) => Math.abs(v - blocked[i][j])));
+      expect(diff / scale).toBeLessThan(1e-5);
+    });
+  });
+
+  it('gives the float64 reference gradients (finite differences) through the backend', async () => {
+    // Small enough for finite differences over every weight: 16 → 16 (3×3, same) then 16 → 16 (1×1, the pointwise kernel).
+    const x = input({ shape: [3, 3, 16] });
+    const a = layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(x);
+    const m = model({ inputs: x, outputs: layers.conv2d({ filters: 16, kernelSize: 1 }).apply(a), seed: 4 });
+    await checkModelGradients(m, trainingFor(m, 'meanSquaredError'), [uniform([1, 3, 3, 16], 5)], [uniform([1, 3, 3, 16], 6)]);
+  });
+});
