@@ -9,12 +9,13 @@
  * (default: the model's training batch, 2000 for infer); BYNODE=1 groups by node instead of op type (with its
  * input and output shapes); TOP=n rows
  * (default 25); RUNS=n runs (default 5); THREADS=n intra-op threads
- * (default 2); SPINNING=0 lets idle threads sleep. Session options are set as
+ * (default 2); SPINNING=0 lets idle threads sleep; NCHWC=0 generates the
+ * training model without the blocked convolutions (see nchwc.ts). Session options are set as
  * the backend sets them. It measures only; numbers are noisy on a shared
  * machine.
  */
 import { denoisingUnet, mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, smallResidualNetwork, type Tensor } from '@araboza/core';
-import { buildInferenceModel, buildTrainStepModel, weightEntries } from '@araboza/onnxruntime';
+import { buildInferenceModel, buildTrainStepModel, nchwcBlockSize, weightEntries } from '@araboza/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +70,12 @@ const opts: ort.InferenceSession.SessionOptions = {
 const model =
   mode === 'infer'
     ? buildInferenceModel(m.graph, weights)
-    : buildTrainStepModel(m.graph, { losses: [resolveLoss(chosen.loss, m.graph)], lossWeights: [1], optimizer: resolveOptimizer('adam') });
+    : buildTrainStepModel(
+        m.graph,
+        { losses: [resolveLoss(chosen.loss, m.graph)], lossWeights: [1], optimizer: resolveOptimizer('adam') },
+        // As the backend generates it on this CPU (NCHWC=0: without the blocked convolutions).
+        { nchwcBlockSize: process.env.NCHWC === '0' ? 0 : await nchwcBlockSize() },
+      );
 const s = await ort.InferenceSession.create(model, opts);
 // Every input from the session's own metadata: the batch axis is N; data and weights random, the sample weights
 // one, the optimizer state zero (its values do not change the work done).

@@ -5,7 +5,16 @@
  * holding forward, loss, backward and the optimizer update in one graph.
  */
 export { onnxruntimeBackend, createBackend, type OnnxruntimeBackend, type OnnxruntimeBackendOptions } from './backend.js';
-export { DEVICES, CUDA_INSTALL_HINT, WEBGPU_INSTALL_HINT, SWIFTSHADER_ICD, useSwiftShader, type DeviceName, type ResolvedDevice } from './device.js';
+export {
+  DEVICES,
+  CUDA_INSTALL_HINT,
+  WEBGPU_INSTALL_HINT,
+  SWIFTSHADER_ICD,
+  useSwiftShader,
+  nchwcBlockSize,
+  type DeviceName,
+  type ResolvedDevice,
+} from './device.js';
 export { exportOnnx, type ExportableModel } from './export.js';
 export { GeneratedModelError } from './model-check.js';
 export { FORWARD_LOWERINGS, GRADIENT_RULES } from './lowerings/index.js';
