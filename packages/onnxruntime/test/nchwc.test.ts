@@ -51,31 +51,22 @@ describe('NCHWc convolutions in training models', () => {
   it('gives the gradients of the plain model (within 1e-5) on this CPU', async () => {
     const block = await nchwcBlockSize();
     if (block === 0) return expect(process.arch).not.toBe('x64');
-    const m = blockableModel();
-    const training = trainingFor(m, 'meanSquaredError');
-    const entries = weightEntries(m.graph);
-    const feeds: Record<string, ort.Tensor> = {
-      [modelInputName(0)]: new ort.Tensor('float32', uniform([3, 7, 7, 16], 1).data, [3, 7, 7, 16]),
-      [modelTargetName(0)]: new ort.Tensor('float32', uniform([3, 3, 3, 8], 2).data, [3, 3, 3, 8]),
-      [MODEL_SAMPLE_WEIGHT]: new ort.Tensor('float32', new Float32Array(3).fill(1), [3]),
-    };
-    m.getWeights().forEach((w, i) => {
-      const e = entries[i];
-      feeds[e.name] = new ort.Tensor('float32', (e.perm ? permuteTensor(w, e.perm) : w).data, e.onnxShape as number[]);
-    });
-    const run = async (nchwcBlockSize: number) => {
-      const session = await ort.InferenceSession.create(buildGradientsModel(m.graph, training, { nchwcBlockSize }), { intraOpNumThreads: 2 });
-      const out = await session.run(feeds);
-      await session.release();
-      return entries.map((_, i) => out[gradOutputName(i)].data as Float32Array);
-    };
-    const plain = await run(0);
-    const blocked = await run(block);
-    plain.forEach((g, i) => {
-      const scale = Math.max(...g.map(Math.abs));
-      const diff = Math.max(...g.map((v, j) => Math.abs(v - blocked[i][j])));
-      expect(diff / scale).toBeLessThan(1e-5);
-    });
+    // The counted model, then a 2×3 kernel with strides 2×1 and a 1×1 kernel, every channel count a whole block.
+    const x2 = input({ shape: [9, 8, 16] });
+    const b = layers.conv2d({ filters: 32, kernelSize: [2, 3], strides: [2, 1], padding: 'same', activation: 'relu' }).apply(x2);
+    const c = layers.conv2d({ filters: 16, kernelSize: 1, useBias: false }).apply(b);
+    for (const [m, inputShape, outputShape] of [
+      [blockableModel(), [3, 7, 7, 16], [3, 3, 3, 8]],
+      [model({ inputs: x2, outputs: c, seed: 7 }), [3, 9, 8, 16], [3, 5, 8, 16]],
+    ] as const) {
+      const plain = await gradientsOf(m, inputShape, outputShape, 0);
+      const blocked = await gradientsOf(m, inputShape, outputShape, block);
+      plain.forEach((g, i) => {
+        const scale = Math.max(...g.map(Math.abs));
+        const diff = Math.max(...g.map((v, j) => Math.abs(v - blocked[i][j])));
+        expect(diff / scale).toBeLessThan(1e-5);
+      });
+    }
   });
 
   it('gives the float64 reference gradients (finite differences) through the backend', async () => {
@@ -86,3 +77,23 @@ describe('NCHWc convolutions in training models', () => {
     await checkModelGradients(m, trainingFor(m, 'meanSquaredError'), [uniform([1, 3, 3, 16], 5)], [uniform([1, 3, 3, 16], 6)]);
   });
 });
+
+/** Every weight gradient of `m`'s gradients model, generated with the NCHWc block `nchwcBlockSize`, on seeded data. */
+async function gradientsOf(m: Model, inputShape: readonly number[], outputShape: readonly number[], nchwcBlockSize: number): Promise<Float32Array[]> {
+  const training = trainingFor(m, 'meanSquaredError');
+  const entries = weightEntries(m.graph);
+  const n = inputShape[0];
+  const feeds: Record<string, ort.Tensor> = {
+    [modelInputName(0)]: new ort.Tensor('float32', uniform([...inputShape], 1).data, [...inputShape]),
+    [modelTargetName(0)]: new ort.Tensor('float32', uniform([...outputShape], 2).data, [...outputShape]),
+    [MODEL_SAMPLE_WEIGHT]: new ort.Tensor('float32', new Float32Array(n).fill(1), [n]),
+  };
+  m.getWeights().forEach((w, i) => {
+    const e = entries[i];
+    feeds[e.name] = new ort.Tensor('float32', (e.perm ? permuteTensor(w, e.perm) : w).data, e.onnxShape as number[]);
+  });
+  const session = await ort.InferenceSession.create(buildGradientsModel(m.graph, training, { nchwcBlockSize }), { intraOpNumThreads: 2 });
+  const out = await session.run(feeds);
+  await session.release();
+  return entries.map((_, i) => out[gradOutputName(i)].data as Float32Array);
+}
