@@ -628,6 +628,9 @@ def case_grid():
     add("conv2d", "k3-s1-same-6x6-c16", {"filters": 16, "kernelSize": 3, "padding": "same"}, [2, 6, 6, 16])
     add("conv2d", "k3-d2-valid-8x8-c16to32-nobias", {"filters": 32, "kernelSize": 3, "dilationRate": 2, "useBias": False}, [2, 8, 8, 16])
     add("conv2d", "k3-s2-same-7x7-c16-relu", {"filters": 16, "kernelSize": 3, "strides": 2, "padding": "same", "activation": "relu"}, [2, 7, 7, 16])
+    # Whole blocks of input channels, filters short of a block (a blocked kernel pads them with zero filters).
+    add("conv2d", "k3-s1-same-6x6-c16to4", {"filters": 4, "kernelSize": 3, "padding": "same"}, [2, 6, 6, 16])
+    add("conv2d", "k3-s1-valid-7x7-c32to8-nobias", {"filters": 8, "kernelSize": 3, "useBias": False}, [2, 7, 7, 32])
 
     # conv2dTranspose: kernels 3 and 2 × strides 1 and 2 × valid/same × odd/even; k < s; bias off; activations.
     for k, s, padding, size in itertools.product([3, 2], [1, 2], ["valid", "same"], [3, 4]):

@@ -284,12 +284,19 @@ function reduceRule(n: BuiltNode, ins: readonly (readonly Dim[])[], outs: readon
 /**
  * Shape rules of the NCHWc-domain ops nchwc.ts's `blockConvolutions` emits, on
  * the logical (NCHW) shapes it records: the blocked layout has the same
- * element count when the channels are a whole number of blocks, which is
- * the only case it rewrites.
+ * element count when the channels are a whole number of blocks, which they
+ * are between ReorderInput and ReorderOutput.
  */
 const NCHWC_SHAPE_RULES: Record<string, ShapeRule> = {
   ReorderInput: sameAsFirstInput,
-  ReorderOutput: sameAsFirstInput,
+  // Keeps the first `channels` channels (the rest are a conv's zero-filter padding).
+  ReorderOutput: (n, ins, outs) => {
+    const channels = n.attributes.channels?.value as number | undefined;
+    const want = [ins[0][0], channels ?? ins[0][1], ...ins[0].slice(2)];
+    return same(want, outs[0]) && typeof ins[0][1] === 'number' && channels !== undefined && channels <= ins[0][1]
+      ? null
+      : `output ${fmt(outs[0])} is not the first ${channels} channels of ${fmt(ins[0])}`;
+  },
   Conv: SHAPE_RULES.Conv,
 };
 

@@ -18,13 +18,17 @@ import { trainingFor, uniform } from './helpers.js';
 const nodesOf = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes).graph!.node!;
 const blockedConvs = (bytes: Uint8Array) => nodesOf(bytes).filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
 
-/** 16 → 16 (same, relu), 16 → 32 (dilation 2, no bias), 32 → 8 (stride 2): channel counts in whole blocks of 8, some of 16. */
+/**
+ * 16 → 16 (same, relu), 16 → 32 (dilation 2, no bias), 32 → 8 (stride 2), 8 → 2: blocks of 16 take the first
+ * three (the third padded to 16 filters), blocks of 8 all four.
+ */
 function blockableModel(seed = 3): Model {
   const x = input({ shape: [7, 7, 16] });
   const a = layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
   const b = layers.conv2d({ filters: 32, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false, activation: 'tanh' }).apply(a);
   const c = layers.conv2d({ filters: 8, kernelSize: 3, strides: 2 }).apply(b);
-  return model({ inputs: x, outputs: c, seed });
+  const d = layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(c);
+  return model({ inputs: x, outputs: d, seed });
 }
 
 describe('NCHWc convolutions in training models', () => {
@@ -34,16 +38,16 @@ describe('NCHWc convolutions in training models', () => {
     else expect(block === 0 || block >= 2).toBe(true);
   });
 
-  it('rewrites the forward and dx convolutions with whole blocks of channels, and nothing else', () => {
+  it('rewrites the forward and dx convolutions with whole blocks of input channels, and nothing else', () => {
     const m = blockableModel();
     const training = trainingFor(m, 'meanSquaredError', 'adam');
-    // Block 16: the 16 → 16 and 16 → 32 forward convs and the second's dx (stride 1; a train step needs no dx of
-    // the first layer); 32 → 8 has no whole block of filters.
-    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(3);
-    // Block 8: also 32 → 8's forward (its dx, stride 2, is a ConvTranspose).
-    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 8 }))).toBe(4);
+    // Block 16: three forward convs and the second's dx (stride 1, 32 → 16; a train step needs no dx of the first
+    // layer; the third's is a ConvTranspose, stride 2; the fourth's reads 2 channels).
+    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(4);
+    // Block 8: also the fourth's forward (8 channels in, 2 filters padded to 8).
+    expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 8 }))).toBe(5);
     // The gradients model also gives dx of the first layer.
-    expect(blockedConvs(buildGradientsModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(4);
+    expect(blockedConvs(buildGradientsModel(m.graph, training, { nchwcBlockSize: 16 }))).toBe(5);
     expect(blockedConvs(buildTrainStepModel(m.graph, training))).toBe(0);
     expect(blockedConvs(buildTrainStepModel(m.graph, training, { nchwcBlockSize: 16, provider: 'webgpu' }))).toBe(0);
   });
@@ -56,7 +60,7 @@ describe('NCHWc convolutions in training models', () => {
     const b = layers.conv2d({ filters: 32, kernelSize: [2, 3], strides: [2, 1], padding: 'same', activation: 'relu' }).apply(x2);
     const c = layers.conv2d({ filters: 16, kernelSize: 1, useBias: false }).apply(b);
     for (const [m, inputShape, outputShape] of [
-      [blockableModel(), [3, 7, 7, 16], [3, 3, 3, 8]],
+      [blockableModel(), [3, 7, 7, 16], [3, 3, 3, 2]],
       [model({ inputs: x2, outputs: c, seed: 7 }), [3, 9, 8, 16], [3, 5, 8, 16]],
     ] as const) {
       const plain = await gradientsOf(m, inputShape, outputShape, 0);

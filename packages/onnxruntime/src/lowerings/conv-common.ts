@@ -1,6 +1,7 @@
 import { convAxisPadding, deconvAxisPadding, type Padding } from '@araboza/core';
 import type { ResolvedDevice } from '../device.js';
 import type { Value } from '../layout.js';
+import { blocksConv } from '../nchwc.js';
 import { intAttr, intsAttr, type Attribute, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
 import { emitAccurateSum } from '../reductions.js';
 
@@ -225,7 +226,7 @@ export function emitConvGrads(
 ): ConvGrads {
   const spatialRank = g.input.length;
   // dx as a Conv the NCHWc rewrite runs blocked (see GradientContext.convBlock): cheaper than the im2col's MatMul or a ConvTranspose.
-  const blocked = g.kernel.length === 2 && g.strides.every((v) => v === 1) && convBlock >= 2 && channels % convBlock === 0 && filters % convBlock === 0;
+  const blocked = g.kernel.length === 2 && g.strides.every((v) => v === 1) && blocksConv(filters, channels, convBlock);
   const taps = g.kernel.reduce((a, v) => a * v, 1);
   const inSize = g.input.reduce((a, v) => a * v, 1);
   const outSize = g.output.reduce((a, v) => a * v, 1);
