@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OnnxGraphBuilder } from './onnx-graph.js';
-import { NCHWC_DOMAIN } from './nchwc.js';
+import { intAttr, intsAttr, OnnxGraphBuilder } from './onnx-graph.js';
+import { blockConvolutions, NCHWC_DOMAIN } from './nchwc.js';
 import type { SessionSource } from './session-source.js';
 
 /**
@@ -72,31 +72,64 @@ function blockProbeModelBytes(): Uint8Array {
   return b.encode('araboza_nchwc_probe');
 }
 
+/**
+ * A model computing one convolution twice, from `channels` to `channels / 2`
+ * filters with a 3×3 kernel: `plain` with the kernel as a constant (ONNX
+ * Runtime's own path) and `blocked` with it as the input `w`, rewritten by
+ * {@link blockConvolutions} for `block` (filters padded to a block).
+ */
+function blockCheckModelBytes(block: number, data: Float32Array): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const x = b.input('x', [1, block, 5, 5]);
+  const w = b.input('w', [block / 2, block, 3, 3]);
+  const attrs = { strides: intsAttr([1, 1]), dilations: intsAttr([1, 1]), pads: intsAttr([1, 1, 1, 1]), group: intAttr(1) };
+  b.output(b.rename(b.op('Conv', [x, b.floatConstant('w_constant', [block / 2, block, 3, 3], data)], [1, block / 2, 5, 5], attrs), 'plain'));
+  b.output(b.rename(b.op('Conv', [x, w], [1, block / 2, 5, 5], attrs), 'blocked'));
+  blockConvolutions(b, block);
+  return b.encode('araboza_nchwc_check');
+}
+
 let cpuConvBlock: Promise<number> | null = null;
 
 /**
  * The NCHWc block size of this onnxruntime-node build on this CPU (16 with
  * AVX-512, 8 with AVX2; ONNX Runtime picks it at load time and offers no
  * query): ReorderInput pads channels up to a whole block, so reordering 4
- * channels gives one block. 0 when the build has no NCHWc kernels (the probe
- * fails) or a block of 1. Measured once per process.
+ * channels gives one block. The kernel layout nchwc.ts writes is then
+ * checked on one small convolution against ONNX Runtime's own (a runtime
+ * whose layout differs gets plain ONNX, not wrong values). 0 when the build
+ * has no NCHWc kernels (the probe fails), a block of 1, or a failed check.
+ * Measured once per process.
  */
 export function nchwcBlockSize(): Promise<number> {
   cpuConvBlock ??= (async () => {
     try {
-      const session = await ort.InferenceSession.create(blockProbeModelBytes(), { executionProviders: ['cpu'], logSeverityLevel: 4 });
-      try {
-        const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
-        const block = Number(out.y.dims[1]);
-        return Number.isInteger(block) && block >= 2 ? block : 0;
-      } finally {
-        await session.release();
-      }
+      const block = await runOnCpu(blockProbeModelBytes(), { x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) }, (out) => Number(out.y.dims[1]));
+      if (!Number.isInteger(block) || block < 2) return 0;
+      const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.618 + seed));
+      const w = values((block / 2) * block * 9, 1);
+      const feeds = { x: new ort.Tensor('float32', values(block * 25, 2), [1, block, 5, 5]), w: new ort.Tensor('float32', w, [block / 2, block, 3, 3]) };
+      const agrees = await runOnCpu(blockCheckModelBytes(block, w), feeds, (out) => {
+        const plain = out.plain.data as Float32Array;
+        const blocked = out.blocked.data as Float32Array;
+        return plain.length === blocked.length && plain.every((v, i) => Math.abs(v - blocked[i]) <= 1e-4 * (1 + Math.abs(v)));
+      });
+      return agrees ? block : 0;
     } catch {
       return 0;
     }
   })();
   return cpuConvBlock;
+}
+
+/** Runs `bytes` once on the CPU with `feeds` and returns `read` of the outputs; the session is released. */
+async function runOnCpu<T>(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, read: (out: ort.InferenceSession.OnnxValueMapType) => T): Promise<T> {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  try {
+    return read(await session.run(feeds));
+  } finally {
+    await session.release();
+  }
 }
 
 /**
