@@ -133,27 +133,6 @@ export function conv2dFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy
 }
 
 /**
- * `t` ([b, h, w, c]) as [c, h, w, b]: out[c, p, b] = t[b, p, c] over the
- * pixels p, in one JS pass (for each pixel, each channel's b values from b
- * cache lines that stay in L1 across the channels). wasm's Transpose took
- * twice as long: 16 against 7.4 ms for the U-Net's [256, 28, 28, 24].
- */
-function channelsFirstBatchLast(scope: KernelScope, t: TensorInfo): TensorInfo {
-  const [b, h, w, c] = t.shape;
-  const pixels = h * w;
-  return scope.compute([c, h, w, b], [t], (out, src) => {
-    const sampleStride = pixels * c;
-    for (let p = 0; p < pixels; p++) {
-      for (let ch = 0; ch < c; ch++) {
-        const dst = (ch * pixels + p) * b;
-        let at = p * c + ch;
-        for (let k = 0; k < b; k++, at += sampleStride) out[dst + k] = src[at];
-      }
-    }
-  });
-}
-
-/**
  * The filter gradient as a convolution whose batch is `ci` and whose
  * channels are `b`: input xᵀ = x as [ci, H, W, b], kernel dyᵀ = dy as
  * [oh, ow, b, co], stride d and dilation s (swapped), with the forward's
@@ -162,7 +141,7 @@ function channelsFirstBatchLast(scope: KernelScope, t: TensorInfo): TensorInfo {
  * reached) are cropped. Any stride.
  */
 export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
-  const xT = channelsFirstBatchLast(scope, x);
+  const xT = scope.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
   const dyT = scope.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
   // Just enough padding after the input for the last kernel tap of the last output.
   const reachH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
@@ -198,7 +177,7 @@ export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: T
  * so the [co, kh, kw, ci] result is flipped in space and transposed.
  */
 export function conv2dFilterGradByOutput(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
-  const dyT = channelsFirstBatchLast(scope, dy);
+  const dyT = scope.run('Transpose', { x: dy }, { perm: [3, 1, 2, 0] });
   const xK = scope.run('Transpose', { x }, { perm: [1, 2, 0, 3] });
   const effH = (g.filterHeight - 1) * g.dilationHeight;
   const effW = (g.filterWidth - 1) * g.dilationWidth;
