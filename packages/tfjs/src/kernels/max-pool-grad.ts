@@ -13,10 +13,14 @@ export function maxPoolGrad(x: ArrayLike<number>, dy: ArrayLike<number>, info: b
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  dx.fill(0);
   // Flat offsets of one window's in-bounds taps, in row-major order so the first maximum wins.
   const taps = new Int32Array(filterHeight * filterWidth);
   const pool2x2 = filterHeight === 2 && filterWidth === 2;
+  // 2×2 windows at stride 2 are disjoint; when they also reach the last row and column, every element of dx is
+  // in exactly one window, which zeroes its own elements before adding to them: no separate pass zeroing all of
+  // dx first (a whole extra write of a tensor that is long out of cache in a training step).
+  const tiles = pool2x2 && strideHeight === 2 && strideWidth === 2 && (outHeight - 1) * 2 - top + 2 >= inHeight && (outWidth - 1) * 2 - left + 2 >= inWidth;
+  if (!tiles) dx.fill(0);
   for (let b = 0; b < batchSize; b++) {
     const xBase = b * inHeight * inWidth * c;
     const yBase = b * outHeight * outWidth * c;
@@ -29,11 +33,12 @@ export function maxPoolGrad(x: ArrayLike<number>, dy: ArrayLike<number>, info: b
         const cStart = Math.max(c0, 0);
         const cEnd = Math.min(c0 + filterWidth, inWidth);
         if (pool2x2 && rEnd - rStart === 2 && cEnd - cStart === 2) {
-          maxPoolGrad2x2(x, dy, dx, xBase + (rStart * inWidth + cStart) * c, inWidth * c, yBase + (oh * outWidth + ow) * c, c);
+          maxPoolGrad2x2(x, dy, dx, xBase + (rStart * inWidth + cStart) * c, inWidth * c, yBase + (oh * outWidth + ow) * c, c, tiles);
           continue;
         }
         let count = 0;
         for (let r = rStart; r < rEnd; r++) for (let col = cStart; col < cEnd; col++) taps[count++] = xBase + (r * inWidth + col) * c;
+        if (tiles) for (let t = 0; t < count; t++) dx.fill(0, taps[t], taps[t] + c);
         const yRow = yBase + (oh * outWidth + ow) * c;
         for (let ch = 0; ch < c; ch++) {
           let best = Number.NEGATIVE_INFINITY;
@@ -61,12 +66,29 @@ export function maxPoolGrad(x: ArrayLike<number>, dy: ArrayLike<number>, info: b
  * loop over taps (the first strictly greater value wins) whenever the
  * chosen value is a number above −∞; a window whose pick is NaN or −∞
  * (where that rule starts from −∞ rather than from the first tap) takes
- * the taps loop instead.
+ * the taps loop instead. With `zeroFirst` (disjoint windows, dx not zeroed
+ * beforehand), the window's four elements are zeroed before the gradient is
+ * added.
  */
-function maxPoolGrad2x2(x: ArrayLike<number>, dy: ArrayLike<number>, dx: Float32Array, topLeft: number, rowStride: number, yRow: number, c: number): void {
+function maxPoolGrad2x2(
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  dx: Float32Array,
+  topLeft: number,
+  rowStride: number,
+  yRow: number,
+  c: number,
+  zeroFirst: boolean,
+): void {
   for (let ch = 0; ch < c; ch++) {
     const i0 = topLeft + ch;
     const i2 = i0 + rowStride;
+    if (zeroFirst) {
+      dx[i0] = 0;
+      dx[i0 + c] = 0;
+      dx[i2] = 0;
+      dx[i2 + c] = 0;
+    }
     let at = i0 + +(x[i0 + c] > x[i0]) * c;
     at += +(x[i2] > x[at]) * (i2 - at);
     at += +(x[i2 + c] > x[at]) * (i2 + c - at);
