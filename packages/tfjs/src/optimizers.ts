@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdate } from './kernels/adam.js';
 import { nadamFactors, optimizerSlots, type AdamSpec, type AdamwSpec, type OptimizerName, type OptimizerSpec } from '@araboza/core';
 
 /**
@@ -14,11 +15,14 @@ type Update<S extends OptimizerSpec> = (
   step: number,
 ) => { weight: tf.Tensor; slots: tf.Tensor[] };
 
+/** Adam's bias-corrected rate at step t (≥ 1). */
+const adamRate = (spec: AdamSpec | AdamwSpec, t: number): number => (spec.learningRate * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t);
+
 /** Adam's step (shared by AdamW after its weight decay). */
 const adamStep: Update<AdamSpec | AdamwSpec> = (spec, w, g, [m0, v0], t) => {
   const m = tf.add(tf.mul(spec.beta1, m0), tf.mul(1 - spec.beta1, g));
   const v = tf.add(tf.mul(spec.beta2, v0), tf.mul(1 - spec.beta2, tf.square(g)));
-  const alpha = (spec.learningRate * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t);
+  const alpha = adamRate(spec, t);
   return { weight: tf.sub(w, tf.div(tf.mul(alpha, m), tf.add(tf.sqrt(v), spec.epsilon))), slots: [m, v] };
 };
 
@@ -111,6 +115,12 @@ export function applyOptimizerStep(
   const stepSpec = learningRate === spec.learningRate ? spec : { ...spec, learningRate };
   const updates = tf.tidy(() => {
     const clipped = clipGradients(stepSpec, grads);
+    if (stepSpec.kind === 'adam') {
+      // All weights in one kernel where the backend has it (wasm, cpu): the same float32 operations.
+      const { beta1, beta2, epsilon } = stepSpec;
+      const fused = adamUpdate(weights, clipped, slots, { beta1, beta2, epsilon, alpha: adamRate(stepSpec, step) });
+      if (fused) return fused;
+    }
     return weights.map((w, i) => (UPDATES[stepSpec.kind] as Update<OptimizerSpec>)(stepSpec, w, clipped[i], slots[i], step));
   });
   const all = updates.flatMap((u) => [u.weight, ...u.slots]);

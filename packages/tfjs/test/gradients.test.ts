@@ -53,6 +53,10 @@ const MODELS: Record<string, { input: number[]; layers: () => Layer[] }> = {
     ],
   },
   globalAveragePooling2d: { input: [4, 5, 2], layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling2d()] },
+  'globalAveragePooling2d keepdims': {
+    input: [4, 5, 2],
+    layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling2d({ keepdims: true })],
+  },
   globalMaxPooling2d: { input: [4, 5, 2], layers: () => [layers.conv2d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling2d({ keepdims: true })] },
   globalAveragePooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalAveragePooling1d({ keepdims: true })] },
   globalMaxPooling1d: { input: [6, 2], layers: () => [layers.conv1d({ filters: 3, kernelSize: 2 }), layers.globalMaxPooling1d()] },

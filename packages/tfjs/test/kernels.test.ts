@@ -144,6 +144,10 @@ describe('MaxPoolGrad on 2×2 pools (unrolled for whole windows) keeps the first
     { h: 7, w: 6, s: [2, 2] as [number, number], padding: 'same' as const },
     { h: 6, w: 7, s: [1, 1] as [number, number], padding: 'same' as const },
     { h: 5, w: 5, s: [2, 1] as [number, number], padding: 'valid' as const },
+    // Disjoint windows tiling the whole input (the residual network's pool), written without zeroing dx first.
+    { h: 8, w: 6, s: [2, 2] as [number, number], padding: 'valid' as const },
+    // Disjoint windows that leave the last row and column out: dx is zeroed first.
+    { h: 5, w: 7, s: [2, 2] as [number, number], padding: 'valid' as const },
   ];
   it.each(cases)('$h×$w, strides $s, $padding, with ties, NaN and −Infinity', async ({ h, w, s, padding }) => {
     const raw = data([2, h, w, 3], 19);

@@ -163,11 +163,7 @@ export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: T
       dataFormat: 'NHWC',
     },
   );
-  let cropped = conv;
-  if (conv.shape[1] !== g.filterHeight || conv.shape[2] !== g.filterWidth) {
-    cropped = scope.run('Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [g.inChannels, g.filterHeight, g.filterWidth, g.outChannels] });
-  }
-  return scope.finish(scope.run('Transpose', { x: cropped }, { perm: [1, 2, 0, 3] }));
+  return scope.finish(filterFromConvolution(scope, conv, g, false));
 }
 
 /**
@@ -202,8 +198,55 @@ export function conv2dFilterGradByOutput(scope: KernelScope, x: TensorInfo, dy: 
       dataFormat: 'NHWC',
     },
   );
-  const flipped = scope.run('Reverse', { x: conv }, { dims: [1, 2] });
-  return scope.finish(scope.run('Transpose', { x: flipped }, { perm: [1, 2, 3, 0] }));
+  return scope.finish(filterFromConvolution(scope, conv, g, true));
+}
+
+/**
+ * The [kh, kw, ci, co] filter gradient read out of the convolution that
+ * computed it, in one JS pass over a small tensor (wasm's Slice, Reverse and
+ * Transpose cost ~0.3 ms a call here, most of it per-call overhead):
+ *
+ * - by input (`byOutput` false): conv is [ci, ≥ kh, ≥ kw, co]; dW[i, j, c, o] = conv[c, i, j, o] (rows past the kernel dropped);
+ * - by output: conv is [co, kh, kw, ci], flipped in space; dW[i, j, c, o] = conv[o, kh − 1 − i, kw − 1 − j, c].
+ */
+function filterFromConvolution(scope: KernelScope, conv: TensorInfo, g: Conv2dGeometry, byOutput: boolean): TensorInfo {
+  const [kh, kw, ci, co] = [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels];
+  const [rows, cols] = [conv.shape[1], conv.shape[2]];
+  return scope.compute([kh, kw, ci, co], [conv], (out, src) => {
+    let dst = 0;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        for (let c = 0; c < ci; c++) {
+          if (byOutput) {
+            const at = ((kh - 1 - i) * cols + (kw - 1 - j)) * ci + c;
+            for (let o = 0; o < co; o++) out[dst++] = src[o * rows * cols * ci + at];
+          } else {
+            const at = ((c * rows + i) * cols + j) * co;
+            for (let o = 0; o < co; o++) out[dst++] = src[at + o];
+          }
+        }
+      }
+    }
+  });
+}
+
+/**
+ * The kernel `w` ([kh, kw, ci, co]) flipped in space with its channel axes
+ * swapped: out[i, j, o, c] = w[kh − 1 − i, kw − 1 − j, c, o]. One JS pass
+ * over a small tensor: wasm's Transpose and Reverse cost ~0.3 ms a call for
+ * a 3×3×16×16 kernel, most of it per-call overhead.
+ */
+function flippedSwappedKernel(scope: KernelScope, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  return scope.compute([kh, kw, co, ci], [filter], (out, w) => {
+    let dst = 0;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const tap = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+        for (let o = 0; o < co; o++) for (let c = 0; c < ci; c++) out[dst++] = w[tap + c * co + o];
+      }
+    }
+  });
 }
 
 /**
@@ -258,8 +301,7 @@ export function conv2dInputGrad(scope: KernelScope, dy: TensorInfo, filter: Tens
     afterH = Math.max(afterH, 0);
     afterW = Math.max(afterW, 0);
   }
-  const swapped = scope.run('Transpose', { x: filter }, { perm: [0, 1, 3, 2] });
-  const flipped = scope.run('Reverse', { x: swapped }, { dims: [0, 1] });
+  const flipped = flippedSwappedKernel(scope, filter);
   return scope.finish(
     scope.run(
       'Conv2D',

@@ -5,6 +5,7 @@ import { KernelScope, type TensorInfo } from './kernel-scope.js';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormKernels, registerBatchNormGradient } from './batch-norm.js';
 import { concatKernel, splitVKernel } from './concat-split.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { ADAM_UPDATE, adamKernels } from './adam.js';
 
 /** Marks kernel functions registered by araboza, so registration is idempotent. */
 const ARABOZA_KERNEL = Symbol.for('araboza.tfjs.kernel');
@@ -158,6 +159,7 @@ export const WASM_KERNELS: readonly string[] = [
   tf.SplitV,
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
+  ADAM_UPDATE,
 ];
 
 /**
@@ -166,8 +168,8 @@ export const WASM_KERNELS: readonly string[] = [
  * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`;
  * `Conv2D` takes a faster path for one input or output channel; `Concat`
  * and `SplitV` (a concatenation's gradient) copy float32 data in JS; and
- * araboza's own training-mode batch normalisation and its gradient.
- * Safe to call repeatedly.
+ * araboza's own training-mode batch normalisation and its gradient, and
+ * Adam's step over all weights in one kernel. Safe to call repeatedly.
  */
 export function registerWasmKernels(): void {
   const conv2d = tf.getKernel(tf.Conv2D, 'wasm');
@@ -187,6 +189,7 @@ export function registerWasmKernels(): void {
     maxPoolGradKernel('wasm', mark),
     sharingIdentityKernel('wasm'),
     ...batchNormKernels('wasm', mark),
+    ...adamKernels('wasm', mark),
   ]);
   registerBatchNormGradient();
 }
@@ -196,11 +199,11 @@ export function registerWasmKernels(): void {
  * backend: tfjs's cpu kernels read every element through `TensorBuffer.get`;
  * the filter gradient took 30 s of a 37 s autoencoder step at batch 32 here.
  * The same formulations as on wasm run on cpu's forward `Conv2D` and plain
- * loops; so does the training-mode batch normalisation. Safe to call
- * repeatedly.
+ * loops; so do the training-mode batch normalisation and the one-kernel
+ * Adam step. Safe to call repeatedly.
  */
 export function registerCpuKernels(): void {
-  replaceKernels([conv2dBackpropFilterKernel('cpu'), maxPoolGradKernel('cpu', mark), ...batchNormKernels('cpu', mark)]);
+  replaceKernels([conv2dBackpropFilterKernel('cpu'), maxPoolGradKernel('cpu', mark), ...batchNormKernels('cpu', mark), ...adamKernels('cpu', mark)]);
   registerBatchNormGradient();
 }
 
