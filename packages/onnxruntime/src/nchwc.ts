@@ -8,6 +8,18 @@ import { intAttr, intsAttr, type Attribute, type BuiltNode, type Dim, type OnnxG
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
 /**
+ * Whether a convolution from `channels` to `filters` channels runs faster on
+ * the blocked kernels of block `blockSize`: its input channels a whole
+ * number of blocks (with less than a block the blocked kernel measured no
+ * faster), its filters a whole number of blocks or, padded with zero
+ * filters, at least a quarter of one (padding a single filter to a block
+ * measured no faster). Measurements: bench/RESULTS.md, 2026-12-07.
+ */
+export function blocksConv(channels: number, filters: number, blockSize: number): boolean {
+  return blockSize >= 2 && channels % blockSize === 0 && (filters % blockSize === 0 || 4 * filters >= blockSize);
+}
+
+/**
  * The graph rewrite that runs a generated model's convolutions on ONNX
  * Runtime's blocked (NCHWc) CPU kernels where their weights are computed
  * in the graph (the inputs of a training step): each eligible `Conv` becomes
@@ -31,19 +43,6 @@ export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
  *   device.ts); below 2, nothing is rewritten.
  * @returns how many convolutions were rewritten.
  */
-/**
- * Whether a convolution from `channels` to `filters` channels runs faster on
- * the blocked kernels of block `blockSize`: its input channels a whole
- * number of blocks (with less than a block the blocked kernel measured no
- * faster: 8 → 16 channels at 14×14, 1 → 16 at 28×28), its filters a whole
- * number of blocks or padded up to one at most four times their count (16 →
- * 4 channels at 14×14 padded to 16 ran 1.8× faster than the generic kernel,
- * 16 → 1 at 28×28 padded to 16 no faster; 2-core AMD EPYC, block 16).
- */
-export function blocksConv(channels: number, filters: number, blockSize: number): boolean {
-  return blockSize >= 2 && channels % blockSize === 0 && (filters % blockSize === 0 || 4 * filters >= blockSize);
-}
-
 export function blockConvolutions(b: OnnxGraphBuilder, blockSize: number): number {
   if (!(blockSize >= 2)) return 0;
   const constants = new Set(b.initializers.map((t) => t.name));
