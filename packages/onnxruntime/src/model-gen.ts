@@ -505,8 +505,9 @@ export interface TrainingModelOptions {
   /**
    * The NCHWc block size of the ONNX Runtime build that will run the model
    * on the CPU (see {@link nchwcBlockSize}); when 2 or more, convolutions
-   * with whole blocks of channels run on its blocked kernels
-   * ({@link blockConvolutions}). Absent or below 2: plain ONNX only.
+   * whose channel counts suit its blocked kernels run on them
+   * ({@link blockConvolutions}; nchwc.ts's `blocksConv`). Absent or below 2:
+   * plain ONNX only.
    */
   readonly nchwcBlockSize?: number;
 }
