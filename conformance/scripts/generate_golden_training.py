@@ -9,7 +9,11 @@ Written by this script into conformance/fixtures/training/:
   exact zero gradient at every step) and a column of size 1e-4 (kernel-row
   gradients of size 1e-4, where epsilon's placement decides the update).
 - chains.json: short layer chains a backend may lower together (a conv2d
-  then a max pooling), with the MSE gradients of the input and every weight.
+  then a max pooling; a conv2d then a batch normalisation), with the MSE
+  gradients of the input and every weight; a chain with a batch
+  normalisation (training mode: batch statistics) also gives every weight
+  after one SGD step with learning rate 1 (its moving statistics updated as
+  generate_golden_state.py's cases do).
 - losses.json: every loss core defines. The cross-entropies (binary,
   categorical, sparse) on the probability path (predictions 0, 1, 1e-9, just
   below 1: clipped, zero gradient), the fused logits path (sigmoid/softmax
@@ -783,7 +787,52 @@ CHAIN_CASES = [
         ("conv2d", {"filters": 2, "kernelSize": [2, 4], "padding": "same", "activation": "linear"}),
         ("maxPooling2d", {"poolSize": 2}),
     ], [2, 6, 6, 3]),
+    # A conv on the model input then a batch normalisation, with no more im2col rows (input channels x taps)
+    # than filters: a backend may fold the normalisation into the conv in a training step (its input needs no
+    # gradient there), computing the statistics from the input's patches.
+    ("conv2d-k3-same-f12-then-batchnorm-m09", [
+        ("conv2d", {"filters": 12, "kernelSize": 3, "padding": "same"}),
+        ("batchNormalization", {"momentum": 0.9}),
+    ], [3, 6, 6, 1]),
+    ("conv2d-k2-s2-valid-nobias-f8-then-batchnorm-noscale-eps01", [
+        ("conv2d", {"filters": 8, "kernelSize": 2, "strides": 2, "padding": "valid", "useBias": False}),
+        ("batchNormalization", {"scale": False, "epsilon": 0.1}),
+    ], [2, 7, 7, 2]),
+    ("conv2d-k3-d2-same-f9-then-batchnorm-nocenter", [
+        ("conv2d", {"filters": 9, "kernelSize": 3, "dilationRate": 2, "padding": "same"}),
+        ("batchNormalization", {"center": False, "momentum": 0.5}),
+    ], [2, 8, 8, 1]),
 ]
+
+
+def bn_chain_weights(shape, o, gen):
+    """A batch normalisation's weights in core's order (gamma, beta when enabled; moving mean and variance), drawn as generate_golden_state.py draws them."""
+    c = shape[-1]
+    w = {}
+    if o.get("scale", True):
+        w["gamma"] = gg.f32(torch.rand(c, generator=gen, dtype=DTYPE) + 0.5)
+    if o.get("center", True):
+        w["beta"] = gg.f32(torch.randn(c, generator=gen, dtype=DTYPE) * 0.5)
+    w["movingMean"] = gg.f32(torch.randn(c, generator=gen, dtype=DTYPE) * 0.2)
+    w["movingVariance"] = gg.f32(torch.rand(c, generator=gen, dtype=DTYPE) + 0.5)
+    return w
+
+
+def bn_chain_forward(x, w, o):
+    """Training-mode batch normalisation over the last axis; returns y, the batch mean and the biased batch variance."""
+    axes = tuple(range(x.dim() - 1))
+    mean = x.mean(dim=axes)
+    var = ((x - mean) ** 2).mean(dim=axes)
+    y = (x - mean) / torch.sqrt(var + o.get("epsilon", 1e-3))
+    if "gamma" in w:
+        y = y * w["gamma"]
+    if "beta" in w:
+        y = y + w["beta"]
+    return y, mean, var
+
+
+def chain_forward(kind, x, w, o):
+    return bn_chain_forward(x, w, o)[0] if kind == "batchNormalization" else gg.forward(kind, x, w, o)
 
 
 def chain_case(case_id, chain, input_shape):
@@ -793,17 +842,20 @@ def chain_case(case_id, chain, input_shape):
         weights, shape = [], input_shape
         for n, (kind, o) in enumerate(chain):
             w = {}
-            for name, wshape in gg.weight_shapes(kind, shape, o):
-                fan_in = math.prod(wshape[:-1]) if name == "kernel" else 1
-                w[name] = gg.draw(wshape, gen, 1.0 / math.sqrt(fan_in) if name == "kernel" else 0.5)
+            if kind == "batchNormalization":
+                w = bn_chain_weights(shape, o, gen)
+            else:
+                for name, wshape in gg.weight_shapes(kind, shape, o):
+                    fan_in = math.prod(wshape[:-1]) if name == "kernel" else 1
+                    w[name] = gg.draw(wshape, gen, 1.0 / math.sqrt(fan_in) if name == "kernel" else 0.5)
             weights.append(w)
-            shape = list(gg.forward(kind, torch.zeros(shape, dtype=DTYPE), w, o).shape)
+            shape = list(chain_forward(kind, torch.zeros(shape, dtype=DTYPE), w, o).shape)
         # Away from relu's kink and max-pool ties, as the random one-layer cases.
         h, near = x, math.inf
         for (kind, o), w in zip(chain, weights):
-            if not (kind == "maxPooling2d" and gg.pair(o["poolSize"]) == (1, 1)):  # a one-element window cannot tie
+            if kind != "batchNormalization" and not (kind == "maxPooling2d" and gg.pair(o["poolSize"]) == (1, 1)):  # a one-element window cannot tie
                 near = min(near, gg.kink_distance(kind, h, w, o))
-            h = gg.forward(kind, h, w, o)
+            h = chain_forward(kind, h, w, o)
         if near > gg.KINK_MARGIN:
             break
     else:
@@ -812,17 +864,39 @@ def chain_case(case_id, chain, input_shape):
     keras = lambda t: t.permute(2, 3, 1, 0) if t.dim() == 4 else t  # noqa: E731
     leaves = [x.clone().requires_grad_(True)] + [(v.permute(3, 2, 0, 1) if v.dim() == 4 else v).contiguous().requires_grad_(True) for w in weights for v in w.values()]
     h, i = leaves[0], 1
-    for (kind, o), w in zip(chain, weights):
+    batch_stats = {}
+    for n, ((kind, o), w) in enumerate(zip(chain, weights)):
         wl = {}
         for name in w:
             wl[name] = keras(leaves[i])
             i += 1
-        h = gg.forward(kind, h, wl, o)
+        if kind == "batchNormalization":
+            bn_input = h.detach()
+            h, mean, var = bn_chain_forward(h, wl, o)
+            batch_stats[n] = (mean.detach(), var.detach(), h.numel() // h.shape[-1])
+            # Independent check with PyTorch's own batch norm (NCHW; momentum = 1 - Keras's; unbiased variance in the running one).
+            rm, rv = weights[n]["movingMean"].detach().clone(), weights[n]["movingVariance"].detach().clone()
+            affine = {name: v.detach() for name, v in w.items()}
+            perm = (0, bn_input.dim() - 1, *range(1, bn_input.dim() - 1))
+            ref = F.batch_norm(bn_input.permute(perm), rm, rv, affine.get("gamma"), affine.get("beta"), training=True, momentum=1 - o.get("momentum", 0.99), eps=o.get("epsilon", 1e-3))
+            assert torch.allclose(ref.permute(0, *range(2, bn_input.dim()), 1), h.detach(), atol=1e-12), case_id
+            batch_stats[n] += (rm, rv)
+        else:
+            h = gg.forward(kind, h, wl, o)
     target = gg.draw(list(h.shape), gen)
     loss = ((h - target) ** 2).mean()
-    grads = [torch.autograd.grad(loss, leaves[0], retain_graph=True)[0]] + [keras(g) for g in torch.autograd.grad(loss, leaves[1:])]
+    # The moving statistics take no part in a training-mode forward pass: zero gradients.
+    all_grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    grads = [all_grads[0]] + [keras(g) if g is not None else torch.zeros_like(keras(leaf)) for g, leaf in zip(all_grads[1:], leaves[1:])]
     names = [f"{n}/{name}" for n, w in enumerate(weights) for name in w]
     flat = [v for w in weights for v in w.values()]
+    state = {}
+    for n, (mean, var, count, torch_mean, torch_var) in batch_stats.items():
+        momentum = chain[n][1].get("momentum", 0.99)
+        state[f"{n}/movingMean"] = weights[n]["movingMean"].detach() * momentum + mean * (1 - momentum)
+        state[f"{n}/movingVariance"] = weights[n]["movingVariance"].detach() * momentum + var * count / (count - 1) * (1 - momentum)
+        assert torch.allclose(state[f"{n}/movingMean"], torch_mean, atol=1e-12) and torch.allclose(state[f"{n}/movingVariance"], torch_var, atol=1e-12), case_id
+    after = {"weightsAfterStep": [{"name": n, **tensor_json(state[n] if n in state else v - g)} for n, v, g in zip(names, flat, grads[1:])]} if state else {}
     return {
         "id": case_id,
         "layers": [{"kind": kind, "options": o} for kind, o in chain],
@@ -832,6 +906,7 @@ def chain_case(case_id, chain, input_shape):
         "target": tensor_json(target),
         "loss": gg.F32Number(loss.item()),
         "gradients": {"input": tensor_json(grads[0]), "weights": [{"name": n, **tensor_json(g)} for n, g in zip(names, grads[1:])]},
+        **after,
     }
 
 

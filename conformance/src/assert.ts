@@ -49,13 +49,16 @@ function maxAbs(data: Float32Array): number {
  * `|a − e| ≤ rtol · (|e| + max|E|)`, where max|E| is the largest magnitude
  * of the expected tensor. The second term is the float32 rounding floor: an
  * output that is a sum of larger terms can be near zero while its rounding
- * error is relative to those terms. Non-finite values always fail. The
+ * error is relative to those terms. Where the whole tensor is such a sum
+ * (a conv bias's gradient under a batch normalisation, zero in exact
+ * arithmetic), `floor` (default 0) sets the least max|E| used: the
+ * magnitude of the terms. Non-finite values always fail. The
  * message names the worst element, its index, both values and how many
  * elements are out of tolerance.
  */
-export function assertClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string): void {
+export function assertClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string, floor = 0): void {
   assertShape(actual, expected.shape, what);
-  const scale = maxAbs(expected.data);
+  const scale = Math.max(maxAbs(expected.data), floor);
   let bad = 0;
   let worst = -1;
   let worstRatio = 0;

@@ -332,6 +332,12 @@ export interface ChainGoldenCase extends Pick<GoldenCase, 'input' | 'weights' | 
   readonly id: string;
   /** The layers in order, as `{kind, options}` (core's factory options); `weights` are named `<layer index>/<weight>`. */
   readonly layers: readonly { readonly kind: string; readonly options: Record<string, unknown> }[];
+  /**
+   * Every weight after one SGD step (learning rate 1), in a chain with state
+   * weights (a batch normalisation's moving statistics follow the forward
+   * pass, not the gradient); absent otherwise (every weight then moves by −gradient).
+   */
+  readonly weightsAfterStep?: readonly NamedTensor[];
 }
 
 /**
@@ -355,6 +361,11 @@ export function loadChainGoldenCases(dir: string = TRAINING_FIXTURES_DIR): Chain
     const g = r.in('gradients').object(r.get(o, 'gradients'));
     const gradWeights = r.in('gradients').in('weights').namedList(r.in('gradients').get(g, 'weights'));
     gradWeights.forEach((w, k) => r.in('gradients').in('weights').in(k).sameShape(w, weights[k], `weight ${weights[k]?.name}`));
+    const afterStep = Object.prototype.hasOwnProperty.call(o, 'weightsAfterStep')
+      ? r.in('weightsAfterStep').namedList(r.get(o, 'weightsAfterStep'))
+      : undefined;
+    afterStep?.forEach((w, k) => r.in('weightsAfterStep').in(k).sameShape(w, weights[k], `weight ${weights[k]?.name}`));
+    if (afterStep && afterStep.length !== weights.length) r.in('weightsAfterStep').fail(`expected ${weights.length} weights, got ${afterStep.length}`);
     return {
       id: r.in('id').string(r.get(o, 'id')),
       layers,
@@ -364,6 +375,7 @@ export function loadChainGoldenCases(dir: string = TRAINING_FIXTURES_DIR): Chain
       target: r.in('target').tensor(r.get(o, 'target')),
       loss: r.in('loss').number(r.get(o, 'loss')),
       gradients: { input: r.in('gradients').in('input').tensor(r.in('gradients').get(g, 'input')), weights: gradWeights },
+      ...(afterStep ? { weightsAfterStep: afterStep } : {}),
     };
   });
 }

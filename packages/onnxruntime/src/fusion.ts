@@ -1,6 +1,8 @@
 import { graphReaders, nodesOnOutputPaths, type GraphNode, type ModelGraph } from '@araboza/core';
+import type { ResolvedDevice } from './device.js';
+import { normalizedConv2dPlan } from './lowerings/normalized-conv2d.js';
 import { pooledConv2dPlan } from './lowerings/pooled-conv2d.js';
-import type { LoweringNode, NodeOf, PooledConv2dNode, UpsampledConv2dNode } from './lowerings/types.js';
+import type { LoweringNode, NodeOf, NormalizedConv2dNode, PooledConv2dNode, UpsampledConv2dNode } from './lowerings/types.js';
 import { subpixelPlan } from './lowerings/upsampled-conv2d.js';
 
 /** Options of {@link fuseForLowering}. */
@@ -9,6 +11,10 @@ export interface FusionOptions {
   readonly forTraining: boolean;
   /** Whether to fuse at all (false: every node is lowered on its own). */
   readonly fuse: boolean;
+  /** Whether the generated model returns gradients with respect to the model inputs (default false). */
+  readonly inputGradients?: boolean;
+  /** The execution provider the model is generated for (default `cpu`). */
+  readonly provider?: ResolvedDevice;
 }
 
 /**
@@ -20,7 +26,10 @@ export interface FusionOptions {
  *   with that conv, an `upsampledConv2d` (sub-pixel convolution; see upsampled-conv2d.ts);
  * - in training models, a conv2d whose only reader is a max pooling it can
  *   be fused with becomes, with that pooling, a `pooledConv2d` (see pooled-conv2d.ts);
- *   not a conv that already absorbs an upsampling.
+ *   not a conv that already absorbs an upsampling;
+ * - in training models that need no input gradients, a conv2d on a model
+ *   input whose only reader is a batch normalisation (batch statistics)
+ *   becomes, with it, a `normalizedConv2d` (see normalized-conv2d.ts).
  *
  * A fused pair's first node is never a model output and has no other reader
  * (on an output path), so its value is needed nowhere else. The fused node
@@ -42,6 +51,15 @@ export function fuseForLowering(graph: ModelGraph, options: FusionOptions): Lowe
     const r = readers.get(node.name);
     return !graph.outputs.includes(node.name) && r?.length === 1 ? r[0] : null;
   };
+  const applications = new Map<string, number>();
+  for (const n of graph.nodes) applications.set(n.layer, (applications.get(n.layer) ?? 0) + 1);
+  const context: FusionContext = {
+    forTraining: options.forTraining,
+    inputGradients: options.inputGradients ?? false,
+    provider: options.provider ?? 'cpu',
+    readsModelInput: (n) => graph.inputs.some((i) => i.name === n.inputs[0]),
+    appliedOnce: (n) => applications.get(n.layer) === 1,
+  };
   // Second node of a pair → the fused node replacing the pair; first nodes are dropped.
   const replaced = new Map<string, LoweringNode>();
   const absorbed = new Set<string>();
@@ -51,7 +69,7 @@ export function fuseForLowering(graph: ModelGraph, options: FusionOptions): Lowe
       if (first.kind !== rule.first || paired(first)) continue;
       const second = soleReader(first);
       if (second?.kind !== rule.second || paired(second)) continue;
-      const fused = rule.fuse(first, second, options.forTraining);
+      const fused = rule.fuse(first, second, context);
       if (!fused) continue;
       replaced.set(second.name, fused);
       absorbed.add(first.name);
@@ -60,11 +78,22 @@ export function fuseForLowering(graph: ModelGraph, options: FusionOptions): Lowe
   return nodes.filter((n) => !absorbed.has(n.name)).map((n) => replaced.get(n.name) ?? n);
 }
 
+/** What a fusion rule may consult besides the pair. */
+interface FusionContext {
+  readonly forTraining: boolean;
+  readonly inputGradients: boolean;
+  readonly provider: ResolvedDevice;
+  /** Whether the node's first input is a model input. */
+  readonly readsModelInput: (node: GraphNode) => boolean;
+  /** Whether the node's layer is applied by no other node (not a shared layer). */
+  readonly appliedOnce: (node: GraphNode) => boolean;
+}
+
 /** One fusion: the kinds of the pair (the first read only by the second) and the fused node, or null when the pair does not fuse. */
 interface FusionRule {
   readonly first: GraphNode['kind'];
   readonly second: GraphNode['kind'];
-  fuse(first: GraphNode, second: GraphNode, forTraining: boolean): LoweringNode | null;
+  fuse(first: GraphNode, second: GraphNode, context: FusionContext): LoweringNode | null;
 }
 
 /** The fusions, in the order they claim nodes (a conv absorbing an upsampling is not also fused with its pooling). */
@@ -72,7 +101,7 @@ const FUSION_RULES: readonly FusionRule[] = [
   {
     first: 'upSampling2d',
     second: 'conv2d',
-    fuse: (up, conv, forTraining) =>
+    fuse: (up, conv, { forTraining }) =>
       withPlan(subpixelPlan(up as NodeOf<'upSampling2d'>, conv as NodeOf<'conv2d'>, forTraining), (plan): UpsampledConv2dNode => ({
         ...fusedBase(up, conv),
         kind: 'upsampledConv2d',
@@ -84,7 +113,7 @@ const FUSION_RULES: readonly FusionRule[] = [
   {
     first: 'conv2d',
     second: 'maxPooling2d',
-    fuse: (conv, pool, forTraining) =>
+    fuse: (conv, pool, { forTraining }) =>
       withPlan(pooledConv2dPlan(conv as NodeOf<'conv2d'>, pool as NodeOf<'maxPooling2d'>, forTraining), (plan): PooledConv2dNode => ({
         ...fusedBase(conv, pool),
         kind: 'pooledConv2d',
@@ -92,6 +121,27 @@ const FUSION_RULES: readonly FusionRule[] = [
         pool: pool as NodeOf<'maxPooling2d'>,
         plan,
       })),
+  },
+  {
+    first: 'conv2d',
+    second: 'batchNormalization',
+    fuse: (conv, bn, context) => {
+      // Shared layers keep their own lowerings: the fold's weights and moving statistics are one application's.
+      if (!context.appliedOnce(conv) || !context.appliedOnce(bn)) return null;
+      const plan = normalizedConv2dPlan(conv as NodeOf<'conv2d'>, bn as NodeOf<'batchNormalization'>, {
+        ...context,
+        readsModelInput: context.readsModelInput(conv),
+      });
+      return withPlan(plan, (p): NormalizedConv2dNode => ({
+        ...fusedBase(conv, bn),
+        weights: [...conv.weights, ...bn.weights],
+        config: { activation: 'linear' },
+        kind: 'normalizedConv2d',
+        conv: conv as NodeOf<'conv2d'>,
+        bn: bn as NodeOf<'batchNormalization'>,
+        plan: p,
+      }));
+    },
   },
 ];
 

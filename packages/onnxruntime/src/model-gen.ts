@@ -100,6 +100,7 @@ function emitForward(
   forTraining: boolean,
   fuse = true,
   provider: ResolvedDevice = 'cpu',
+  inputGradients = false,
 ): ForwardPass {
   const tape: TapeEntry[] = [];
   const values = new Map<string, Value>(graph.inputs.map((input, i) => [input.name, { name: inputs[i], perSample: input.shape, layout: 'keras' }]));
@@ -127,7 +128,7 @@ function emitForward(
   };
   const logitsOf = new Map<string, Value>();
   const stateNext = new Map<number, string>();
-  for (const node of fuseForLowering(graph, { forTraining, fuse })) {
+  for (const node of fuseForLowering(graph, { forTraining, fuse, inputGradients, provider })) {
     const lowering = loweringOf(node.kind);
     const first = convert(valueOf(node, node.inputs[0]), lowering.inputLayout);
     // Inputs after the first take its layout, so that element-wise kinds combine like with like.
@@ -464,7 +465,7 @@ function lossAndBackward(
   const sampleWeight = b.input(MODEL_SAMPLE_WEIGHT, ['N']);
   const entries = weightEntries(graph);
   const weights = declareWeights(b, entries, { kind: 'inputs' });
-  const pass = emitForward(b, graph, xs, weights, true, true, provider);
+  const pass = emitForward(b, graph, xs, weights, true, true, provider, wantInputGrad);
   const emitted = graph.outputs.map((_, i) =>
     emitLoss(b, training.losses[i], pass.outputs[i], pass.logits[i], lossTargetInLayout(b, training.losses[i], ys[i], pass.outputs[i]), sampleWeight, true),
   );

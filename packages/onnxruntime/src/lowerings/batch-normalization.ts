@@ -52,6 +52,39 @@ function channelReduce(b: OnnxGraphBuilder, g: ChannelGeometry, op: 'ReduceMean'
     : b.op(op, [v], g.kept, { axes: intsAttr(g.reduced), keepdims: intAttr(1) }, hint);
 }
 
+/**
+ * A training step's next moving statistics (`[channels]` each) from the
+ * batch mean and *biased* batch variance over `n` values per channel (a
+ * scalar value): `moving·momentum + batch·(1 − momentum)`, the variance
+ * taken unbiased (n/(n − 1), or 1 when n = 1), as core's `BatchNormalization` says.
+ */
+export function emitMovingStatistics(
+  b: OnnxGraphBuilder,
+  node: BnNode,
+  movingMean: string,
+  movingVariance: string,
+  batchMean: string,
+  batchVariance: string,
+  n: string,
+): { mean: string; variance: string } {
+  const c = node.inputShape[node.inputShape.length - 1];
+  const { momentum } = node.config;
+  const nMinus1 = b.op('Max', [b.op('Sub', [n, b.scalar(1)], [], {}, `${node.name}/n_1`), b.scalar(1)], [], {}, `${node.name}/n_1_min`);
+  const unbiased = b.op('Mul', [batchVariance, b.op('Div', [n, nMinus1], [], {}, `${node.name}/bessel`)], [c], {}, `${node.name}/unbiased`);
+  const blend = (moving: string, batch: string, hint: string) =>
+    b.op(
+      'Add',
+      [b.op('Mul', [moving, b.scalar(momentum)], [c], {}, `${hint}_old`), b.op('Mul', [batch, b.scalar(1 - momentum)], [c], {}, `${hint}_new`)],
+      [c],
+      {},
+      hint,
+    );
+  return {
+    mean: blend(movingMean, batchMean, `${node.name}/moving_mean_next`),
+    variance: blend(movingVariance, unbiased, `${node.name}/moving_variance_next`),
+  };
+}
+
 /** Whether the node normalises with batch statistics: a training model, and the layer not frozen. */
 const usesBatchStatistics = (forTraining: boolean, node: BnNode) => forTraining && nodeUpdatesState(node);
 
@@ -73,7 +106,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
   inputLayout: 'any',
   weightPerms: (node) => node.weights.map(() => null),
   emit({ b, forTraining }, node, [x], weights): LoweredForward {
-    const { scale, center, epsilon, momentum } = node.config;
+    const { scale, center, epsilon } = node.config;
     const g = channelGeometry(x);
     const c = g.channels;
     let k = 0;
@@ -115,7 +148,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
       const mean = channelReduce(b, g, 'ReduceMean', x.name, `${node.name}/batch_mean`);
       centered = b.op('Sub', [x.name, mean], g.shape, {}, `${node.name}/centered`);
       variance = channelReduce(b, g, 'ReduceMean', b.op('Mul', [centered, centered], g.shape, {}, `${node.name}/sq`), `${node.name}/batch_var`);
-      // n values per channel: the dynamic batch times the per-sample positions; n/(n − 1), or 1 when n = 1.
+      // n values per channel: the dynamic batch times the per-sample positions.
       const n = b.op(
         'Div',
         [b.op('Cast', [b.op('Size', [x.name], [], {}, `${node.name}/size`)], [], { to: intAttr(1) }, `${node.name}/size_f`), b.scalar(c)],
@@ -124,24 +157,17 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
         `${node.name}/n`,
       );
       count = n;
-      const nMinus1 = b.op('Max', [b.op('Sub', [n, b.scalar(1)], [], {}, `${node.name}/n_1`), b.scalar(1)], [], {}, `${node.name}/n_1_min`);
-      const unbiased = b.op(
-        'Mul',
-        [flat(b, g, variance, `${node.name}/batch_var_flat`), b.op('Div', [n, nMinus1], [], {}, `${node.name}/bessel`)],
-        [c],
-        {},
-        `${node.name}/unbiased`,
+      const next = emitMovingStatistics(
+        b,
+        node,
+        movingMean,
+        movingVariance,
+        flat(b, g, mean, `${node.name}/batch_mean_flat`),
+        flat(b, g, variance, `${node.name}/batch_var_flat`),
+        n,
       );
-      const blend = (moving: string, batch: string, hint: string) =>
-        b.op(
-          'Add',
-          [b.op('Mul', [moving, b.scalar(momentum)], [c], {}, `${hint}_old`), b.op('Mul', [batch, b.scalar(1 - momentum)], [c], {}, `${hint}_new`)],
-          [c],
-          {},
-          hint,
-        );
-      stateNext[k] = blend(movingMean, flat(b, g, mean, `${node.name}/batch_mean_flat`), `${node.name}/moving_mean_next`);
-      stateNext[k + 1] = blend(movingVariance, unbiased, `${node.name}/moving_variance_next`);
+      stateNext[k] = next.mean;
+      stateNext[k + 1] = next.variance;
     } else {
       centered = b.op('Sub', [x.name, perChannel(b, g, movingMean, `${node.name}/moving_mean_b`)], g.shape, {}, `${node.name}/centered`);
       variance = perChannel(b, g, movingVariance, `${node.name}/moving_variance_b`);

@@ -45,6 +45,7 @@ import {
   globalMaxPooling2dGradient,
   globalMaxPooling2dLowering,
 } from './global-pooling.js';
+import { normalizedConv2dGradient, normalizedConv2dLowering } from './normalized-conv2d.js';
 import { pooledConv2dGradient, pooledConv2dLowering } from './pooled-conv2d.js';
 import { depthwiseConv2dGradient, depthwiseConv2dLowering } from './depthwise-conv2d.js';
 import { separableConv2dGradient, separableConv2dLowering } from './separable-conv2d.js';
@@ -94,6 +95,7 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   layerNormalization: layerNormalizationLowering,
   pooledConv2d: pooledConv2dLowering,
   upsampledConv2d: upsampledConv2dLowering,
+  normalizedConv2d: normalizedConv2dLowering,
 };
 
 /** Gradient rule of every layer kind and fused kind, standard ONNX ops only. */
@@ -133,6 +135,7 @@ export const GRADIENT_RULES: GradientRuleTable = {
   layerNormalization: layerNormalizationGradient,
   pooledConv2d: pooledConv2dGradient,
   upsampledConv2d: upsampledConv2dGradient,
+  normalizedConv2d: normalizedConv2dGradient,
 };
 
 export type * from './types.js';

@@ -2,6 +2,7 @@ import type { ActivationName, GraphNode } from '@araboza/core';
 import type { ResolvedDevice } from '../device.js';
 import type { Layout, Value } from '../layout.js';
 import type { OnnxGraphBuilder } from '../onnx-graph.js';
+import type { NormalizedPlan } from './normalized-conv2d.js';
 import type { PooledPlan } from './pooled-conv2d.js';
 import type { SubpixelPlan } from './upsampled-conv2d.js';
 
@@ -9,7 +10,7 @@ import type { SubpixelPlan } from './upsampled-conv2d.js';
 interface FusedNodeBase {
   /** The value it produces (the name of the pair's last node). */
   readonly name: string;
-  /** The layer whose weights it applies (the convolution's). */
+  /** The layer whose weights it applies (the convolution's; a {@link NormalizedConv2dNode} applies its batch normalisation's too). */
   readonly layer: string;
   readonly inputs: readonly string[];
   readonly inputShapes: readonly (readonly number[])[];
@@ -45,8 +46,23 @@ export interface UpsampledConv2dNode extends FusedNodeBase {
   readonly plan: SubpixelPlan;
 }
 
+/**
+ * Backend-internal: a conv2d on a model input and the training-mode batch
+ * normalisation that is its only reader, lowered as one convolution with the
+ * normalisation folded into its kernel and bias (see normalized-conv2d.ts);
+ * made by the fusion pass before lowering, with its plan. It applies both
+ * layers' weights: the conv's, then the batch normalisation's (adjacent in
+ * graph order, which the fusion checks).
+ */
+export interface NormalizedConv2dNode extends FusedNodeBase {
+  readonly kind: 'normalizedConv2d';
+  readonly conv: Extract<GraphNode, { kind: 'conv2d' }>;
+  readonly bn: Extract<GraphNode, { kind: 'batchNormalization' }>;
+  readonly plan: NormalizedPlan;
+}
+
 /** What the lowering walks: core's graph nodes and this backend's fused kinds. */
-export type LoweringNode = GraphNode | PooledConv2dNode | UpsampledConv2dNode;
+export type LoweringNode = GraphNode | PooledConv2dNode | UpsampledConv2dNode | NormalizedConv2dNode;
 
 /** Every kind with a lowering: core's layer kinds and the fused kinds. */
 export type LoweringKind = LoweringNode['kind'];
