@@ -46,7 +46,10 @@ export interface Figure {
   loss?: number;
   /** Validation loss of the last block (epochs with validation). */
   valLoss?: number;
-  /** Epochs with validation: this contender's median epoch with validation ÷ its median epoch without. */
+  /**
+   * Epochs with validation: the median over rounds of this contender's epoch
+   * with validation ÷ its epoch without in the same round (see {@link pairedRatio}).
+   */
   vsPlainEpoch?: number;
   /** Images per inference pass (inference only). */
   images?: number;
@@ -82,6 +85,22 @@ export const MEASURE_LABELS: { readonly [M in Measure | 'convFhdPeakRss']: strin
   inference: 'inference',
   convFhdPeakRss: 'conv-fhd peak RSS',
 };
+
+/**
+ * The median over rounds of `a`'s time ÷ `b`'s time in the same round, or
+ * the ratio of their medians when no round has both. An epoch with
+ * validation and the plain one are timed back to back in each round (their
+ * order swapped from round to round), so the machine's drift between rounds,
+ * which moves both, cancels in each round's ratio; a ratio of the two
+ * medians would mix epochs from different rounds.
+ */
+export function pairedRatio(a: readonly Block[], b: readonly Block[]): number {
+  const ratios = a.flatMap((block) => {
+    const same = b.filter((other) => other.round === block.round);
+    return same.length > 0 ? [median(block.ms) / median(allMs(same))] : [];
+  });
+  return ratios.length > 0 ? median(ratios) : median(allMs(a)) / median(allMs(b));
+}
 
 function allMs(blocks: readonly Block[]): number[] {
   return blocks.flatMap((b) => b.ms);
@@ -131,7 +150,7 @@ export function computeFigures(allRecords: readonly ContenderRecord[], w: Worklo
       const isThroughput = measure === 'inference';
       const unit: Figure['unit'] = measure === 'trainStep' ? 'ms' : isThroughput ? 'samples/s' : 's';
       const value = unit === 'ms' ? ms : unit === 's' ? seconds : images / seconds;
-      const plainMs = measure === 'validatedEpoch' ? medianMs(r, 'epoch') : null;
+      const plain = measure === 'validatedEpoch' ? r.blocks.epoch : undefined;
       const vsPytorch = torchMs === null ? null : isThroughput ? value / (torchImages / (torchMs / 1000)) : ms / torchMs;
       const last = blocks[blocks.length - 1];
       figures.push({
@@ -149,7 +168,7 @@ export function computeFigures(allRecords: readonly ContenderRecord[], w: Worklo
         ...(measure === 'inference' ? { images } : {}),
         ...(last.loss !== undefined ? { loss: last.loss } : {}),
         ...(last.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
-        ...(plainMs !== null ? { vsPlainEpoch: ms / plainMs } : {}),
+        ...(plain && plain.length > 0 ? { vsPlainEpoch: pairedRatio(blocks, plain) } : {}),
       });
     }
   }

@@ -68,6 +68,16 @@ describe('computeFigures', () => {
     expect(find('onnxruntime-cpu', 'validatedEpoch').value).toBeCloseTo(7.14, 12);
   });
 
+  it("pairs each round's epoch with validation with the same round's plain epoch: the median of the rounds' ratios", () => {
+    const drifting = record('onnxruntime-cpu', 2, {
+      epoch: [6_000, 7_000, 9_000].map((ms, round) => ({ round, ms: [ms], foreignCores: 0 })),
+      validatedEpoch: [6_300, 9_800, 9_100].map((ms, round) => ({ round, ms: [ms], foreignCores: 0 })),
+    });
+    const f = computeFigures([drifting], w, peak).find((x) => x.measure === 'validatedEpoch')!;
+    // Rounds: 1.05, 1.4, 9100/9000; the ratio of the medians would be 9100/7000 = 1.3.
+    expect(f.vsPlainEpoch).toBeCloseTo(1.05, 12);
+  });
+
   it('counts an epoch with validation as the training epoch plus one forward pass over the test images', () => {
     const expected = (3 * 712_224 * 2 * 60_000 + 712_224 * 2 * 10_000) / 7.14 / 1e9;
     expect(find('onnxruntime-cpu', 'validatedEpoch').gflops).toBeCloseTo(expected, 9);
