@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Padding, Tensor } from '@araboza/core';
-import { conv2dFilterGradReference } from '@araboza/conformance/reference';
+import { conv2dFilterGradReference, conv2dReference } from '@araboza/conformance/reference';
 import { activateEngine } from '../src/engines.js';
 import type { Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
 import { KernelScope } from '../src/kernels/kernel-scope.js';
-import { ONE_CHANNEL_SIMD_ENV, oneChannelSimdAvailable, simdFilterGradOneChannel } from '../src/kernels/one-channel-simd.js';
+import { ONE_CHANNEL_SIMD_ENV, oneChannelSimdAvailable, simdConvOneChannel, simdFilterGradOneChannel } from '../src/kernels/one-channel-simd.js';
 import { convGeometry, data } from './helpers.js';
 
 /** A stride-1 (unless `s`) convolution: x is [b, h, w, cin], the kernel k with dilation d, cout output channels. */
@@ -25,23 +25,33 @@ function geometry(c: SimdCase): Conv2dGeometry {
   return convGeometry(c.x, c.cout, c.k, c.s ?? [1, 1], c.d, c.padding);
 }
 
-/** The wasm kernel's result for `c` (null when it declined), with x and dy drawn from `seed`. */
+/** Runs `kernel` on the wasm-side tensors of a and b: its result read back, or null when it declined. */
+function runKernel(a: Tensor, b: Tensor, kernel: (scope: KernelScope, a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo | null): Tensor | null {
+  const [ta, tb] = [tf.tensor(a.data, [...a.shape]), tf.tensor(b.data, [...b.shape])];
+  const info = kernel(new KernelScope(tf.backend(), tf.getBackend()), ta, tb);
+  ta.dispose();
+  tb.dispose();
+  if (!info) return null;
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  const result = { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
+  t.dispose();
+  return result;
+}
+
+/** The filter-gradient kernel's result for `c` (null when it declined), with x and dy drawn from `seed`. */
 function runSimd(c: SimdCase, seed: number): { result: Tensor | null; x: Tensor; dy: Tensor } {
   const g = geometry(c);
   const x = data(c.x, seed);
   const dy = data([g.batch, g.outHeight, g.outWidth, c.cout], seed + 1);
-  const backend = tf.backend();
-  const [tx, tdy] = [tf.tensor(x.data, [...x.shape]), tf.tensor(dy.data, [...dy.shape])];
-  const info = simdFilterGradOneChannel(new KernelScope(backend, tf.getBackend()), tx, tdy, g);
-  tx.dispose();
-  tdy.dispose();
-  let result: Tensor | null = null;
-  if (info) {
-    const t = tf.engine().makeTensorFromTensorInfo(info);
-    result = { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
-    t.dispose();
-  }
-  return { result, x, dy };
+  return { result: runKernel(x, dy, (scope, a, b) => simdFilterGradOneChannel(scope, a, b, g)), x, dy };
+}
+
+/** The forward kernel's result for `c` (null when it declined), with x and the kernel drawn from `seed`. */
+function runForward(c: SimdCase, seed: number): { result: Tensor | null; x: Tensor; w: Tensor } {
+  const g = geometry(c);
+  const x = data(c.x, seed);
+  const w = data([c.k[0], c.k[1], g.inChannels, c.cout], seed + 1);
+  return { result: runKernel(x, w, (scope, a, b) => simdConvOneChannel(scope, a, b, g)), x, w };
 }
 
 function maxAbsDiff(a: Tensor, b: Tensor): number {
@@ -61,7 +71,7 @@ const cases: SimdCase[] = [
   { name: '1 → 2, dilation 3, same, 2 × 2 image', x: [2, 2, 2, 1], cout: 2, k: [3, 3], d: [3, 3], padding: 'same' },
 ];
 
-describe('the one-channel WebAssembly SIMD filter gradient (one-channel-conv.wat)', () => {
+describe('the one-channel WebAssembly SIMD kernels (one-channel-conv.wat)', () => {
   afterEach(() => {
     delete process.env[ONE_CHANNEL_SIMD_ENV];
   });
@@ -125,6 +135,30 @@ describe('the one-channel WebAssembly SIMD filter gradient (one-channel-conv.wat
     process.env[ONE_CHANNEL_SIMD_ENV] = '0';
     const fallback = read(run());
     expect(maxAbsDiff(simd, fallback)).toBeLessThan(1e-3);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('its forward convolution matches the float64 reference: %s', async (_name, c) => {
+    await activateEngine('wasm');
+    const { result, x, w } = runForward(c, 41);
+    expect(result).not.toBeNull();
+    expect(maxAbsDiff(result!, conv2dReference(x, w, [1, 1], c.d, c.padding))).toBeLessThan(1e-4);
+  });
+
+  it('its forward convolution declines a strided convolution', async () => {
+    await activateEngine('wasm');
+    const strided: SimdCase = { name: 'strided', x: [1, 8, 8, 1], cout: 4, k: [3, 3], d: [1, 1], s: [1, 2], padding: 'same' };
+    expect(runForward(strided, 11).result).toBeNull();
+  });
+
+  it('Conv2D on wasm matches the float64 reference on a dilated one-channel convolution (the route to the SIMD kernel)', async () => {
+    await activateEngine('wasm');
+    const c = cases[3];
+    const x = data(c.x, 12);
+    const w = data([c.k[0], c.k[1], c.x[3], c.cout], 13);
+    const y = tf.tidy(() => tf.conv2d(tf.tensor4d(x.data, [...c.x]), tf.tensor4d(w.data, [c.k[0], c.k[1], c.x[3], c.cout]), 1, c.padding, 'NHWC', c.d));
+    const out = { shape: [...y.shape], data: Float32Array.from(y.dataSync() as Float32Array) };
+    y.dispose();
+    expect(maxAbsDiff(out, conv2dReference(x, w, [1, 1], c.d, c.padding))).toBeLessThan(1e-4);
   });
 
   it('one-channel-conv.generated.ts is what scripts/compile-wat.mjs makes of the .wat now', () => {

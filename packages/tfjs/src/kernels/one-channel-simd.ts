@@ -22,7 +22,12 @@ interface OneChannelConvExports {
     colBase: number,
     colStep: number,
   ): void;
+  conv_one_to_many(...args: ForwardArgs): void;
+  conv_many_to_one(...args: ForwardArgs): void;
 }
+
+/** (x, w, out, batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, colBase, dh, dw): see one-channel-conv.wat. */
+type ForwardArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** What this module reads of tfjs's wasm backend (not part of tfjs's KernelBackend interface). */
 interface WasmBackendInternals {
@@ -95,7 +100,7 @@ function moduleOn(backend: tf.KernelBackend): OneChannelConvExports | null {
 }
 
 /**
- * Whether {@link simdFilterGradOneChannel} can run on `backend`: tfjs's wasm
+ * Whether {@link simdFilterGradOneChannel} and {@link simdConvOneChannel} can run on `backend`: tfjs's wasm
  * backend whose heap the module could be instantiated on, and the kernel not
  * turned off by `ARABOZA_TFJS_SIMD=0`.
  */
@@ -118,11 +123,6 @@ export function oneChannelSimdAvailable(backend: tf.KernelBackend): boolean {
  * unreachable, no WebAssembly SIMD, or turned off).
  */
 export function simdFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo | null {
-  if (g.strideHeight !== 1 || g.strideWidth !== 1 || (g.inChannels !== 1 && g.outChannels !== 1)) return null;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || disabledByEnvironment()) return null;
-  const kernel = moduleOn(scope.backend);
-  if (!kernel) return null;
-  const internals = scope.backend as unknown as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
   const [kh, kw] = [g.filterHeight, g.filterWidth];
   const [dh, dw] = [g.dilationHeight, g.dilationWidth];
   const shiftX = g.inChannels === 1;
@@ -134,11 +134,59 @@ export function simdFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy: 
   const [front, left] = shiftX ? [g.padTop, g.padLeft] : [(kh - 1) * dh - g.padTop, (kw - 1) * dw - g.padLeft];
   const [rowBase, rowStep] = shiftX ? [-front, dh] : [(kh - 1) * dh - front, -dh];
   const [colBase, colStep] = shiftX ? [-left, dw] : [(kw - 1) * dw - left, -dw];
-  // Allocated first: an allocation may grow the heap, which moves nothing (offsets stay valid).
-  const out = internals.makeOutput([kh, kw, g.inChannels, g.outChannels], 'float32');
+  return onHeap(scope, plane, other, g, [kh, kw, g.inChannels, g.outChannels], (kernel, a, b, out) =>
+    kernel.filter_grad(a, b, out, g.batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, rowStep, colBase, colStep),
+  );
+}
+
+/**
+ * A stride-1 convolution `y = conv2d(x, w)` with one input channel or one
+ * output channel (geometry `g`, any kernel size, dilation and padding),
+ * computed by one-channel-conv.wat on the wasm heap: `conv_one_to_many`
+ * (one input channel: each output row accumulated in L1 from the taps'
+ * weights held in v128 locals) or `conv_many_to_one` (one output channel:
+ * each output pixel's products summed lane-wise over all its taps, reduced
+ * once). It replaces the depthwise-convolution route of araboza's `Conv2D`
+ * for these shapes (an autoencoder's first and last layers, and the input
+ * gradient of its last layer).
+ *
+ * Returns null, and the caller takes its other path, when it does not apply:
+ * a stride other than 1, neither channel count 1, an operand not float32,
+ * or {@link oneChannelSimdAvailable} false.
+ */
+export function simdConvOneChannel(scope: KernelScope, x: TensorInfo, filter: TensorInfo, g: Conv2dGeometry): TensorInfo | null {
+  // With one input channel the other channel count is the output's, and the reverse.
+  const [name, channels] = g.inChannels === 1 ? (['conv_one_to_many', g.outChannels] as const) : (['conv_many_to_one', g.inChannels] as const);
+  const geometry = [g.batch, g.inHeight, g.inWidth, g.outHeight, g.outWidth, channels, g.filterHeight, g.filterWidth] as const;
+  const origin = [-g.padTop, -g.padLeft, g.dilationHeight, g.dilationWidth] as const;
+  return onHeap(scope, x, filter, g, [g.batch, g.outHeight, g.outWidth, g.outChannels], (kernel, a, b, out) => kernel[name](a, b, out, ...geometry, ...origin));
+}
+
+/**
+ * Runs `call` with the module and the heap offsets of `a`, `b` and a new
+ * float32 output of `outShape`, and returns the output; null (nothing
+ * allocated) when the stride is not 1, neither channel count of `g` is 1,
+ * an operand is not float32, or the module cannot run on this backend.
+ * The output is freed if `call` traps.
+ */
+function onHeap(
+  scope: KernelScope,
+  a: TensorInfo,
+  b: TensorInfo,
+  g: Conv2dGeometry,
+  outShape: number[],
+  call: (kernel: OneChannelConvExports, a: number, b: number, out: number) => void,
+): TensorInfo | null {
+  if (g.strideHeight !== 1 || g.strideWidth !== 1 || (g.inChannels !== 1 && g.outChannels !== 1)) return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || disabledByEnvironment()) return null;
+  const kernel = moduleOn(scope.backend);
+  if (!kernel) return null;
+  const internals = scope.backend as unknown as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
+  // Allocated before the offsets are read: an allocation may grow the heap, which moves nothing (offsets stay valid).
+  const out = internals.makeOutput(outShape, 'float32');
   const offset = (t: TensorInfo): number => internals.getMemoryOffset(t.dataId);
   try {
-    kernel.filter_grad(offset(plane), offset(other), offset(out), g.batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, rowStep, colBase, colStep);
+    call(kernel, offset(a), offset(b), offset(out));
   } catch (e) {
     scope.backend.disposeData(out.dataId);
     throw e;
