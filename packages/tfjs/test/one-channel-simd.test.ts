@@ -67,6 +67,7 @@ const cases: SimdCase[] = [
   { name: '1 → 5 (a 4-block and one single channel), dilation 2×1, valid', x: [2, 9, 8, 1], cout: 5, k: [3, 2], d: [2, 1], padding: 'valid' },
   { name: '7 → 1 (4 + 3 channels), 2×3 kernel, dilation 1×2, same', x: [2, 6, 11, 7], cout: 1, k: [2, 3], d: [1, 2], padding: 'same' },
   { name: '1 → 20 (16 + 4 channels), batch 1, 4×1 kernel, same', x: [1, 5, 6, 1], cout: 20, k: [4, 1], d: [1, 1], padding: 'same' },
+  { name: '21 → 1 (16 + 4 + 1 channels), 3×2 kernel, valid', x: [2, 5, 6, 21], cout: 1, k: [3, 2], d: [1, 1], padding: 'valid' },
   { name: '3 → 1, 5×5 kernel wider than a 3×4 image, same (taps wholly outside)', x: [2, 3, 4, 3], cout: 1, k: [5, 5], d: [1, 1], padding: 'same' },
   { name: '1 → 2, dilation 3, same, 2 × 2 image', x: [2, 2, 2, 1], cout: 2, k: [3, 3], d: [3, 3], padding: 'same' },
 ];

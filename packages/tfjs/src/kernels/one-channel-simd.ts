@@ -22,12 +22,13 @@ interface OneChannelConvExports {
     colBase: number,
     colStep: number,
   ): void;
-  conv_one_to_many(...args: ForwardArgs): void;
-  conv_many_to_one(...args: ForwardArgs): void;
+  conv_one_to_many(...args: [x: number, w: number, out: number, ...shape: ForwardShape]): void;
+  /** The shared arguments, then a scratch row of 4 · outCols floats. */
+  conv_many_to_one(...args: [x: number, w: number, out: number, ...shape: ForwardShape, scratch: number]): void;
 }
 
-/** (x, w, out, batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, colBase, dh, dw): see one-channel-conv.wat. */
-type ForwardArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** (batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, colBase, dh, dw), after the pointers: see one-channel-conv.wat. */
+type ForwardShape = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** What this module reads of tfjs's wasm backend (not part of tfjs's KernelBackend interface). */
 interface WasmBackendInternals {
@@ -134,7 +135,7 @@ export function simdFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy: 
   const [front, left] = shiftX ? [g.padTop, g.padLeft] : [(kh - 1) * dh - g.padTop, (kw - 1) * dw - g.padLeft];
   const [rowBase, rowStep] = shiftX ? [-front, dh] : [(kh - 1) * dh - front, -dh];
   const [colBase, colStep] = shiftX ? [-left, dw] : [(kw - 1) * dw - left, -dw];
-  return onHeap(scope, plane, other, g, [kh, kw, g.inChannels, g.outChannels], (kernel, a, b, out) =>
+  return onHeap(scope, plane, other, g, [kh, kw, g.inChannels, g.outChannels], 0, (kernel, a, b, out) =>
     kernel.filter_grad(a, b, out, g.batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, rowStep, colBase, colStep),
   );
 }
@@ -155,16 +156,29 @@ export function simdFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy: 
  * or {@link oneChannelSimdAvailable} false.
  */
 export function simdConvOneChannel(scope: KernelScope, x: TensorInfo, filter: TensorInfo, g: Conv2dGeometry): TensorInfo | null {
-  // With one input channel the other channel count is the output's, and the reverse.
-  const [name, channels] = g.inChannels === 1 ? (['conv_one_to_many', g.outChannels] as const) : (['conv_many_to_one', g.inChannels] as const);
-  const geometry = [g.batch, g.inHeight, g.inWidth, g.outHeight, g.outWidth, channels, g.filterHeight, g.filterWidth] as const;
-  const origin = [-g.padTop, -g.padLeft, g.dilationHeight, g.dilationWidth] as const;
-  return onHeap(scope, x, filter, g, [g.batch, g.outHeight, g.outWidth, g.outChannels], (kernel, a, b, out) => kernel[name](a, b, out, ...geometry, ...origin));
+  const shape: ForwardShape = [
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.outHeight,
+    g.outWidth,
+    g.inChannels === 1 ? g.outChannels : g.inChannels,
+    g.filterHeight,
+    g.filterWidth,
+    -g.padTop,
+    -g.padLeft,
+    g.dilationHeight,
+    g.dilationWidth,
+  ];
+  const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
+  if (g.inChannels === 1) return onHeap(scope, x, filter, g, outShape, 0, (kernel, a, b, out) => kernel.conv_one_to_many(a, b, out, ...shape));
+  return onHeap(scope, x, filter, g, outShape, 4 * g.outWidth, (kernel, a, b, out, scratch) => kernel.conv_many_to_one(a, b, out, ...shape, scratch));
 }
 
 /**
- * Runs `call` with the module and the heap offsets of `a`, `b` and a new
- * float32 output of `outShape`, and returns the output; null (nothing
+ * Runs `call` with the module and the heap offsets of `a`, `b`, a new
+ * float32 output of `outShape` and (`scratchFloats` > 0) a scratch buffer of
+ * that many floats, freed afterwards; returns the output. Null (nothing
  * allocated) when the stride is not 1, neither channel count of `g` is 1,
  * an operand is not float32, or the module cannot run on this backend.
  * The output is freed if `call` traps.
@@ -175,7 +189,8 @@ function onHeap(
   b: TensorInfo,
   g: Conv2dGeometry,
   outShape: number[],
-  call: (kernel: OneChannelConvExports, a: number, b: number, out: number) => void,
+  scratchFloats: number,
+  call: (kernel: OneChannelConvExports, a: number, b: number, out: number, scratch: number) => void,
 ): TensorInfo | null {
   if (g.strideHeight !== 1 || g.strideWidth !== 1 || (g.inChannels !== 1 && g.outChannels !== 1)) return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || disabledByEnvironment()) return null;
@@ -184,12 +199,15 @@ function onHeap(
   const internals = scope.backend as unknown as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
   // Allocated before the offsets are read: an allocation may grow the heap, which moves nothing (offsets stay valid).
   const out = internals.makeOutput(outShape, 'float32');
+  const scratch = scratchFloats > 0 ? internals.makeOutput([scratchFloats], 'float32') : null;
   const offset = (t: TensorInfo): number => internals.getMemoryOffset(t.dataId);
   try {
-    call(kernel, offset(a), offset(b), offset(out));
+    call(kernel, offset(a), offset(b), offset(out), scratch ? offset(scratch) : 0);
   } catch (e) {
     scope.backend.disposeData(out.dataId);
     throw e;
+  } finally {
+    if (scratch) scope.backend.disposeData(scratch.dataId);
   }
   return out;
 }

@@ -275,22 +275,27 @@
       (br $batchLoop)))
   )
 
-  ;; conv_many_to_one: `channels` input channels, one output channel:
+;; conv_many_to_one: `channels` input channels, one output channel, and
+  ;; a scratch row of outCols v128 values (16 · outCols bytes) after the
+  ;; shared parameters:
   ;;
   ;;   out[b, p, q] = Σ_{i, j, c} x[b, p + rowBase + i·dh, q + colBase + j·dw, c] · w[i, j, c, 0]
   ;;
-  ;; Per output pixel, the products of all its taps are summed lane-wise in
-  ;; v128 locals (blocks of 16 and 4 channels, the rest in a scalar) and
-  ;; reduced across lanes once. Taps outside x are skipped.
+  ;; Per output row, each tap's weights sit in v128 locals while its
+  ;; contiguous valid column range adds x · w, summed lane-wise, into the
+  ;; scratch row (in L1); the row's lanes are summed into `out` once all
+  ;; taps are in. Channels beyond the 4-blocks add into lane 0.
   (func $conv_many_to_one (export "conv_many_to_one")
     (param $x i32) (param $w i32) (param $out i32)
     (param $batch i32) (param $rows i32) (param $cols i32)
     (param $outRows i32) (param $outCols i32) (param $channels i32)
     (param $kh i32) (param $kw i32)
     (param $rowBase i32) (param $colBase i32) (param $dh i32) (param $dw i32)
-    (local $b i32) (local $p i32) (local $q i32) (local $i i32) (local $j i32) (local $c i32)
-    (local $r i32) (local $col i32) (local $xRow i32) (local $xp i32) (local $wp i32) (local $op i32) (local $stride i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (param $scratch i32)
+    (local $b i32) (local $p i32) (local $i i32) (local $j i32) (local $c i32)
+    (local $r i32) (local $cs i32) (local $qStart i32) (local $qEnd i32)
+    (local $xRow i32) (local $wTap i32) (local $pp i32) (local $sp i32) (local $spEnd i32) (local $op i32) (local $stride i32)
+    (local $v v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
     (local $s f32)
     (local.set $stride (i32.shl (local.get $channels) (i32.const 2)))
     (local.set $op (local.get $out))
@@ -300,72 +305,102 @@
       (local.set $p (i32.const 0))
       (block $doneRows (loop $rowLoop
         (br_if $doneRows (i32.ge_s (local.get $p) (local.get $outRows)))
-        (local.set $q (i32.const 0))
-        (block $doneCols (loop $colLoop
-          (br_if $doneCols (i32.ge_s (local.get $q) (local.get $outCols)))
-          (local.set $a0 (v128.const i32x4 0 0 0 0))
-          (local.set $a1 (v128.const i32x4 0 0 0 0))
-          (local.set $a2 (v128.const i32x4 0 0 0 0))
-          (local.set $a3 (v128.const i32x4 0 0 0 0))
-          (local.set $s (f32.const 0))
-          (local.set $i (i32.const 0))
-          (block $doneI (loop $iLoop
-            (br_if $doneI (i32.ge_s (local.get $i) (local.get $kh)))
-            (local.set $r (i32.add (local.get $p) (i32.add (local.get $rowBase) (i32.mul (local.get $i) (local.get $dh)))))
-            (if (i32.and (i32.ge_s (local.get $r) (i32.const 0)) (i32.lt_s (local.get $r) (local.get $rows)))
-              (then
-                ;; xRow = &x[b, r, 0, 0]
-                (local.set $xRow (i32.add (local.get $x)
-                  (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $rows)) (local.get $r)) (local.get $cols)) (local.get $stride))))
-                (local.set $j (i32.const 0))
-                (block $doneJ (loop $jLoop
-                  (br_if $doneJ (i32.ge_s (local.get $j) (local.get $kw)))
-                  (local.set $col (i32.add (local.get $q) (i32.add (local.get $colBase) (i32.mul (local.get $j) (local.get $dw)))))
-                  (if (i32.and (i32.ge_s (local.get $col) (i32.const 0)) (i32.lt_s (local.get $col) (local.get $cols)))
-                    (then
-                      ;; xp = &x[b, r, col, 0], wp = &w[i, j, 0, 0]
-                      (local.set $xp (i32.add (local.get $xRow) (i32.mul (local.get $col) (local.get $stride))))
-                      (local.set $wp (i32.add (local.get $w)
-                        (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $stride))))
-                      (local.set $c (i32.const 0))
-                      (block $done16 (loop $c16
-                        (br_if $done16 (i32.gt_s (i32.add (local.get $c) (i32.const 16)) (local.get $channels)))
-                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load offset=0 (local.get $xp)) (v128.load offset=0 (local.get $wp)))))
-                        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $xp)) (v128.load offset=16 (local.get $wp)))))
-                        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $xp)) (v128.load offset=32 (local.get $wp)))))
-                        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $xp)) (v128.load offset=48 (local.get $wp)))))
-                        (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
-                        (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
-                        (local.set $c (i32.add (local.get $c) (i32.const 16)))
-                        (br $c16)))
-                      (block $done4 (loop $c4
-                        (br_if $done4 (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $channels)))
-                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $wp)))))
-                        (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
-                        (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
-                        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-                        (br $c4)))
-                      (block $done1 (loop $c1
-                        (br_if $done1 (i32.ge_s (local.get $c) (local.get $channels)))
-                        (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $xp)) (f32.load (local.get $wp)))))
-                        (local.set $xp (i32.add (local.get $xp) (i32.const 4)))
-                        (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
-                        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-                        (br $c1)))))
-                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                  (br $jLoop)))))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $iLoop)))
-          ;; out[b, p, q] = the lanes' sum plus the scalar one.
-          (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
+        (memory.fill (local.get $scratch) (i32.const 0) (i32.shl (local.get $outCols) (i32.const 4)))
+        (local.set $i (i32.const 0))
+        (block $doneI (loop $iLoop
+          (br_if $doneI (i32.ge_s (local.get $i) (local.get $kh)))
+          (local.set $r (i32.add (local.get $p) (i32.add (local.get $rowBase) (i32.mul (local.get $i) (local.get $dh)))))
+          (if (i32.and (i32.ge_s (local.get $r) (i32.const 0)) (i32.lt_s (local.get $r) (local.get $rows)))
+            (then
+              ;; xRow = &x[b, r, 0, 0]
+              (local.set $xRow (i32.add (local.get $x)
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $rows)) (local.get $r)) (local.get $cols)) (local.get $stride))))
+              (local.set $j (i32.const 0))
+              (block $doneJ (loop $jLoop
+                (br_if $doneJ (i32.ge_s (local.get $j) (local.get $kw)))
+                ;; Columns q with 0 <= q + cs < cols, within [0, outCols).
+                (local.set $cs (i32.add (local.get $colBase) (i32.mul (local.get $j) (local.get $dw))))
+                (local.set $qStart (i32.sub (i32.const 0) (local.get $cs)))
+                (if (i32.lt_s (local.get $qStart) (i32.const 0)) (then (local.set $qStart (i32.const 0))))
+                (if (i32.gt_s (local.get $qStart) (local.get $outCols)) (then (local.set $qStart (local.get $outCols))))
+                (local.set $qEnd (i32.sub (local.get $cols) (local.get $cs)))
+                (if (i32.gt_s (local.get $qEnd) (local.get $outCols)) (then (local.set $qEnd (local.get $outCols))))
+                (if (i32.lt_s (local.get $qEnd) (local.get $qStart)) (then (local.set $qEnd (local.get $qStart))))
+                ;; wTap = &w[i, j, 0, 0]
+                (local.set $wTap (i32.add (local.get $w)
+                  (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $stride))))
+                (local.set $spEnd (i32.add (local.get $scratch) (i32.shl (local.get $qEnd) (i32.const 4))))
+                (local.set $c (i32.const 0))
+                ;; Blocks of 16 channels: the tap's weights in four v128 locals.
+                (block $done16 (loop $c16
+                  (br_if $done16 (i32.gt_s (i32.add (local.get $c) (i32.const 16)) (local.get $channels)))
+                  (local.set $pp (i32.add (local.get $wTap) (i32.shl (local.get $c) (i32.const 2))))
+                  (local.set $w0 (v128.load offset=0 (local.get $pp)))
+                  (local.set $w1 (v128.load offset=16 (local.get $pp)))
+                  (local.set $w2 (v128.load offset=32 (local.get $pp)))
+                  (local.set $w3 (v128.load offset=48 (local.get $pp)))
+                  ;; pp = &x[b, r, qStart + cs, c]
+                  (local.set $pp (i32.add (local.get $xRow)
+                    (i32.add (i32.mul (i32.add (local.get $qStart) (local.get $cs)) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2)))))
+                  (local.set $sp (i32.add (local.get $scratch) (i32.shl (local.get $qStart) (i32.const 4))))
+                  (block $doneQ (loop $qLoop
+                    (br_if $doneQ (i32.ge_u (local.get $sp) (local.get $spEnd)))
+                    (local.set $v (f32x4.add
+                      (f32x4.add (f32x4.mul (v128.load offset=0 (local.get $pp)) (local.get $w0)) (f32x4.mul (v128.load offset=16 (local.get $pp)) (local.get $w1)))
+                      (f32x4.add (f32x4.mul (v128.load offset=32 (local.get $pp)) (local.get $w2)) (f32x4.mul (v128.load offset=48 (local.get $pp)) (local.get $w3)))))
+                    (v128.store (local.get $sp) (f32x4.add (v128.load (local.get $sp)) (local.get $v)))
+                    (local.set $pp (i32.add (local.get $pp) (local.get $stride)))
+                    (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+                    (br $qLoop)))
+                  (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                  (br $c16)))
+                ;; Blocks of 4 channels.
+                (block $done4 (loop $c4
+                  (br_if $done4 (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $channels)))
+                  (local.set $w0 (v128.load (i32.add (local.get $wTap) (i32.shl (local.get $c) (i32.const 2)))))
+                  (local.set $pp (i32.add (local.get $xRow)
+                    (i32.add (i32.mul (i32.add (local.get $qStart) (local.get $cs)) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2)))))
+                  (local.set $sp (i32.add (local.get $scratch) (i32.shl (local.get $qStart) (i32.const 4))))
+                  (block $doneQ4 (loop $qLoop4
+                    (br_if $doneQ4 (i32.ge_u (local.get $sp) (local.get $spEnd)))
+                    (v128.store (local.get $sp) (f32x4.add (v128.load (local.get $sp)) (f32x4.mul (v128.load (local.get $pp)) (local.get $w0))))
+                    (local.set $pp (i32.add (local.get $pp) (local.get $stride)))
+                    (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+                    (br $qLoop4)))
+                  (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                  (br $c4)))
+                ;; The last channels one at a time, into lane 0.
+                (block $done1 (loop $c1
+                  (br_if $done1 (i32.ge_s (local.get $c) (local.get $channels)))
+                  (local.set $s (f32.load (i32.add (local.get $wTap) (i32.shl (local.get $c) (i32.const 2)))))
+                  (local.set $pp (i32.add (local.get $xRow)
+                    (i32.add (i32.mul (i32.add (local.get $qStart) (local.get $cs)) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2)))))
+                  (local.set $sp (i32.add (local.get $scratch) (i32.shl (local.get $qStart) (i32.const 4))))
+                  (block $doneQ1 (loop $qLoop1
+                    (br_if $doneQ1 (i32.ge_u (local.get $sp) (local.get $spEnd)))
+                    (f32.store (local.get $sp) (f32.add (f32.load (local.get $sp)) (f32.mul (f32.load (local.get $pp)) (local.get $s))))
+                    (local.set $pp (i32.add (local.get $pp) (local.get $stride)))
+                    (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+                    (br $qLoop1)))
+                  (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                  (br $c1)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $iLoop)))
+        ;; out[b, p, q] = the sum of scratch[q]'s lanes.
+        (local.set $sp (local.get $scratch))
+        (local.set $spEnd (i32.add (local.get $scratch) (i32.shl (local.get $outCols) (i32.const 4))))
+        (block $doneSum (loop $sumLoop
+          (br_if $doneSum (i32.ge_u (local.get $sp) (local.get $spEnd)))
+          (local.set $v (v128.load (local.get $sp)))
           (f32.store (local.get $op)
-            (f32.add (local.get $s)
-              (f32.add
-                (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
-                (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0))))))
+            (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+              (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
           (local.set $op (i32.add (local.get $op) (i32.const 4)))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br $colLoop)))
+          (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+          (br $sumLoop)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $rowLoop)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
