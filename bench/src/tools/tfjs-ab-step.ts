@@ -7,7 +7,12 @@
  * CPU and wall medians, the first losses of each and the largest weight
  * difference after the same steps. Run after `pnpm build`:
  *
- *     node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10]
+ *     node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10] [--a-env NAME=VALUE]
+ *
+ * `--a-env NAME=VALUE` sets an environment variable during A's steps only
+ * (unset during B's): with A the workspace's own dist, e.g.
+ * `packages/tfjs/dist --a-env ARABOZA_TFJS_SIMD=0`, it compares a kernel
+ * switched off against switched on in the same build.
  *
  * tfjs has one kernel registry, so each build's wasm kernels are swapped in
  * before its own steps.
@@ -35,8 +40,17 @@ interface Run {
 }
 
 const [otherDist, ...rest] = process.argv.slice(2);
-if (!otherDist) throw new Error('usage: node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10]');
+if (!otherDist)
+  throw new Error('usage: node bench/dist/tools/tfjs-ab-step.js /path/to/other/dist [--model autoencoder|unet|resnet] [--steps 10] [--a-env NAME=VALUE]');
 const args = flagArgs(rest);
+const [envName, envValue] = args['a-env']?.split('=') ?? [];
+if (args['a-env'] !== undefined && (!envName || envValue === undefined)) throw new Error(`--a-env takes NAME=VALUE; got ${args['a-env']}`);
+/** Sets (A's steps) or removes (B's) the `--a-env` variable; nothing without the flag. */
+const setEnvFor = (name: 'A' | 'B'): void => {
+  if (!envName) return;
+  if (name === 'A') process.env[envName] = envValue;
+  else delete process.env[envName];
+};
 const steps = Number(args.steps ?? 10);
 const reference = tfjsToolModel(args.model ?? 'autoencoder');
 // Every kernel either build may register, as tfjs-backend-wasm registered it.
@@ -66,8 +80,9 @@ const runs: Record<'A' | 'B', Run> = {
 };
 const { x, y } = reference.batch(reference.defaultBatch);
 for (let s = 0; s <= steps; s++) {
-  for (const run of Object.values(runs)) {
+  for (const [name, run] of Object.entries(runs) as ['A' | 'B', Run][]) {
     use(run.kernels);
+    setEnvFor(name);
     const t0 = performance.now();
     const c0 = cpuMs();
     run.losses.push((await run.model.trainStep([x], [y])).loss);

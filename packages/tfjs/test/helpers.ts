@@ -8,7 +8,10 @@ import {
   type ModelGraph,
   type Tensor,
   type TrainingSpec,
+  convAxisPadding,
+  type Padding,
 } from '@araboza/core';
+import type { Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
 
 /** A chain graph of layers (what `sequential` builds), with the layers named `l0`, `l1`, … unless named. */
 export function chainGraph(inputShape: readonly number[], layers: readonly Layer[]): ModelGraph {
@@ -62,4 +65,34 @@ export function maxRelDiff(a: Tensor, b: Tensor): number {
   let m = 0;
   for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]) / Math.max(1, Math.abs(b.data[i])));
   return m;
+}
+
+/** The geometry the convolution kernels see for x [b, h, w, cin], a k kernel with `cout` outputs, strides s, dilation d and Keras padding. */
+export function convGeometry(
+  x: readonly [number, number, number, number],
+  cout: number,
+  k: readonly [number, number],
+  s: readonly [number, number],
+  d: readonly [number, number],
+  padding: Padding,
+): Conv2dGeometry {
+  const ph = convAxisPadding(x[1], k[0], s[0], d[0], padding);
+  const pw = convAxisPadding(x[2], k[1], s[1], d[1], padding);
+  return {
+    batch: x[0],
+    inHeight: x[1],
+    inWidth: x[2],
+    inChannels: x[3],
+    outHeight: ph.out,
+    outWidth: pw.out,
+    outChannels: cout,
+    filterHeight: k[0],
+    filterWidth: k[1],
+    strideHeight: s[0],
+    strideWidth: s[1],
+    dilationHeight: d[0],
+    dilationWidth: d[1],
+    padTop: ph.before,
+    padLeft: pw.before,
+  };
 }

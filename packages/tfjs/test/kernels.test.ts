@@ -11,7 +11,7 @@ import {
 } from '../src/kernels/conv-grad-math.js';
 import { KernelScope } from '../src/kernels/kernel-scope.js';
 import { conv2dFilterGradReference, conv2dInputGradReference, maxPoolGradReference } from '@araboza/conformance/reference';
-import { data } from './helpers.js';
+import { convGeometry, data } from './helpers.js';
 
 /** Runs `f` on an engine and returns its result as a host tensor. */
 async function runOn(engine: 'wasm' | 'cpu', f: () => tf.Tensor): Promise<Tensor> {
@@ -170,25 +170,7 @@ describe('MaxPoolGrad on 2×2 pools (unrolled for whole windows) keeps the first
 
 /** Geometry of a stride-1 dilated convolution, as the kernels see it. */
 function dilatedGeometry(b: number, h: number, w: number, cin: number, cout: number, k: number, d: number, padding: Padding): Conv2dGeometry {
-  const ph = convAxisPadding(h, k, 1, d, padding);
-  const pw = convAxisPadding(w, k, 1, d, padding);
-  return {
-    batch: b,
-    inHeight: h,
-    inWidth: w,
-    inChannels: cin,
-    outHeight: ph.out,
-    outWidth: pw.out,
-    outChannels: cout,
-    filterHeight: k,
-    filterWidth: k,
-    strideHeight: 1,
-    strideWidth: 1,
-    dilationHeight: d,
-    dilationWidth: d,
-    padTop: ph.before,
-    padLeft: pw.before,
-  };
+  return convGeometry([b, h, w, cin], cout, [k, k], [1, 1], [d, d], padding);
 }
 
 describe('every convolution gradient formulation, with dilation 2 (tfjs kernels have no dilation attribute), matches a naive reference', () => {

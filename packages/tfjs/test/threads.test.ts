@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError, ConfigError, layers } from '@araboza/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { tfjsBackend } from '../src/index.js';
+import { oneChannelSimdAvailable } from '../src/kernels/one-channel-simd.js';
 import { chainGraph, chainWeights, data, trainingSpec } from './helpers.js';
 
 const chain = [
@@ -42,6 +44,11 @@ describe('tfjsBackend threads (the threaded wasm binary under worker_threads)', 
     expect(getThreadsCount()).toBe(2);
     const reference = await losses('cpu');
     threaded.forEach((l, i) => expect(Math.abs(l - reference[i])).toBeLessThan(1e-5));
+  });
+
+  it('runs the one-channel SIMD kernel on the threaded build too (its module importing the shared heap)', async () => {
+    await losses('wasm', 2);
+    expect(oneChannelSimdAvailable(tf.backend())).toBe(true);
   });
 
   it('refuses another thread count once the wasm engine runs', async () => {

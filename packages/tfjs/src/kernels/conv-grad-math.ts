@@ -1,5 +1,6 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
+import { simdFilterGradOneChannel } from './one-channel-simd.js';
 
 /** What both convolution gradients need to know about the forward convolution (NHWC). */
 export interface Conv2dGeometry {
@@ -58,11 +59,15 @@ export function conv2dGeometry(info: backend_util.Conv2DInfo): Conv2dGeometry {
  * kernel (dy) is the smaller one (the U-Net's 24 → 8 and 48 → 16 layers:
  * 58 and 40 ms against 83 and 63 ms by output). When ci or co is 1 (stride
  * 1), {@link conv2dFilterGradOneChannel}'s matrix product is ~3× faster than
- * either.
+ * either, and on wasm {@link simdFilterGradOneChannel} (one-channel-conv.wat,
+ * where it can run) is faster still.
  */
 export function conv2dFilterGrad(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
   const strideOne = g.strideHeight === 1 && g.strideWidth === 1;
-  if (strideOne && (g.inChannels === 1 || g.outChannels === 1)) return conv2dFilterGradOneChannel(scope, x, dy, g);
+  if (strideOne && (g.inChannels === 1 || g.outChannels === 1)) {
+    const simd = simdFilterGradOneChannel(scope, x, dy, g);
+    return simd ? scope.finish(simd) : conv2dFilterGradOneChannel(scope, x, dy, g);
+  }
   const byOutput = strideOne && g.inChannels > g.outChannels && g.outChannels < GEMM_TILE_CHANNELS;
   return byOutput ? conv2dFilterGradByOutput(scope, x, dy, g) : conv2dFilterGradByInput(scope, x, dy, g);
 }

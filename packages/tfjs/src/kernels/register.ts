@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 import { conv2dFilterGrad, conv2dGeometry, conv2dInputGrad } from './conv-grad-math.js';
+import { simdConvOneChannel } from './one-channel-simd.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormKernels, registerBatchNormGradient } from './batch-norm.js';
 import { concatKernel, splitVKernel } from './concat-split.js';
@@ -101,9 +102,11 @@ function sharingIdentityKernel(backendName: string): tf.KernelConfig {
 }
 
 /**
- * `Conv2D` that runs a convolution with one input or one output channel as a
- * depthwise convolution, and every other one with `original` (wasm's XNNPACK
- * kernel). XNNPACK's convolution GEMM computes 8 output channels at a time and
+ * `Conv2D` that runs a stride-1 convolution with one input or one output
+ * channel with araboza's WebAssembly SIMD kernel ({@link simdConvOneChannel},
+ * any dilation) where it can run; otherwise one with one input or output
+ * channel (no dilation) as a depthwise convolution, and every other one with
+ * `original` (wasm's XNNPACK kernel). XNNPACK's convolution GEMM computes 8 output channels at a time and
  * runs a 16 → 1 channel convolution (an autoencoder's last layer) as slowly
  * as a 16 → 8 one; its depthwise kernel vectorises over the channels instead:
  *
@@ -120,16 +123,18 @@ function depthwiseConv2dKernel(original: tf.KernelConfig): tf.KernelConfig {
       const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
       const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
       const [inChannels, outChannels] = [filter.shape[2], filter.shape[3]];
-      const plain = dilations === undefined || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
-      if (dataFormat !== 'NHWC' || !plain || (inChannels !== 1 && outChannels !== 1)) return original.kernelFunc(args);
+      if (dataFormat !== 'NHWC' || (inChannels !== 1 && outChannels !== 1)) return original.kernelFunc(args);
       const info = backend_util.computeConv2DInfo(
         x.shape as [number, number, number, number],
         filter.shape as [number, number, number, number],
         strides,
-        1,
+        dilations ?? 1,
         pad,
         dimRoundingMode,
       );
+      const simd = simdConvOneChannel(new KernelScope(args.backend as tf.KernelBackend, backendName), x, filter, conv2dGeometry(info));
+      if (simd) return simd;
+      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return original.kernelFunc(args);
       // Explicit padding from tfjs's own rules: wasm's depthwise kernel, told 'same', lets XNNPACK pad and
       // misplaces the windows for some strides (3 × 2 with 'same' in the kernel tests).
       const { top, bottom, left, right } = info.padInfo;
