@@ -52,6 +52,12 @@ function channelReduce(b: OnnxGraphBuilder, g: ChannelGeometry, op: 'ReduceMean'
     : b.op(op, [v], g.kept, { axes: intsAttr(g.reduced), keepdims: intAttr(1) }, hint);
 }
 
+/** 1/√(variance + ε), elementwise, in `variance`'s shape `shape`. */
+export function emitInverseStd(b: OnnxGraphBuilder, variance: string, epsilon: number, shape: Dim[], hint: string): string {
+  const std = b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)], shape, {}, `${hint}/var_eps`)], shape, {}, `${hint}/std`);
+  return b.op('Reciprocal', [std], shape, {}, `${hint}/inv_std`);
+}
+
 /**
  * A training step's next moving statistics (`[channels]` each) from the
  * batch mean and *biased* batch variance over `n` values per channel (a
@@ -127,13 +133,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
         );
         return { z: { ...x, name: z }, stateNext };
       }
-      const invStd = b.op(
-        'Reciprocal',
-        [b.op('Sqrt', [b.op('Add', [movingVariance, b.scalar(epsilon)], [c], {}, `${node.name}/var_eps`)], [c], {}, `${node.name}/std`)],
-        [c],
-        {},
-        `${node.name}/inv_std`,
-      );
+      const invStd = emitInverseStd(b, movingVariance, epsilon, [c], node.name);
       const s = gamma ? b.op('Mul', [invStd, gamma], [c], {}, `${node.name}/scale`) : invStd;
       const shifted = b.op('Mul', [movingMean, s], [c], {}, `${node.name}/mean_scaled`);
       const offset = beta ? b.op('Sub', [beta, shifted], [c], {}, `${node.name}/offset`) : b.op('Neg', [shifted], [c], {}, `${node.name}/offset`);
@@ -173,13 +173,7 @@ export const batchNormalizationLowering: ForwardLowering<'batchNormalization'> =
       variance = perChannel(b, g, movingVariance, `${node.name}/moving_variance_b`);
     }
     const varShape = batchStats ? g.kept : g.broadcast;
-    const invStd = b.op(
-      'Reciprocal',
-      [b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)], varShape, {}, `${node.name}/var_eps`)], varShape, {}, `${node.name}/std`)],
-      varShape,
-      {},
-      `${node.name}/inv_std`,
-    );
+    const invStd = emitInverseStd(b, variance, epsilon, varShape, node.name);
     const s = gamma ? b.op('Mul', [invStd, perChannel(b, g, gamma, `${node.name}/gamma_b`)], varShape, {}, `${node.name}/scale`) : invStd;
     let z = b.op('Mul', [centered, s], g.shape, {}, `${node.name}/scaled`);
     if (beta) z = b.op('Add', [z, perChannel(b, g, beta, `${node.name}/beta_b`)], g.shape, {}, `${node.name}/shifted`);

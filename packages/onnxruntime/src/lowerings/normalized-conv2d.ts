@@ -1,7 +1,7 @@
 import { BackendError, nodeUpdatesState } from '@araboza/core';
 import type { ResolvedDevice } from '../device.js';
 import { intAttr, intsAttr, type Dim } from '../onnx-graph.js';
-import { emitMovingStatistics } from './batch-normalization.js';
+import { emitInverseStd, emitMovingStatistics } from './batch-normalization.js';
 import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
 import { conv2dLowering } from './conv2d.js';
 import type { ForwardLowering, GradientRule, NodeOf } from './types.js';
@@ -119,13 +119,7 @@ export const normalizedConv2dLowering: ForwardLowering<'normalizedConv2d'> = {
       {},
       'bnconv_var',
     );
-    const invStd = b.op(
-      'Reciprocal',
-      [b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)], [f, 1], {}, 'bnconv_var_eps')], [f, 1], {}, 'bnconv_std')],
-      [f, 1],
-      {},
-      'bnconv_inv_std',
-    );
+    const invStd = emitInverseStd(b, variance, epsilon, [f, 1], 'bnconv');
     const s = gamma ? b.op('Mul', [invStd, b.op('Reshape', [gamma, b.ints([f, 1])], [f, 1], {}, 'bnconv_gamma_col')], [f, 1], {}, 'bnconv_scale') : invStd;
     const scaledKernelRows = b.op('Mul', [kernelRows, s], [f, p.rows], {}, 'bnconv_kernel_scaled_rows');
     const scaledKernel = b.op(
