@@ -802,6 +802,32 @@ CHAIN_CASES = [
         ("conv2d", {"filters": 9, "kernelSize": 3, "dilationRate": 2, "padding": "same"}),
         ("batchNormalization", {"center": False, "momentum": 0.5}),
     ], [2, 8, 8, 1]),
+    # The same with a monotone activation and a max pooling whose windows tile the conv output: a backend may
+    # run the four as the pooling's phase convolutions with the normalisation folded into their kernels.
+    ("conv2d-k3-same-f12-then-batchnorm-m09-relu-maxpool-p2", [
+        ("conv2d", {"filters": 12, "kernelSize": 3, "padding": "same"}),
+        ("batchNormalization", {"momentum": 0.9}),
+        ("activation", {"activation": "relu"}),
+        ("maxPooling2d", {"poolSize": 2}),
+    ], [3, 6, 6, 1]),
+    ("conv2d-k3-same-nobias-f10-then-batchnorm-noscale-nocenter-tanh-maxpool-p2", [
+        ("conv2d", {"filters": 10, "kernelSize": 3, "padding": "same", "useBias": False}),
+        ("batchNormalization", {"scale": False, "center": False}),
+        ("activation", {"activation": "tanh"}),
+        ("maxPooling2d", {"poolSize": 2}),
+    ], [2, 8, 8, 1]),
+    ("conv2d-k2-same-f8-then-batchnorm-eps01-sigmoid-maxpool-p2", [
+        ("conv2d", {"filters": 8, "kernelSize": 2, "padding": "same"}),
+        ("batchNormalization", {"epsilon": 0.1, "momentum": 0.8}),
+        ("activation", {"activation": "sigmoid"}),
+        ("maxPooling2d", {"poolSize": 2}),
+    ], [2, 6, 6, 2]),
+    ("conv2d-k3-valid-f9-then-batchnorm-relu-maxpool-p2x1", [
+        ("conv2d", {"filters": 9, "kernelSize": 3, "padding": "valid"}),
+        ("batchNormalization", {"momentum": 0.9}),
+        ("activation", {"activation": "relu"}),
+        ("maxPooling2d", {"poolSize": [2, 1]}),
+    ], [2, 8, 7, 1]),
 ]
 
 
@@ -851,10 +877,13 @@ def chain_case(case_id, chain, input_shape):
             weights.append(w)
             shape = list(chain_forward(kind, torch.zeros(shape, dtype=DTYPE), w, o).shape)
         # Away from relu's kink and max-pool ties, as the random one-layer cases.
-        h, near = x, math.inf
+        # A max pooling of a relu's output measures its ties before the relu: windows of zeros tie, but pass
+        # no gradient through the relu either way (relu's own kink check keeps its input away from zero).
+        h, near, before_relu = x, math.inf, None
         for (kind, o), w in zip(chain, weights):
             if kind != "batchNormalization" and not (kind == "maxPooling2d" and gg.pair(o["poolSize"]) == (1, 1)):  # a one-element window cannot tie
-                near = min(near, gg.kink_distance(kind, h, w, o))
+                near = min(near, gg.kink_distance(kind, before_relu if kind == "maxPooling2d" and before_relu is not None else h, w, o))
+            before_relu = h if kind == "activation" and o["activation"] == "relu" else None
             h = chain_forward(kind, h, w, o)
         if near > gg.KINK_MARGIN:
             break
