@@ -1,8 +1,9 @@
 import { graphReaders, nodesOnOutputPaths, type GraphNode, type ModelGraph } from '@araboza/core';
 import type { ResolvedDevice } from './device.js';
 import { normalizedConv2dPlan } from './lowerings/normalized-conv2d.js';
+import { normalizedPooledConv2dPlan } from './lowerings/normalized-pooled-conv2d.js';
 import { pooledConv2dPlan } from './lowerings/pooled-conv2d.js';
-import type { LoweringNode, NodeOf, NormalizedConv2dNode, PooledConv2dNode, UpsampledConv2dNode } from './lowerings/types.js';
+import type { LoweringNode, NodeOf, NormalizedConv2dNode, NormalizedPooledConv2dNode, PooledConv2dNode, UpsampledConv2dNode } from './lowerings/types.js';
 import { subpixelPlan } from './lowerings/upsampled-conv2d.js';
 
 /** Options of {@link fuseForLowering}. */
@@ -19,9 +20,13 @@ export interface FusionOptions {
 
 /**
  * The graph rewrite that runs before lowering: the nodes some output needs,
- * in topological order, with pairs that lower better together replaced by
+ * in topological order, with chains that lower better together replaced by
  * one backend-internal fused node carrying its plan (computed here, once):
  *
+ * - in training models that need no input gradients, a conv2d on a model
+ *   input, the batch normalisation (batch statistics) reading it, a
+ *   monotone activation layer reading that and a max pooling reading the
+ *   activation become a `normalizedPooledConv2d` (see normalized-pooled-conv2d.ts);
  * - an upsampling whose only reader is a conv2d that can absorb it becomes,
  *   with that conv, an `upsampledConv2d` (sub-pixel convolution; see upsampled-conv2d.ts);
  * - in training models, a conv2d whose only reader is a max pooling it can
@@ -31,10 +36,11 @@ export interface FusionOptions {
  *   input whose only reader is a batch normalisation (batch statistics)
  *   becomes, with it, a `normalizedConv2d` (see normalized-conv2d.ts).
  *
- * A fused pair's first node is never a model output and has no other reader
- * (on an output path), so its value is needed nowhere else. The fused node
- * takes the first node's inputs and the second's name, so the nodes reading
- * the pair read it unchanged; both kinds apply the conv's layer and weights.
+ * Every node of a fused chain but the last is never a model output and has
+ * no other reader (on an output path) than the next, so its value is needed
+ * nowhere else. The fused node takes the first node's inputs and the last's
+ * name, so the nodes reading the chain read it unchanged; every fused kind
+ * applies the conv's layer and weights.
  */
 export function fuseForLowering(graph: ModelGraph, options: FusionOptions): LoweringNode[] {
   const needed = nodesOnOutputPaths(graph);
@@ -60,19 +66,24 @@ export function fuseForLowering(graph: ModelGraph, options: FusionOptions): Lowe
     readsModelInput: (n) => graph.inputs.some((i) => i.name === n.inputs[0]),
     appliedOnce: (n) => applications.get(n.layer) === 1,
   };
-  // Second node of a pair → the fused node replacing the pair; first nodes are dropped.
+  // Last node of a chain → the fused node replacing the chain; the chain's other nodes are dropped.
   const replaced = new Map<string, LoweringNode>();
   const absorbed = new Set<string>();
-  const paired = (n: GraphNode) => replaced.has(n.name) || absorbed.has(n.name);
+  const claimed = (n: GraphNode) => replaced.has(n.name) || absorbed.has(n.name);
   for (const rule of FUSION_RULES) {
     for (const first of nodes) {
-      if (first.kind !== rule.first || paired(first)) continue;
-      const second = soleReader(first);
-      if (second?.kind !== rule.second || paired(second)) continue;
-      const fused = rule.fuse(first, second, context);
+      if (first.kind !== rule.kinds[0] || claimed(first)) continue;
+      const chain = [first];
+      while (chain.length < rule.kinds.length) {
+        const next = soleReader(chain[chain.length - 1]);
+        if (next?.kind !== rule.kinds[chain.length] || claimed(next)) break;
+        chain.push(next);
+      }
+      if (chain.length < rule.kinds.length) continue;
+      const fused = rule.fuse(chain, context);
       if (!fused) continue;
-      replaced.set(second.name, fused);
-      absorbed.add(first.name);
+      replaced.set(chain[chain.length - 1].name, fused);
+      for (const n of chain.slice(0, -1)) absorbed.add(n.name);
     }
   }
   return nodes.filter((n) => !absorbed.has(n.name)).map((n) => replaced.get(n.name) ?? n);
@@ -89,21 +100,19 @@ interface FusionContext {
   readonly appliedOnce: (node: GraphNode) => boolean;
 }
 
-/** One fusion: the kinds of the pair (the first read only by the second) and the fused node, or null when the pair does not fuse. */
+/** One fusion: the kinds of the chain (each node read only by the next) and the fused node, or null when the chain does not fuse. */
 interface FusionRule {
-  readonly first: GraphNode['kind'];
-  readonly second: GraphNode['kind'];
-  fuse(first: GraphNode, second: GraphNode, context: FusionContext): LoweringNode | null;
+  readonly kinds: readonly GraphNode['kind'][];
+  fuse(chain: readonly GraphNode[], context: FusionContext): LoweringNode | null;
 }
 
-/** The fusions, in the order they claim nodes (a conv absorbing an upsampling is not also fused with its pooling). */
+/** The fusions, in the order they claim nodes (a conv absorbing an upsampling is not also fused with its pooling; the longest chain first). */
 const FUSION_RULES: readonly FusionRule[] = [
   {
-    first: 'upSampling2d',
-    second: 'conv2d',
-    fuse: (up, conv, { forTraining }) =>
+    kinds: ['upSampling2d', 'conv2d'],
+    fuse: ([up, conv], { forTraining }) =>
       withPlan(subpixelPlan(up as NodeOf<'upSampling2d'>, conv as NodeOf<'conv2d'>, forTraining), (plan): UpsampledConv2dNode => ({
-        ...fusedBase(up, conv),
+        ...fusedBase(up, conv, conv),
         kind: 'upsampledConv2d',
         up: up as NodeOf<'upSampling2d'>,
         conv: conv as NodeOf<'conv2d'>,
@@ -111,11 +120,35 @@ const FUSION_RULES: readonly FusionRule[] = [
       })),
   },
   {
-    first: 'conv2d',
-    second: 'maxPooling2d',
-    fuse: (conv, pool, { forTraining }) =>
+    kinds: ['conv2d', 'batchNormalization', 'activation', 'maxPooling2d'],
+    fuse: ([conv, bn, activation, pool], context) => {
+      // Shared layers keep their own lowerings: the fold's weights and moving statistics are one application's.
+      if (!context.appliedOnce(conv) || !context.appliedOnce(bn)) return null;
+      const plan = normalizedPooledConv2dPlan(
+        conv as NodeOf<'conv2d'>,
+        bn as NodeOf<'batchNormalization'>,
+        activation as NodeOf<'activation'>,
+        pool as NodeOf<'maxPooling2d'>,
+        { ...context, readsModelInput: context.readsModelInput(conv) },
+      );
+      return withPlan(plan, (p): NormalizedPooledConv2dNode => ({
+        ...fusedBase(conv, pool, conv),
+        weights: [...conv.weights, ...bn.weights],
+        config: { activation: (activation as NodeOf<'activation'>).config.activation },
+        kind: 'normalizedPooledConv2d',
+        conv: conv as NodeOf<'conv2d'>,
+        bn: bn as NodeOf<'batchNormalization'>,
+        activation: activation as NodeOf<'activation'>,
+        pool: pool as NodeOf<'maxPooling2d'>,
+        plan: p,
+      }));
+    },
+  },
+  {
+    kinds: ['conv2d', 'maxPooling2d'],
+    fuse: ([conv, pool], { forTraining }) =>
       withPlan(pooledConv2dPlan(conv as NodeOf<'conv2d'>, pool as NodeOf<'maxPooling2d'>, forTraining), (plan): PooledConv2dNode => ({
-        ...fusedBase(conv, pool),
+        ...fusedBase(conv, pool, conv),
         kind: 'pooledConv2d',
         conv: conv as NodeOf<'conv2d'>,
         pool: pool as NodeOf<'maxPooling2d'>,
@@ -123,9 +156,8 @@ const FUSION_RULES: readonly FusionRule[] = [
       })),
   },
   {
-    first: 'conv2d',
-    second: 'batchNormalization',
-    fuse: (conv, bn, context) => {
+    kinds: ['conv2d', 'batchNormalization'],
+    fuse: ([conv, bn], context) => {
       // Shared layers keep their own lowerings: the fold's weights and moving statistics are one application's.
       if (!context.appliedOnce(conv) || !context.appliedOnce(bn)) return null;
       const plan = normalizedConv2dPlan(conv as NodeOf<'conv2d'>, bn as NodeOf<'batchNormalization'>, {
@@ -133,7 +165,7 @@ const FUSION_RULES: readonly FusionRule[] = [
         readsModelInput: context.readsModelInput(conv),
       });
       return withPlan(plan, (p): NormalizedConv2dNode => ({
-        ...fusedBase(conv, bn),
+        ...fusedBase(conv, bn, conv),
         weights: [...conv.weights, ...bn.weights],
         config: { activation: 'linear' },
         kind: 'normalizedConv2d',
@@ -148,18 +180,18 @@ const FUSION_RULES: readonly FusionRule[] = [
 /** `make(plan)`, or null without a plan. */
 const withPlan = <P, N>(plan: P | null, make: (plan: P) => N): N | null => (plan === null ? null : make(plan));
 
-/** What a fused node takes from its pair: the first node's inputs, the second's output, the conv's layer and weights. */
-function fusedBase(first: GraphNode, second: GraphNode) {
-  const conv = (first.kind === 'conv2d' ? first : second) as NodeOf<'conv2d'>;
+/** What a fused node takes from its chain: the first node's inputs, the last's output, the conv's layer, weights and activation. */
+function fusedBase(first: GraphNode, last: GraphNode, conv: GraphNode) {
+  const c = conv as NodeOf<'conv2d'>;
   return {
-    name: second.name,
-    layer: conv.layer,
+    name: last.name,
+    layer: c.layer,
     inputs: first.inputs,
     inputShapes: first.inputShapes,
     inputShape: first.inputShape,
-    outputShape: second.outputShape,
-    weights: conv.weights,
-    weightIndex: conv.weightIndex,
-    config: { activation: conv.config.activation },
+    outputShape: last.outputShape,
+    weights: c.weights,
+    weightIndex: c.weightIndex,
+    config: { activation: c.config.activation },
   };
 }

@@ -46,6 +46,7 @@ import {
   globalMaxPooling2dLowering,
 } from './global-pooling.js';
 import { normalizedConv2dGradient, normalizedConv2dLowering } from './normalized-conv2d.js';
+import { normalizedPooledConv2dGradient, normalizedPooledConv2dLowering } from './normalized-pooled-conv2d.js';
 import { pooledConv2dGradient, pooledConv2dLowering } from './pooled-conv2d.js';
 import { depthwiseConv2dGradient, depthwiseConv2dLowering } from './depthwise-conv2d.js';
 import { separableConv2dGradient, separableConv2dLowering } from './separable-conv2d.js';
@@ -96,6 +97,7 @@ export const FORWARD_LOWERINGS: ForwardLoweringTable = {
   pooledConv2d: pooledConv2dLowering,
   upsampledConv2d: upsampledConv2dLowering,
   normalizedConv2d: normalizedConv2dLowering,
+  normalizedPooledConv2d: normalizedPooledConv2dLowering,
 };
 
 /** Gradient rule of every layer kind and fused kind, standard ONNX ops only. */
@@ -136,6 +138,7 @@ export const GRADIENT_RULES: GradientRuleTable = {
   pooledConv2d: pooledConv2dGradient,
   upsampledConv2d: upsampledConv2dGradient,
   normalizedConv2d: normalizedConv2dGradient,
+  normalizedPooledConv2d: normalizedPooledConv2dGradient,
 };
 
 export type * from './types.js';

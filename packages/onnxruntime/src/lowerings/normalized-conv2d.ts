@@ -1,6 +1,6 @@
 import { BackendError, nodeUpdatesState } from '@araboza/core';
 import type { ResolvedDevice } from '../device.js';
-import { intAttr, intsAttr, type Dim } from '../onnx-graph.js';
+import { intAttr, intsAttr, type Dim, type OnnxGraphBuilder } from '../onnx-graph.js';
 import { emitInverseStd, emitMovingStatistics } from './batch-normalization.js';
 import { convGeometry, emitChannelBiasGrad, emitConvForward, emitConvGrads, emitInputTapRows, type ConvGeometry } from './conv-common.js';
 import { conv2dLowering } from './conv2d.js';
@@ -68,30 +68,13 @@ export const normalizedConv2dLowering: ForwardLowering<'normalizedConv2d'> = {
   inputLayout: 'channelsFirst',
   weightPerms: (node) => [...conv2dLowering.weightPerms(node.conv), ...node.bn.weights.map(() => null)],
   emit({ b, provider }, { conv, bn, plan: p }, [x], weights) {
-    const { scale, center, epsilon } = bn.config;
     const f = p.filters;
-    const kernel = weights[0];
-    const convBias = conv.config.useBias ? weights[1] : null;
-    let k = conv.weights.length;
-    const gamma = scale ? weights[k++] : null;
-    const beta = center ? weights[k++] : null;
-    const [movingMean, movingVariance] = [weights[k], weights[k + 1]];
+    const w = foldedWeights(conv, bn, weights);
+    const kernel = w.kernel;
     const outSize = p.g.output.reduce((a, v) => a * v, 1);
     const xRows = emitInputTapRows(b, x.name, p.g, p.cin, provider);
-    // Values per channel: the batch times the output positions.
-    const count = b.op(
-      'Div',
-      [b.op('Cast', [b.op('Size', [xRows], [], {}, 'bnconv_size')], [], { to: intAttr(1) }, 'bnconv_size_f'), b.scalar(p.rows)],
-      [],
-      {},
-      'bnconv_n',
-    );
-    const patchMean = b.op('ReduceMean', [xRows], [1, p.rows, 1], { axes: intsAttr([0, 2]), keepdims: intAttr(1) }, 'bnconv_patch_mean');
-    const centered = b.op('Sub', [xRows, patchMean], ['N', p.rows, outSize], {}, 'bnconv_patch_centered');
-    const centeredCols = b.op('Transpose', [centered], ['N', outSize, p.rows], { perm: intsAttr([0, 2, 1]) }, 'bnconv_patch_cols');
-    const gramEach = b.op('MatMul', [centered, centeredCols], ['N', p.rows, p.rows], {}, 'bnconv_gram_each');
-    const gram = b.op('ReduceSum', [gramEach, b.ints([0])], [p.rows, p.rows], { keepdims: intAttr(0) }, 'bnconv_gram');
-    const covariance = b.op('Div', [gram, count], [p.rows, p.rows], {}, 'bnconv_covariance');
+    // Values per channel: the batch times the output positions, one patch each.
+    const { count, mean: patchMean, covariance } = emitRowStatistics(b, xRows, p.rows, outSize, 'bnconv');
     const kernelRows = b.op('Reshape', [kernel, b.ints([f, p.rows])], [f, p.rows], {}, 'bnconv_kernel_rows');
     const meanRow = b.op('Reshape', [patchMean, b.ints([1, p.rows])], [1, p.rows], {}, 'bnconv_patch_mean_row');
     // kᵀμₚ per filter, as a [F, 1] column.
@@ -119,8 +102,7 @@ export const normalizedConv2dLowering: ForwardLowering<'normalizedConv2d'> = {
       {},
       'bnconv_var',
     );
-    const invStd = emitInverseStd(b, variance, epsilon, [f, 1], 'bnconv');
-    const s = gamma ? b.op('Mul', [invStd, b.op('Reshape', [gamma, b.ints([f, 1])], [f, 1], {}, 'bnconv_gamma_col')], [f, 1], {}, 'bnconv_scale') : invStd;
+    const { invStd, scale: s, offset } = emitFoldedAffine(b, bn, w, shift, variance, f);
     const scaledKernelRows = b.op('Mul', [kernelRows, s], [f, p.rows], {}, 'bnconv_kernel_scaled_rows');
     const scaledKernel = b.op(
       'Reshape',
@@ -129,26 +111,9 @@ export const normalizedConv2dLowering: ForwardLowering<'normalizedConv2d'> = {
       {},
       'bnconv_kernel_scaled',
     );
-    const shiftScaled = b.op('Mul', [shift, s], [f, 1], {}, 'bnconv_shift_scaled');
-    const offset = beta
-      ? b.op('Sub', [b.op('Reshape', [beta, b.ints([f, 1])], [f, 1], {}, 'bnconv_beta_col'), shiftScaled], [f, 1], {}, 'bnconv_offset_col')
-      : b.op('Neg', [shiftScaled], [f, 1], {}, 'bnconv_offset_col');
     const bias = b.op('Reshape', [offset, b.ints([f])], [f], {}, 'bnconv_offset');
     const z = emitConvForward(b, x, scaledKernel, bias, p.g, f, `${bn.name}/normalized_conv`);
-    const flatShift = b.op('Reshape', [shift, b.ints([f])], [f], {}, 'bnconv_shift_flat');
-    const batchMean = convBias ? b.op('Add', [flatShift, convBias], [f], {}, 'bnconv_batch_mean') : flatShift;
-    const next = emitMovingStatistics(
-      b,
-      bn,
-      movingMean,
-      movingVariance,
-      batchMean,
-      b.op('Reshape', [variance, b.ints([f])], [f], {}, 'bnconv_batch_var'),
-      count,
-    );
-    const stateNext: (string | null)[] = [...conv.weights.map(() => null), ...bn.weights.map(() => null)];
-    stateNext[k] = next.mean;
-    stateNext[k + 1] = next.variance;
+    const stateNext = emitFoldedState(b, conv, bn, w, shift, variance, count);
     return {
       z: { name: z, perSample: bn.outputShape, layout: 'channelsFirst' },
       saved: { xRows, kernelRows, kernelCov, meanRow, shift, invStd, scale: s, scaledKernel },
@@ -170,7 +135,6 @@ export const normalizedConv2dLowering: ForwardLowering<'normalizedConv2d'> = {
 export const normalizedConv2dGradient: GradientRule<'normalizedConv2d'> = ({ b, node, xs: [x], forward, dZ, dZTotals, needInputGrad, provider, convBlock }) => {
   const { conv, bn, plan: p } = node;
   if (needInputGrad) throw new BackendError(`onnxruntime backend: ${conv.name} and ${bn.name} were folded though their input needs a gradient`);
-  const { scale, center } = bn.config;
   const f = p.filters;
   const saved = forward.saved!;
   const column: Dim[] = [f, 1];
@@ -194,22 +158,7 @@ export const normalizedConv2dGradient: GradientRule<'normalizedConv2d'> = ({ b, 
     {},
     'bnconv_ds',
   );
-  // dL/dσ²·2 = −dL/ds·s·r².
-  const dVarianceTwice = b.op(
-    'Neg',
-    [
-      b.op(
-        'Mul',
-        [dScale, b.op('Mul', [saved.scale, b.op('Mul', [saved.invStd, saved.invStd], column, {}, 'bnconv_r2')], column, {}, 'bnconv_s_r2')],
-        column,
-        {},
-        'bnconv_dvar_neg',
-      ),
-    ],
-    column,
-    {},
-    'bnconv_dvar2',
-  );
+  const dVarianceTwice = emitVarianceGradTwice(b, dScale, saved.scale, saved.invStd, f);
   const fromScaled = b.op(
     'Mul',
     [
@@ -227,11 +176,151 @@ export const normalizedConv2dGradient: GradientRule<'normalizedConv2d'> = ({ b, 
     {},
     'bnconv_dk_rows',
   );
-  const dWeights = [b.op('Reshape', [dKernelRows, b.ints([f, p.cin, ...conv.config.kernelSize])], [f, p.cin, ...conv.config.kernelSize], {}, 'bnconv_dk')];
-  const zeros = b.floatConstant(`${bn.name}/zero_state_grad`, [f], new Float32Array(f));
-  if (conv.config.useBias) dWeights.push(b.floatConstant(`${conv.name}/folded_bias_grad`, [f], new Float32Array(f)));
-  if (scale) dWeights.push(b.op('Reshape', [b.op('Mul', [dScale, saved.invStd], column, {}, 'bnconv_dgamma_col'), b.ints([f])], [f], {}, 'bnconv_dgamma'));
-  if (center) dWeights.push(dOffset);
-  dWeights.push(zeros, zeros);
+  const dKernel = b.op('Reshape', [dKernelRows, b.ints([f, p.cin, ...conv.config.kernelSize])], [f, p.cin, ...conv.config.kernelSize], {}, 'bnconv_dk');
+  const dWeights = foldedWeightGrads(b, conv, bn, dKernel, dScale, saved.invStd, dOffset);
   return { dXs: [null], dWeights };
 };
+
+/** A folded conv2d → batchNormalization pair's weights (ONNX value names), split by role; absent ones null. */
+export interface FoldedWeights {
+  readonly kernel: string;
+  readonly convBias: string | null;
+  readonly gamma: string | null;
+  readonly beta: string | null;
+  readonly movingMean: string;
+  readonly movingVariance: string;
+  /** The moving mean's index among the pair's weights (the moving variance follows it). */
+  readonly stateIndex: number;
+}
+
+/** The conv's weights, then the batch normalisation's, as a fused node applies them. */
+export function foldedWeights(conv: NodeOf<'conv2d'>, bn: NodeOf<'batchNormalization'>, weights: readonly string[]): FoldedWeights {
+  let k = conv.weights.length;
+  const gamma = bn.config.scale ? weights[k++] : null;
+  const beta = bn.config.center ? weights[k++] : null;
+  return {
+    kernel: weights[0],
+    convBias: conv.config.useBias ? weights[1] : null,
+    gamma,
+    beta,
+    movingMean: weights[k],
+    movingVariance: weights[k + 1],
+    stateIndex: k,
+  };
+}
+
+/**
+ * The folded normalisation's per-filter `[F, 1]` values from the batch mean
+ * of the conv without its bias (`mean`) and the batch variance: r = 1/√(σ² + ε),
+ * the scale s = γ·r (r without γ) and the offset β − mean·s (the conv's bias cancels).
+ */
+export function emitFoldedAffine(
+  b: OnnxGraphBuilder,
+  bn: NodeOf<'batchNormalization'>,
+  w: FoldedWeights,
+  mean: string,
+  variance: string,
+  f: number,
+): { invStd: string; scale: string; offset: string } {
+  const invStd = emitInverseStd(b, variance, bn.config.epsilon, [f, 1], 'bnconv');
+  const scale = w.gamma
+    ? b.op('Mul', [invStd, b.op('Reshape', [w.gamma, b.ints([f, 1])], [f, 1], {}, 'bnconv_gamma_col')], [f, 1], {}, 'bnconv_scale')
+    : invStd;
+  const meanScaled = b.op('Mul', [mean, scale], [f, 1], {}, 'bnconv_shift_scaled');
+  const offset = w.beta
+    ? b.op('Sub', [b.op('Reshape', [w.beta, b.ints([f, 1])], [f, 1], {}, 'bnconv_beta_col'), meanScaled], [f, 1], {}, 'bnconv_offset_col')
+    : b.op('Neg', [meanScaled], [f, 1], {}, 'bnconv_offset_col');
+  return { invStd, scale, offset };
+}
+
+/**
+ * The pair's next state per weight (null but the moving statistics) from the
+ * batch mean of the conv without its bias and the biased batch variance
+ * (`[F, 1]` each) over `count` values per filter.
+ */
+export function emitFoldedState(
+  b: OnnxGraphBuilder,
+  conv: NodeOf<'conv2d'>,
+  bn: NodeOf<'batchNormalization'>,
+  w: FoldedWeights,
+  mean: string,
+  variance: string,
+  count: string,
+): (string | null)[] {
+  const f = conv.config.filters;
+  const flatMean = b.op('Reshape', [mean, b.ints([f])], [f], {}, 'bnconv_shift_flat');
+  const batchMean = w.convBias ? b.op('Add', [flatMean, w.convBias], [f], {}, 'bnconv_batch_mean') : flatMean;
+  const next = emitMovingStatistics(
+    b,
+    bn,
+    w.movingMean,
+    w.movingVariance,
+    batchMean,
+    b.op('Reshape', [variance, b.ints([f])], [f], {}, 'bnconv_batch_var'),
+    count,
+  );
+  const stateNext: (string | null)[] = [...conv.weights.map(() => null), ...bn.weights.map(() => null)];
+  stateNext[w.stateIndex] = next.mean;
+  stateNext[w.stateIndex + 1] = next.variance;
+  return stateNext;
+}
+
+/** 2·dL/dσ² = −dL/ds·s·r² (s = γ·r, r = 1/√(σ² + ε)), `[F, 1]`. */
+export function emitVarianceGradTwice(b: OnnxGraphBuilder, dScale: string, scale: string, invStd: string, f: number): string {
+  const column: Dim[] = [f, 1];
+  const sr2 = b.op('Mul', [scale, b.op('Mul', [invStd, invStd], column, {}, 'bnconv_r2')], column, {}, 'bnconv_s_r2');
+  return b.op('Neg', [b.op('Mul', [dScale, sr2], column, {}, 'bnconv_dvar_neg')], column, {}, 'bnconv_dvar2');
+}
+
+/**
+ * The pair's weight gradients in weight order from the kernel's, dL/ds
+ * (`[F, 1]`) and the offset's (`[F]`): the conv's bias an exact zero (the
+ * normalisation subtracts it again), dγ = r·dL/ds, dβ = the offset's, and
+ * zeros for the moving statistics (state weights).
+ */
+export function foldedWeightGrads(
+  b: OnnxGraphBuilder,
+  conv: NodeOf<'conv2d'>,
+  bn: NodeOf<'batchNormalization'>,
+  dKernel: string,
+  dScale: string,
+  invStd: string,
+  dOffset: string,
+): string[] {
+  const f = conv.config.filters;
+  const dWeights = [dKernel];
+  const zeros = b.floatConstant(`${bn.name}/zero_state_grad`, [f], new Float32Array(f));
+  if (conv.config.useBias) dWeights.push(b.floatConstant(`${conv.name}/folded_bias_grad`, [f], new Float32Array(f)));
+  if (bn.config.scale) dWeights.push(b.op('Reshape', [b.op('Mul', [dScale, invStd], [f, 1], {}, 'bnconv_dgamma_col'), b.ints([f])], [f], {}, 'bnconv_dgamma'));
+  if (bn.config.center) dWeights.push(dOffset);
+  dWeights.push(zeros, zeros);
+  return dWeights;
+}
+
+/**
+ * The mean `[1, R, 1]` and covariance `[R, R]` of an im2col's `[N, R, P]`
+ * columns over the batch and positions, and their count N·P (a scalar):
+ * the covariance as one Gram matrix of the centred columns, as accurate as
+ * a two-pass variance.
+ */
+export function emitRowStatistics(
+  b: OnnxGraphBuilder,
+  xRows: string,
+  rows: number,
+  positions: number,
+  hint: string,
+): { count: string; mean: string; covariance: string } {
+  const count = b.op(
+    'Div',
+    [b.op('Cast', [b.op('Size', [xRows], [], {}, `${hint}_size`)], [], { to: intAttr(1) }, `${hint}_size_f`), b.scalar(rows)],
+    [],
+    {},
+    `${hint}_n`,
+  );
+  const mean = b.op('ReduceMean', [xRows], [1, rows, 1], { axes: intsAttr([0, 2]), keepdims: intAttr(1) }, `${hint}_patch_mean`);
+  const centered = b.op('Sub', [xRows, mean], ['N', rows, positions], {}, `${hint}_patch_centered`);
+  const centeredCols = b.op('Transpose', [centered], ['N', positions, rows], { perm: intsAttr([0, 2, 1]) }, `${hint}_patch_cols`);
+  const gramEach = b.op('MatMul', [centered, centeredCols], ['N', rows, rows], {}, `${hint}_gram_each`);
+  const gram = b.op('ReduceSum', [gramEach, b.ints([0])], [rows, rows], { keepdims: intAttr(0) }, `${hint}_gram`);
+  return { count, mean, covariance: b.op('Div', [gram, count], [rows, rows], {}, `${hint}_covariance`) };
+}

@@ -9,7 +9,7 @@ import type { ForwardLowering, GradientRule, NodeOf } from './types.js';
  * Activations that commute with a maximum (elementwise and non-decreasing:
  * max f(zᵢ) = f(max zᵢ)), so the fused pair can apply them after the pooling.
  */
-const MONOTONE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['linear', 'relu', 'sigmoid', 'tanh']);
+export const MONOTONE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['linear', 'relu', 'sigmoid', 'tanh']);
 
 /**
  * Largest im2col row count (input channels × phase-window taps) fused. The
@@ -79,7 +79,7 @@ export function pooledConv2dPlan(conv: NodeOf<'conv2d'>, pool: NodeOf<'maxPoolin
 }
 
 /** The phase kernels as `[phases, O, C·window]` rows, and the constant 0/1 matrix that builds them from the kernel's taps. */
-function emitPhaseKernels(b: OnnxGraphBuilder, p: PooledPlan, kernel: string, hint: string) {
+export function emitPhaseKernels(b: OnnxGraphBuilder, p: PooledPlan, kernel: string, hint: string) {
   const [ph, pw] = p.pool;
   const [wh, ww] = p.g.kernel;
   const phases = ph * pw;
@@ -131,19 +131,9 @@ export const pooledConv2dLowering: ForwardLowering<'pooledConv2d'> = {
     const xRows = emitInputTapRows(b, x.name, p.g, p.cin, provider);
     const { rows, matrix } = emitPhaseKernels(b, p, kernel, conv.name);
     const saved: Record<string, string> = { xRows, kernelRows: rows, place: matrix };
-    const phases = p.pool[0] * p.pool[1];
-    for (let k = 0; k < phases; k++) {
-      const phaseRows = b.op('Slice', [rows, b.ints([k]), b.ints([k + 1]), b.ints([0])], [1, p.filters, b.shapeOf(rows)[2]], {}, 'pooled_phase_kernel');
-      saved[maxKey(k, k + 1)] = b.op('MatMul', [phaseRows, xRows], flat, {}, `${conv.name}/phase_conv`);
-    }
-    const maximum = (lo: number, hi: number): string => {
-      if (hi - lo === 1) return saved[maxKey(lo, hi)];
-      const [l, mid, h] = halves(lo, hi);
-      const m = b.op('Max', [maximum(l, mid), maximum(mid, h)], flat, {}, `${pool.name}/phase_max`);
-      saved[maxKey(lo, hi)] = m;
-      return m;
-    };
-    let z = maximum(0, phases);
+    const tree = emitPhaseMaximum(b, p, rows, xRows, `${conv.name}/phase_conv`, `${pool.name}/phase_max`);
+    Object.assign(saved, tree.saved);
+    let z = tree.maximum;
     if (bias) z = b.op('Add', [z, b.op('Reshape', [bias, b.ints([p.filters, 1])], [p.filters, 1], {}, 'bias_column')], flat, {}, `${pool.name}/bias`);
     const shape = channelsFirstShape(p.filters, p.g.output);
     return {
@@ -159,10 +149,7 @@ export const pooledConv2dLowering: ForwardLowering<'pooledConv2d'> = {
 
 /**
  * Gradient of {@link pooledConv2dLowering}: dz (at the pooled size) walks the
- * comparison tree back: at each Max the right operand gets dz where it is
- * strictly greater, the left the rest (dz·g and dz − dz·g with g the
- * comparison as 0/1: exact, and ONNX Runtime's Where is a scalar loop).
- * Each phase's kernel gradient is its dz times the im2col, summed over the
+ * comparison tree back ({@link emitPhaseTreeGrads}). Each phase's kernel gradient is its dz times the im2col, summed over the
  * batch and folded back onto the kernel's taps through the placement
  * matrix; dx, when needed, is the ConvTranspose of the phases' dz with the
  * phase kernels (stride = pool size). The bias gradient sums dz at the
@@ -175,6 +162,63 @@ export const pooledConv2dGradient: GradientRule<'pooledConv2d'> = ({ b, node, fo
   const [wh, ww] = p.g.kernel;
   const phases = p.pool[0] * p.pool[1];
   const flat: Dim[] = ['N', p.filters, ho * wo];
+  const phaseGrads = emitPhaseTreeGrads(b, saved, b.op('Reshape', [dZ, b.ints([0, p.filters, ho * wo])], flat, {}, 'pooled_dz'), phases, flat);
+  const summed = emitPhaseKernelGrads(b, p, phaseGrads, saved.xRows);
+  const tapRows = emitPhaseRowsToTaps(b, p, summed, saved.place);
+  const dWeights = [tapRows];
+  if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, p.filters));
+  if (!needInputGrad) return { dXs: [null], dWeights };
+  const dZPhases = b.op('Concat', phaseGrads, ['N', phases * p.filters, ho * wo], { axis: intAttr(1) }, 'pooled_dz_phases');
+  const dZGrid = b.op('Reshape', [dZPhases, b.ints([0, phases * p.filters, ho, wo])], channelsFirstShape(phases * p.filters, p.g.output), {}, 'pooled_dz_grid');
+  const phaseKernel = b.op(
+    'Reshape',
+    [saved.kernelRows, b.ints([phases * p.filters, p.cin, wh, ww])],
+    [phases * p.filters, p.cin, wh, ww],
+    {},
+    'pooled_phase_kernel',
+  );
+  return { dXs: [emitConvInputGrad(b, dZGrid, phaseKernel, p.g, p.cin, phases * p.filters)], dWeights };
+};
+
+/**
+ * The phase convolutions (each phase's kernel rows, a slice of `kernelRows`
+ * `[phases, O, C·window]`, times the strided im2col) and their maximum as a tree of Max ops (see
+ * {@link halves}), as `[N, O, positions]`; `saved` holds every phase output
+ * and inner maximum, which {@link emitPhaseTreeGrads} compares again.
+ */
+export function emitPhaseMaximum(
+  b: OnnxGraphBuilder,
+  p: PooledPlan,
+  kernelRows: string,
+  xRows: string,
+  convHint: string,
+  maxHint: string,
+): { maximum: string; saved: Record<string, string> } {
+  const flat: Dim[] = ['N', p.filters, p.g.output[0] * p.g.output[1]];
+  const phases = p.pool[0] * p.pool[1];
+  const saved: Record<string, string> = {};
+  for (let k = 0; k < phases; k++) {
+    const rows = b.op('Slice', [kernelRows, b.ints([k]), b.ints([k + 1]), b.ints([0])], [1, p.filters, b.shapeOf(kernelRows)[2]], {}, 'pooled_phase_kernel');
+    saved[maxKey(k, k + 1)] = b.op('MatMul', [rows, xRows], flat, {}, convHint);
+  }
+  const maximum = (lo: number, hi: number): string => {
+    if (hi - lo === 1) return saved[maxKey(lo, hi)];
+    const [l, mid, h] = halves(lo, hi);
+    const m = b.op('Max', [maximum(l, mid), maximum(mid, h)], flat, {}, maxHint);
+    saved[maxKey(lo, hi)] = m;
+    return m;
+  };
+  return { maximum: maximum(0, phases), saved };
+}
+
+/**
+ * dz at the pooled size (`[N, O, positions]`) split over the phases along
+ * the comparison tree of {@link emitPhaseMaximum} (`saved`): at each Max the
+ * right operand gets dz where it is strictly greater, the left the rest
+ * (dz·g and dz − dz·g with g the comparison as 0/1: exact, and ONNX
+ * Runtime's Where is a scalar loop). One dz per phase, in phase order.
+ */
+export function emitPhaseTreeGrads(b: OnnxGraphBuilder, saved: Readonly<Record<string, string>>, dZ: string, phases: number, flat: Dim[]): string[] {
   const phaseGrads: string[] = [];
   const split = (lo: number, hi: number, d: string) => {
     if (hi - lo === 1) {
@@ -193,28 +237,33 @@ export const pooledConv2dGradient: GradientRule<'pooledConv2d'> = ({ b, node, fo
     split(l, mid, b.op('Sub', [d, dRight], flat, {}, 'pool_dz_left'));
     split(mid, h, dRight);
   };
-  split(0, phases, b.op('Reshape', [dZ, b.ints([0, p.filters, ho * wo])], flat, {}, 'pooled_dz'));
-  const rowLength = p.cin * wh * ww;
-  const xCols = b.op('Transpose', [saved.xRows], ['N', ho * wo, rowLength], { perm: intsAttr([0, 2, 1]) }, 'pooled_x_cols');
+  split(0, phases, dZ);
+  return phaseGrads;
+}
+
+/** Each phase's kernel-row gradient (its dz times the im2col, summed over the batch), stacked as `[phases·O, C·window]`. */
+export function emitPhaseKernelGrads(b: OnnxGraphBuilder, p: PooledPlan, phaseGrads: readonly string[], xRows: string): string {
+  const rowLength = p.cin * p.g.kernel[0] * p.g.kernel[1];
+  const positions = p.g.output[0] * p.g.output[1];
+  const xCols = b.op('Transpose', [xRows], ['N', positions, rowLength], { perm: intsAttr([0, 2, 1]) }, 'pooled_x_cols');
   const perPhase = phaseGrads.map((d) => b.op('MatMul', [d, xCols], ['N', p.filters, rowLength], {}, 'pooled_dw_each'));
-  const stacked = b.op('Concat', perPhase, ['N', phases * p.filters, rowLength], { axis: intAttr(1) }, 'pooled_dw_phases');
-  const summed = b.op('ReduceSum', [stacked, b.ints([0])], [phases * p.filters, rowLength], { keepdims: intAttr(0) }, 'pooled_dw_sum');
-  // [phases, O, C, window] → [O, C, phases·window], then back onto the kernel's taps.
-  const grid = b.op('Reshape', [summed, b.ints([phases, p.filters, p.cin, wh * ww])], [phases, p.filters, p.cin, wh * ww], {}, 'pooled_dw_grid');
+  const stacked = b.op('Concat', perPhase, ['N', phaseGrads.length * p.filters, rowLength], { axis: intAttr(1) }, 'pooled_dw_phases');
+  return b.op('ReduceSum', [stacked, b.ints([0])], [phaseGrads.length * p.filters, rowLength], { keepdims: intAttr(0) }, 'pooled_dw_sum');
+}
+
+/**
+ * Gradients of the phase kernels' rows (`[phases·O, C·window]`, or any shape
+ * with those elements in that order) folded back onto the kernel's taps
+ * through the placement matrix of {@link emitPhaseKernels}: a kernel
+ * gradient `[O, C, kh, kw]`.
+ */
+export function emitPhaseRowsToTaps(b: OnnxGraphBuilder, p: PooledPlan, phaseRows: string, place: string): string {
+  const phases = p.pool[0] * p.pool[1];
+  const [wh, ww] = p.g.kernel;
+  // [phases, O, C, window] → [O, C, phases·window], then onto the taps.
+  const grid = b.op('Reshape', [phaseRows, b.ints([phases, p.filters, p.cin, wh * ww])], [phases, p.filters, p.cin, wh * ww], {}, 'pooled_dw_grid');
   const phaseLast = b.op('Transpose', [grid], [p.filters, p.cin, phases, wh * ww], { perm: intsAttr([1, 2, 0, 3]) }, 'pooled_dw_phase_last');
   const placedRows = b.op('Reshape', [phaseLast, b.ints([p.filters * p.cin, phases * wh * ww])], [p.filters * p.cin, phases * wh * ww], {}, 'pooled_dw_rows');
-  const tapRows = b.op('Gemm', [placedRows, saved.place], [p.filters * p.cin, p.kh * p.kw], { transB: intAttr(1) }, 'pooled_dw_taps');
-  const dWeights = [b.op('Reshape', [tapRows, b.ints([p.filters, p.cin, p.kh, p.kw])], [p.filters, p.cin, p.kh, p.kw], {}, 'pooled_dw')];
-  if (conv.config.useBias) dWeights.push(emitChannelBiasGrad(b, dZTotals ?? dZ, 2, p.filters));
-  if (!needInputGrad) return { dXs: [null], dWeights };
-  const dZPhases = b.op('Concat', phaseGrads, ['N', phases * p.filters, ho * wo], { axis: intAttr(1) }, 'pooled_dz_phases');
-  const dZGrid = b.op('Reshape', [dZPhases, b.ints([0, phases * p.filters, ho, wo])], channelsFirstShape(phases * p.filters, p.g.output), {}, 'pooled_dz_grid');
-  const phaseKernel = b.op(
-    'Reshape',
-    [saved.kernelRows, b.ints([phases * p.filters, p.cin, wh, ww])],
-    [phases * p.filters, p.cin, wh, ww],
-    {},
-    'pooled_phase_kernel',
-  );
-  return { dXs: [emitConvInputGrad(b, dZGrid, phaseKernel, p.g, p.cin, phases * p.filters)], dWeights };
-};
+  const tapRows = b.op('Gemm', [placedRows, place], [p.filters * p.cin, p.kh * p.kw], { transB: intAttr(1) }, 'pooled_dw_taps');
+  return b.op('Reshape', [tapRows, b.ints([p.filters, p.cin, p.kh, p.kw])], [p.filters, p.cin, p.kh, p.kw], {}, 'pooled_dw');
+}

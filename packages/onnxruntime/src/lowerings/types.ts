@@ -3,14 +3,15 @@ import type { ResolvedDevice } from '../device.js';
 import type { Layout, Value } from '../layout.js';
 import type { OnnxGraphBuilder } from '../onnx-graph.js';
 import type { NormalizedPlan } from './normalized-conv2d.js';
+import type { NormalizedPooledPlan } from './normalized-pooled-conv2d.js';
 import type { PooledPlan } from './pooled-conv2d.js';
 import type { SubpixelPlan } from './upsampled-conv2d.js';
 
-/** What a fused node shares with a graph node: it reads values, produces one and applies one layer's weights. */
+/** What a fused node shares with a graph node: it reads values, produces one and applies one layer's weights (a folded batch normalisation's too). */
 interface FusedNodeBase {
-  /** The value it produces (the name of the pair's last node). */
+  /** The value it produces (the name of the fused chain's last node). */
   readonly name: string;
-  /** The layer whose weights it applies (the convolution's; a {@link NormalizedConv2dNode} applies its batch normalisation's too). */
+  /** The layer whose weights it applies (the convolution's; {@link NormalizedConv2dNode} and {@link NormalizedPooledConv2dNode} apply their batch normalisation's too). */
   readonly layer: string;
   readonly inputs: readonly string[];
   readonly inputShapes: readonly (readonly number[])[];
@@ -18,7 +19,7 @@ interface FusedNodeBase {
   readonly outputShape: readonly number[];
   readonly weights: GraphNode['weights'];
   readonly weightIndex: number;
-  /** The convolution's activation, applied to the fused output. */
+  /** The activation applied to the fused output (the convolution's, or the activation layer's of a {@link NormalizedPooledConv2dNode}). */
   readonly config: { readonly activation: ActivationName };
 }
 
@@ -61,8 +62,26 @@ export interface NormalizedConv2dNode extends FusedNodeBase {
   readonly plan: NormalizedPlan;
 }
 
+/**
+ * Backend-internal: a conv2d on a model input, the training-mode batch
+ * normalisation reading it, a monotone activation layer reading that and
+ * the max pooling reading the activation, lowered as one: the pooling's
+ * phase convolutions with the normalisation folded into their kernel (see
+ * normalized-pooled-conv2d.ts); made by the fusion pass before lowering,
+ * with its plan. It applies the conv's weights, then the batch
+ * normalisation's, and the activation layer's activation.
+ */
+export interface NormalizedPooledConv2dNode extends FusedNodeBase {
+  readonly kind: 'normalizedPooledConv2d';
+  readonly conv: Extract<GraphNode, { kind: 'conv2d' }>;
+  readonly bn: Extract<GraphNode, { kind: 'batchNormalization' }>;
+  readonly activation: Extract<GraphNode, { kind: 'activation' }>;
+  readonly pool: Extract<GraphNode, { kind: 'maxPooling2d' }>;
+  readonly plan: NormalizedPooledPlan;
+}
+
 /** What the lowering walks: core's graph nodes and this backend's fused kinds. */
-export type LoweringNode = GraphNode | PooledConv2dNode | UpsampledConv2dNode | NormalizedConv2dNode;
+export type LoweringNode = GraphNode | PooledConv2dNode | UpsampledConv2dNode | NormalizedConv2dNode | NormalizedPooledConv2dNode;
 
 /** Every kind with a lowering: core's layer kinds and the fused kinds. */
 export type LoweringKind = LoweringNode['kind'];
