@@ -52,9 +52,11 @@ function runForward(x: Tensor, gamma: Tensor, beta: Tensor): Float32Array[] | nu
   return out ? readBack(scope.finishAll(out)) : null;
 }
 
-/** The batch-normalisation cases: 8-channel blocks, 4-channel blocks and the scalar tail, batch 1. */
+/** The batch-normalisation cases: 16-, 8- and 4-channel blocks and the scalar tail, batch 1. */
 const bnCases = [
-  { name: '16 channels (two blocks of 8), batch 4', shape: [4, 6, 5, 16] },
+  { name: '16 channels (one block of 16), batch 4', shape: [4, 6, 5, 16] },
+  { name: '31 channels (16 + 8 + 4 + 3)', shape: [3, 5, 2, 31] },
+  { name: '40 channels (16 + 16 + 8)', shape: [2, 3, 4, 40] },
   { name: '12 channels (8 + 4)', shape: [2, 5, 3, 12] },
   { name: '5 channels (4 + 1)', shape: [3, 4, 4, 5] },
   { name: '3 channels (the scalar tail only), batch 1', shape: [1, 7, 6, 3] },

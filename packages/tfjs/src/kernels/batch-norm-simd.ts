@@ -48,7 +48,7 @@ function readF32(heap: SimdHeap<BatchNormExports>, at: number, n: number): Float
  * by batch-norm.wat on the wasm heap: the per-channel mean (Σx, float64)
  * and biased variance (Σ(x − mean)², float64, a second pass: no
  * cancellation), then `y = (x − mean)·gamma/sqrt(variance + epsilon) + beta`
- * in float32. Any channel count: blocks of 8 and 4 channels in f32x4/f64x2
+ * in float32. Any channel count: blocks of 16, 8 and 4 channels in f32x4/f64x2
  * SIMD, the remaining 0–3 channels by a scalar loop in the same module.
  * Allocates `y`, `mean` and `variance` as intermediates of `scope` and
  * returns them. Null (nothing allocated) when it does not apply: an operand
@@ -97,7 +97,7 @@ export function simdBatchNormTraining(
  * + ε), `dBeta = Σdy`, `dGamma = s·Σdy·(x − mean)` and
  * `dx = a·dy + b·(x − mean) + k` in float32 with a = gamma·s,
  * b = (2·dVariance − a·s²·Σdy·(x − mean))/rows, k = (dMean − a·Σdy)/rows.
- * Same channel handling as the forward (SIMD blocks of 8 and 4, a scalar
+ * Same channel handling as the forward (SIMD blocks of 16, 8 and 4, a scalar
  * tail). Allocates `dx`, `dGamma` and `dBeta` as intermediates of `scope`
  * and returns them; null (nothing allocated) when it does not apply, as for
  * {@link simdBatchNormTraining}.
