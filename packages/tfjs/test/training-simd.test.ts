@@ -95,7 +95,31 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
     expect(maxAbsDiff(got![2], new Float32Array(c))).toBeLessThan(1e-12);
   });
 
-  it.each(bnCases)('$name: dx, dGamma and dBeta match the JS kernel (the module turned off)', async ({ shape }) => {
+  it.each(bnCases)('$name: y, mean and variance are bit for bit those of the JS kernel (the module turned off)', async ({ shape }) => {
+    await activateEngine('wasm');
+    const c = shape[shape.length - 1];
+    const x = randomNormal(shape, { seed: 39, mean: 5, stddev: 0.5 });
+    const gamma = randomUniform([c], { seed: 40, minval: 0.5, maxval: 1.5 });
+    const beta = randomUniform([c], { seed: 41, minval: -1, maxval: 1 });
+    const run = () =>
+      tf.tidy(() =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              'ArabozaBatchNormTraining',
+              { x: tf.tensor(x.data, shape), gamma: tf.tensor(gamma.data), beta: tf.tensor(beta.data) },
+              { epsilon: EPSILON },
+            ) as tf.Tensor[]
+        ).map((t) => Float32Array.from(t.dataSync() as Float32Array)),
+      );
+    const simd = run();
+    process.env[SIMD_ENV] = 'batch-norm';
+    const js = run();
+    simd.forEach((out, i) => expect(maxAbsDiff(out, js[i])).toBe(0));
+  });
+
+  it.each(bnCases)('$name: dx, dGamma and dBeta are bit for bit those of the JS kernel (the module turned off)', async ({ shape }) => {
     await activateEngine('wasm');
     const c = shape[shape.length - 1];
     const x = randomNormal(shape, { seed: 24, mean: -1, stddev: 1.5 });
@@ -117,7 +141,7 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
     const simd = grads();
     process.env[SIMD_ENV] = 'batch-norm';
     const js = grads();
-    simd.forEach((g, i) => expect(maxAbsDiff(g, js[i])).toBeLessThan(1e-5));
+    simd.forEach((g, i) => expect(maxAbsDiff(g, js[i])).toBe(0));
   });
 
   it('its gradient kernel on zero dMean and dVariance is the textbook dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂))', async () => {
@@ -158,6 +182,26 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
     expect(maxAbsDiff(dx, want)).toBeLessThan(1e-5);
     expect(maxAbsDiff(dGamma, sumDyXHat)).toBeLessThan(1e-4);
     expect(maxAbsDiff(dBeta, sumDy)).toBeLessThan(1e-5);
+  });
+
+  it('gives dx exactly 0 for a batch of one row (y = beta whatever x: a·dy and k cancel exactly)', async () => {
+    await activateEngine('wasm');
+    const c = 21;
+    const gamma = randomUniform([c], { seed: 52, minval: 0.5, maxval: 1.5 });
+    const grads = tf.tidy(() => {
+      const loss = (xs: tf.Tensor) => {
+        const [y] = tf
+          .engine()
+          .runKernel('ArabozaBatchNormTraining', { x: xs, gamma: tf.tensor(gamma.data), beta: tf.zeros([c]) }, { epsilon: EPSILON }) as tf.Tensor[];
+        return tf.sum(tf.mul(y, tf.tensor(randomNormal([1, c], { seed: 50, stddev: 3 }).data, [1, c])));
+      };
+      return Float32Array.from(
+        tf
+          .grad(loss)(tf.tensor(randomNormal([1, c], { seed: 51 }).data, [1, c]))
+          .dataSync() as Float32Array,
+      );
+    });
+    expect(maxAbsDiff(grads, new Float32Array(c))).toBe(0);
   });
 
   it(`is turned off by ${SIMD_ENV}=batch-norm (the JS kernel runs instead)`, async () => {

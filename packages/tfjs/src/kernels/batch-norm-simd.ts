@@ -6,9 +6,9 @@ import { BATCH_NORM_WASM, BATCH_NORM_WASM_SHARED } from './simd/batch-norm.gener
 interface BatchNormExports {
   channel_sums(x: number, rows: number, c: number, out64: number): void;
   channel_squared_deviations(x: number, rows: number, c: number, mean64: number, out64: number): void;
-  normalize(x: number, y: number, rows: number, c: number, mean: number, scale: number, beta: number): void;
+  normalize(x: number, y: number, rows: number, c: number, scale64: number, shift64: number): void;
   gradient_sums(dy: number, x: number, rows: number, c: number, mean: number, sumDy64: number, sumDyCentred64: number): void;
-  input_gradient(dy: number, x: number, dx: number, rows: number, c: number, mean: number, a: number, b: number, k: number): void;
+  input_gradient(dy: number, x: number, dx: number, rows: number, c: number, a64: number, b64: number, k64: number): void;
 }
 
 const BATCH_NORM: SimdModuleSource = { name: 'batch-norm', plain: BATCH_NORM_WASM, shared: BATCH_NORM_WASM_SHARED };
@@ -45,16 +45,18 @@ function readF32(heap: SimdHeap<BatchNormExports>, at: number, n: number): Float
 
 /**
  * Training-mode batch normalisation of `x` (`[rows, c]` flat, channels last)
- * by batch-norm.wat on the wasm heap: the per-channel mean (Σx, float64)
- * and biased variance (Σ(x − mean)², float64, a second pass: no
- * cancellation), then `y = (x − mean)·gamma/sqrt(variance + epsilon) + beta`
- * in float32. Any channel count: blocks of 16, 8 and 4 channels in f32x4/f64x2
- * SIMD, the remaining 0–3 channels by a scalar loop in the same module.
- * Allocates `y`, `mean` and `variance` as intermediates of `scope` and
- * returns them. Null (nothing allocated) when it does not apply: an operand
- * not float32, no rows or channels, or the module unavailable (not tfjs's
- * wasm backend, no WebAssembly SIMD, or turned off by `ARABOZA_TFJS_SIMD`
- * = `0` or a list naming `batch-norm`); the caller then takes its JS path.
+ * by batch-norm.wat on the wasm heap: the per-channel mean (Σx) and biased
+ * variance (Σ(x − mean)², a second pass: no cancellation), then
+ * `y = scale·x + shift` with scale = gamma/sqrt(variance + epsilon) and
+ * shift = beta − mean·scale, all in float64 and rounded once: the same
+ * operations in the same order as the JS kernel, so the same results bit
+ * for bit. Any channel count: blocks of 16, 8 and 4 channels in f64x2 SIMD,
+ * the remaining 0–3 channels by scalar loops in the same module. Allocates
+ * `y`, `mean` and `variance` as intermediates of `scope` and returns them.
+ * Null (nothing allocated) when it does not apply: an operand not float32,
+ * no rows or channels, or the module unavailable (not tfjs's wasm backend,
+ * no WebAssembly SIMD, or turned off by `ARABOZA_TFJS_SIMD` = `0` or a list
+ * naming `batch-norm`); the caller then takes its JS path.
  */
 export function simdBatchNormTraining(
   scope: KernelScope,
@@ -70,9 +72,10 @@ export function simdBatchNormTraining(
   const y = scope.adopt(heap.makeOutput([...x.shape]));
   const mean = scope.adopt(heap.makeOutput([c]));
   const variance = scope.adopt(heap.makeOutput([c]));
-  // Float64 sums [c], float64 means [c], float32 scales [c].
-  const scratch = scope.adopt(heap.makeOutput([5 * c]));
-  const [sums, means64, scales] = [heap.offset(scratch), heap.offset(scratch) + 8 * c, heap.offset(scratch) + 16 * c];
+  // Float64 sums, means, scales and shifts, [c] each.
+  const scratch = scope.adopt(heap.makeOutput([8 * c]));
+  const base = heap.offset(scratch);
+  const [sums, means64, scaleAt, shiftAt] = [base, base + 8 * c, base + 16 * c, base + 24 * c];
   const xAt = heap.offset(x);
   heap.exports.channel_sums(xAt, rows, c, sums);
   const m64 = readF64(heap, sums, c).map((s) => s / rows);
@@ -82,22 +85,27 @@ export function simdBatchNormTraining(
   const v64 = readF64(heap, sums, c).map((s) => s / rows);
   writeF32(heap, heap.offset(variance), v64);
   const g = readF32(heap, heap.offset(gamma), c);
-  writeF32(
+  const b = readF32(heap, heap.offset(beta), c);
+  const scale = g.map((gc, ch) => gc / Math.sqrt(v64[ch] + epsilon));
+  writeF64(heap, scaleAt, scale);
+  writeF64(
     heap,
-    scales,
-    g.map((gc, ch) => gc / Math.sqrt(v64[ch] + epsilon)),
+    shiftAt,
+    b.map((bc, ch) => bc - m64[ch] * scale[ch]),
   );
-  heap.exports.normalize(xAt, heap.offset(y), rows, c, heap.offset(mean), scales, heap.offset(beta));
+  heap.exports.normalize(xAt, heap.offset(y), rows, c, scaleAt, shiftAt);
   return [y, mean, variance];
 }
 
 /**
  * The gradient of {@link simdBatchNormTraining} by batch-norm.wat: Σdy and
- * Σdy·(x − mean) per channel (float64 sums), then, with s = 1/sqrt(variance
- * + ε), `dBeta = Σdy`, `dGamma = s·Σdy·(x − mean)` and
- * `dx = a·dy + b·(x − mean) + k` in float32 with a = gamma·s,
- * b = (2·dVariance − a·s²·Σdy·(x − mean))/rows, k = (dMean − a·Σdy)/rows.
- * Same channel handling as the forward (SIMD blocks of 16, 8 and 4, a scalar
+ * Σdy·(x − mean) per channel, then, with s = 1/sqrt(variance + ε),
+ * `dBeta = Σdy`, `dGamma = s·Σdy·(x − mean)` and
+ * `dx = a·dy + b·x + k` with a = gamma·s,
+ * b = (2·dVariance − a·s²·Σdy·(x − mean))/rows and
+ * k = (dMean − a·Σdy)/rows − b·mean, all in float64 and rounded once: the
+ * JS kernel's operations in its order, so its results bit for bit. Same
+ * channel handling as the forward (SIMD blocks of 16, 8 and 4, a scalar
  * tail). Allocates `dx`, `dGamma` and `dBeta` as intermediates of `scope`
  * and returns them; null (nothing allocated) when it does not apply, as for
  * {@link simdBatchNormTraining}.
@@ -115,27 +123,27 @@ export function simdBatchNormTrainingGrad(
   const dx = scope.adopt(heap.makeOutput([...x.shape]));
   const dGamma = scope.adopt(heap.makeOutput([c]));
   const dBeta = scope.adopt(heap.makeOutput([c]));
-  // Float64 Σdy [c] and Σdy·(x − mean) [c], float32 a, b, k [c].
-  const scratch = scope.adopt(heap.makeOutput([7 * c]));
+  // Float64 Σdy, Σdy·(x − mean), a, b and k, [c] each.
+  const scratch = scope.adopt(heap.makeOutput([10 * c]));
   const base = heap.offset(scratch);
-  const [sumDyAt, sumDyCentredAt, aAt, bAt, kAt] = [base, base + 8 * c, base + 16 * c, base + 20 * c, base + 24 * c];
+  const [sumDyAt, sumDyCentredAt, aAt, bAt, kAt] = [0, 1, 2, 3, 4].map((i) => base + 8 * c * i);
   heap.exports.gradient_sums(heap.offset(dy), heap.offset(x), rows, c, heap.offset(mean), sumDyAt, sumDyCentredAt);
   const sumDy = readF64(heap, sumDyAt, c);
   const sumDyCentred = readF64(heap, sumDyCentredAt, c);
-  const [g, v, dm, dv] = [gamma, variance, dMean, dVariance].map((t) => readF32(heap, heap.offset(t), c));
+  const [g, m, v, dm, dv] = [gamma, mean, variance, dMean, dVariance].map((t) => readF32(heap, heap.offset(t), c));
   const invStd = v.map((vc) => 1 / Math.sqrt(vc + epsilon));
   const a = g.map((gc, ch) => gc * invStd[ch]);
   const b = a.map((ac, ch) => (-ac * invStd[ch] * invStd[ch] * sumDyCentred[ch] + 2 * dv[ch]) / rows);
-  const k = a.map((ac, ch) => (-ac * sumDy[ch] + dm[ch]) / rows);
+  const k = a.map((ac, ch) => (-ac * sumDy[ch] + dm[ch]) / rows - b[ch] * m[ch]);
   writeF32(heap, heap.offset(dBeta), sumDy);
   writeF32(
     heap,
     heap.offset(dGamma),
     sumDyCentred.map((s, ch) => s * invStd[ch]),
   );
-  writeF32(heap, aAt, a);
-  writeF32(heap, bAt, b);
-  writeF32(heap, kAt, k);
-  heap.exports.input_gradient(heap.offset(dy), heap.offset(x), heap.offset(dx), rows, c, heap.offset(mean), aAt, bAt, kAt);
+  writeF64(heap, aAt, a);
+  writeF64(heap, bAt, b);
+  writeF64(heap, kAt, k);
+  heap.exports.input_gradient(heap.offset(dy), heap.offset(x), heap.offset(dx), rows, c, aAt, bAt, kAt);
   return [dx, dGamma, dBeta];
 }
