@@ -52,6 +52,17 @@ function runForward(x: Tensor, gamma: Tensor, beta: Tensor): Float32Array[] | nu
   return out ? readBack(scope.finishAll(out)) : null;
 }
 
+/** Seeded x (normal, `mean` and `stddev`), gamma (uniform in [0.5, 1.5]) and beta (uniform in [−1, 1]) of a batch normalisation. */
+function bnInputs(shape: number[], seed: number, mean: number, stddev: number): { c: number; x: Tensor; gamma: Tensor; beta: Tensor } {
+  const c = shape[shape.length - 1];
+  return {
+    c,
+    x: randomNormal(shape, { seed, mean, stddev }),
+    gamma: randomUniform([c], { seed: seed + 1, minval: 0.5, maxval: 1.5 }),
+    beta: randomUniform([c], { seed: seed + 2, minval: -1, maxval: 1 }),
+  };
+}
+
 /** The batch-normalisation cases: 16-, 8- and 4-channel blocks and the scalar tail, batch 1. */
 const bnCases = [
   { name: '16 channels (one block of 16), batch 4', shape: [4, 6, 5, 16] },
@@ -70,10 +81,7 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
 
   it.each(bnCases)('$name: y, mean and variance match a float64 reference', async ({ shape }) => {
     await activateEngine('wasm');
-    const c = shape[shape.length - 1];
-    const x = randomNormal(shape, { seed: 21, mean: 3, stddev: 2 });
-    const gamma = randomUniform([c], { seed: 22, minval: 0.5, maxval: 1.5 });
-    const beta = randomUniform([c], { seed: 23, minval: -1, maxval: 1 });
+    const { c, x, gamma, beta } = bnInputs(shape, 21, 3, 2);
     const got = runForward(x, gamma, beta);
     expect(got).not.toBeNull();
     const { mean, variance } = statistics(x.data, c);
@@ -97,10 +105,7 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
 
   it.each(bnCases)('$name: y, mean and variance are bit for bit those of the JS kernel (the module turned off)', async ({ shape }) => {
     await activateEngine('wasm');
-    const c = shape[shape.length - 1];
-    const x = randomNormal(shape, { seed: 39, mean: 5, stddev: 0.5 });
-    const gamma = randomUniform([c], { seed: 40, minval: 0.5, maxval: 1.5 });
-    const beta = randomUniform([c], { seed: 41, minval: -1, maxval: 1 });
+    const { x, gamma, beta } = bnInputs(shape, 39, 5, 0.5);
     const run = () =>
       tf.tidy(() =>
         (
@@ -121,13 +126,10 @@ describe('batch-norm.wat (training-mode batch normalisation in WebAssembly SIMD)
 
   it.each(bnCases)('$name: dx, dGamma and dBeta are bit for bit those of the JS kernel (the module turned off)', async ({ shape }) => {
     await activateEngine('wasm');
-    const c = shape[shape.length - 1];
-    const x = randomNormal(shape, { seed: 24, mean: -1, stddev: 1.5 });
-    const w = randomNormal(shape, { seed: 25 });
-    const u = randomNormal([c], { seed: 26 });
-    const v = randomNormal([c], { seed: 27 });
-    const gamma = randomUniform([c], { seed: 28, minval: 0.5, maxval: 1.5 });
-    const beta = randomUniform([c], { seed: 29, minval: -1, maxval: 1 });
+    const { c, x, gamma, beta } = bnInputs(shape, 24, -1, 1.5);
+    const w = randomNormal(shape, { seed: 27 });
+    const u = randomNormal([c], { seed: 28 });
+    const v = randomNormal([c], { seed: 29 });
     const grads = () =>
       tf.tidy(() => {
         const loss = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
