@@ -11,8 +11,9 @@
  *
  * `--a-env NAME=VALUE` sets an environment variable during A's steps only
  * (unset during B's): with A the workspace's own dist, e.g.
- * `packages/tfjs/dist --a-env ARABOZA_TFJS_SIMD=0`, it compares a kernel
- * switched off against switched on in the same build.
+ * `packages/tfjs/dist --a-env ARABOZA_TFJS_SIMD=0` (every SIMD module) or
+ * `--a-env ARABOZA_TFJS_SIMD=batch-norm,max-pool-grad` (those modules), it
+ * compares kernels switched off against switched on in the same build.
  *
  * tfjs has one kernel registry, so each build's wasm kernels are swapped in
  * before its own steps.

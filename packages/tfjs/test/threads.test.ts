@@ -17,11 +17,22 @@ const chain = [
 ];
 const graph = chainGraph([12, 12, 1], chain);
 const weights = chainWeights(chain);
+// Batch normalisation and a tiled 2×2 pool: the batch-norm and max-pool-grad SIMD modules on the shared heap.
+const normalized = [
+  layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same' }),
+  layers.batchNormalization({ momentum: 0.9 }),
+  layers.activation({ activation: 'relu' }),
+  layers.maxPooling2d({ poolSize: 2 }),
+  layers.flatten(),
+  layers.dense({ units: 1, activation: 'sigmoid' }),
+];
+const normalizedGraph = chainGraph([12, 12, 1], normalized);
+const normalizedWeights = chainWeights(normalized);
 
 /** The first losses of a small convolutional model (XNNPACK convolutions and pooling, split over the threads). */
-async function losses(engine: 'wasm' | 'cpu', threads?: number): Promise<number[]> {
-  const model = await tfjsBackend({ engine, threads }).compile(graph, trainingSpec(graph, 'binaryCrossentropy', 'adam'));
-  await model.setWeights(weights);
+async function losses(engine: 'wasm' | 'cpu', threads?: number, g = graph, w = weights): Promise<number[]> {
+  const model = await tfjsBackend({ engine, threads }).compile(g, trainingSpec(g, 'binaryCrossentropy', 'adam'));
+  await model.setWeights(w);
   const x = data([16, 12, 12, 1], 6);
   const y = { shape: [16, 1], data: Float32Array.from({ length: 16 }, (_, i) => i % 2) };
   const out: number[] = [];
@@ -49,6 +60,12 @@ describe('tfjsBackend threads (the threaded wasm binary under worker_threads)', 
   it('runs the one-channel SIMD kernel on the threaded build too (its module importing the shared heap)', async () => {
     await losses('wasm', 2);
     expect(oneChannelSimdAvailable(tf.backend())).toBe(true);
+  });
+
+  it('trains a model with batch normalisation as the cpu engine does (the batch-norm and max-pool-grad SIMD modules on the shared heap)', async () => {
+    const threaded = await losses('wasm', 2, normalizedGraph, normalizedWeights);
+    const reference = await losses('cpu', undefined, normalizedGraph, normalizedWeights);
+    threaded.forEach((l, i) => expect(Math.abs(l - reference[i])).toBeLessThan(1e-5));
   });
 
   it('refuses another thread count once the wasm engine runs', async () => {

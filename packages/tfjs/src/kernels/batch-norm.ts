@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { simdBatchNormTraining, simdBatchNormTrainingGrad } from './batch-norm-simd.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 
 /** Name of the kernel that normalises a batch with its own statistics (training mode). */
@@ -159,8 +160,9 @@ function channelAffine(out: Float32Array, u: Float32Array, v: Float32Array, a: F
  * Batch normalisation over the last axis with the batch's own statistics:
  * inputs `x`, `gamma`, `beta` (`[c]`); outputs `y = (x − mean)·gamma /
  * sqrt(variance + epsilon) + beta`, `mean` and the biased `variance` (`[c]`).
- * Plain JS over the backend's data (the wasm heap itself), three passes with
- * float64 sums; the same result through tfjs ops took a few dozen kernels
+ * On wasm, batch-norm.wat's WebAssembly SIMD ({@link simdBatchNormTraining});
+ * where that cannot run (cpu, no SIMD, turned off), plain JS over the
+ * backend's data (the wasm heap itself), three passes with float64 sums; the same result through tfjs ops took a few dozen kernels
  * (staged sums, broadcasts) and as many again for the gradient.
  */
 function batchNormTrainingKernel(backendName: string, mark: (fn: tf.KernelFunc) => tf.KernelFunc): tf.KernelConfig {
@@ -173,6 +175,8 @@ function batchNormTrainingKernel(backendName: string, mark: (fn: tf.KernelFunc) 
       const [rows, c] = rowsAndChannels(x);
       const scope = new KernelScope(backend as tf.KernelBackend, backendName);
       try {
+        const simd = simdBatchNormTraining(scope, x, gamma, beta, rows, c, epsilon);
+        if (simd) return scope.finishAll(simd);
         // Two passes for the statistics (the mean, then the squared deviations from it): no cancellation.
         let m64: Float64Array = new Float64Array(c);
         let v64: Float64Array = new Float64Array(c);
@@ -210,7 +214,8 @@ function batchNormTrainingKernel(backendName: string, mark: (fn: tf.KernelFunc) 
  *   dBeta = Σ dy,  dGamma = Σ dy·x̂,
  *   dx = gamma·s·(dy − dBeta/n − x̂·dGamma/n) + dMean/n + dVariance·2(x − mean)/n.
  *
- * Two passes, float64 sums.
+ * Two passes, float64 sums: batch-norm.wat's SIMD on wasm
+ * ({@link simdBatchNormTrainingGrad}), plain JS where that cannot run.
  */
 function batchNormTrainingGradKernel(backendName: string, mark: (fn: tf.KernelFunc) => tf.KernelFunc): tf.KernelConfig {
   return {
@@ -222,6 +227,8 @@ function batchNormTrainingGradKernel(backendName: string, mark: (fn: tf.KernelFu
       const [rows, c] = rowsAndChannels(x);
       const scope = new KernelScope(backend as tf.KernelBackend, backendName);
       try {
+        const simd = simdBatchNormTrainingGrad(scope, { dy, x, gamma, mean, variance, dMean, dVariance }, rows, c, epsilon);
+        if (simd) return scope.finishAll(simd);
         let sumDy: Float64Array = new Float64Array(c);
         let sumDyCentred: Float64Array = new Float64Array(c);
         const invStd = new Float64Array(c);

@@ -59,6 +59,12 @@ export class KernelScope {
     return out;
   }
 
+  /** Remembers `t`, a tensor allocated on this scope's backend by the caller, as an intermediate; returns it. */
+  adopt(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
+  }
+
   /** Frees every intermediate but `result`, and returns `result`. */
   finish(result: TensorInfo): TensorInfo {
     for (const t of this.temps) if (t !== result) this.backend.disposeData(t.dataId);

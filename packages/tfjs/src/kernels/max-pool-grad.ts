@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
 import type { TensorInfo, WasmHeapAccess } from './kernel-scope.js';
+import { simdMaxPoolGrad } from './max-pool-grad-simd.js';
 
 /**
  * dLoss/dInput of a 2-D max pool (NHWC): each output's gradient goes to the
@@ -108,7 +109,12 @@ function maxPoolGrad2x2(
   }
 }
 
-/** `MaxPoolGrad` for a backend, computed by {@link maxPoolGrad}. */
+/**
+ * `MaxPoolGrad` for a backend: on wasm, 2×2 stride-2 pools that tile the
+ * input by max-pool-grad.wat's WebAssembly SIMD ({@link simdMaxPoolGrad});
+ * every other pool, and every pool where that cannot run (cpu, no SIMD,
+ * turned off), by {@link maxPoolGrad}.
+ */
 export function maxPoolGradKernel(backendName: string, mark: (fn: tf.KernelFunc) => tf.KernelFunc): tf.KernelConfig {
   return {
     kernelName: tf.MaxPoolGrad,
@@ -117,6 +123,8 @@ export function maxPoolGradKernel(backendName: string, mark: (fn: tf.KernelFunc)
       const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
       const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
       const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      const simd = simdMaxPoolGrad(backend as tf.KernelBackend, input, dy, info);
+      if (simd) return simd;
       const heap = backend as Partial<WasmHeapAccess>;
       if (typeof heap.typedArrayFromHeap === 'function' && typeof heap.makeOutput === 'function') {
         // wasm: read and write the heap in place instead of copying 3 tensors through JS arrays.

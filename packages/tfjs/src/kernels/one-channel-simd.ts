@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Conv2dGeometry } from './conv-grad-math.js';
 import type { KernelScope, TensorInfo } from './kernel-scope.js';
+import { SIMD_ENV, simdModuleOn, type SimdHeap, type SimdModuleSource } from './simd-module.js';
 import { ONE_CHANNEL_CONV_WASM, ONE_CHANNEL_CONV_WASM_SHARED } from './simd/one-channel-conv.generated.js';
 
 /** The exports of one-channel-conv.wat (pointers are byte offsets into tfjs's heap). */
@@ -30,83 +31,23 @@ interface OneChannelConvExports {
 /** (batch, rows, cols, outRows, outCols, channels, kh, kw, rowBase, colBase, dh, dw), after the pointers: see one-channel-conv.wat. */
 type ForwardShape = [number, number, number, number, number, number, number, number, number, number, number, number];
 
-/** What this module reads of tfjs's wasm backend (not part of tfjs's KernelBackend interface). */
-interface WasmBackendInternals {
-  /** The emscripten module: its exports (`asm`, with the memory in the single-threaded build) and, threaded, `wasmMemory`. */
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-  getMemoryOffset?(dataId: tf.DataId): number;
-  makeOutput?(shape: number[], dtype: 'float32'): TensorInfo;
-}
+/** The environment variable that turns the kernel off (`0`, or a list naming `one-channel-conv`), for A/B measurements. */
+export const ONE_CHANNEL_SIMD_ENV = SIMD_ENV;
 
-/** The environment variable that turns the kernel off (`0`), for A/B measurements. */
-export const ONE_CHANNEL_SIMD_ENV = 'ARABOZA_TFJS_SIMD';
+const ONE_CHANNEL_CONV: SimdModuleSource = { name: 'one-channel-conv', plain: ONE_CHANNEL_CONV_WASM, shared: ONE_CHANNEL_CONV_WASM_SHARED };
 
-/** A WebAssembly memory, as far as this module looks at one. */
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-}
-
-/** The part of the WebAssembly JS API used here (the packages' lib, ES2022 without DOM, does not declare it). */
-interface WebAssemblyApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: object };
-}
-
-const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-
-/** One instance per tfjs heap (a backend's memory never changes; its buffer does, as it grows). */
-const instances = new WeakMap<WasmMemory, OneChannelConvExports | null>();
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const text = atob(base64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
-function disabledByEnvironment(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.[ONE_CHANNEL_SIMD_ENV] === '0';
-}
-
-/**
- * The one-channel convolution module instantiated on `backend`'s own heap,
- * or null when it cannot be: the backend is not tfjs's wasm backend (no
- * emscripten module, no heap offsets), its memory cannot be reached (neither
- * `wasm.asm.memory`, the single-threaded build's export, nor
- * `wasm.wasmMemory`, the threaded build's), or the engine cannot compile or
- * link the module (no WebAssembly SIMD). The module matching the memory is
- * used: a plain memory import, or a shared one for the threaded build.
- * Instantiated once per heap (synchronously: the module is ~1 KB, under
- * browsers' limit for synchronous compilation); a failure is remembered.
- */
-function moduleOn(backend: tf.KernelBackend): OneChannelConvExports | null {
-  const internals = backend as unknown as WasmBackendInternals;
-  if (typeof internals.getMemoryOffset !== 'function' || typeof internals.makeOutput !== 'function') return null;
-  const memory = internals.wasm?.asm?.memory ?? internals.wasm?.wasmMemory;
-  if (!webAssembly || !(memory instanceof webAssembly.Memory)) return null;
-  let exports = instances.get(memory);
-  if (exports === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    try {
-      const module = new webAssembly.Module(decode(shared ? ONE_CHANNEL_CONV_WASM_SHARED : ONE_CHANNEL_CONV_WASM));
-      exports = new webAssembly.Instance(module, { env: { memory } }).exports as unknown as OneChannelConvExports;
-    } catch {
-      exports = null;
-    }
-    instances.set(memory, exports);
-  }
-  return exports;
+/** The one-channel convolution module on `backend`'s heap, or null (see {@link simdModuleOn}). */
+function moduleOn(backend: tf.KernelBackend): SimdHeap<OneChannelConvExports> | null {
+  return simdModuleOn<OneChannelConvExports>(backend, ONE_CHANNEL_CONV);
 }
 
 /**
  * Whether {@link simdFilterGradOneChannel} and {@link simdConvOneChannel} can run on `backend`: tfjs's wasm
  * backend whose heap the module could be instantiated on, and the kernel not
- * turned off by `ARABOZA_TFJS_SIMD=0`.
+ * turned off by `ARABOZA_TFJS_SIMD` (`0`, or a list naming `one-channel-conv`).
  */
 export function oneChannelSimdAvailable(backend: tf.KernelBackend): boolean {
-  return !disabledByEnvironment() && moduleOn(backend) !== null;
+  return moduleOn(backend) !== null;
 }
 
 /**
@@ -193,16 +134,14 @@ function onHeap(
   call: (kernel: OneChannelConvExports, a: number, b: number, out: number, scratch: number) => void,
 ): TensorInfo | null {
   if (g.strideHeight !== 1 || g.strideWidth !== 1 || (g.inChannels !== 1 && g.outChannels !== 1)) return null;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || disabledByEnvironment()) return null;
-  const kernel = moduleOn(scope.backend);
-  if (!kernel) return null;
-  const internals = scope.backend as unknown as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const heap = moduleOn(scope.backend);
+  if (!heap) return null;
   // Allocated before the offsets are read: an allocation may grow the heap, which moves nothing (offsets stay valid).
-  const out = internals.makeOutput(outShape, 'float32');
-  const scratch = scratchFloats > 0 ? internals.makeOutput([scratchFloats], 'float32') : null;
-  const offset = (t: TensorInfo): number => internals.getMemoryOffset(t.dataId);
+  const out = heap.makeOutput(outShape);
+  const scratch = scratchFloats > 0 ? heap.makeOutput([scratchFloats]) : null;
   try {
-    call(kernel, offset(a), offset(b), offset(out), scratch ? offset(scratch) : 0);
+    call(heap.exports, heap.offset(a), heap.offset(b), heap.offset(out), scratch ? heap.offset(scratch) : 0);
   } catch (e) {
     scope.backend.disposeData(out.dataId);
     throw e;
