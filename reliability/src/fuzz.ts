@@ -7,8 +7,10 @@ import {
   conv2dTranspose,
   dense,
   flatten,
+  graphReaders,
   layers as layerFactories,
   maxPooling2d,
+  nodeUpdatesState,
   Random,
   sequential,
   trainingSpec,
@@ -19,6 +21,7 @@ import {
   type Layer,
   type LayerKind,
   type Model,
+  type ModelGraph,
   type Padding,
   type Tensor,
 } from '@araboza/core';
@@ -452,14 +455,24 @@ export async function runFuzzCase(c: FuzzCase, backend: Backend): Promise<FuzzRe
   }
 }
 
-/** The largest violation of a tolerance between two tensors, or null when they agree. */
-export function compareScaled(a: Tensor, ref: Tensor, tol: ScaleTolerance): { index: number; diff: number; bound: number } | null {
+/**
+ * The comparison bound: `atol + rtol · max(max|ref|, floor)`. The floor
+ * stands in for the scale of a gradient that is zero in exact arithmetic,
+ * whose computed value is the rounding of a cancelling sum and so carries
+ * no scale of its own (see {@link cancellingBiasFloors}).
+ */
+function toleranceBound(ref: Tensor, tol: ScaleTolerance, floor: number): number {
+  let scale = floor;
+  for (let i = 0; i < ref.data.length; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+  return tol.atol + tol.rtol * scale;
+}
+
+/** The largest violation of a tolerance between two tensors, or null when they agree. `floor`: see {@link toleranceBound}. */
+export function compareScaled(a: Tensor, ref: Tensor, tol: ScaleTolerance, floor = 0): { index: number; diff: number; bound: number } | null {
   if (a.shape.length !== ref.shape.length || a.shape.some((d, i) => d !== ref.shape[i])) {
     return { index: -1, diff: Number.POSITIVE_INFINITY, bound: 0 };
   }
-  let scale = 0;
-  for (let i = 0; i < ref.data.length; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
-  const bound = tol.atol + tol.rtol * scale;
+  const bound = toleranceBound(ref, tol, floor);
   let worst: { index: number; diff: number; bound: number } | null = null;
   for (let i = 0; i < ref.data.length; i++) {
     const diff = Math.abs(a.data[i] - ref.data[i]);
@@ -469,14 +482,44 @@ export function compareScaled(a: Tensor, ref: Tensor, tol: ScaleTolerance): { in
   return worst;
 }
 
-/** The largest `|a − b| / (atol + rtol · max|ref|)` over two same-shaped tensors: how much of its tolerance a comparison used (≤ 1 passes). */
-export function toleranceUsed(a: Tensor, ref: Tensor, tol: ScaleTolerance): number {
-  let scale = 0;
-  for (let i = 0; i < ref.data.length; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
-  const bound = tol.atol + tol.rtol * scale;
+/** The largest `|a − b| / bound` over two same-shaped tensors ({@link toleranceBound}): how much of its tolerance a comparison used (≤ 1 passes). */
+export function toleranceUsed(a: Tensor, ref: Tensor, tol: ScaleTolerance, floor = 0): number {
+  const bound = toleranceBound(ref, tol, floor);
   let worst = 0;
   for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - ref.data[i]) / bound);
   return worst;
+}
+
+/**
+ * Tolerance floors for biases whose gradient can be zero in exact
+ * arithmetic: the bias of a layer whose every reader is a batch
+ * normalisation using batch statistics. The normalisation subtracts the
+ * batch mean, so a per-channel shift cancels wherever the layer's
+ * activation is affine over the batch (linear, or piecewise linear with
+ * every sample on one piece: hardSigmoid, relu6, relu). Each backend's
+ * value is then the rounding left by a sum of terms that cancel, as large
+ * as those terms' rounding, not as the (zero) result; the layer's other
+ * weight gradients (its kernel's, sums of the same terms times the inputs)
+ * give that scale. Where the activation bends within the batch, the bias
+ * gradient is of the kernel gradient's order anyway, so the floor loosens
+ * nothing that matters. Keyed by graph weight index.
+ */
+export function cancellingBiasFloors(graph: ModelGraph, expected: readonly Tensor[]): Map<number, number> {
+  const readers = graphReaders(graph);
+  const floors = new Map<number, number>();
+  for (const node of graph.nodes) {
+    const bias = node.weights.findIndex((w) => w.name === 'bias');
+    if (bias < 0 || graph.outputs.includes(node.name)) continue;
+    const read = readers.get(node.name) ?? [];
+    if (read.length === 0 || !read.every((r) => r.kind === 'batchNormalization' && nodeUpdatesState(r))) continue;
+    let floor = 0;
+    node.weights.forEach((_, k) => {
+      if (k === bias) return;
+      for (const v of expected[node.weightIndex + k]?.data ?? []) floor = Math.max(floor, Math.abs(v));
+    });
+    floors.set(node.weightIndex + bias, floor);
+  }
+  return floors;
 }
 
 /** Running maxima of {@link toleranceUsed} over a fuzz run, filled by {@link checkFuzzCase}. */
@@ -512,6 +555,7 @@ export async function checkFuzzCase(c: FuzzCase, backends: readonly Backend[], s
     return { backend: ref.name, reference: ref.name, what: 'error', detail: String(e) };
   }
   const names = weightNames(c);
+  const floors = cancellingBiasFloors(buildFuzzModel(c).graph, expected.weightGradients);
   for (const b of others) {
     let actual: FuzzResult;
     try {
@@ -519,17 +563,18 @@ export async function checkFuzzCase(c: FuzzCase, backends: readonly Backend[], s
     } catch (e) {
       return { backend: b.name, reference: ref.name, what: 'error', detail: String(e) };
     }
-    const pairs: [string, Tensor, Tensor, ScaleTolerance][] = [
-      ['output', actual.output, expected.output, FORWARD_TOLERANCE],
-      ['loss', scalar(actual.loss), scalar(expected.loss), FORWARD_TOLERANCE],
-      ['input gradient', actual.inputGradient, expected.inputGradient, GRADIENT_TOLERANCE],
+    const pairs: [string, Tensor, Tensor, ScaleTolerance, number][] = [
+      ['output', actual.output, expected.output, FORWARD_TOLERANCE, 0],
+      ['loss', scalar(actual.loss), scalar(expected.loss), FORWARD_TOLERANCE, 0],
+      ['input gradient', actual.inputGradient, expected.inputGradient, GRADIENT_TOLERANCE, 0],
       ...expected.weightGradients.map(
         (g, k) =>
-          [`weight ${k} (${names[k]}) gradient`, actual.weightGradients[k] ?? scalar(Number.NaN), g, GRADIENT_TOLERANCE] as [
+          [`weight ${k} (${names[k]}) gradient`, actual.weightGradients[k] ?? scalar(Number.NaN), g, GRADIENT_TOLERANCE, floors.get(k) ?? 0] as [
             string,
             Tensor,
             Tensor,
             ScaleTolerance,
+            number,
           ],
       ),
     ];
@@ -541,8 +586,8 @@ export async function checkFuzzCase(c: FuzzCase, backends: readonly Backend[], s
         detail: `${actual.weightGradients.length} tensors vs ${expected.weightGradients.length}`,
       };
     }
-    for (const [what, a, e, tol] of pairs) {
-      const bad = compareScaled(a, e, tol);
+    for (const [what, a, e, tol, floor] of pairs) {
+      const bad = compareScaled(a, e, tol, floor);
       if (bad) {
         const detail =
           bad.index < 0
@@ -551,7 +596,7 @@ export async function checkFuzzCase(c: FuzzCase, backends: readonly Backend[], s
         return { backend: b.name, reference: ref.name, what, detail };
       }
       if (stats) {
-        const used = toleranceUsed(a, e, tol);
+        const used = toleranceUsed(a, e, tol, floor);
         if (tol === FORWARD_TOLERANCE) stats.forward = Math.max(stats.forward, used);
         else stats.gradient = Math.max(stats.gradient, used);
       }

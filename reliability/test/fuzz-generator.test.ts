@@ -1,7 +1,18 @@
 import { ACTIVATIONS, LAYER_KINDS, MERGE_KINDS } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { drawInvalidCase } from '../src/invalid-cases.js';
-import { compareScaled, drawFuzzCase, fuzzCaseShapes, fuzzSeeds, MAX_LAYERS, shrinkFuzzCase, type FuzzCase } from '../src/fuzz.js';
+import {
+  buildFuzzModel,
+  cancellingBiasFloors,
+  compareScaled,
+  drawFuzzCase,
+  fuzzCaseShapes,
+  fuzzSeeds,
+  MAX_LAYERS,
+  shrinkFuzzCase,
+  type FuzzCase,
+  type FuzzLayer,
+} from '../src/fuzz.js';
 
 const SEEDS = fuzzSeeds(1, 200);
 const CASES = SEEDS.map(drawFuzzCase);
@@ -57,6 +68,51 @@ describe('fuzz helpers', () => {
     expect(compareScaled({ shape: [3], data: Float32Array.of(100, 1.02, 0) }, ref, { atol: 0, rtol: 1e-4 })).toMatchObject({ index: 1 });
     expect(compareScaled({ shape: [3], data: Float32Array.of(100, 1, Number.NaN) }, ref, { atol: 1, rtol: 1 })).toMatchObject({ index: 2 });
     expect(compareScaled({ shape: [1, 3], data: Float32Array.of(100, 1, 0) }, ref, { atol: 1, rtol: 1 })).toMatchObject({ index: -1 });
+  });
+
+  it('compareScaled takes max(max|ref|, floor) as the scale when given a floor', () => {
+    const ref = { shape: [1], data: Float32Array.of(0) };
+    const rounded = { shape: [1], data: Float32Array.of(3e-6) };
+    expect(compareScaled(rounded, ref, { atol: 1e-6, rtol: 1e-4 })).toMatchObject({ index: 0 });
+    expect(compareScaled(rounded, ref, { atol: 1e-6, rtol: 1e-4 }, 0.5)).toBeNull();
+    expect(compareScaled({ shape: [1], data: Float32Array.of(1e-4) }, ref, { atol: 1e-6, rtol: 1e-4 }, 0.5)).toMatchObject({ index: 0 });
+  });
+
+  /** Gradients shaped like a model's weights, each filled with its weight index + 1 (so the floor names which one it read). */
+  const indexGradients = (shapes: readonly (readonly number[])[]) =>
+    shapes.map((shape, i) => ({ shape: [...shape], data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(-(i + 1)) }));
+
+  it('floors the gradient of a bias read only by a training-mode batch normalisation at its kernel gradient (seed 458: exactly 0 in exact arithmetic)', () => {
+    const c: FuzzCase = {
+      seed: 458,
+      inputShape: [8],
+      batch: 3,
+      layers: [
+        { kind: 'dense', options: { units: 3, activation: 'hardSigmoid' } },
+        { kind: 'batchNormalization', options: {} },
+      ],
+    };
+    const m = buildFuzzModel(c);
+    const floors = cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)));
+    expect([...floors]).toEqual([[1, 1]]);
+  });
+
+  it('gives no floor to a bias read by anything but batch normalisations, or by a frozen one, or that is an output', () => {
+    const cases: FuzzLayer[][] = [
+      [
+        { kind: 'dense', options: { units: 3 } },
+        { kind: 'activation', options: { activation: 'relu' } },
+      ],
+      [
+        { kind: 'dense', options: { units: 3 } },
+        { kind: 'batchNormalization', options: { trainable: false } },
+      ],
+      [{ kind: 'dense', options: { units: 3 } }],
+    ];
+    for (const layers of cases) {
+      const m = buildFuzzModel({ seed: 1, inputShape: [4], batch: 2, layers });
+      expect(cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape))).size, JSON.stringify(layers)).toBe(0);
+    }
   });
 
   it('shrinks a failing case to a minimal one: here, any case with a conv2dTranspose fails', async () => {
