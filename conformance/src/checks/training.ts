@@ -13,8 +13,8 @@ export const FULL_TRAINING = { trainImages: 60_000, testImages: 10_000, batchSiz
 
 /**
  * The short variant, for engines too slow for an epoch in CI (tfjs's pure-JS
- * cpu engine trained these 128 digits in 8 s on 2 cores, so an epoch of
- * 60,000 would take about an hour): the first 128 training digits, batch 8 (16 Adam steps, lr 1e-3,
+ * cpu engine would take about an hour for an epoch of 60,000 on 2 cores):
+ * the first 128 training digits, batch 8 (16 Adam steps, lr 1e-3,
  * same seeds), evaluated on the first 128 test digits. The test BCE must
  * fall to at most `maxLossRatio` × its value before training, i.e. by a
  * quarter (measured: 0.6915 → 0.4812, a ratio of 0.70, on onnxruntime;

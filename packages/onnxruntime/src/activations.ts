@@ -70,9 +70,9 @@ function maskOpenInterval(b: OnnxGraphBuilder, z: string, dY: string, lo: number
  * output or a copy of one: clip(v·2¹²⁶·2²⁴, −1, 1). Every nonzero float
  * times 2¹⁵⁰ is at least 2 in magnitude (or infinite), so the clip gives
  * exactly sign(v), except −0 for −0 (equal to 0). ONNX Runtime's Sign kernel
- * is scalar code, several times slower than these two vectorised Muls and
- * Clip (measured on the MNIST autoencoder's 256×16×14×14 masks: 1.2 ms
- * against 0.7 ms). The scale is two factors because 2¹⁵⁰ overflows float32.
+ * is scalar code, slower than these two vectorised Muls and Clip on the
+ * MNIST autoencoder's masks (bench/RESULTS.md, 2026-11-29). The scale is
+ * two factors because 2¹⁵⁰ overflows float32.
  */
 export function emitSignMask(b: OnnxGraphBuilder, v: string, shape: readonly Dim[], hint: string): string {
   const scaled = b.op('Mul', [b.op('Mul', [v, b.scalar(2 ** 126)], shape, {}, `${hint}_scaled`), b.scalar(2 ** 24)], shape, {}, `${hint}_scaled`);

@@ -16,8 +16,8 @@ export interface OnnxruntimeBackendOptions {
    * Whether idle intra-op threads spin-wait for the next op instead of
    * sleeping (default true, as ONNX Runtime). A train step runs a few hundred
    * short ops, and waking sleeping threads for each costs more than the
-   * spinning: on a 2-core machine the MNIST autoencoder's step takes about
-   * 10 % less time with it. Turn it off when other busy processes share the
+   * spinning (measured on the MNIST autoencoder's step: bench/RESULTS.md).
+   * Turn it off when other busy processes share the
    * cores: spinning threads then take CPU time from them.
    */
   spinning?: boolean;

@@ -64,11 +64,10 @@ export const DEFAULT_RUN_BYTES = 256 * 1024 * 1024;
 /**
  * A weights-dependent session, rebuilt when the weights change. The inference and evaluation models
  * bake the weights in as initializers rather than take them as inputs (one session for the model's
- * life), measured on the MNIST autoencoder (2-core AMD EPYC, 10,000 images in runs of 256): ONNX
- * Runtime's NCHWc convolutions and weight prepacking need constant weights, and without them a pass
- * costs 1.7× (its kernels 2.1×; one thread: 662 against 390 ms of CPU), while regenerating and
- * reopening costs about 25 ms of CPU per weight change. On WebGPU (SwiftShader), with the train
- * session alive, a predict after a step costs the same either way.
+ * life): ONNX Runtime's NCHWc convolutions and weight prepacking need constant weights, and an
+ * inference pass without them costs far more than regenerating and reopening the session once per
+ * weight change (measured on the MNIST autoencoder, bench/RESULTS.md). On WebGPU (SwiftShader), with
+ * the train session alive, a predict after a step costs the same either way.
  */
 interface VersionedSession {
   readonly version: number;

@@ -210,8 +210,8 @@ function classRange(b: OnnxGraphBuilder, rank: number, axis: number, classes: nu
  * with u = 1 + e rounded, u − 1 is exact and e − (u − 1) is exactly the
  * rounding error, so log(u) + (e − (u − 1))/u is log1p(e) to within the
  * error of Log. ONNX has no Log1p, and ONNX Runtime's Softplus kernel is
- * scalar code, about twice as slow as these five vectorised ops (measured
- * on the MNIST autoencoder's 256×28×28 logits: 2.5 ms against 1.4 ms).
+ * scalar code, slower than these five vectorised ops on the MNIST
+ * autoencoder's logits (bench/RESULTS.md, 2026-11-29).
  */
 function emitLog1p(b: OnnxGraphBuilder, e: string, shape: readonly Dim[]): string {
   const u = b.op('Add', [e, b.scalar(1)], shape, {}, 'log1p_u');

@@ -221,7 +221,7 @@ function fusedConvForTraining(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tens
  * Nearest-neighbour upsampling by integer factors: tfjs's resize kernel
  * forward, and as gradient the sum of each sh×sw block of dy. tfjs's own
  * `ResizeNearestNeighborGrad` is not used: its cpu kernel is wrong for odd
- * sizes (7×7 → 14×14 here), and a tile-based upsampling is ~10× slower on wasm.
+ * sizes (7×7 → 14×14), and a tile-based upsampling is far slower on wasm.
  */
 function upSampleNearest(x: tf.Tensor4D, size: readonly [number, number]): tf.Tensor {
   const [sh, sw] = size;
@@ -240,10 +240,10 @@ function upSampleNearest(x: tf.Tensor4D, size: readonly [number, number]): tf.Te
 /**
  * The mean over the rows and columns of an NHWC tensor, with a cheaper
  * gradient than tfjs's `Mean` one, which fills a tensor of ones of x's shape
- * in JS, multiplies dy into it and divides by the count (6.8 ms for the
- * residual network's [128, 14, 14, 16] on wasm, and 1.6 MB of garbage). Here
- * dy / count (the same float32 quotients) is copied to every pixel by a
- * nearest-neighbour resize from 1×1 (0.4 ms; wasm's broadcastTo took 22 ms).
+ * in JS, multiplies dy into it and divides by the count (a full-size
+ * temporary per step). Here dy / count (the same float32 quotients) is
+ * copied to every pixel by a nearest-neighbour resize from 1×1, which wasm
+ * runs natively (its broadcastTo goes through slow generic code).
  */
 function globalAveragePool2d(x: tf.Tensor4D, keepdims: boolean): tf.Tensor {
   const [batch, h, w, channels] = x.shape;

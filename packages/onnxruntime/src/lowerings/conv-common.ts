@@ -359,8 +359,8 @@ const runtimeOnes = new WeakMap<OnnxGraphBuilder, string>();
  * any value with a dynamic batch axis): a constant kernel times it is no
  * longer constant, which keeps ONNX Runtime from running a one-channel
  * tap Conv in its blocked layout: its reorder back to NCHW costs more than
- * the blocked Conv saves (measured for the MNIST autoencoder's input
- * taps, 256×9×28×28: about 2.2 against 2.9 ms).
+ * the blocked Conv saves (measured for the MNIST autoencoder's input taps,
+ * bench/RESULTS.md).
  */
 function runtimeOne(b: OnnxGraphBuilder, value: string): string {
   let one = runtimeOnes.get(b);

@@ -62,8 +62,8 @@ export function maxPoolGrad(x: ArrayLike<number>, dy: ArrayLike<number>, info: b
  * One whole 2×2 window (the common pool) of {@link maxPoolGrad}, unrolled
  * and without branches: each comparison moves the index of the running
  * maximum by 0 or by the distance to the challenger, so random data (half
- * of it relu zeros) costs no mispredicted jumps; 3.3× faster than the
- * branching form for the residual network's 28×28×16 pool. Same rule as the
+ * of it relu zeros) costs no mispredicted jumps, which the branching form
+ * pays on the residual network's pools. Same rule as the
  * loop over taps (the first strictly greater value wins) whenever the
  * chosen value is a number above −∞; a window whose pick is NaN or −∞
  * (where that rule starts from −∞ rather than from the first tap) takes

@@ -201,8 +201,8 @@ export function registerWasmKernels(): void {
 
 /**
  * Registers araboza's `Conv2DBackpropFilter` and `MaxPoolGrad` on the cpu
- * backend: tfjs's cpu kernels read every element through `TensorBuffer.get`;
- * the filter gradient took 30 s of a 37 s autoencoder step at batch 32 here.
+ * backend: tfjs's cpu kernels read every element through `TensorBuffer.get`,
+ * which made the filter gradient most of an autoencoder step.
  * The same formulations as on wasm run on cpu's forward `Conv2D` and plain
  * loops; so do the training-mode batch normalisation and the one-kernel
  * Adam step. Safe to call repeatedly.
