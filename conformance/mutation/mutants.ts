@@ -19,7 +19,9 @@ export type MutantKind =
   | 'relu at 0'
   | 'padding side'
   | 'kernel layout'
-  | 'graph gradient';
+  | 'graph gradient'
+  | 'state update'
+  | 'layer formula';
 
 /** One mutant: `find` must occur exactly once in `file`; it is replaced by `replace`. */
 export interface Mutant {
@@ -490,5 +492,60 @@ export const MUTANTS: readonly Mutant[] = [
     find: "return { dXs: [dZ, b.op('Neg', [dZ], layoutShape(node.outputShape, xs[0].layout), {}, 'subtract_dx')], dWeights: [] };",
     replace: 'return { dXs: [dZ, dZ], dWeights: [] };',
     description: "subtract's second input gets +dz instead of −dz",
+  },
+  // ---- second-stage layers, the onnxruntime fusions and the tfjs-wasm SIMD kernels
+  {
+    id: 'onnxruntime/bn-moving-variance-biased',
+    backend: 'onnxruntime',
+    kind: 'state update',
+    file: 'packages/onnxruntime/src/lowerings/batch-normalization.ts',
+    find: 'variance: blend(movingVariance, unbiased, `${node.name}/moving_variance_next`),',
+    replace: 'variance: blend(movingVariance, batchVariance, `${node.name}/moving_variance_next`),',
+    description: "batch normalisation's moving variance blended with the biased batch variance (Keras and PyTorch take it unbiased)",
+  },
+  {
+    id: 'onnxruntime/dropout-not-rescaled',
+    backend: 'onnxruntime',
+    kind: 'layer formula',
+    file: 'packages/onnxruntime/src/lowerings/dropout.ts',
+    find: 'b.scalar(1 / (1 - rate))',
+    replace: 'b.scalar(1)',
+    description: 'dropout in training keeps the surviving values unscaled instead of dividing them by 1 − rate',
+  },
+  {
+    id: 'onnxruntime/pooled-conv-gradient-ties-last',
+    backend: 'onnxruntime',
+    kind: 'tie rule',
+    file: 'packages/onnxruntime/src/lowerings/pooled-conv2d.ts',
+    find: "[b.op('Greater', [saved[maxKey(mid, h)], saved[maxKey(l, mid)]], flat, {}, 'pool_right_wins')],",
+    replace: "[b.op('GreaterOrEqual', [saved[maxKey(mid, h)], saved[maxKey(l, mid)]], flat, {}, 'pool_right_wins')],",
+    description: "the fused conv → max pooling routes a tied window's gradient to its last maximum, not its first (MaxPool's rule)",
+  },
+  {
+    id: 'onnxruntime/folded-bn-covariance-unbiased',
+    backend: 'onnxruntime',
+    kind: 'reduction',
+    file: 'packages/onnxruntime/src/lowerings/normalized-conv2d.ts',
+    find: "covariance: b.op('Div', [gram, count], [rows, rows], {}, `${hint}_covariance`)",
+    replace: "covariance: b.op('Div', [gram, b.op('Sub', [count, b.scalar(1)], [], {}, `${hint}_n_1`)], [rows, rows], {}, `${hint}_covariance`)",
+    description: 'a conv folded into its batch normalisation normalises with the unbiased (n − 1) variance of its patches instead of the biased one',
+  },
+  {
+    id: 'tfjs/max-pool-grad-simd-ties-last',
+    backend: 'tfjs',
+    kind: 'tie rule',
+    file: 'packages/tfjs/src/kernels/simd/max-pool-grad.wat',
+    find: '(local.set $g01 (f32x4.gt (local.get $x01) (local.get $m)))',
+    replace: '(local.set $g01 (f32x4.ge (local.get $x01) (local.get $m)))',
+    description: "the SIMD 2×2 max-pool gradient gives a tie between a window's first two taps to the second",
+  },
+  {
+    id: 'tfjs/batch-norm-simd-variance-wrong-mean',
+    backend: 'tfjs',
+    kind: 'reduction',
+    file: 'packages/tfjs/src/kernels/simd/batch-norm.wat',
+    find: '(local.set $m7 (v128.load offset=112 (local.get $p)))',
+    replace: '(local.set $m7 (v128.load offset=96 (local.get $p)))',
+    description: 'the SIMD batch-norm variance of channels 14 and 15 of each block of 16 taken about the mean of channels 12 and 13',
   },
 ];

@@ -144,6 +144,9 @@ BN_CASES = [
     ("batchNormalization/no-scale-b5-c4", [5, 4], {"scale": False}, 4),
     ("batchNormalization/no-center-b2-3x3x2", [2, 3, 3, 2], {"center": False, "momentum": 0.5}, 5),
     ("batchNormalization/frozen-b4-3x3x3", [4, 3, 3, 3], {"trainable": False}, 6),
+    # Channel counts that reach a backend's vector paths: 31 = blocks of 16, 8 and 4 and a 3-channel tail; 20 = 16 + 4.
+    ("batchNormalization/conv-b3-4x4x31-m09", [3, 4, 4, 31], {"momentum": 0.9}, 7),
+    ("batchNormalization/dense-b8-c20", [8, 20], {}, 8),
 ]
 
 DROPOUT_CASES = [

@@ -704,6 +704,9 @@ def edge_grid():
     add("globalMaxPooling1d", "ties-int-5", {}, ints([2, 5, 2], 2))
     # 1-D max pooling with ties: each window's first maximum gets the gradient, as in 2-D.
     add("maxPooling1d", "ties-int-p3-s1-same-L7", {"poolSize": 3, "strides": 1, "padding": "same"}, ints([2, 7, 2], 3))
+    # Tiled 2x2 windows over 6 channels: a backend that runs channels 4 at a time (tfjs-wasm's SIMD max-pool
+    # gradient) meets ties both in its vector lanes and in its one-channel tail.
+    add("maxPooling2d", "ties-int-p2-valid-6x6x6", {"poolSize": 2}, ints([2, 6, 6, 6], 3))
     return cases
 
 
@@ -829,6 +832,53 @@ CHAIN_CASES = [
         ("maxPooling2d", {"poolSize": [2, 1]}),
     ], [2, 8, 7, 1]),
 ]
+
+
+TIED_POOL_CHAIN = "conv2d-k2-valid-f2-integer-kernel-then-maxpool-p2-ties"
+
+
+def tied_pool_chain_case():
+    """A conv2d (integer kernel, integer input) then a 2x2 max pooling of its output, with exact ties
+    between windows' positions whose patches differ: where a backend fuses the two (the pooling's phase
+    convolutions), which tied position gets the gradient changes the kernel's gradient, so the case
+    tells the first-maximum rule from any other."""
+    gen = torch.Generator().manual_seed(sum(map(ord, TIED_POOL_CHAIN)))
+    conv_o = {"filters": 2, "kernelSize": 2, "padding": "valid", "activation": "linear"}
+    pool_o = {"poolSize": 2}
+    chain = [("conv2d", conv_o), ("maxPooling2d", pool_o)]
+    x = torch.randint(0, 3, [2, 7, 7, 1], generator=gen).to(DTYPE)
+    # Keras layout [kh, kw, in, out]: filter 0 sums its window, filter 1 weighs it [[1, 2], [0, 1]].
+    kernel = torch.tensor([[[[1.0, 1.0]], [[1.0, 2.0]]], [[[1.0, 0.0]], [[1.0, 1.0]]]], dtype=DTYPE)
+    bias = torch.tensor([0.5, -0.25], dtype=DTYPE)
+    leaves = [x.clone().requires_grad_(True), kernel.permute(3, 2, 0, 1).contiguous().requires_grad_(True), bias.clone().requires_grad_(True)]
+    conv = gg.forward("conv2d", leaves[0], {"kernel": leaves[1].permute(2, 3, 1, 0), "bias": leaves[2]}, conv_o)
+    conv.retain_grad()
+    y = gg.forward("maxPooling2d", conv, {}, pool_o)
+    target = gg.draw(list(y.shape), gen)
+    loss = ((y - target) ** 2).mean()
+    loss.backward()
+    upstream = 2 * (y.detach() - target) / y.numel()
+    first = first_max_pool_gradient(conv.detach(), pool_o, upstream)
+    assert torch.allclose(conv.grad, first, atol=1e-15), f"{TIED_POOL_CHAIN}: torch's tie rule differs from first-maximum"
+    # The last maximum instead: the same pooling with both window axes reversed, mapped back.
+    flipped = first_max_pool_gradient(conv.detach().flip(1, 2), pool_o, upstream.flip(1, 2)).flip(1, 2)
+    patches = F.unfold(x.permute(0, 3, 1, 2), 2)  # [n, taps, positions]
+    def kernel_grad(dconv):
+        return torch.einsum("ntp,npf->tf", patches, dconv.reshape(dconv.shape[0], -1, dconv.shape[-1]))
+    assert torch.allclose(kernel_grad(first), kernel_grad(conv.grad), atol=1e-12), TIED_POOL_CHAIN
+    assert (kernel_grad(first) - kernel_grad(flipped)).abs().max() > 1e-2, f"{TIED_POOL_CHAIN}: the tie rule does not change the kernel gradient"
+    keras = lambda t: t.permute(2, 3, 1, 0) if t.dim() == 4 else t  # noqa: E731
+    names = ["0/kernel", "0/bias"]
+    return {
+        "id": TIED_POOL_CHAIN,
+        "layers": [{"kind": kind, "options": o} for kind, o in chain],
+        "input": tensor_json(x),
+        "weights": [{"name": n, **tensor_json(v)} for n, v in zip(names, [kernel, bias])],
+        "output": tensor_json(y.detach()),
+        "target": tensor_json(target),
+        "loss": gg.F32Number(loss.item()),
+        "gradients": {"input": tensor_json(leaves[0].grad), "weights": [{"name": n, **tensor_json(keras(leaf.grad))} for n, leaf in zip(names, leaves[1:])]},
+    }
 
 
 def bn_chain_weights(shape, o, gen):
@@ -1028,7 +1078,7 @@ def main():
     header = {"generator": GENERATOR, "torch": torch.__version__}
     write_doc(os.path.join(TRAINING_DIR, "optimizers.json"), {**header, "cases": [optimizer_case(n, s) for n, s in OPTIMIZER_CASES]})
     write_doc(os.path.join(TRAINING_DIR, "losses.json"), {**header, "cases": [loss_case(*c) for c in loss_cases() + weighted_loss_cases()]})
-    write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES]})
+    write_doc(os.path.join(TRAINING_DIR, "chains.json"), {**header, "cases": [chain_case(*c) for c in CHAIN_CASES] + [tied_pool_chain_case()]})
     write_doc(os.path.join(TRAINING_DIR, "schedules.json"), {**header, "cases": [schedule_case(*c) for c in SCHEDULE_CASES]})
     by_kind = {}
     for case_id, kind, options, x, weights in edge_grid():
