@@ -1,14 +1,19 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from './kernel-scope.js';
-import { simdModuleOn, type SimdModuleSource } from './simd-module.js';
+import { simdModuleOn, type SimdHeap, type SimdModuleSource } from './simd-module.js';
 import { COPY_BLOCKS_WASM, COPY_BLOCKS_WASM_SHARED } from './simd/copy-blocks.generated.js';
 
 /** The exports of copy-blocks.wat (pointers are byte offsets into tfjs's heap; strides and blocks in values). */
-interface CopyBlocksExports {
+export interface CopyBlocksExports {
   copy_blocks(dst: number, dstStride: number, src: number, srcStride: number, outer: number, block: number): void;
 }
 
 const COPY_BLOCKS: SimdModuleSource = { name: 'copy-blocks', plain: COPY_BLOCKS_WASM, shared: COPY_BLOCKS_WASM_SHARED };
+
+/** copy-blocks.wat on `backend`'s heap, or null where it cannot run (see {@link simdModuleOn}). */
+export function copyBlocksOn(backend: tf.KernelBackend): SimdHeap<CopyBlocksExports> | null {
+  return simdModuleOn<CopyBlocksExports>(backend, COPY_BLOCKS);
+}
 
 /**
  * The concatenation of float32 `inputs` (every one non-empty) into a new
@@ -27,7 +32,7 @@ export function simdConcat(
   blocks: readonly number[],
 ): TensorInfo | null {
   if (inputs.some((t) => t.dtype !== 'float32')) return null;
-  const heap = simdModuleOn<CopyBlocksExports>(backend, COPY_BLOCKS);
+  const heap = copyBlocksOn(backend);
   if (!heap) return null;
   const stride = blocks.reduce((a, b) => a + b, 0);
   const out = heap.makeOutput(shape);
@@ -54,7 +59,7 @@ export function simdSplit(
   blocks: readonly number[],
 ): TensorInfo[] | null {
   if (x.dtype !== 'float32') return null;
-  const heap = simdModuleOn<CopyBlocksExports>(backend, COPY_BLOCKS);
+  const heap = copyBlocksOn(backend);
   if (!heap) return null;
   const stride = blocks.reduce((a, b) => a + b, 0);
   const outs = shapes.map((shape) => heap.makeOutput(shape));
