@@ -20,7 +20,7 @@
   ;;
   ;; Four values at a time (unaligned v128), the remaining 0–3 one at a time;
   ;; a long block (a concatenation on an outer axis) as one bulk memory.copy,
-  ;; which the engine runs as memmove, faster than any loop here.
+  ;; handing the engine's own memmove a run long enough to repay the call.
   (func (export "copy_blocks")
     (param $dst i32) (param $dstStride i32) (param $src i32) (param $srcStride i32)
     (param $outer i32) (param $block i32)
