@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util, type ConcatAttrs, type SplitVAttrs } from '@tensorflow/tfjs-core';
+import { simdConcat, simdSplit } from './copy-blocks-simd.js';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 
 /**
@@ -33,10 +34,12 @@ function copyBlocks(
 const sizeFrom = (shape: readonly number[], from: number): number => shape.slice(from).reduce((a, b) => a * b, 1);
 
 /**
- * `Concat` of float32 tensors as one JS pass over the wasm heap; anything
- * else (other dtypes) goes to `original`. tfjs-wasm's copies row by row
- * through tfjs's generic JS implementation: 22 ms for the U-Net's
- * [256, 28, 28, 16] ‖ [256, 28, 28, 8] here, about a quarter of that as plain loops.
+ * `Concat` of float32 tensors by copy-blocks.wat ({@link simdConcat}) on the
+ * wasm heap, or where that cannot run as one JS pass over the backend's
+ * data; anything else (other dtypes) goes to `original`. tfjs-wasm's copies
+ * row by row through tfjs's generic JS implementation, a subarray and a set
+ * per row: on a last-axis concatenation of a few channels (a U-Net's skip
+ * connection) the per-row overhead dwarfs the copy itself.
  */
 export function concatKernel(original: tf.KernelConfig, mark: (fn: tf.KernelFunc) => tf.KernelFunc): tf.KernelConfig {
   return {
@@ -51,6 +54,8 @@ export function concatKernel(original: tf.KernelConfig, mark: (fn: tf.KernelFunc
       );
       const outer = sizeFrom(shape, 0) / sizeFrom(shape, axis);
       const blocks = inputs.map((t) => sizeFrom(t.shape, axis));
+      const simd = simdConcat(args.backend as tf.KernelBackend, inputs, shape, outer, blocks);
+      if (simd) return simd;
       const stride = blocks.reduce((a, b) => a + b, 0);
       const scope = new KernelScope(args.backend as tf.KernelBackend, original.backendName);
       try {
@@ -71,10 +76,12 @@ export function concatKernel(original: tf.KernelConfig, mark: (fn: tf.KernelFunc
 }
 
 /**
- * `SplitV` (the gradient of a concatenation) of a float32 tensor as JS
- * copies over the wasm heap; other dtypes go to `original`. tfjs-wasm's
- * slices each part through a strided copy: 180 ms of the U-Net's 700 ms
- * training step for its [256, 28, 28, 24] gradient here.
+ * `SplitV` (the gradient of a concatenation) of a float32 tensor by
+ * copy-blocks.wat ({@link simdSplit}) on the wasm heap, or where that cannot
+ * run as JS copies over the backend's data; other dtypes go to `original`.
+ * tfjs-wasm's slices each part through a generic strided copy, element by
+ * element with index arithmetic, which made the gradient of a U-Net's
+ * skip-connection concatenation one of its training step's largest kernels.
  */
 export function splitVKernel(original: tf.KernelConfig, mark: (fn: tf.KernelFunc) => tf.KernelFunc): tf.KernelConfig {
   return {
@@ -88,15 +95,22 @@ export function splitVKernel(original: tf.KernelConfig, mark: (fn: tf.KernelFunc
       const inner = sizeFrom(x.shape, $axis + 1);
       const stride = sizeFrom(x.shape, $axis);
       const outer = sizeFrom(x.shape, 0) / stride;
+      const shapes = sizes.map((size) => x.shape.map((n, d) => (d === $axis ? size : n)));
+      const simd = simdSplit(
+        args.backend as tf.KernelBackend,
+        x,
+        shapes,
+        outer,
+        sizes.map((size) => size * inner),
+      );
+      if (simd) return simd;
       const scope = new KernelScope(args.backend as tf.KernelBackend, original.backendName);
       try {
         let offset = 0;
-        const outs = sizes.map((size) => {
-          const shape = [...x.shape];
-          shape[$axis] = size;
+        const outs = sizes.map((size, i) => {
           const from = offset;
           offset += size * inner;
-          return scope.compute(shape, [x], (dst, src) => copyBlocks(dst, size * inner, 0, src, stride, from, outer, size * inner));
+          return scope.compute(shapes[i], [x], (dst, src) => copyBlocks(dst, size * inner, 0, src, stride, from, outer, size * inner));
         });
         return scope.finishAll(outs);
       } catch (e) {

@@ -1,6 +1,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
 import { simdFilterGradOneChannel } from './one-channel-simd.js';
+import { simdTranspose, type FilterGradPerm } from './transpose-simd.js';
 
 /** What both convolution gradients need to know about the forward convolution (NHWC). */
 export interface Conv2dGeometry {
@@ -137,6 +138,12 @@ export function conv2dFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy
   return scope.finish(scope.run('Reshape', { x: product }, { shape: [kh, kw, g.inChannels, g.outChannels] }));
 }
 
+/** `x` transposed by `perm` on the scope's backend: araboza's SIMD modules where they run ({@link simdTranspose}), else its `Transpose`. */
+function transposed(scope: KernelScope, x: TensorInfo, perm: FilterGradPerm): TensorInfo {
+  const simd = simdTranspose(scope.backend, x, perm);
+  return simd ? scope.adopt(simd) : scope.run('Transpose', { x }, { perm: [...perm] });
+}
+
 /**
  * The filter gradient as a convolution whose batch is `ci` and whose
  * channels are `b`: input xᵀ = x as [ci, H, W, b], kernel dyᵀ = dy as
@@ -146,8 +153,8 @@ export function conv2dFilterGradOneChannel(scope: KernelScope, x: TensorInfo, dy
  * reached) are cropped. Any stride.
  */
 export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
-  const xT = scope.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
-  const dyT = scope.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const xT = transposed(scope, x, [3, 1, 2, 0]);
+  const dyT = transposed(scope, dy, [1, 2, 0, 3]);
   // Just enough padding after the input for the last kernel tap of the last output.
   const reachH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
   const reachW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
@@ -182,8 +189,8 @@ export function conv2dFilterGradByInput(scope: KernelScope, x: TensorInfo, dy: T
  * so the [co, kh, kw, ci] result is flipped in space and transposed.
  */
 export function conv2dFilterGradByOutput(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
-  const dyT = scope.run('Transpose', { x: dy }, { perm: [3, 1, 2, 0] });
-  const xK = scope.run('Transpose', { x }, { perm: [1, 2, 0, 3] });
+  const dyT = transposed(scope, dy, [3, 1, 2, 0]);
+  const xK = transposed(scope, x, [1, 2, 0, 3]);
   const effH = (g.filterHeight - 1) * g.dilationHeight;
   const effW = (g.filterWidth - 1) * g.dilationWidth;
   const frontH = effH - g.padTop;

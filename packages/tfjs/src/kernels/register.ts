@@ -172,7 +172,8 @@ export const WASM_KERNELS: readonly string[] = [
  * `Conv2DBackpropFilter`, and replacements for wasm's slow
  * `Conv2DBackpropInput`, its wrong `MaxPoolGrad` and its copying `Identity`;
  * `Conv2D` takes a faster path for one input or output channel; `Concat`
- * and `SplitV` (a concatenation's gradient) copy float32 data in JS; and
+ * and `SplitV` (a concatenation's gradient) copy float32 data in
+ * WebAssembly SIMD (in JS where that cannot run); and
  * araboza's own training-mode batch normalisation and its gradient, and
  * Adam's step over all weights in one kernel. Safe to call repeatedly.
  */
