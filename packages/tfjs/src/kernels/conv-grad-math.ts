@@ -57,9 +57,9 @@ export function conv2dGeometry(info: backend_util.Conv2DInfo): Conv2dGeometry {
  * stride 1 and co below it the form whose output channels are ci > co is
  * used: {@link conv2dFilterGradByOutput} (ci channels, stride 1); otherwise
  * {@link conv2dFilterGradByInput} (co channels, any stride), whose packed
- * kernel (dy) is the smaller one (the U-Net's 24 → 8 and 48 → 16 layers:
- * 58 and 40 ms against 83 and 63 ms by output). When ci or co is 1 (stride
- * 1), {@link conv2dFilterGradOneChannel}'s matrix product is ~3× faster than
+ * kernel (dy) is the smaller one (measured faster on the U-Net's 24 → 8
+ * and 48 → 16 layers). When ci or co is 1 (stride 1),
+ * {@link conv2dFilterGradOneChannel}'s matrix product is faster than
  * either, and on wasm {@link simdFilterGradOneChannel} (one-channel-conv.wat,
  * where it can run) is faster still.
  */
@@ -216,7 +216,7 @@ export function conv2dFilterGradByOutput(scope: KernelScope, x: TensorInfo, dy: 
 /**
  * The [kh, kw, ci, co] filter gradient read out of the convolution that
  * computed it, in one JS pass over a small tensor (wasm's Slice, Reverse and
- * Transpose cost ~0.3 ms a call here, most of it per-call overhead):
+ * Transpose would cost more in per-call overhead than the copy itself):
  *
  * - by input (`byOutput` false): conv is [ci, ≥ kh, ≥ kw, co]; dW[i, j, c, o] = conv[c, i, j, o] (rows past the kernel dropped);
  * - by output: conv is [co, kh, kw, ci], flipped in space; dW[i, j, c, o] = conv[o, kh − 1 − i, kw − 1 − j, c].
@@ -245,8 +245,8 @@ function filterFromConvolution(scope: KernelScope, conv: TensorInfo, g: Conv2dGe
 /**
  * The kernel `w` ([kh, kw, ci, co]) flipped in space with its channel axes
  * swapped: out[i, j, o, c] = w[kh − 1 − i, kw − 1 − j, c, o]. One JS pass
- * over a small tensor: wasm's Transpose and Reverse cost ~0.3 ms a call for
- * a 3×3×16×16 kernel, most of it per-call overhead.
+ * over a small tensor: wasm's Transpose and Reverse on a kernel this size
+ * cost mostly per-call overhead.
  */
 function flippedSwappedKernel(scope: KernelScope, filter: TensorInfo): TensorInfo {
   const [kh, kw, ci, co] = filter.shape;
