@@ -11,7 +11,9 @@ import {
   convAxisPadding,
   type Padding,
 } from '@araboza/core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
+import { KernelScope } from '../src/kernels/kernel-scope.js';
 
 /** A chain graph of layers (what `sequential` builds), with the layers named `l0`, `l1`, … unless named. */
 export function chainGraph(inputShape: readonly number[], layers: readonly Layer[]): ModelGraph {
@@ -95,4 +97,17 @@ export function convGeometry(
     padTop: ph.before,
     padLeft: pw.before,
   };
+}
+
+/** Runs `kernel` on backend-side copies of a and b (the active backend): its result read back, or null when it declined. */
+export function runKernel(a: Tensor, b: Tensor, kernel: (scope: KernelScope, a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo | null): Tensor | null {
+  const [ta, tb] = [tf.tensor(a.data, [...a.shape]), tf.tensor(b.data, [...b.shape])];
+  const info = kernel(new KernelScope(tf.backend(), tf.getBackend()), ta, tb);
+  ta.dispose();
+  tb.dispose();
+  if (!info) return null;
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  const result = { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
+  t.dispose();
+  return result;
 }

@@ -6,9 +6,8 @@ import type { Padding, Tensor } from '@araboza/core';
 import { conv2dFilterGradReference, conv2dReference } from '@araboza/conformance/reference';
 import { activateEngine } from '../src/engines.js';
 import type { Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
-import { KernelScope } from '../src/kernels/kernel-scope.js';
 import { ONE_CHANNEL_SIMD_ENV, oneChannelSimdAvailable, simdConvOneChannel, simdFilterGradOneChannel } from '../src/kernels/one-channel-simd.js';
-import { convGeometry, data } from './helpers.js';
+import { convGeometry, data, runKernel } from './helpers.js';
 
 /** A stride-1 (unless `s`) convolution: x is [b, h, w, cin], the kernel k with dilation d, cout output channels. */
 interface SimdCase {
@@ -23,19 +22,6 @@ interface SimdCase {
 
 function geometry(c: SimdCase): Conv2dGeometry {
   return convGeometry(c.x, c.cout, c.k, c.s ?? [1, 1], c.d, c.padding);
-}
-
-/** Runs `kernel` on the wasm-side tensors of a and b: its result read back, or null when it declined. */
-function runKernel(a: Tensor, b: Tensor, kernel: (scope: KernelScope, a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo | null): Tensor | null {
-  const [ta, tb] = [tf.tensor(a.data, [...a.shape]), tf.tensor(b.data, [...b.shape])];
-  const info = kernel(new KernelScope(tf.backend(), tf.getBackend()), ta, tb);
-  ta.dispose();
-  tb.dispose();
-  if (!info) return null;
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const result = { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
-  t.dispose();
-  return result;
 }
 
 /** The filter-gradient kernel's result for `c` (null when it declined), with x and dy drawn from `seed`. */

@@ -1,5 +1,6 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
+import { simdFilterGrad } from './filter-grad-simd.js';
 import { simdFilterGradOneChannel } from './one-channel-simd.js';
 import { simdTranspose, type FilterGradPerm } from './transpose-simd.js';
 
@@ -61,7 +62,11 @@ export function conv2dGeometry(info: backend_util.Conv2DInfo): Conv2dGeometry {
  * and 48 → 16 layers). When ci or co is 1 (stride 1),
  * {@link conv2dFilterGradOneChannel}'s matrix product is faster than
  * either, and on wasm {@link simdFilterGradOneChannel} (one-channel-conv.wat,
- * where it can run) is faster still.
+ * where it can run) is faster still. With stride 1, dilation 1 and both
+ * channel counts multiples of 4, on wasm {@link simdFilterGrad}
+ * (filter-grad.wat, where it can run) computes the sums directly from x and
+ * dy in place: neither convolution form's transposes nor XNNPACK's packing
+ * of a whole operand as a kernel on every call.
  */
 export function conv2dFilterGrad(scope: KernelScope, x: TensorInfo, dy: TensorInfo, g: Conv2dGeometry): TensorInfo {
   const strideOne = g.strideHeight === 1 && g.strideWidth === 1;
@@ -69,6 +74,8 @@ export function conv2dFilterGrad(scope: KernelScope, x: TensorInfo, dy: TensorIn
     const simd = simdFilterGradOneChannel(scope, x, dy, g);
     return simd ? scope.finish(simd) : conv2dFilterGradOneChannel(scope, x, dy, g);
   }
+  const simd = simdFilterGrad(scope.backend, x, dy, g);
+  if (simd) return scope.finish(simd);
   const byOutput = strideOne && g.inChannels > g.outChannels && g.outChannels < GEMM_TILE_CHANNELS;
   return byOutput ? conv2dFilterGradByOutput(scope, x, dy, g) : conv2dFilterGradByInput(scope, x, dy, g);
 }

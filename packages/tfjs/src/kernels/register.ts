@@ -31,7 +31,8 @@ function withScope(backend: tf.KernelBackend, backendName: string, body: (scope:
 /**
  * `Conv2DBackpropFilter` for a backend that lacks it (wasm, tfjs#8474) or
  * has a slow one (cpu): the filter gradient as one forward `Conv2D` (XNNPACK
- * on wasm) or matrix product, see {@link conv2dFilterGrad}.
+ * on wasm) or matrix product, or on wasm araboza's WebAssembly SIMD kernels
+ * where they apply, see {@link conv2dFilterGrad}.
  */
 function conv2dBackpropFilterKernel(backendName: string): tf.KernelConfig {
   return {
