@@ -631,6 +631,9 @@ def case_grid():
     # Whole blocks of input channels, filters short of a block (a blocked kernel pads them with zero filters).
     add("conv2d", "k3-s1-same-6x6-c16to4", {"filters": 4, "kernelSize": 3, "padding": "same"}, [2, 6, 6, 16])
     add("conv2d", "k3-s1-valid-7x7-c32to8-nobias", {"filters": 8, "kernelSize": 3, "useBias": False}, [2, 7, 7, 32])
+    # A strided conv over a batch of 18 and 8 channels: a filter gradient formed from transposed operands meets
+    # whole 4x4 tiles of (batch, channel), blocks of 16 batch rows, and a tail of 2.
+    add("conv2d", "k3-s2-same-6x6-b18-c8to12", {"filters": 12, "kernelSize": 3, "strides": 2, "padding": "same"}, [18, 6, 6, 8])
 
     # conv2dTranspose: kernels 3 and 2 × strides 1 and 2 × valid/same × odd/even; k < s; bias off; activations.
     for k, s, padding, size in itertools.product([3, 2], [1, 2], ["valid", "same"], [3, 4]):
