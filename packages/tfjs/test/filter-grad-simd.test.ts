@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Padding, Tensor } from '@araboza/core';
+import type { Tensor } from '@araboza/core';
 import { conv2dFilterGradReference } from '@araboza/conformance/reference';
 import { activateEngine } from '../src/engines.js';
-import { conv2dFilterGrad, type Conv2dGeometry } from '../src/kernels/conv-grad-math.js';
+import { conv2dFilterGrad } from '../src/kernels/conv-grad-math.js';
 import { simdFilterGrad } from '../src/kernels/filter-grad-simd.js';
 import { SIMD_ENV } from '../src/kernels/simd-module.js';
-import { convGeometry, data, runKernel } from './helpers.js';
+import { caseGeometry, data, DECLINED_BY_STRIDE_ONE_SIMD, runKernel, type ConvCase } from './helpers.js';
 
 /** float32's unit roundoff, 2⁻²⁴. */
 const U = 2 ** -24;
@@ -16,30 +16,15 @@ const U = 2 ** -24;
  */
 const BLOCK_TERMS = 256;
 
-/** A convolution: x is [b, h, w, cin], a kh × kw kernel, cout output channels, stride s (1 unless given). */
-interface Case {
-  name: string;
-  x: [b: number, h: number, w: number, cin: number];
-  cout: number;
-  k: [number, number];
-  padding: Padding;
-  s?: [number, number];
-  d?: [number, number];
-}
-
-function geometry(c: Case): Conv2dGeometry {
-  return convGeometry(c.x, c.cout, c.k, c.s ?? [1, 1], c.d ?? [1, 1], c.padding);
-}
-
 /** x and dy of case `c` from `seed` (uniform in [−1, 1]). */
-function operands(c: Case, seed: number): { x: Tensor; dy: Tensor } {
-  const g = geometry(c);
+function operands(c: ConvCase, seed: number): { x: Tensor; dy: Tensor } {
+  const g = caseGeometry(c);
   return { x: data(c.x, seed), dy: data([g.batch, g.outHeight, g.outWidth, c.cout], seed + 1) };
 }
 
 /** filter-grad.wat's dW for case `c` (null when it declined). */
-function simd(c: Case, x: Tensor, dy: Tensor): Tensor | null {
-  return runKernel(x, dy, (scope, a, b) => simdFilterGrad(scope.backend, a, b, geometry(c)));
+function simd(c: ConvCase, x: Tensor, dy: Tensor): Tensor | null {
+  return runKernel(x, dy, (scope, a, b) => simdFilterGrad(scope.backend, a, b, caseGeometry(c)));
 }
 
 const abs = (t: Tensor): Tensor => ({ shape: t.shape, data: t.data.map(Math.abs) });
@@ -48,7 +33,7 @@ const abs = (t: Tensor): Tensor => ({ shape: t.shape, data: t.data.map(Math.abs)
  * The largest error of `got` against the float64 reference, relative to each
  * element's Σ|x·dy| (the scale every summation error bound is stated in).
  */
-function maxScaledError(c: Case, got: Tensor, x: Tensor, dy: Tensor): number {
+function maxScaledError(c: ConvCase, got: Tensor, x: Tensor, dy: Tensor): number {
   const d = c.d ?? [1, 1];
   const exact = conv2dFilterGradReference(x, dy, c.k, [1, 1], d, c.padding);
   const scale = conv2dFilterGradReference(abs(x), abs(dy), c.k, [1, 1], d, c.padding);
@@ -58,7 +43,7 @@ function maxScaledError(c: Case, got: Tensor, x: Tensor, dy: Tensor): number {
   return m;
 }
 
-const cases: Case[] = [
+const cases: ConvCase[] = [
   { name: '16 → 16, 3×3 same (the residual network layers)', x: [4, 14, 14, 16], cout: 16, k: [3, 3], padding: 'same' },
   { name: '8 → 16, 3×3 valid', x: [3, 7, 9, 8], cout: 16, k: [3, 3], padding: 'valid' },
   { name: '4 → 4 (one 4 × 4 tile), 3×3 same on a 2 × 3 image (taps wholly outside)', x: [2, 2, 3, 4], cout: 4, k: [3, 3], padding: 'same' },
@@ -81,7 +66,7 @@ describe('the filter-gradient WebAssembly SIMD kernel (filter-grad.wat)', () => 
     const { x, dy } = operands(c, 21);
     const got = simd(c, x, dy);
     expect(got).not.toBeNull();
-    const terms = Math.max(BLOCK_TERMS, geometry(c).outWidth);
+    const terms = Math.max(BLOCK_TERMS, caseGeometry(c).outWidth);
     expect(maxScaledError(c, got!, x, dy)).toBeLessThanOrEqual((terms + 2) * U);
   });
 
@@ -89,7 +74,7 @@ describe('the filter-gradient WebAssembly SIMD kernel (filter-grad.wat)', () => 
     await activateEngine('wasm');
     // 128 · 14 · 14 = 25,088 products of 1 · 0.1 per element: a float32 running sum over all of them ends
     // ~3.9·10⁻⁵ (~650 u) off, beyond the bound below; blocks of 196 added in float64 end ~2·10⁻⁶ off.
-    const c: Case = { name: 'constant', x: [128, 14, 14, 4], cout: 4, k: [1, 1], padding: 'valid' };
+    const c: ConvCase = { name: 'constant', x: [128, 14, 14, 4], cout: 4, k: [1, 1], padding: 'valid' };
     const x = { shape: c.x, data: new Float32Array(128 * 14 * 14 * 4).fill(1) };
     const dy = { shape: c.x, data: new Float32Array(128 * 14 * 14 * 4).fill(0.1) };
     const got = simd(c, x, dy)!;
@@ -101,7 +86,7 @@ describe('the filter-gradient WebAssembly SIMD kernel (filter-grad.wat)', () => 
     await activateEngine('wasm');
     const c = cases[0];
     const { x, dy } = operands(c, 31);
-    const run = () => runKernel(x, dy, (scope, a, b) => conv2dFilterGrad(scope, a, b, geometry(c)))!;
+    const run = () => runKernel(x, dy, (scope, a, b) => conv2dFilterGrad(scope, a, b, caseGeometry(c)))!;
     const on = run();
     process.env[SIMD_ENV] = 'filter-grad';
     const off = run();
@@ -128,12 +113,7 @@ describe('the filter-gradient WebAssembly SIMD kernel (filter-grad.wat)', () => 
     expect(simd(c, x, dy)).not.toBeNull();
   });
 
-  it.each([
-    ['stride 2', { name: 's', x: [1, 8, 8, 4], cout: 4, k: [3, 3], padding: 'same', s: [2, 2] }],
-    ['dilation 2', { name: 'd', x: [1, 8, 8, 4], cout: 4, k: [3, 3], padding: 'same', d: [2, 2] }],
-    ['6 input channels', { name: 'ci', x: [1, 5, 5, 6], cout: 8, k: [3, 3], padding: 'same' }],
-    ['10 output channels', { name: 'co', x: [1, 5, 5, 8], cout: 10, k: [3, 3], padding: 'same' }],
-  ] as [string, Case][])('declines %s', async (_name, c) => {
+  it.each(DECLINED_BY_STRIDE_ONE_SIMD)('declines %s', async (_name, c) => {
     await activateEngine('wasm');
     const { x, dy } = operands(c, 51);
     expect(simd(c, x, dy)).toBeNull();

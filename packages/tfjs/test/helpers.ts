@@ -111,3 +111,27 @@ export function runKernel(a: Tensor, b: Tensor, kernel: (scope: KernelScope, a: 
   t.dispose();
   return result;
 }
+
+/** A convolution: x is [b, h, w, cin], a kh × kw kernel, cout output channels, stride s (1 unless given). */
+export interface ConvCase {
+  name: string;
+  x: [b: number, h: number, w: number, cin: number];
+  cout: number;
+  k: [number, number];
+  padding: Padding;
+  s?: [number, number];
+  d?: [number, number];
+}
+
+/** The geometry of case `c`. */
+export function caseGeometry(c: ConvCase): Conv2dGeometry {
+  return convGeometry(c.x, c.cout, c.k, c.s ?? [1, 1], c.d ?? [1, 1], c.padding);
+}
+
+/** Convolutions the stride-1 SIMD gradient modules (filter-grad.wat, conv-input-grad.wat) decline, by reason. */
+export const DECLINED_BY_STRIDE_ONE_SIMD: [string, ConvCase][] = [
+  ['stride 2', { name: 's', x: [1, 8, 8, 4], cout: 4, k: [3, 3], padding: 'same', s: [2, 2] }],
+  ['dilation 2', { name: 'd', x: [1, 8, 8, 4], cout: 4, k: [3, 3], padding: 'same', d: [2, 2] }],
+  ['6 input channels', { name: 'ci', x: [1, 5, 5, 6], cout: 8, k: [3, 3], padding: 'same' }],
+  ['10 output channels', { name: 'co', x: [1, 5, 5, 8], cout: 10, k: [3, 3], padding: 'same' }],
+];

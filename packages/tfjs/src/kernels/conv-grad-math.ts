@@ -1,5 +1,6 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import { KernelScope, type TensorInfo } from './kernel-scope.js';
+import { simdConvInputGrad } from './conv-input-grad-simd.js';
 import { simdFilterGrad } from './filter-grad-simd.js';
 import { simdFilterGradOneChannel } from './one-channel-simd.js';
 import { simdTranspose, type FilterGradPerm } from './transpose-simd.js';
@@ -275,9 +276,14 @@ function flippedSwappedKernel(scope: KernelScope, filter: TensorInfo): TensorInf
  *
  * i.e. a stride-1 convolution (dilation d) of z, padded with
  * P = (k − 1)·d − pad zeros in front, with the kernel flipped in space and
- * its channel axes swapped ([kh, kw, co, ci]).
+ * its channel axes swapped ([kh, kw, co, ci]). With stride 1, dilation 1 and
+ * both channel counts multiples of 4, on wasm {@link simdConvInputGrad}
+ * (conv-input-grad.wat, where it can run) sums the terms directly instead:
+ * XNNPACK re-creates its operator and packs this non-constant kernel per call.
  */
 export function conv2dInputGrad(scope: KernelScope, dy: TensorInfo, filter: TensorInfo, g: Conv2dGeometry): TensorInfo {
+  const simd = simdConvInputGrad(scope.backend, dy, filter, g);
+  if (simd) return scope.finish(simd);
   const sH = g.strideHeight;
   const sW = g.strideWidth;
   let z = dy;

@@ -6,23 +6,30 @@ import { FILTER_GRAD_WASM, FILTER_GRAD_WASM_SHARED } from './simd/filter-grad.ge
 
 /** The exports of filter-grad.wat (pointers are byte offsets into tfjs's heap). */
 interface FilterGradExports {
-  filter_grad(
-    x: number,
-    dy: number,
-    out: number,
-    acc: number,
-    batch: number,
-    rows: number,
-    cols: number,
-    ci: number,
-    outRows: number,
-    outCols: number,
-    co: number,
-    kh: number,
-    kw: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  filter_grad(x: number, dy: number, out: number, acc: number, ...geometry: StrideOneGeometryArgs): void;
+}
+
+/**
+ * The geometry arguments the stride-1 SIMD convolution-gradient modules
+ * (filter-grad.wat, conv-input-grad.wat) take after their pointers.
+ */
+export type StrideOneGeometryArgs = [
+  batch: number,
+  rows: number,
+  cols: number,
+  ci: number,
+  outRows: number,
+  outCols: number,
+  co: number,
+  kh: number,
+  kw: number,
+  padTop: number,
+  padLeft: number,
+];
+
+/** {@link StrideOneGeometryArgs} of geometry `g`. */
+export function strideOneGeometryArgs(g: Conv2dGeometry): StrideOneGeometryArgs {
+  return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.padTop, g.padLeft];
 }
 
 const FILTER_GRAD: SimdModuleSource = { name: 'filter-grad', plain: FILTER_GRAD_WASM, shared: FILTER_GRAD_WASM_SHARED };
@@ -67,23 +74,7 @@ export function simdFilterGrad(backend: tf.KernelBackend, x: TensorInfo, dy: Ten
   // The float64 totals: twice as many float32 slots.
   const acc = heap.makeOutput([2 * shape.reduce((a, b) => a * b, 1)]);
   try {
-    heap.exports.filter_grad(
-      heap.offset(x),
-      heap.offset(dy),
-      heap.offset(out),
-      heap.offset(acc),
-      g.batch,
-      g.inHeight,
-      g.inWidth,
-      g.inChannels,
-      g.outHeight,
-      g.outWidth,
-      g.outChannels,
-      g.filterHeight,
-      g.filterWidth,
-      g.padTop,
-      g.padLeft,
-    );
+    heap.exports.filter_grad(heap.offset(x), heap.offset(dy), heap.offset(out), heap.offset(acc), ...strideOneGeometryArgs(g));
   } catch (e) {
     backend.disposeData(out.dataId);
     throw e;
