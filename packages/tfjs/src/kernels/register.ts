@@ -57,9 +57,11 @@ function conv2dBackpropFilterKernel(backendName: string): tf.KernelConfig {
 }
 
 /**
- * `Conv2DBackpropInput` (also the forward of conv2dTranspose) as one forward
- * `Conv2D` over the zero-inserted output gradient, see {@link conv2dInputGrad};
- * replaces wasm's scalar loop, which dominated training time.
+ * `Conv2DBackpropInput` (also the forward of conv2dTranspose), see
+ * {@link conv2dInputGrad}: stride 1 with channel counts multiples of 4 in
+ * araboza's WebAssembly SIMD kernel, otherwise one forward `Conv2D` over the
+ * zero-inserted output gradient; replaces wasm's scalar loop, which
+ * dominated training time.
  */
 function conv2dBackpropInputKernel(backendName: string): tf.KernelConfig {
   return {
