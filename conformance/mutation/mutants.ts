@@ -575,4 +575,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '(local.set $t0 (i8x16.shuffle 16 17 18 19 0 1 2 3 20 21 22 23 4 5 6 7 (local.get $r0) (local.get $r1)))',
     description: 'the SIMD 4×4 tile transpose interleaves its first two rows in the wrong order',
   },
+  {
+    id: 'tfjs/conv-input-grad-simd-wrong-weight-half',
+    backend: 'tfjs',
+    kind: 'kernel layout',
+    file: 'packages/tfjs/src/kernels/simd/conv-input-grad.wat',
+    find: '(local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $s) (local.get $w1))))',
+    replace: '(local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $s) (local.get $w0))))',
+    description: "the SIMD input gradient's 8-channel tile multiplies its third position's upper 4 channels by the lower 4 channels' weights",
+  },
 ];
