@@ -153,7 +153,7 @@ export class OnnxGraphBuilder {
       this.shapes.set(name, s);
       return name;
     });
-    this.nodes.push({ name: this.fresh(`node/${opType}`), opType, inputs: [...inputs], outputs, attributes });
+    this.nodes.push({ name: this.fresh(`node/${opType}/${hint}`), opType, inputs: [...inputs], outputs, attributes });
     return outputs;
   }
 
