@@ -14,12 +14,13 @@
  * the backend sets them. It measures only; numbers are noisy on a shared
  * machine.
  */
-import { denoisingUnet, mnistAutoencoder, randomUniform, resolveLoss, resolveOptimizer, smallResidualNetwork, type Tensor } from '@araboza/core';
+import { randomUniform, resolveLoss, resolveOptimizer, type Tensor } from '@araboza/core';
 import { buildInferenceModel, buildTrainStepModel, nchwcBlockSize, weightEntries } from '@araboza/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolModelFromEnv } from './common.js';
 
 /** The fields of an ONNX Runtime profiler event this tool reads. */
 interface ProfileEvent {
@@ -31,17 +32,8 @@ interface ProfileEvent {
 
 type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
-/** The reference models this tool profiles, with the loss each trains with and its batch. */
-const MODELS = {
-  autoencoder: { build: () => mnistAutoencoder(), loss: 'binaryCrossentropy', batch: 256 },
-  unet: { build: () => denoisingUnet(), loss: 'binaryCrossentropy', batch: 256 },
-  resnet: { build: () => smallResidualNetwork(), loss: 'categoricalCrossentropy', batch: 128 },
-} as const;
-
-const modelName = (process.env.MODEL ?? 'autoencoder') as keyof typeof MODELS;
-const chosen = MODELS[modelName];
-if (!chosen) throw new Error(`MODEL must be one of ${Object.keys(MODELS).join(', ')}, got ${modelName}`);
-const m = chosen.build();
+const { name: modelName, model: chosen } = toolModelFromEnv();
+const m = chosen.build(0);
 const mode = process.argv[2];
 const batch = Number(process.env.BATCH ?? (mode === 'infer' ? 2000 : chosen.batch));
 const entries = weightEntries(m.graph);
