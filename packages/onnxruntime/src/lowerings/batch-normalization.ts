@@ -45,11 +45,28 @@ function flat(b: OnnxGraphBuilder, g: ChannelGeometry, value: string, hint: stri
   return b.op('Reshape', [value, b.ints([g.channels])], [g.channels], {}, hint);
 }
 
-/** Per-channel reduction over every other axis, dims kept. */
+/**
+ * Per-channel reduction over every other axis, dims kept. With the channels
+ * between the batch and the positions (channels first), it reduces the
+ * positions first and then the batch: ONNX Runtime reads a tensor more
+ * slowly in one reduction over outer and inner axes together than in these
+ * two, each over contiguous runs (bench/RESULTS.md, 2026-12-07 evening).
+ * A mean of equal-sized means is the mean.
+ */
 function channelReduce(b: OnnxGraphBuilder, g: ChannelGeometry, op: 'ReduceMean' | 'ReduceSum', v: string, hint: string): string {
-  return op === 'ReduceSum'
-    ? b.op(op, [v, b.ints(g.reduced)], g.kept, { keepdims: intAttr(1) }, hint)
-    : b.op(op, [v], g.kept, { axes: intsAttr(g.reduced), keepdims: intAttr(1) }, hint);
+  const reduce = (value: string, axes: number[], shape: Dim[], h: string) =>
+    op === 'ReduceSum'
+      ? b.op(op, [value, b.ints(axes)], shape, { keepdims: intAttr(1) }, h)
+      : b.op(op, [value], shape, { axes: intsAttr(axes), keepdims: intAttr(1) }, h);
+  if (g.axis !== 1 || g.shape.length < 3) return reduce(v, g.reduced, g.kept, hint);
+  const positions = g.reduced.filter((a) => a > 1);
+  const perSample = reduce(
+    v,
+    positions,
+    g.shape.map((d, i) => (i > 1 ? 1 : d)),
+    `${hint}_positions`,
+  );
+  return reduce(perSample, [0], g.kept, hint);
 }
 
 /** 1/√(variance + ε), elementwise, in `variance`'s shape `shape`. */

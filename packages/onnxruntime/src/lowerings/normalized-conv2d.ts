@@ -317,7 +317,9 @@ export function emitRowStatistics(
     {},
     `${hint}_n`,
   );
-  const mean = b.op('ReduceMean', [xRows], [1, rows, 1], { axes: intsAttr([0, 2]), keepdims: intAttr(1) }, `${hint}_patch_mean`);
+  // Positions, then the batch: two contiguous reductions read faster than one over both (see batchNormalization's).
+  const perSample = b.op('ReduceMean', [xRows], ['N', rows, 1], { axes: intsAttr([2]), keepdims: intAttr(1) }, `${hint}_patch_mean_each`);
+  const mean = b.op('ReduceMean', [perSample], [1, rows, 1], { axes: intsAttr([0]), keepdims: intAttr(1) }, `${hint}_patch_mean`);
   const centered = b.op('Sub', [xRows, mean], ['N', rows, positions], {}, `${hint}_patch_centered`);
   const centeredCols = b.op('Transpose', [centered], ['N', positions, rows], { perm: intsAttr([0, 2, 1]) }, `${hint}_patch_cols`);
   const gramEach = b.op('MatMul', [centered, centeredCols], ['N', rows, rows], {}, `${hint}_gram_each`);
