@@ -1,5 +1,5 @@
 import { layoutAxis, layoutShape, type Value } from '../layout.js';
-import type { OnnxGraphBuilder } from '../onnx-graph.js';
+import type { Dim, OnnxGraphBuilder } from '../onnx-graph.js';
 import type { ForwardLowering, GradientRule } from './types.js';
 
 /**
@@ -26,20 +26,26 @@ export function sliceSides(b: OnnxGraphBuilder, from: string, sides: readonly (r
 }
 
 /**
- * zeroPadding2d: ONNX Pad with zeros, in whatever layout the input has.
- *
- * The fill value is −0, given explicitly: onnxruntime's PadFusion folds a
- * Pad whose value is all-zero bytes into a following MaxPool's `pads`, which
- * MaxPool treats as −∞ (a window of negative values then loses the zero, and a
- * pad wider than the window fails the session). −0 equals 0 in every
+ * `value` padded with zeros by `pads` (ONNX Pad's begin-then-end list) to
+ * `shape`. The fill is −0, given explicitly: onnxruntime's PadFusion folds a
+ * Pad whose value is all-zero bytes into a following Conv's, MaxPool's or
+ * AveragePool's `pads` without checking what those pads mean there. MaxPool
+ * treats them as −∞ (a window of negative values then loses the zero),
+ * AveragePool without `count_include_pad` leaves them out of the count, and
+ * a pad as wide as the window fails the session. −0 equals 0 in every
  * comparison and sum, but its sign bit keeps the Pad out of that rewrite.
  */
+export function emitZeroPad(b: OnnxGraphBuilder, value: string, pads: readonly number[], shape: readonly Dim[], hint: string): string {
+  const fill = b.floatConstant(`${hint}_value`, [], Float32Array.of(-0));
+  return b.op('Pad', [value, b.ints(pads), fill], shape, {}, hint);
+}
+
+/** zeroPadding2d: ONNX Pad with zeros ({@link emitZeroPad}), in whatever layout the input has. */
 export const zeroPadding2dLowering: ForwardLowering<'zeroPadding2d'> = {
   inputLayout: 'any',
   weightPerms: () => [],
   emit({ b }, node, [x]) {
-    const fill = b.floatConstant(`${node.name}/pad_value`, [], Float32Array.of(-0));
-    const z = b.op('Pad', [x.name, b.ints(sidePads(node.config.padding, x)), fill], layoutShape(node.outputShape, x.layout), {}, `${node.name}/pad`);
+    const z = emitZeroPad(b, x.name, sidePads(node.config.padding, x), layoutShape(node.outputShape, x.layout), `${node.name}/pad`);
     return { z: { name: z, perSample: node.outputShape, layout: x.layout } };
   },
 };
