@@ -9,6 +9,7 @@ import {
   fuzzCaseShapes,
   fuzzSeeds,
   MAX_LAYERS,
+  MIN_LAYER_NORM_AXIS,
   shrinkFuzzCase,
   type FuzzCase,
   type FuzzLayer,
@@ -49,6 +50,25 @@ describe('fuzz case generator', () => {
     expect(layers.some((l) => l.kind === 'conv2d' && above1(l.options.dilationRate))).toBe(true);
     expect(layers.some((l) => l.kind === 'conv1d' && above1(l.options.dilationRate))).toBe(true);
     expect(new Set(CASES.map((c) => c.inputShape.length))).toEqual(new Set([1, 2, 3]));
+  });
+
+  it('never draws a layer normalisation over fewer than 3 values (over 2 its outputs are exactly antisymmetric), and refuses one in a given case', () => {
+    const drawn = fuzzSeeds(1, 2000).map(drawFuzzCase);
+    let normalisations = 0;
+    for (const c of drawn) {
+      const inputs = [c.inputShape, ...fuzzCaseShapes(c)!];
+      c.layers.forEach((l, i) => {
+        if (l.kind !== 'layerNormalization') return;
+        normalisations++;
+        const axis = typeof l.options.axis === 'number' ? l.options.axis : -1;
+        const shape = inputs[i];
+        expect(shape[axis < 0 ? shape.length + axis : axis - 1], JSON.stringify(c)).toBeGreaterThanOrEqual(MIN_LAYER_NORM_AXIS);
+      });
+    }
+    expect(normalisations).toBeGreaterThan(50);
+    const overTwo: FuzzLayer = { kind: 'layerNormalization', options: { axis: -1 } };
+    expect(fuzzCaseShapes({ inputShape: [4, 2], layers: [overTwo] })).toBeNull();
+    expect(fuzzCaseShapes({ inputShape: [4, 3], layers: [overTwo] })).toEqual([[4, 3]]);
   });
 
   it('never applies softmax over a last axis of size 1 (a constant, so its gradient tests nothing)', () => {
