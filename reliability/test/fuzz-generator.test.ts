@@ -117,6 +117,41 @@ describe('fuzz helpers', () => {
     expect([...floors]).toEqual([[1, 1]]);
   });
 
+  it('floors a bias whose path to a training-mode batch normalisation passes only layers that carry a per-channel shift (seed 202246: a global max pooling)', () => {
+    const c: FuzzCase = {
+      seed: 202246,
+      inputShape: [1, 3, 1],
+      batch: 3,
+      layers: [
+        { kind: 'dense', options: { units: 1, useBias: true, activation: 'linear' } },
+        { kind: 'globalMaxPooling2d', options: { keepdims: true } },
+        { kind: 'batchNormalization', options: {} },
+      ],
+    };
+    const m = buildFuzzModel(c);
+    const floors = cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)));
+    expect([...floors]).toEqual([[1, 1]]);
+  });
+
+  it("floors a layer normalisation's beta read by a training-mode batch normalisation at its gamma's gradient", () => {
+    const layers: FuzzLayer[] = [
+      { kind: 'layerNormalization', options: { axis: -1 } },
+      { kind: 'batchNormalization', options: {} },
+    ];
+    const m = buildFuzzModel({ seed: 1, inputShape: [4], batch: 3, layers });
+    expect([...cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)))]).toEqual([[1, 1]]);
+  });
+
+  it('gives no floor to a bias whose path to the batch normalisation passes a zero padding (its zeros do not shift)', () => {
+    const layers: FuzzLayer[] = [
+      { kind: 'conv2d', options: { filters: 2, kernelSize: 1 } },
+      { kind: 'zeroPadding2d', options: { padding: 1 } },
+      { kind: 'batchNormalization', options: {} },
+    ];
+    const m = buildFuzzModel({ seed: 1, inputShape: [2, 2, 1], batch: 2, layers });
+    expect(cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape))).size).toBe(0);
+  });
+
   it('gives no floor to a bias read by anything but batch normalisations, or by a frozen one, or that is an output', () => {
     const cases: FuzzLayer[][] = [
       [
