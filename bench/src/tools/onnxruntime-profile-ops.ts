@@ -9,7 +9,10 @@
  * (default: the model's training batch, 2000 for infer); BYNODE=1 groups by node instead of op type (with its
  * input and output shapes); TOP=n rows
  * (default 25); RUNS=n runs (default 5); THREADS=n intra-op threads
- * (default 2); SPINNING=0 lets idle threads sleep; NCHWC=0 generates the
+ * (default 2); SPINNING=0 lets idle threads sleep; SEQUENCE=1 also lists
+ * the last run's kernels in the order they ran, with their start, duration
+ * and the gap before each (those of at least SEQUENCE_MIN_US µs, default
+ * 50); NCHWC=0 generates the
  * training model without the blocked convolutions (see nchwc.ts). Session options are set as
  * the backend sets them. It measures only; numbers are noisy on a shared
  * machine.
@@ -26,6 +29,8 @@ import { toolModelFromEnv } from './common.js';
 interface ProfileEvent {
   cat: string;
   name: string;
+  /** Start, in microseconds from the profile's start. */
+  ts: number;
   dur: number;
   args: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] };
 }
@@ -119,4 +124,20 @@ console.log(
     .map(([k, v]) => `${k}: ${(v / runs / 1000).toFixed(2)} ms`)
     .join('\n'),
 );
+if (process.env.SEQUENCE) {
+  // The last run's kernels in the order they ran: start within the run, duration, and the idle gap before each.
+  const lastRun = ev.filter((e) => e.cat === 'Session' && e.name === 'model_run').at(-1)!;
+  const kernels = ev
+    .filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= lastRun.ts && e.ts <= lastRun.ts + lastRun.dur)
+    .sort((a, b) => a.ts - b.ts);
+  let end = lastRun.ts;
+  console.log('\nlast run in order: start ms, duration ms, gap ms before it, node');
+  for (const e of kernels) {
+    if (e.dur >= Number(process.env.SEQUENCE_MIN_US ?? 50))
+      console.log(
+        `${((e.ts - lastRun.ts) / 1000).toFixed(2)} ${(e.dur / 1000).toFixed(2)} ${((e.ts - end) / 1000).toFixed(3)} ${e.name.replace('_kernel_time', '')}`,
+      );
+    end = Math.max(end, e.ts + e.dur);
+  }
+}
 for (const f of readdirSync(tmpdir())) if (f.startsWith('araboza-ort-prof')) unlinkSync(join(tmpdir(), f));
