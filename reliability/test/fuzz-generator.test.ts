@@ -8,6 +8,7 @@ import {
   drawFuzzCase,
   fuzzCaseShapes,
   fuzzSeeds,
+  MAX_BATCH,
   MAX_LAYERS,
   MIN_LAYER_NORM_AXIS,
   shrinkFuzzCase,
@@ -71,6 +72,14 @@ describe('fuzz case generator', () => {
     expect(fuzzCaseShapes({ inputShape: [4, 3], layers: [overTwo] })).toEqual([[4, 3]]);
   });
 
+  it('gives every case with a batch normalisation a batch of MAX_BATCH (over 1 or 2 samples its output is degenerate)', () => {
+    const drawn = fuzzSeeds(1, 2000).map(drawFuzzCase);
+    const withNorm = drawn.filter((c) => c.layers.some((l) => l.kind === 'batchNormalization'));
+    expect(withNorm.length).toBeGreaterThan(50);
+    for (const c of withNorm) expect(c.batch, JSON.stringify(c)).toBe(MAX_BATCH);
+    expect(new Set(drawn.map((c) => c.batch))).toEqual(new Set([1, 2, 3]));
+  });
+
   it('never applies softmax over a last axis of size 1 (a constant, so its gradient tests nothing)', () => {
     for (const c of CASES) {
       const shapes = fuzzCaseShapes(c)!;
@@ -131,6 +140,20 @@ describe('fuzz helpers', () => {
     const m = buildFuzzModel(c);
     const floors = cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)));
     expect([...floors]).toEqual([[1, 1]]);
+  });
+
+  it('floors a bias whose path to the batch normalisation passes a dropout of rate 0 (seed 805328), and not one of rate 0.5', () => {
+    const floorsThrough = (rate: number) => {
+      const layers: FuzzLayer[] = [
+        { kind: 'dense', options: { units: 4, useBias: true, activation: 'linear' } },
+        { kind: 'dropout', options: { rate } },
+        { kind: 'batchNormalization', options: {} },
+      ];
+      const m = buildFuzzModel({ seed: 805328, inputShape: [8], batch: 3, layers });
+      return [...cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)))];
+    };
+    expect(floorsThrough(0)).toEqual([[1, 1]]);
+    expect(floorsThrough(0.5)).toEqual([]);
   });
 
   it("floors a layer normalisation's beta read by a training-mode batch normalisation at its gamma's gradient", () => {
