@@ -8,6 +8,7 @@ import {
   dense,
   flatten,
   graphReaders,
+  layerNormAxis,
   layers as layerFactories,
   maxPooling2d,
   nodeUpdatesState,
@@ -369,10 +370,10 @@ export const MAX_BATCH = 3;
  */
 export const MIN_LAYER_NORM_AXIS = 3;
 
-/** The length of the axis a layer normalisation with `options` normalises over, for an input of `shape` (no batch axis). */
+/** The length of the axis a layer normalisation with `options` normalises over, for an input of `shape` (no batch axis); 0 for none. */
 function layerNormAxisLength(options: Record<string, unknown>, shape: readonly number[]): number {
-  const axis = typeof options.axis === 'number' ? options.axis : -1;
-  return shape[axis < 0 ? shape.length + axis : axis - 1] ?? 0;
+  const axis = layerNormAxis(typeof options.axis === 'number' ? options.axis : -1, shape.length);
+  return axis < 0 ? 0 : shape[axis];
 }
 
 function withinLimits(shape: readonly number[]): boolean {
@@ -408,7 +409,7 @@ export function drawFuzzCase(seed: number): FuzzCase {
     layers.push(accepted);
   }
   if (layers.length === 0) layers.push({ kind: 'activation', options: { activation: 'tanh' } });
-  const batch = 1 + rng.int(3);
+  const batch = 1 + rng.int(MAX_BATCH);
   return { seed, inputShape, batch: layers.some((l) => l.kind === 'batchNormalization') ? MAX_BATCH : batch, layers };
 }
 

@@ -1,4 +1,4 @@
-import { ACTIVATIONS, LAYER_KINDS, MERGE_KINDS } from '@araboza/core';
+import { ACTIVATIONS, LAYER_KINDS, layerNormAxis, MERGE_KINDS } from '@araboza/core';
 import { describe, expect, it } from 'vitest';
 import { drawInvalidCase } from '../src/invalid-cases.js';
 import {
@@ -61,9 +61,9 @@ describe('fuzz case generator', () => {
       c.layers.forEach((l, i) => {
         if (l.kind !== 'layerNormalization') return;
         normalisations++;
-        const axis = typeof l.options.axis === 'number' ? l.options.axis : -1;
         const shape = inputs[i];
-        expect(shape[axis < 0 ? shape.length + axis : axis - 1], JSON.stringify(c)).toBeGreaterThanOrEqual(MIN_LAYER_NORM_AXIS);
+        const axis = layerNormAxis(typeof l.options.axis === 'number' ? l.options.axis : -1, shape.length);
+        expect(shape[axis], JSON.stringify(c)).toBeGreaterThanOrEqual(MIN_LAYER_NORM_AXIS);
       });
     }
     expect(normalisations).toBeGreaterThan(50);
