@@ -14,6 +14,10 @@ export interface CpuInfo {
   clockSource: 'model name' | 'cpu MHz';
   /** The feature flags of the first processor. */
   flags: ReadonlySet<string>;
+  /** `cpu family` (e.g. 25 for AMD Zen 3 and Zen 4, 6 for Intel cores); null when not listed. */
+  family: number | null;
+  /** `model` within the family (e.g. 1 for the Zen 3 EPYC 7003 "Milan", 17 for the Zen 4 EPYC 9004 "Genoa"); null when not listed. */
+  modelNumber: number | null;
 }
 
 /** Parses the text of `/proc/cpuinfo`. @throws Error when it lists no processor or no clock. */
@@ -25,6 +29,10 @@ export function parseCpuInfo(text: string): CpuInfo {
     return m?.[1].trim();
   };
   const model = field('model name') ?? 'unknown';
+  const integer = (name: string): number | null => {
+    const value = field(name);
+    return value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
+  };
   const nominal = /@\s*([\d.]+)\s*GHz/i.exec(model);
   const mhz = Number(field('cpu MHz'));
   let clockGHz: number;
@@ -45,7 +53,67 @@ export function parseCpuInfo(text: string): CpuInfo {
     clockGHz,
     clockSource,
     flags: new Set((field('flags') ?? '').split(/\s+/).filter(Boolean)),
+    family: integer('cpu family'),
+    modelNumber: integer('model'),
   };
+}
+
+/**
+ * AMD's cores by `cpu family` and the range of `model` numbers each
+ * generation took (AMD's processor programming references). The EPYCs the
+ * bench has run on, a Zen 3 without AVX-512 and a Zen 4 with it, both name
+ * themselves just "AMD EPYC" in a VM.
+ */
+const AMD_CORES: readonly { family: number; from: number; to: number; core: string }[] = [
+  { family: 23, from: 0x00, to: 0x2f, core: 'Zen / Zen+' },
+  { family: 23, from: 0x30, to: 0xff, core: 'Zen 2' },
+  { family: 25, from: 0x00, to: 0x0f, core: 'Zen 3' },
+  { family: 25, from: 0x10, to: 0x1f, core: 'Zen 4' },
+  { family: 25, from: 0x20, to: 0x5f, core: 'Zen 3' },
+  { family: 25, from: 0x60, to: 0x7f, core: 'Zen 4' },
+  { family: 25, from: 0xa0, to: 0xaf, core: 'Zen 4' },
+  { family: 26, from: 0x00, to: 0x7f, core: 'Zen 5' },
+];
+
+/** Intel's server cores by family-6 `model` number (Intel's model-number tables). */
+const INTEL_SERVER_CORES: ReadonlyMap<number, string> = new Map([
+  [63, 'Haswell'],
+  [79, 'Broadwell'],
+  [85, 'Skylake / Cascade Lake'],
+  [106, 'Ice Lake'],
+  [108, 'Ice Lake'],
+  [143, 'Sapphire Rapids'],
+  [207, 'Emerald Rapids'],
+  [173, 'Granite Rapids'],
+]);
+
+/**
+ * The core generation of a CPU, from its vendor, family and model numbers
+ * (`AMD Zen 3`, `Intel Sapphire Rapids`, ...), or `family F model M` for
+ * one these tables do not know. Model names alone do not tell: in a VM both
+ * AMD generations the bench has run on read "AMD EPYC", and they differ in
+ * what matters here (Zen 4 has AVX-512, Zen 3 does not).
+ */
+export function coreGeneration(cpu: Pick<CpuInfo, 'vendor' | 'family' | 'modelNumber'>): string {
+  const { vendor, family, modelNumber } = cpu;
+  if (family === null || modelNumber === null) return 'family and model not listed';
+  if (vendor === 'AuthenticAMD') {
+    const known = AMD_CORES.find((c) => c.family === family && modelNumber >= c.from && modelNumber <= c.to);
+    if (known) return `AMD ${known.core}`;
+  }
+  if (vendor === 'GenuineIntel' && family === 6) {
+    const known = INTEL_SERVER_CORES.get(modelNumber);
+    if (known) return `Intel ${known}`;
+  }
+  return `family ${family} model ${modelNumber}`;
+}
+
+/** The widest x86 vector extension the CPU reports that the engines use: `AVX-512`, `AVX2`, `AVX` or `SSE`. */
+export function vectorExtension(flags: ReadonlySet<string>): 'AVX-512' | 'AVX2' | 'AVX' | 'SSE' {
+  if (flags.has('avx512f')) return 'AVX-512';
+  if (flags.has('avx2')) return 'AVX2';
+  if (flags.has('avx')) return 'AVX';
+  return 'SSE';
 }
 
 /** Single-precision FLOPs one core can retire per cycle, and why we think so. */

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@araboza/core';
 import { torchUnavailableReason } from './contender-process.js';
-import { fp32FlopsPerCycle, peakGflops, readCpuInfo } from './cpu.js';
+import { coreGeneration, fp32FlopsPerCycle, peakGflops, readCpuInfo, vectorExtension } from './cpu.js';
 import { FLOPS_PER_MAC, TRAINING_FORWARD_MULTIPLE, forwardMacsPerSample } from './flops.js';
 import { Alternation, type ContenderRecord } from './measure.js';
 import { MODELS, contenderMeasures } from './models.js';
@@ -140,7 +140,12 @@ async function main(): Promise<number> {
   const mode = options.quick ? 'quick' : 'normal';
 
   log(`araboza bench (${mode}${options.full ? ', --full' : ''}) — ${started.toISOString()}`);
-  log(`CPU: ${cpu.model}, ${cpu.logicalCpus} logical CPUs, ${cpu.clockGHz.toFixed(2)} GHz (from ${cpu.clockSource})`);
+  const core = coreGeneration(cpu);
+  const vectors = vectorExtension(cpu.flags);
+  log(
+    `CPU: ${cpu.model} (${core}, family ${cpu.family ?? '?'} model ${cpu.modelNumber ?? '?'}; ${vectors}), ` +
+      `${cpu.logicalCpus} logical CPUs, ${cpu.clockGHz.toFixed(2)} GHz (from ${cpu.clockSource})`,
+  );
   log(
     `fp32 peak assumed: ${fpc.assumption}; at ${cpu.clockGHz.toFixed(2)} GHz = ${gflopsPerCore.toFixed(1)} GFLOP/s per core, ` +
       `${peakGflops(cpu.logicalCpus, cpu.clockGHz, fpc.value).toFixed(1)} for all ${cpu.logicalCpus} (nominal clock, no turbo); ` +
@@ -208,6 +213,10 @@ async function main(): Promise<number> {
     machine: {
       cpu: cpu.model,
       vendor: cpu.vendor,
+      family: cpu.family,
+      modelNumber: cpu.modelNumber,
+      coreGeneration: core,
+      vectorExtension: vectors,
       logicalCpus: cpu.logicalCpus,
       clockGHz: cpu.clockGHz,
       clockSource: cpu.clockSource,
