@@ -156,6 +156,22 @@ describe('fuzz helpers', () => {
     expect(floorsThrough(0.5)).toEqual([]);
   });
 
+  it('floors a bias whose path to the batch normalisation passes an activation layer (seed 1104799: an elu), and not one through a dense layer', () => {
+    const floors = (between: FuzzLayer) => {
+      const layers: FuzzLayer[] = [
+        { kind: 'dense', options: { units: 2, useBias: true, activation: 'linear' } },
+        between,
+        { kind: 'batchNormalization', options: {} },
+      ];
+      const m = buildFuzzModel({ seed: 1104799, inputShape: [4], batch: 3, layers });
+      return [...cancellingBiasFloors(m.graph, indexGradients(m.getWeights().map((w) => w.shape)))];
+    };
+    expect(floors({ kind: 'activation', options: { activation: 'elu' } })).toEqual([[1, 1]]);
+    expect(floors({ kind: 'leakyRelu', options: {} })).toEqual([[1, 1]]);
+    // The dense layer after it has weights: its bias gets the floor, the first one's does not.
+    expect(floors({ kind: 'dense', options: { units: 2, useBias: true } })).toEqual([[3, 3]]);
+  });
+
   it("floors a layer normalisation's beta read by a training-mode batch normalisation at its gamma's gradient", () => {
     const layers: FuzzLayer[] = [
       { kind: 'layerNormalization', options: { axis: -1 } },
