@@ -8,3 +8,11 @@ export const BACKENDS: [string, () => Backend][] = [
   ['tfjs-wasm', () => tfjsBackend({ engine: 'wasm' })],
   ['tfjs-cpu', () => tfjsBackend({ engine: 'cpu' })],
 ];
+
+/**
+ * The pair a fuzz regression test compares with `checkFuzzCase`: the
+ * fuzzer's reference, onnxruntime-cpu, and tfjs-wasm, fresh instances.
+ */
+export function fuzzPair(): [onnxruntime: Backend, wasm: Backend] {
+  return [onnxruntimeBackend({ device: 'cpu' }), tfjsBackend({ engine: 'wasm' })];
+}

@@ -1,11 +1,9 @@
 import type { Backend, CompiledModel } from '@araboza/core';
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
 import { describe, expect, it } from 'vitest';
+import { fuzzPair } from './backends.js';
 import { checkFuzzCase, runFuzzCase, type FuzzCase } from '../src/fuzz.js';
 
-const onnx = onnxruntimeBackend({ device: 'cpu' });
-const wasm = tfjsBackend({ engine: 'wasm' });
+const [onnx, wasm] = fuzzPair();
 
 /**
  * Minimal case of seed 1105421 (a 10,000-case run from 1100001): three

@@ -1,10 +1,8 @@
-import { onnxruntimeBackend } from '@araboza/onnxruntime';
-import { tfjsBackend } from '@araboza/tfjs';
 import { describe, expect, it } from 'vitest';
+import { fuzzPair } from './backends.js';
 import { checkFuzzCase, type FuzzCase } from '../src/fuzz.js';
 
-const onnx = onnxruntimeBackend({ device: 'cpu' });
-const wasm = tfjsBackend({ engine: 'wasm' });
+const [onnx, wasm] = fuzzPair();
 
 /** Minimal reproduction of tfjs-wasm-same-stride found by the fuzzer (seed 12, shrunk): a 1×3 input, kernel 1×2, strides [1, 3], same. */
 const WASM_SAME_STRIDE: FuzzCase = {
